@@ -1,0 +1,14 @@
+import { readJson, withApi } from "@/lib/api/with-api";
+import { getDb } from "@/lib/db/client";
+import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
+import { sourceIdParams, syncBody } from "@/lib/sources/schemas";
+import { requestSync } from "@/lib/sync/request-sync";
+
+// POST /api/sources/:id/sync – queue a full or incremental sync (folded into one already waiting)
+export const POST = withApi<{ id: string }>(async ({ request, params, actor }) => {
+  const { id } = sourceIdParams.parse(params);
+  const body = syncBody.parse(await readJson(request));
+  await getSourceOrThrow(getDb(), actor, id);
+  const { job, coalesced } = await requestSync({ sourceId: id, type: body.type, trigger: "api" });
+  return Response.json({ jobId: job.id, coalesced }, { status: 202 });
+});

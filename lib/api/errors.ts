@@ -1,0 +1,94 @@
+import { ZodError } from "zod";
+
+const STATUS_BY_CODE = {
+  bad_request: 400,
+  invalid_json: 400,
+  unknown_source_type: 400,
+  source_type_unavailable: 400,
+  invalid_config: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof STATUS_BY_CODE;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(message);
+    this.name = "AppError";
+    this.status = STATUS_BY_CODE[code];
+  }
+}
+
+export type FieldError = { path: string; message: string };
+
+/** RFC 9457 problem details. */
+export type Problem = { type: string; title: string; status: number; detail: string; errors?: FieldError[] };
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function zodFieldErrors(error: ZodError): FieldError[] {
+  return error.issues.map((issue) => ({ path: issue.path.join(".") || "(body)", message: issue.message }));
+}
+
+export function toProblem(error: unknown): Problem {
+  if (error instanceof AppError) {
+    return {
+      type: `urn:data-connector:error:${error.code}`,
+      title: TITLES[error.status] ?? "Error",
+      status: error.status,
+      detail: error.message,
+      ...(error.errors ? { errors: error.errors } : {}),
+    };
+  }
+  if (error instanceof ZodError) {
+    const errors = zodFieldErrors(error);
+    return {
+      type: "urn:data-connector:error:validation_failed",
+      title: TITLES[422]!,
+      status: 422,
+      detail: errors.map((e) => `${e.path}: ${e.message}`).join("; "),
+      errors,
+    };
+  }
+  return {
+    type: "urn:data-connector:error:internal",
+    title: TITLES[500]!,
+    status: 500,
+    detail: "Something went wrong on our side. The details are in the server log.",
+  };
+}
+
+export function problemResponse(error: unknown): Response {
+  const problem = toProblem(error);
+  if (problem.status >= 500) console.error("[api] unexpected error:", error);
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { "content-type": "application/problem+json" },
+  });
+}

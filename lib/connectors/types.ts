@@ -1,0 +1,70 @@
+import type { z } from "zod";
+
+export const SOURCE_TYPES = ["github", "gitlab", "bitbucket", "gdrive", "dropbox", "local"] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+
+/** One file as the provider lists it, before its content is read. */
+export type RemoteFile = {
+  /** Slash-separated path relative to the source root, no leading slash. */
+  path: string;
+  /** Size in bytes when the listing knows it. */
+  size: number | null;
+  /**
+   * The provider's cheap change marker (git blob SHA, Drive md5/version, Dropbox content_hash,
+   * local size+mtime). Equal markers mean equal content, so the file is not fetched again.
+   */
+  version: string | null;
+  /** Stable identity when the provider has one independent of the path (Drive file id). */
+  id?: string | null;
+  lastModified?: Date | null;
+};
+
+/** A file whose content was read in the same request as its listing (archives). */
+export type RemoteFileWithContent = RemoteFile & { content: Buffer };
+
+export type FileChange =
+  | { kind: "upsert"; path: string }
+  | { kind: "delete"; path: string }
+  | { kind: "rename"; path: string; previousPath: string };
+
+/** The changes between a stored cursor and now. `reset` means the cursor is void: resync fully. */
+export type Delta = { reset: false; changes: FileChange[]; cursor: string | null } | { reset: true };
+
+export type WebhookRequest = { headers: Headers; rawBody: string };
+
+export type WebhookRegistration = { webhookId: string };
+
+/**
+ * The seed's BaseConnector, plus what real syncs need. One instance serves one sync of one
+ * source: `currentCursor()` pins the snapshot that listing and content then refer to.
+ */
+export interface Connector {
+  /** Throws a ConnectorConfigError or ConnectorAuthError that says what to fix. */
+  validateConnection(): Promise<void>;
+  listFiles(path?: string, recursive?: boolean): AsyncIterable<RemoteFile>;
+  getFileContent(path: string): Promise<Buffer>;
+  /** null when the file does not exist (any more). */
+  getFileMetadata(path: string): Promise<RemoteFile | null>;
+  /** The provider position now (commit SHA, page token, cursor); null when it has none. */
+  currentCursor(): Promise<string | null>;
+  /** Changes since `cursor`; absent when the provider has no delta feed. */
+  getChanges?(cursor: string): Promise<Delta>;
+  /** Every file with its content in one stream (git archives); preferred by full syncs. */
+  streamFiles?(): AsyncIterable<RemoteFileWithContent>;
+  setupWebhook?(callbackUrl: string): Promise<WebhookRegistration>;
+  removeWebhook?(webhookId: string): Promise<void>;
+  validateWebhook?(request: WebhookRequest): boolean;
+  parseWebhook?(request: WebhookRequest): FileChange[];
+}
+
+export type ConnectorContext = {
+  sourceId: string | null;
+  config: Record<string, unknown>;
+};
+
+export type ConnectorDefinition = {
+  type: SourceType;
+  /** Provider-specific config fields; the common filter fields are added by the registry. */
+  configSchema: z.ZodType<Record<string, unknown>>;
+  create(context: ConnectorContext): Connector;
+};

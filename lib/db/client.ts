@@ -1,0 +1,52 @@
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import * as schema from "./schema";
+
+export type Db = NodePgDatabase<typeof schema>;
+export type DbOrTx = Db | Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+// int8 columns (counts, sizes) fit in a JS number for everything this app stores.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+type Handle = { pool: pg.Pool; db: Db };
+const globalForDb = globalThis as unknown as { dataConnectorDb?: Handle };
+
+export function databaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      "DATABASE_URL is not set. Start the app with `npm start` (it starts an embedded PostgreSQL when DATABASE_URL is unset) or set DATABASE_URL to a PostgreSQL server.",
+    );
+  }
+  return url;
+}
+
+function open(): Handle {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl(),
+    max: Number(process.env.DATABASE_POOL_SIZE ?? 10),
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on("error", (err) => console.error("[db] idle client error:", err.message));
+  return { pool, db: drizzle(pool, { schema }) };
+}
+
+function handle(): Handle {
+  globalForDb.dataConnectorDb ??= open();
+  return globalForDb.dataConnectorDb;
+}
+
+export function getDb(): Db {
+  return handle().db;
+}
+
+export function getPool(): pg.Pool {
+  return handle().pool;
+}
+
+export async function closeDb(): Promise<void> {
+  const h = globalForDb.dataConnectorDb;
+  globalForDb.dataConnectorDb = undefined;
+  await h?.pool.end();
+}

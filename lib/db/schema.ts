@@ -1,0 +1,233 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    email: varchar("email", { length: 320 }).notNull(),
+    name: varchar("name", { length: 255 }),
+    passwordHash: text("password_hash"),
+    role: varchar("role", { length: 20 }).notNull().default("member"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],
+);
+
+export const credentials = pgTable(
+  "credentials",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
+    provider: varchar("provider", { length: 50 }).notNull(),
+    kind: varchar("kind", { length: 20 }).notNull().default("oauth"),
+    accountId: varchar("account_id", { length: 255 }),
+    accountName: varchar("account_name", { length: 255 }),
+    // AES-256-GCM payload (iv, tag, ciphertext) and the id of the key that sealed it.
+    secret: text("secret").notNull(),
+    keyId: varchar("key_id", { length: 64 }).notNull(),
+    scopes: text("scopes"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    status: varchar("status", { length: 20 }).notNull().default("active"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("credentials_user_id_idx").on(t.userId)],
+);
+
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 255 }).notNull(),
+    // SHA-256 of the token; the token itself is shown once and never stored.
+    tokenHash: varchar("token_hash", { length: 64 }).notNull(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("api_tokens_token_hash_key").on(t.tokenHash)],
+);
+
+export const sources = pgTable(
+  "sources",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    type: varchar("type", { length: 50 }).notNull(),
+    name: varchar("name", { length: 255 }).notNull(),
+    config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
+    status: varchar("status", { length: 50 }).notNull().default("pending"),
+    lastSyncAt: timestamp("last_sync_at", { withTimezone: true }),
+    webhookId: varchar("webhook_id", { length: 255 }),
+    // Provider position after the last completed sync: commit SHA, page token, cursor.
+    cursor: text("cursor"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("sources_user_id_idx").on(t.userId), index("sources_type_idx").on(t.type)],
+);
+
+export const files = pgTable(
+  "files",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sourceId: uuid("source_id").notNull(),
+    path: varchar("path", { length: 1024 }).notNull(),
+    sha: varchar("sha", { length: 64 }),
+    size: bigint("size", { mode: "number" }),
+    language: varchar("language", { length: 50 }),
+    lastModified: timestamp("last_modified", { withTimezone: true }),
+    indexedAt: timestamp("indexed_at", { withTimezone: true }),
+    // Provider's own identity or version of the entry (Drive file id, git blob SHA, mtime+size).
+    providerId: varchar("provider_id", { length: 255 }),
+    providerVersion: varchar("provider_version", { length: 255 }),
+  },
+  (t) => [
+    uniqueIndex("files_source_id_path_key").on(t.sourceId, t.path),
+    index("files_source_id_language_idx").on(t.sourceId, t.language),
+    foreignKey({ name: "files_source_id_fkey", columns: [t.sourceId], foreignColumns: [sources.id] }).onDelete(
+      "cascade",
+    ),
+  ],
+);
+
+export const chunks = pgTable(
+  "chunks",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    fileId: uuid("file_id").notNull(),
+    ordinal: integer("ordinal").notNull(),
+    startLine: integer("start_line").notNull(),
+    endLine: integer("end_line").notNull(),
+    content: text("content").notNull(),
+  },
+  (t) => [
+    uniqueIndex("chunks_file_id_ordinal_key").on(t.fileId, t.ordinal),
+    foreignKey({ name: "chunks_file_id_fkey", columns: [t.fileId], foreignColumns: [files.id] }).onDelete("cascade"),
+  ],
+);
+
+export const syncJobs = pgTable(
+  "sync_jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sourceId: uuid("source_id").notNull(),
+    type: varchar("type", { length: 50 }).notNull(),
+    trigger: varchar("trigger", { length: 50 }).notNull().default("manual"),
+    status: varchar("status", { length: 50 }).notNull().default("queued"),
+    progress: integer("progress").notNull().default(0),
+    filesTotal: integer("files_total").notNull().default(0),
+    filesProcessed: integer("files_processed").notNull().default(0),
+    filesSkipped: integer("files_skipped").notNull().default(0),
+    filesFailed: integer("files_failed").notNull().default(0),
+    errorMessage: text("error_message"),
+    // A human-readable note on what the job waits for (a rate limit, a retry).
+    detail: text("detail"),
+    // Paths named by a watcher or webhook; null means "ask the connector for the delta".
+    paths: jsonb("paths").$type<string[] | null>(),
+    attempts: integer("attempts").notNull().default(0),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("sync_jobs_source_id_created_at_idx").on(t.sourceId, t.createdAt),
+    index("sync_jobs_status_idx").on(t.status),
+    foreignKey({ name: "sync_jobs_source_id_fkey", columns: [t.sourceId], foreignColumns: [sources.id] }).onDelete(
+      "cascade",
+    ),
+  ],
+);
+
+export const syncJobFailures = pgTable(
+  "sync_job_failures",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    jobId: uuid("job_id").notNull(),
+    path: varchar("path", { length: 1024 }).notNull(),
+    error: text("error").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("sync_job_failures_job_id_path_key").on(t.jobId, t.path),
+    foreignKey({ name: "sync_job_failures_job_id_fkey", columns: [t.jobId], foreignColumns: [syncJobs.id] }).onDelete(
+      "cascade",
+    ),
+  ],
+);
+
+export const webhookEvents = pgTable(
+  "webhook_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sourceId: uuid("source_id").references(() => sources.id, { onDelete: "set null" }),
+    sourceType: varchar("source_type", { length: 50 }).notNull(),
+    eventType: varchar("event_type", { length: 100 }).notNull(),
+    deliveryId: varchar("delivery_id", { length: 255 }),
+    payload: jsonb("payload").notNull(),
+    processed: boolean("processed").notNull().default(false),
+    processedAt: timestamp("processed_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("webhook_events_source_type_delivery_id_key").on(t.sourceType, t.deliveryId),
+    index("webhook_events_source_id_idx").on(t.sourceId),
+  ],
+);
+
+// Every change handed to the pipeline, written in the same transaction as the file row it
+// describes. Rows outlive their source on purpose: the deletions of a removed source wait
+// here as `pending` until the send-to-pipeline job has delivered them.
+export const pipelineDeliveries = pgTable(
+  "pipeline_deliveries",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    sourceId: uuid("source_id").notNull(),
+    jobId: uuid("job_id"),
+    path: varchar("path", { length: 1024 }).notNull(),
+    sha: varchar("sha", { length: 64 }),
+    op: varchar("op", { length: 10 }).notNull(),
+    status: varchar("status", { length: 20 }).notNull().default("delivered"),
+    attempts: integer("attempts").notNull().default(1),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("pipeline_deliveries_source_id_idx").on(t.sourceId, t.path),
+    index("pipeline_deliveries_pending_idx").on(t.status).where(sql`${t.status} <> 'delivered'`),
+  ],
+);
+
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;
+export type Credential = typeof credentials.$inferSelect;
+export type ApiToken = typeof apiTokens.$inferSelect;
+export type Source = typeof sources.$inferSelect;
+export type NewSource = typeof sources.$inferInsert;
+export type FileRow = typeof files.$inferSelect;
+export type NewFileRow = typeof files.$inferInsert;
+export type Chunk = typeof chunks.$inferSelect;
+export type SyncJob = typeof syncJobs.$inferSelect;
+export type WebhookEvent = typeof webhookEvents.$inferSelect;
+export type PipelineDelivery = typeof pipelineDeliveries.$inferSelect;

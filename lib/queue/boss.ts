@@ -1,0 +1,74 @@
+import { PgBoss } from "pg-boss";
+import { databaseUrl } from "@/lib/db/client";
+import { QUEUES } from "./names";
+
+type BossHandle = { boss: PgBoss; ready: Promise<PgBoss> };
+const globalForBoss = globalThis as unknown as { dataConnectorBoss?: BossHandle };
+
+/**
+ * Queue settings. sync-source is `stately` per source (singletonKey = source id): at most one
+ * running and one waiting, so a source is never synced by two workers at once and a burst
+ * of requests coalesces. Heartbeats let a killed worker's job be retried within seconds.
+ */
+export const QUEUE_OPTIONS = {
+  [QUEUES.syncSource]: {
+    policy: "stately",
+    retryLimit: 8,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    heartbeatSeconds: 10,
+    expireInSeconds: 6 * 3600,
+  },
+  [QUEUES.processFileBatch]: { policy: "standard", retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: 3600 },
+  [QUEUES.sendToPipeline]: {
+    policy: "standard",
+    retryLimit: 20,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 600,
+    expireInSeconds: 3600,
+  },
+  [QUEUES.sweepSyncs]: { policy: "singleton", retryLimit: 0, expireInSeconds: 300 },
+} as const;
+
+async function startBoss(boss: PgBoss): Promise<PgBoss> {
+  await boss.start();
+  // createQueue is idempotent; both processes make sure the queues exist before using them.
+  for (const [name, options] of Object.entries(QUEUE_OPTIONS)) await boss.createQueue(name, options);
+  return boss;
+}
+
+/**
+ * One PgBoss per process. The web process only sends (no maintenance, no schedules); the
+ * worker creates the queues and runs maintenance.
+ */
+export function getBoss(options: { worker?: boolean } = {}): Promise<PgBoss> {
+  if (!globalForBoss.dataConnectorBoss) {
+    const worker = options.worker ?? false;
+    const boss = new PgBoss({
+      connectionString: databaseUrl(),
+      max: worker ? 6 : 3,
+      application_name: worker ? "data-connector-worker" : "data-connector-web",
+      supervise: worker,
+      schedule: worker,
+      migrate: true,
+    });
+    boss.on("error", (err) => console.error("[queue]", err instanceof Error ? err.message : err));
+    const ready = startBoss(boss).catch((err) => {
+      // Let the next caller try again (the database may be back).
+      globalForBoss.dataConnectorBoss = undefined;
+      throw err;
+    });
+    globalForBoss.dataConnectorBoss = { boss, ready };
+  }
+  return globalForBoss.dataConnectorBoss.ready;
+}
+
+export async function stopBoss(options: { graceful?: boolean; timeout?: number } = {}): Promise<void> {
+  const handle = globalForBoss.dataConnectorBoss;
+  globalForBoss.dataConnectorBoss = undefined;
+  if (!handle) return;
+  const boss = await handle.ready.catch(() => null);
+  await boss?.stop({ graceful: options.graceful ?? true, timeout: options.timeout ?? 30_000, close: true });
+}

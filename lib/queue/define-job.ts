@@ -1,0 +1,22 @@
+import type { Job, JobWithMetadata } from "pg-boss";
+import type { z } from "zod";
+
+export type JobDefinition<S extends z.ZodType> = {
+  name: string;
+  schema: S;
+  /** Jobs of this queue one worker process runs at once. */
+  concurrency?: number;
+  handle(data: z.infer<S>, job: JobWithMetadata<unknown>): Promise<void>;
+};
+
+export function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): JobDefinition<S> {
+  return definition;
+}
+
+/** A payload that can never succeed is logged and completed, not retried forever. */
+export function parsePayload<S extends z.ZodType>(definition: JobDefinition<S>, job: Job<unknown>): z.infer<S> | null {
+  const parsed = definition.schema.safeParse(job.data);
+  if (parsed.success) return parsed.data;
+  console.error(`[worker] ${definition.name} job ${job.id} has an invalid payload, dropped:`, parsed.error.message);
+  return null;
+}

@@ -1,0 +1,18 @@
+import { and, asc, eq } from "drizzle-orm";
+import { AppError } from "@/lib/api/errors";
+import type { DbOrTx } from "@/lib/db/client";
+import { chunks, files } from "@/lib/db/schema";
+import { joinChunks } from "@/lib/pipeline/chunk";
+import { toFileDto } from "./serialize";
+
+/** One indexed file with its text (rebuilt from the stored chunks) and the chunks. */
+export async function getFileContent(db: DbOrTx, sourceId: string, path: string) {
+  const [file] = await db.select().from(files).where(and(eq(files.sourceId, sourceId), eq(files.path, path)));
+  if (!file) throw new AppError("not_found", `The source has no indexed file at "${path}".`);
+  const rows = await db
+    .select({ ordinal: chunks.ordinal, startLine: chunks.startLine, endLine: chunks.endLine, content: chunks.content })
+    .from(chunks)
+    .where(eq(chunks.fileId, file.id))
+    .orderBy(asc(chunks.ordinal));
+  return { file: toFileDto(file), content: joinChunks(rows), chunks: rows };
+}

@@ -1,0 +1,38 @@
+import { z } from "zod";
+
+export const SOURCE_STATUSES = ["pending", "syncing", "synced", "error", "needs_reauth"] as const;
+export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
+
+export const createSourceBody = z.object({
+  type: z.string({ error: "type is required (github, gitlab, bitbucket, gdrive, dropbox or local)" }),
+  name: z.string({ error: "name is required" }).trim().min(1, "name must not be empty").max(255),
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+export type CreateSourceBody = z.infer<typeof createSourceBody>;
+
+export const updateSourceBody = z
+  .object({
+    name: z.string().trim().min(1, "name must not be empty").max(255).optional(),
+    config: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((b) => b.name !== undefined || b.config !== undefined, { message: "Send name, config or both." });
+
+export const syncBody = z.object({ type: z.enum(["full", "incremental"]).default("incremental") });
+
+export const sourceIdParams = z.object({ id: z.uuid({ error: "The source id must be a UUID." }) });
+export const jobIdParams = z.object({ id: z.uuid({ error: "The job id must be a UUID." }) });
+
+export const listFilesQuery = z.object({
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  prefix: z.string().optional(),
+  language: z.string().optional(),
+});
+
+export const fileContentQuery = z.object({ path: z.string({ error: "path is required" }).min(1, "path is required") });
+
+export const listJobsQuery = z.object({
+  sourceId: z.uuid({ error: "sourceId must be a UUID." }).optional(),
+  status: z.enum(JOB_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});

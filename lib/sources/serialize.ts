@@ -1,0 +1,59 @@
+import type { FileRow, Source, SyncJob } from "@/lib/db/schema";
+
+/** Config keys that hold secrets; never returned, rendered or logged. */
+const SECRET_KEYS = /token|secret|password|key$|credential(?!Id)/i;
+
+export function publicConfig(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !SECRET_KEYS.test(key)));
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function toJobDto(job: SyncJob) {
+  return {
+    id: job.id,
+    sourceId: job.sourceId,
+    type: job.type,
+    trigger: job.trigger,
+    status: job.status,
+    progress: job.progress,
+    filesTotal: job.filesTotal,
+    filesProcessed: job.filesProcessed,
+    filesSkipped: job.filesSkipped,
+    filesFailed: job.filesFailed,
+    errorMessage: job.errorMessage,
+    detail: job.detail,
+    startedAt: iso(job.startedAt),
+    completedAt: iso(job.completedAt),
+    createdAt: iso(job.createdAt),
+  };
+}
+export type JobDto = ReturnType<typeof toJobDto>;
+
+export function toSourceDto(source: Source, extra: { latestJob?: SyncJob | null; fileCount?: number } = {}) {
+  return {
+    id: source.id,
+    type: source.type,
+    name: source.name,
+    config: publicConfig(source.config),
+    status: source.status,
+    lastSyncAt: iso(source.lastSyncAt),
+    webhookId: source.webhookId,
+    createdAt: iso(source.createdAt),
+    updatedAt: iso(source.updatedAt),
+    ...(extra.latestJob !== undefined ? { latestJob: extra.latestJob ? toJobDto(extra.latestJob) : null } : {}),
+    ...(extra.fileCount !== undefined ? { fileCount: extra.fileCount } : {}),
+  };
+}
+export type SourceDto = ReturnType<typeof toSourceDto>;
+
+export function toFileDto(file: Pick<FileRow, "path" | "sha" | "size" | "language" | "lastModified" | "indexedAt">) {
+  return {
+    path: file.path,
+    sha: file.sha,
+    size: file.size,
+    language: file.language,
+    lastModified: iso(file.lastModified),
+    indexedAt: iso(file.indexedAt),
+  };
+}

@@ -1,0 +1,91 @@
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
+import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
+import { withTransaction } from "@/lib/db/transaction";
+import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
+import { getConnectorDefinition } from "@/lib/connectors/registry";
+import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
+import { SyncCancelledError, SyncRun } from "./run-sync";
+
+export type AttemptInfo = { retryCount: number; retryLimit: number };
+
+/** Takes the job to work on: one left running by a crashed attempt first, else the oldest queued. */
+async function claimNext(sourceId: string): Promise<SyncJob | null> {
+  return withTransaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${sourceId}, 0))`);
+    const [job] = await tx
+      .select()
+      .from(syncJobs)
+      .where(and(eq(syncJobs.sourceId, sourceId), inArray(syncJobs.status, ["running", "queued"])))
+      .orderBy(sql`case when ${syncJobs.status} = 'running' then 0 else 1 end`, asc(syncJobs.createdAt))
+      .limit(1);
+    if (!job) return null;
+    const now = new Date();
+    const [claimed] = await tx
+      .update(syncJobs)
+      .set({ status: "running", startedAt: job.startedAt ?? now, attempts: job.attempts + 1, detail: null })
+      .where(eq(syncJobs.id, job.id))
+      .returning();
+    await tx.update(sources).set({ status: "syncing", updatedAt: now }).where(eq(sources.id, sourceId));
+    return claimed!;
+  });
+}
+
+async function failJob(job: SyncJob, message: string, sourceStatus: "error" | "needs_reauth"): Promise<void> {
+  const db = getDb();
+  const now = new Date();
+  await db
+    .update(syncJobs)
+    .set({ status: "failed", errorMessage: message, detail: null, completedAt: now })
+    .where(and(eq(syncJobs.id, job.id), eq(syncJobs.status, "running")));
+  await db.update(sources).set({ status: sourceStatus, updatedAt: now }).where(eq(sources.id, job.sourceId));
+}
+
+/** After a cancel the source shows its last settled state again. */
+async function settleAfterCancel(sourceId: string): Promise<void> {
+  const db = getDb();
+  const [source] = await db.select({ lastSyncAt: sources.lastSyncAt }).from(sources).where(eq(sources.id, sourceId));
+  await db
+    .update(sources)
+    .set({ status: source?.lastSyncAt ? "synced" : "pending", updatedAt: new Date() })
+    .where(eq(sources.id, sourceId));
+}
+
+/**
+ * The sync-source job: drains every sync waiting for one source. pg-boss runs at most one
+ * of these per source, so the source's rows are only ever written by one sync at a time.
+ * Transient failures are thrown so pg-boss retries with backoff; the retry resumes the job.
+ */
+export async function handleSyncSource(sourceId: string, attempt: AttemptInfo, pipeline: Pipeline = createPipeline()): Promise<void> {
+  const db = getDb();
+  for (;;) {
+    const [source] = await db.select().from(sources).where(eq(sources.id, sourceId));
+    if (!source) return;
+    const job = await claimNext(sourceId);
+    if (!job) return;
+    try {
+      const connector = getConnectorDefinition(source.type).create({ sourceId, config: source.config });
+      await new SyncRun(db, job, source, connector, pipeline).run();
+    } catch (err) {
+      if (err instanceof SyncCancelledError) {
+        await settleAfterCancel(sourceId);
+        continue;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof ConnectorAuthError) {
+        await failJob(job, message, "needs_reauth");
+        continue;
+      }
+      if (err instanceof ConnectorError && !err.retryable) {
+        await failJob(job, message, "error");
+        continue;
+      }
+      if (attempt.retryCount >= attempt.retryLimit) {
+        await failJob(job, `${message} (gave up after ${attempt.retryCount + 1} attempts)`, "error");
+        continue;
+      }
+      await db.update(syncJobs).set({ detail: `retrying after: ${message}` }).where(eq(syncJobs.id, job.id));
+      throw err;
+    }
+  }
+}

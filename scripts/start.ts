@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { runMigrations } from "@/lib/db/migrate";
+import { dataDir, resolveDatabase } from "@/lib/db/resolve-database";
+
+// `npm start`: the database (embedded unless DATABASE_URL is set), migrations, a build when
+// none exists, then the web server and the worker as two processes. SIGINT/SIGTERM stop all.
+const root = process.cwd();
+const port = Number(process.env.PORT || 3000);
+const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
+
+function run(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, args, { cwd: root, env, stdio: "inherit" });
+}
+
+function waitForExit(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+async function waitForHealth(url: string, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  const { url, embedded } = await resolveDatabase({ publish: true });
+  console.log(embedded ? `[start] embedded PostgreSQL with data in ${dataDir()}` : "[start] using DATABASE_URL");
+  await runMigrations(url);
+
+  if (!existsSync(path.join(root, ".next", "BUILD_ID"))) {
+    console.log("[start] no build found: building the app once (next build)…");
+    const code = await waitForExit(run([nextBin, "build"], process.env));
+    if (code !== 0) throw new Error("next build failed");
+  }
+
+  const env = { ...process.env, DATABASE_URL: url, PORT: String(port) };
+  const web = run([nextBin, "start", "-p", String(port)], env);
+  let worker = run(["--import", "tsx", "worker/index.ts"], env);
+  let stopping = false;
+
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of [web, worker]) child.kill("SIGTERM");
+    await Promise.all([waitForExit(web), waitForExit(worker)]);
+    await embedded?.stop();
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stopAll(0));
+  process.on("SIGTERM", () => void stopAll(0));
+
+  web.on("exit", (code) => {
+    if (!stopping) {
+      console.error(`[start] the web server exited (${code}); stopping`);
+      void stopAll(1);
+    }
+  });
+  const superviseWorker = (child: ChildProcess) =>
+    child.on("exit", (code, signal) => {
+      if (stopping) return;
+      console.error(`[start] the worker exited (${signal ?? code}); restarting it`);
+      setTimeout(() => {
+        if (stopping) return;
+        worker = run(["--import", "tsx", "worker/index.ts"], env);
+        superviseWorker(worker);
+      }, 1000);
+    });
+  superviseWorker(worker);
+
+  if (await waitForHealth(`http://127.0.0.1:${port}/api/health`, Date.now() + 120_000)) {
+    console.log(`[start] ready: http://localhost:${port}`);
+  } else {
+    console.error("[start] the app did not become healthy within 2 minutes");
+  }
+}
+
+main().catch((err) => {
+  console.error("[start]", err instanceof Error ? err.message : err);
+  process.exit(1);
+});
