@@ -1,0 +1,33 @@
+import { getBoss, stopBoss } from "./boss";
+import { parsePayload } from "./define-job";
+import { JOBS } from "./jobs";
+import { QUEUES } from "./names";
+import { LocalWatcher } from "@/lib/sync/local-watcher";
+
+export type RunningWorker = { stop(options?: { timeout?: number }): Promise<void> };
+
+/** Registers every job with pg-boss (payloads parsed by zod), the schedules and the local watcher. */
+export async function startWorker(options: { watch?: boolean } = {}): Promise<RunningWorker> {
+  const boss = await getBoss({ worker: true });
+  for (const job of JOBS) {
+    await boss.work(
+      job.name,
+      { includeMetadata: true, localConcurrency: job.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
+      async ([raw]) => {
+        if (!raw) return;
+        const data = parsePayload(job, raw);
+        if (data !== null) await job.handle(data as never, raw);
+      },
+    );
+  }
+  await boss.schedule(QUEUES.sweepSyncs, "* * * * *");
+  const watcher = options.watch === false ? null : new LocalWatcher();
+  await watcher?.start();
+  return {
+    async stop({ timeout = 30_000 } = {}) {
+      watcher?.stop();
+      // Stops taking work, lets running jobs finish (up to `timeout`), then closes.
+      await stopBoss({ graceful: true, timeout });
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { sql } from "drizzle-orm";
+import { createApiToken } from "@/lib/auth/api-tokens";
+import { getDb } from "@/lib/db/client";
+import { getBoss } from "@/lib/queue/boss";
+
+export const db = () => getDb();
+
+/** Empties every table and queue between tests. */
+export async function resetDb(): Promise<void> {
+  await getDb().execute(
+    sql`truncate users, credentials, api_tokens, sources, files, chunks, sync_jobs, sync_job_failures, webhook_events, pipeline_deliveries restart identity cascade`,
+  );
+  const boss = await getBoss();
+  await boss.deleteAllJobs();
+}
+
+export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, { timeoutMs = 30_000, intervalMs = 50, what = "condition" } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function tempDir(prefix = "dc-test-"): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function writeTree(root: string, files: Record<string, string | Buffer>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    const full = path.join(root, rel);
+    mkdirSync(path.dirname(full), { recursive: true });
+    writeFileSync(full, content);
+  }
+}
+
+export { rmSync, symlinkSync };
+
+export async function operatorToken(): Promise<string> {
+  return createApiToken(getDb(), "test", null);
+}
+
+type CallOptions = { body?: unknown; rawBody?: string; contentType?: string | null; token?: string | null; params?: Record<string, string> };
+type RouteHandler = (request: Request, context: { params: Promise<never> }) => Promise<Response>;
+
+/** Calls a route handler as Next.js would, returning status, content type and JSON body. */
+export async function call(handler: RouteHandler, method: string, url: string, options: CallOptions = {}) {
+  const headers = new Headers();
+  if (options.token !== null && options.token !== undefined) headers.set("authorization", `Bearer ${options.token}`);
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && options.contentType !== null) headers.set("content-type", options.contentType ?? "application/json");
+  const request = new Request(new URL(url, "http://localhost"), { method, headers, body });
+  const response = await handler(request, { params: Promise.resolve((options.params ?? {}) as never) });
+  const text = await response.text();
+  return { status: response.status, type: response.headers.get("content-type"), json: text ? JSON.parse(text) : null };
+}
