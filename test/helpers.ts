@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { createApiToken } from "@/lib/auth/api-tokens";
-import { getDb } from "@/lib/db/client";
-import { getBoss } from "@/lib/queue/boss";
+import { closeDb, getDb } from "@/lib/db/client";
+import { getBoss, stopBoss } from "@/lib/queue/boss";
 
 export const db = () => getDb();
 
@@ -15,6 +15,12 @@ export async function resetDb(): Promise<void> {
   );
   const boss = await getBoss();
   await boss.deleteAllJobs();
+}
+
+/** Closes the queue and the pool so the test process can exit. */
+export async function closeAll(): Promise<void> {
+  await stopBoss({ timeout: 5000 });
+  await closeDb();
 }
 
 export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, { timeoutMs = 30_000, intervalMs = 50, what = "condition" } = {}): Promise<T> {

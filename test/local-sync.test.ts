@@ -7,12 +7,11 @@ import { and, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as contentRoute from "@/app/api/sources/[id]/files/content/route";
-import { closeDb } from "@/lib/db/client";
 import { files, pipelineDeliveries, syncJobs } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { buildLocalTree, EXPECTED_FILES } from "./fixtures/local-tree";
 import { startPipelineFake } from "./fakes/pipeline-server";
-import { call, db, operatorToken, resetDb, tempDir, waitFor } from "./helpers";
+import { call, closeAll, db, operatorToken, resetDb, tempDir, waitFor } from "./helpers";
 
 const rootsDir = tempDir("dc-roots-");
 const outside = tempDir("dc-outside-");
@@ -57,7 +56,7 @@ describe("local sources", () => {
   });
   after(async () => {
     await worker.stop();
-    await closeDb();
+    await closeAll();
   });
   beforeEach(async () => {
     await resetDb();

@@ -51,6 +51,7 @@ export function getBoss(options: { worker?: boolean } = {}): Promise<PgBoss> {
       max: worker ? 6 : 3,
       application_name: worker ? "data-connector-worker" : "data-connector-web",
       supervise: worker,
+      superviseIntervalSeconds: 5,
       schedule: worker,
       migrate: true,
     });

@@ -19,4 +19,4 @@ export type ProcessFileBatchPayload = z.infer<typeof processFileBatchPayload>;
 export const sendToPipelinePayload = z.object({ sourceId: z.uuid() });
 export type SendToPipelinePayload = z.infer<typeof sendToPipelinePayload>;
 
-export const emptyPayload = z.object({}).passthrough();
+export const emptyPayload = z.object({}).passthrough().nullable();

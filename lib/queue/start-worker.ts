@@ -20,7 +20,7 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
       },
     );
   }
-  await boss.schedule(QUEUES.sweepSyncs, "* * * * *");
+  await boss.schedule(QUEUES.sweepSyncs, "* * * * *", {});
   const watcher = options.watch === false ? null : new LocalWatcher();
   await watcher?.start();
   return {

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, beforeEach, describe, test } from "node:test";
+import * as sourcesRoute from "@/app/api/sources/route";
+import * as sourceRoute from "@/app/api/sources/[id]/route";
+import * as syncRoute from "@/app/api/sources/[id]/sync/route";
+import * as filesRoute from "@/app/api/sources/[id]/files/route";
+import * as jobsRoute from "@/app/api/jobs/route";
+import * as cancelRoute from "@/app/api/jobs/[id]/cancel/route";
+import { revokeApiToken } from "@/lib/auth/api-tokens";
+import { call, closeAll, db, operatorToken, resetDb, tempDir, writeTree } from "./helpers";
+
+const roots = tempDir("dc-api-roots-");
+const inside = path.join(roots, "repo");
+writeTree(inside, { "a.ts": "export {}\n", "b/c.py": "x = 1\n" });
+process.env.LOCAL_SOURCE_ROOTS = roots;
+const UNKNOWN = "3f1e2c55-2b5e-4c1f-9a55-0d2b6f1d3a10";
+
+let token: string;
+
+function assertProblem(res: { status: number; type: string | null; json: { status: number; detail: string } }, status: number, detail: RegExp) {
+  assert.equal(res.status, status, JSON.stringify(res.json));
+  assert.equal(res.type, "application/problem+json");
+  assert.equal(res.json.status, status);
+  assert.match(res.json.detail, detail);
+}
+
+describe("API", () => {
+  beforeEach(async () => {
+    await resetDb();
+    token = await operatorToken();
+  });
+  after(() => closeAll());
+
+  test("POST /api/sources rejects an unknown type, naming the valid ones", async () => {
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "svn", name: "x", config: {} } });
+    assertProblem(res, 400, /Unknown source type "svn". Valid types: github, gitlab, bitbucket, gdrive, dropbox, local/);
+  });
+
+  test("POST /api/sources answers 400 'not available yet' for a type not built yet", async () => {
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "dropbox", name: "x", config: {} } });
+    assertProblem(res, 400, /not available yet/);
+  });
+
+  test("POST /api/sources reports missing fields one by one", async () => {
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { config: {} } });
+    assertProblem(res, 422, /type is required/);
+    assert.deepEqual(res.json.errors.map((e: { path: string }) => e.path).sort(), ["name", "type"]);
+    const noPath = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "local", name: "x", config: {} } });
+    assertProblem(noPath, 400, /config.path: path is required/);
+  });
+
+  test("POST /api/sources refuses a folder outside LOCAL_SOURCE_ROOTS, a .. escape and a relative path", async () => {
+    for (const p of ["/etc", path.join(inside, "..", "..", "etc"), "repo"]) {
+      const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "local", name: "x", config: { path: p } } });
+      assertProblem(res, 400, /outside the allowed folders|absolute folder|does not exist/);
+    }
+    const saved = process.env.LOCAL_SOURCE_ROOTS;
+    delete process.env.LOCAL_SOURCE_ROOTS;
+    try {
+      const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "local", name: "x", config: { path: inside } } });
+      assertProblem(res, 400, /set LOCAL_SOURCE_ROOTS/);
+    } finally {
+      process.env.LOCAL_SOURCE_ROOTS = saved;
+    }
+  });
+
+  test("malformed JSON is a 400 and a wrong content type a 415", async () => {
+    const bad = await call(sourcesRoute.POST, "POST", "/api/sources", { token, rawBody: "{type: local" });
+    assertProblem(bad, 400, /not valid JSON/);
+    const wrongType = await call(sourcesRoute.POST, "POST", "/api/sources", { token, rawBody: "type=local", contentType: "application/x-www-form-urlencoded" });
+    assertProblem(wrongType, 415, /Content-Type: application\/json/);
+  });
+
+  test("an unknown source or job id is a 404; a malformed one a 422", async () => {
+    assertProblem(await call(sourceRoute.GET, "GET", `/api/sources/${UNKNOWN}`, { token, params: { id: UNKNOWN } }), 404, /No source/);
+    assertProblem(await call(filesRoute.GET, "GET", `/api/sources/${UNKNOWN}/files`, { token, params: { id: UNKNOWN } }), 404, /No source/);
+    assertProblem(await call(cancelRoute.POST, "POST", `/api/jobs/${UNKNOWN}/cancel`, { token, params: { id: UNKNOWN } }), 404, /No job/);
+    assertProblem(await call(sourceRoute.GET, "GET", "/api/sources/nope", { token, params: { id: "nope" } }), 422, /must be a UUID/);
+  });
+
+  test("requests without a valid token get 401; a revoked token stops working", async () => {
+    assertProblem(await call(sourcesRoute.GET, "GET", "/api/sources", { token: null }), 401, /Authorization: Bearer/);
+    assertProblem(await call(sourcesRoute.GET, "GET", "/api/sources", { token: "dc_wrong" }), 401, /invalid or has been revoked/);
+    assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { token })).status, 200);
+    await revokeApiToken(db(), "test");
+    assertProblem(await call(sourcesRoute.GET, "GET", "/api/sources", { token }), 401, /revoked/);
+  });
+
+  test("a source's lifecycle: create, list with its job, coalesced syncs, rename, cancel, delete", async () => {
+    const created = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "local", name: "repo", config: { path: inside, exclude: ["b/**"] } } });
+    assert.equal(created.status, 201);
+    const id = created.json.source.id;
+    assert.equal(created.json.source.status, "pending");
+    assert.deepEqual(created.json.source.config, { path: inside, exclude: ["b/**"] });
+
+    const list = await call(sourcesRoute.GET, "GET", "/api/sources", { token });
+    assert.equal(list.json.sources[0].latestJob.id, created.json.jobId);
+    assert.equal(list.json.sources[0].latestJob.status, "queued");
+
+    // No worker runs here: further requests fold into the waiting job instead of piling up.
+    const again = await call(syncRoute.POST, "POST", `/api/sources/${id}/sync`, { token, params: { id }, body: { type: "incremental" } });
+    assert.equal(again.status, 202);
+    assert.equal(again.json.jobId, created.json.jobId);
+    assert.equal(again.json.coalesced, true);
+    const jobs = await call(jobsRoute.GET, "GET", `/api/jobs?sourceId=${id}`, { token });
+    assert.equal(jobs.json.jobs.length, 1);
+    assert.equal(jobs.json.jobs[0].type, "full", "a full request stays full when an incremental one joins it");
+
+    const renamed = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${id}`, { token, params: { id }, body: { name: "renamed" } });
+    assert.equal(renamed.json.source.name, "renamed");
+
+    const cancelled = await call(cancelRoute.POST, "POST", `/api/jobs/${created.json.jobId}/cancel`, { token, params: { id: created.json.jobId } });
+    assert.equal(cancelled.status, 202);
+    assert.equal(cancelled.json.job.status, "cancelled");
+    const twice = await call(cancelRoute.POST, "POST", `/api/jobs/${created.json.jobId}/cancel`, { token, params: { id: created.json.jobId } });
+    assertProblem(twice, 409, /already cancelled/);
+
+    const removed = await call(sourceRoute.DELETE, "DELETE", `/api/sources/${id}`, { token, params: { id } });
+    assert.equal(removed.status, 204);
+    assertProblem(await call(sourceRoute.GET, "GET", `/api/sources/${id}`, { token, params: { id } }), 404, /No source/);
+  });
+});
