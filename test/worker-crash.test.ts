@@ -70,7 +70,7 @@ test("a worker killed with SIGKILL mid-sync: the retry completes the job, the in
     await exited(second);
   }
 
-  const [{ count }] = await db().select({ count: sql<number>`count(*)::int` }).from(files).where(eq(files.sourceId, sourceId));
+  const [{ count }] = (await db().select({ count: sql<number>`count(*)::int` }).from(files).where(eq(files.sourceId, sourceId))) as [{ count: number }];
   assert.equal(count, FILES);
   const duplicates = await db()
     .select({ path: pipelineDeliveries.path, n: sql<number>`count(*)::int` })
@@ -79,6 +79,6 @@ test("a worker killed with SIGKILL mid-sync: the retry completes the job, the in
     .groupBy(pipelineDeliveries.path)
     .having(sql`count(*) > 1`);
   assert.deepEqual(duplicates, []);
-  const [{ delivered }] = await db().select({ delivered: sql<number>`count(*)::int` }).from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId));
+  const [{ delivered }] = (await db().select({ delivered: sql<number>`count(*)::int` }).from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))) as [{ delivered: number }];
   assert.equal(delivered, FILES);
 });

@@ -14,9 +14,9 @@ export function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): Jo
 }
 
 /** A payload that can never succeed is logged and completed, not retried forever. */
-export function parsePayload<S extends z.ZodType>(definition: JobDefinition<S>, job: Job<unknown>): z.infer<S> | null {
-  const parsed = definition.schema.safeParse(job.data);
-  if (parsed.success) return parsed.data;
-  console.error(`[worker] ${definition.name} job ${job.id} has an invalid payload, dropped:`, parsed.error.message);
+export function parsePayload(name: string, schema: z.ZodType, job: Job<unknown>): { data: unknown } | null {
+  const parsed = schema.safeParse(job.data);
+  if (parsed.success) return { data: parsed.data };
+  console.error(`[worker] ${name} job ${job.id} has an invalid payload, dropped:`, parsed.error.message);
   return null;
 }

@@ -1,5 +1,6 @@
 import { getBoss, stopBoss } from "./boss";
-import { parsePayload } from "./define-job";
+import type { z } from "zod";
+import { parsePayload, type JobDefinition } from "./define-job";
 import { JOBS } from "./jobs";
 import { QUEUES } from "./names";
 import { LocalWatcher } from "@/lib/sync/local-watcher";
@@ -9,14 +10,14 @@ export type RunningWorker = { stop(options?: { timeout?: number }): Promise<void
 /** Registers every job with pg-boss (payloads parsed by zod), the schedules and the local watcher. */
 export async function startWorker(options: { watch?: boolean } = {}): Promise<RunningWorker> {
   const boss = await getBoss({ worker: true });
-  for (const job of JOBS) {
+  for (const job of JOBS as readonly JobDefinition<z.ZodType>[]) {
     await boss.work(
       job.name,
       { includeMetadata: true, localConcurrency: job.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
       async ([raw]) => {
         if (!raw) return;
-        const data = parsePayload(job, raw);
-        if (data !== null) await job.handle(data as never, raw);
+        const payload = parsePayload(job.name, job.schema, raw);
+        if (payload) await job.handle(payload.data, raw);
       },
     );
   }
