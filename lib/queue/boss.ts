@@ -20,7 +20,6 @@ export const QUEUE_OPTIONS = {
     heartbeatSeconds: 10,
     expireInSeconds: 6 * 3600,
   },
-  [QUEUES.processFileBatch]: { policy: "standard", retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: 3600 },
   [QUEUES.sendToPipeline]: {
     policy: "standard",
     retryLimit: 20,
