@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
@@ -44,8 +44,6 @@ export function writeTree(root: string, files: Record<string, string | Buffer>):
     writeFileSync(full, content);
   }
 }
-
-export { rmSync, symlinkSync };
 
 export async function operatorToken(): Promise<string> {
   return createApiToken(getDb(), "test", null);

@@ -1,12 +1,9 @@
 import { and, asc, eq, gt, like, type SQL } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { DbOrTx } from "@/lib/db/client";
+import { escapeLike } from "@/lib/db/escape-like";
 import { files } from "@/lib/db/schema";
 import { toFileDto } from "./serialize";
-
-export function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, "\\$&");
-}
 
 function decodeCursor(cursor: string): string {
   const path = Buffer.from(cursor, "base64url").toString("utf8");

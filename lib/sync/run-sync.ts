@@ -7,6 +7,7 @@ import { ConnectorError, ConnectorRateLimitError } from "@/lib/connectors/errors
 import type { Connector, FileChange, RemoteFile } from "@/lib/connectors/types";
 import type { TextChunk } from "@/lib/pipeline/chunk";
 import { PipelineRejectedError, type Pipeline } from "@/lib/pipeline/deliver";
+import { escapeLike } from "@/lib/db/escape-like";
 import { createFileFilter, isBinary, type FileFilter, type FilterConfig } from "./filters";
 import { mapLimit } from "./map-limit";
 
@@ -163,7 +164,7 @@ export class SyncRun {
     if (paths) {
       if (paths.length === 0) return new Map();
       const conditions = [inArray(files.path, paths)];
-      if (!options.exact) for (const p of paths) conditions.push(like(files.path, `${p.replace(/[\\%_]/g, "\\$&")}/%`));
+      if (!options.exact) for (const p of paths) conditions.push(like(files.path, `${escapeLike(p)}/%`));
       where.push(or(...conditions)!);
     }
     const rows = await this.db
