@@ -10,9 +10,19 @@ export const db = () => getDb();
 
 /** Empties every table and queue between tests. */
 export async function resetDb(): Promise<void> {
-  await getDb().execute(
-    sql`truncate users, credentials, api_tokens, sources, files, chunks, sync_jobs, sync_job_failures, webhook_events, pipeline_deliveries restart identity cascade`,
-  );
+  // A worker of the test may be reading these tables; TRUNCATE can then lose a deadlock
+  // (40P01), which is safe to retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await getDb().execute(
+        sql`truncate users, credentials, api_tokens, sources, files, chunks, sync_jobs, sync_job_failures, webhook_events, pipeline_deliveries restart identity cascade`,
+      );
+      break;
+    } catch (err) {
+      const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
+      if (code !== "40P01" || attempt >= 5) throw err;
+    }
+  }
   const boss = await getBoss();
   await boss.deleteAllJobs();
 }
