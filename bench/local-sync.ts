@@ -67,6 +67,8 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   const { createSource } = await import("@/lib/sources/create-source");
   const { syncJobs } = await import("@/lib/db/schema");
   const { eq } = await import("drizzle-orm");
+  // The worker must not outlive a failed run.
+  process.once("exit", () => worker.kill("SIGKILL"));
   const start = performance.now();
   const { jobId } = await createSource(getDb(), { userId: null, role: "admin", via: "token" }, { type: "local", name: label, config: { path: folder } });
   let job;
