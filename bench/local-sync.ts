@@ -11,6 +11,8 @@ import pg from "pg";
 // hash the same folder in one process. Prints files/s, MB/s and the worker's peak RSS.
 const FILES = Number(process.env.BENCH_FILES ?? 20_000);
 const REAL_PG = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+/** Which databases to run on: "embedded,postgres" (default) or either alone. */
+const TARGETS = (process.env.BENCH_TARGETS ?? "embedded,postgres").split(",");
 const EXTS = ["ts", "py", "go", "rs", "java", "md", "json", "js", "css", "sql"];
 
 function generate(root: string): { bytes: number } {
@@ -99,13 +101,15 @@ async function main() {
   console.log(`${FILES} files, ${(bytes / 1e6).toFixed(0)} MB`);
   console.log(`floor      walk+read+sha256 median of 3: ${(floorMs / 1000).toFixed(2)} s  ${(FILES / (floorMs / 1000)).toFixed(0)} files/s  ${(bytes / 1e6 / (floorMs / 1000)).toFixed(1)} MB/s`);
 
-  const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
-  const embedded = await startEmbeddedPostgres(null);
-  await syncOnce("embedded", embedded.url, roots, folder, bytes, floorMs);
-  await embedded.stop();
+  if (TARGETS.includes("embedded")) {
+    const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
+    const embedded = await startEmbeddedPostgres(null);
+    await syncOnce("embedded", embedded.url, roots, folder, bytes, floorMs);
+    await embedded.stop();
+  }
 
   const admin = new pg.Client({ connectionString: REAL_PG });
-  const reachable = await admin.connect().then(() => true, () => false);
+  const reachable = TARGETS.includes("postgres") && (await admin.connect().then(() => true, () => false));
   if (reachable) {
     await admin.query("drop database if exists dc_bench with (force)");
     await admin.query("create database dc_bench");
@@ -114,7 +118,7 @@ async function main() {
     url.pathname = "/dc_bench";
     await syncOnce("postgres", url.toString(), roots, folder, bytes, floorMs);
   } else {
-    console.log("postgres   skipped: no server at BENCH_DATABASE_URL");
+    console.log("postgres   skipped (not in BENCH_TARGETS, or no server at BENCH_DATABASE_URL)");
   }
   rmSync(roots, { recursive: true, force: true });
   process.exit(0);
