@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { runMigrations } from "@/lib/db/migrate";
 import { dataDir, resolveDatabase } from "@/lib/db/resolve-database";
+import { GENERATED_KEYS_FILE, generateKeyringValue, getKeyring } from "@/lib/oauth/encryption";
 
 // `npm start`: the database (embedded unless DATABASE_URL is set), migrations, a build when
 // none exists, then the web server and the worker as two processes. SIGINT/SIGTERM stop all.
@@ -28,8 +29,34 @@ async function waitForHealth(url: string, deadline: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * Provider tokens are stored encrypted. On a laptop (embedded database) a key is generated
+ * into DATA_DIR on first run; against a real database the operator must provide one, since a
+ * key lost with a container would make every stored token unreadable.
+ */
+function ensureEncryptionKeys(embedded: boolean): void {
+  if (process.env.ENCRYPTION_KEYS?.trim()) {
+    getKeyring();
+    return;
+  }
+  const file = path.join(dataDir(), GENERATED_KEYS_FILE);
+  if (!existsSync(file)) {
+    if (!embedded) {
+      throw new Error(
+        "ENCRYPTION_KEYS is not set. With DATABASE_URL, set ENCRYPTION_KEYS=kid:base64key (e.g. main:$(openssl rand -base64 32)) and keep it safe: provider tokens are encrypted with it.",
+      );
+    }
+    mkdirSync(dataDir(), { recursive: true });
+    writeFileSync(file, generateKeyringValue() + "\n", { mode: 0o600 });
+    console.log(`[start] generated an encryption key in ${file} (set ENCRYPTION_KEYS to use your own)`);
+  }
+  process.env.ENCRYPTION_KEYS = readFileSync(file, "utf8").trim();
+  getKeyring();
+}
+
 async function main(): Promise<void> {
   const { url, embedded } = await resolveDatabase({ publish: true });
+  ensureEncryptionKeys(embedded !== null || existsSync(path.join(dataDir(), "embedded-database-url")));
   console.log(embedded ? `[start] embedded PostgreSQL with data in ${dataDir()}` : "[start] using DATABASE_URL");
   await runMigrations(url);
 

@@ -25,7 +25,13 @@ async function main(): Promise<void> {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
-    { stdio: "inherit", env: { ...process.env, DATABASE_URL: url, TEST_DATABASE_KIND: embedded ? "embedded" : "server" } },
+    { stdio: "inherit", env: {
+        ...process.env,
+        DATABASE_URL: url,
+        TEST_DATABASE_KIND: embedded ? "embedded" : "server",
+        // A fixed test keyring (never used outside tests): "test" encrypts, "old" only decrypts.
+        ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? `test:${Buffer.alloc(32, 7).toString("base64")},old:${Buffer.alloc(32, 9).toString("base64")}`,
+      }, },
   );
   const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
   await embedded?.stop();
