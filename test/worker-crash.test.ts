@@ -23,11 +23,7 @@ const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.ex
 
 after(() => closeAll());
 
-// Known gap: on the embedded database (PGlite behind pglite-socket) a client killed mid-query
-// leaves the shared session unusable for the others; runs on a PostgreSQL server only for now.
-const embedded = process.env.TEST_DATABASE_KIND === "embedded";
-
-test("a worker killed with SIGKILL mid-sync: the retry completes the job, the index is exact, nothing is delivered twice", { timeout: 180_000, skip: embedded && "embedded PGlite cannot survive a client killed mid-query yet" }, async () => {
+test("a worker killed with SIGKILL mid-sync: the retry completes the job, the index is exact, nothing is delivered twice", { timeout: 180_000 }, async () => {
   await resetDb();
   const token = await operatorToken();
   const folder = path.join(roots, "big");

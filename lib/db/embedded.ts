@@ -1,8 +1,7 @@
 import { mkdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { serveEmbedded } from "./embedded-server";
 
 export type EmbeddedPostgres = { url: string; stop: () => Promise<void> };
 
@@ -18,11 +17,9 @@ export async function startEmbeddedPostgres(dataDir: string | null): Promise<Emb
     mkdirSync(dbPath, { recursive: true });
   }
   const db = await PGlite.create(dbPath);
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 200 });
-  await server.start();
-  const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address();
+  const server = await serveEmbedded(db);
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`,
+    url: `postgres://postgres:postgres@127.0.0.1:${server.port}/postgres?sslmode=disable`,
     stop: async () => {
       await server.stop();
       await db.close();

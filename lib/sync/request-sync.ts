@@ -31,10 +31,15 @@ function mergePaths(a: string[] | null, b: string[] | undefined): string[] | nul
  * pg-boss wake-up commit together, so a request is never lost.
  */
 export async function requestSync(request: SyncRequest): Promise<{ job: SyncJob; coalesced: boolean }> {
+  await getBoss();
   return withTransaction((tx, executor) => requestSyncInTransaction(tx, executor, request));
 }
 
-/** requestSync inside a transaction the caller owns (a webhook records its event in the same one). */
+/**
+ * requestSync inside a transaction the caller owns (a webhook records its event in the same
+ * one). Start the queue (`await getBoss()`) before opening the transaction: starting it
+ * inside would wait on other connections while this one holds the embedded database.
+ */
 export async function requestSyncInTransaction(
   tx: Db,
   executor: SqlExecutor,

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { webhookEvents } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
+import { getBoss } from "@/lib/queue/boss";
 import { requestSyncInTransaction } from "@/lib/sync/request-sync";
 
 export type WebhookTarget = {
@@ -24,6 +25,7 @@ export async function recordWebhookEvent(event: {
   payload: unknown;
   targets: WebhookTarget[];
 }): Promise<RecordedWebhook> {
+  await getBoss();
   return withTransaction(async (tx, executor) => {
     const [row] = await tx
       .insert(webhookEvents)
