@@ -7,11 +7,11 @@ import { and, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as contentRoute from "@/app/api/sources/[id]/files/content/route";
-import { files, pipelineDeliveries, syncJobs } from "@/lib/db/schema";
+import { files, pipelineDeliveries, syncJobBatches, syncJobs } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { buildLocalTree, EXPECTED_FILES } from "./fixtures/local-tree";
 import { startPipelineFake } from "./fakes/pipeline-server";
-import { call, closeAll, db, operatorToken, resetDb, tempDir, waitFor } from "./helpers";
+import { call, closeAll, db, operatorToken, resetDb, tempDir, waitFor, writeTree } from "./helpers";
 
 const rootsDir = tempDir("dc-roots-");
 const outside = tempDir("dc-outside-");
@@ -126,6 +126,31 @@ describe("local sources", () => {
     assert.equal(rows.size, Object.keys(EXPECTED_FILES).length);
   });
 
+  test("a large sync fans out to process-file-batch jobs; a file that turns binary leaves the index", async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 450; i++) tree[`many/m${i}.ts`] = `export const m${i} = ${i};\n`;
+    writeTree(folder, tree);
+    const sourceId = await connect();
+    const [first] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId));
+    const batches = await db().select().from(syncJobBatches).where(eq(syncJobBatches.jobId, first!.id));
+    assert.ok(batches.length >= 5, `the sync was split into batches (${batches.length})`);
+    assert.ok(batches.every((b) => b.status === "done"));
+    const expected = Object.keys(EXPECTED_FILES).length + 450;
+    assert.equal((await indexed(sourceId)).size, expected);
+    const sent = await deliveries(sourceId);
+    assert.equal(sent.length, expected);
+    assert.equal(new Set(sent.map((d) => d.path)).size, expected, "no file delivered twice");
+    assert.equal(first!.filesProcessed + first!.filesSkipped + first!.filesFailed, first!.filesTotal);
+
+    writeFileSync(path.join(folder, "many/m7.ts"), Buffer.from([0x00, 0x01, 0x02, 0xff, 0x00]));
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
+    const job = await waitForJob(res.json.jobId);
+    assert.equal(job.status, "completed");
+    assert.equal((await indexed(sourceId)).has("many/m7.ts"), false);
+    const after = (await deliveries(sourceId)).slice(sent.length).map((d) => `${d.op} ${d.path}`);
+    assert.deepEqual(after, ["delete many/m7.ts"]);
+  });
+
   test("the watcher queues an incremental sync that brings an edit, a delete and an add", async () => {
     const sourceId = await connect();
     const watching = await startWorker({ watch: true });
@@ -153,4 +178,5 @@ describe("local sources", () => {
       await watching.stop();
     }
   });
+
 });

@@ -176,6 +176,41 @@ export const syncJobFailures = pgTable(
   ],
 );
 
+// The fan-out of a large sync: its changed files split into batches, each a process-file-batch
+// job that any worker may run. The sync waits until none is pending, then prunes and finishes.
+export const syncJobBatches = pgTable(
+  "sync_job_batches",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    jobId: uuid("job_id").notNull(),
+    batchNo: integer("batch_no").notNull(),
+    /** The listed files to read: path, size, version, id, lastModified. */
+    files: jsonb("files").$type<BatchFileEntry[]>().notNull(),
+    /** pending | done | failed */
+    status: varchar("status", { length: 20 }).notNull().default("pending"),
+    /** When failed: auth | permanent | transient, and the message. */
+    errorKind: varchar("error_kind", { length: 20 }),
+    errorMessage: text("error_message"),
+    createdAt: createdAt(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("sync_job_batches_job_id_batch_no_key").on(t.jobId, t.batchNo),
+    index("sync_job_batches_pending_idx").on(t.jobId).where(sql`${t.status} = 'pending'`),
+    foreignKey({ name: "sync_job_batches_job_id_fkey", columns: [t.jobId], foreignColumns: [syncJobs.id] }).onDelete(
+      "cascade",
+    ),
+  ],
+);
+
+export type BatchFileEntry = {
+  path: string;
+  size: number | null;
+  version: string | null;
+  id?: string | null;
+  lastModified?: string | null;
+};
+
 export const webhookEvents = pgTable(
   "webhook_events",
   {
@@ -229,5 +264,6 @@ export type FileRow = typeof files.$inferSelect;
 export type NewFileRow = typeof files.$inferInsert;
 export type Chunk = typeof chunks.$inferSelect;
 export type SyncJob = typeof syncJobs.$inferSelect;
+export type SyncJobBatch = typeof syncJobBatches.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type PipelineDelivery = typeof pipelineDeliveries.$inferSelect;

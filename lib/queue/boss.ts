@@ -20,6 +20,16 @@ export const QUEUE_OPTIONS = {
     heartbeatSeconds: 10,
     expireInSeconds: 6 * 3600,
   },
+  // Stately per batch (singletonKey = job:batch): one batch is never processed twice at once.
+  [QUEUES.processFileBatch]: {
+    policy: "stately",
+    retryLimit: 5,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 120,
+    heartbeatSeconds: 10,
+    expireInSeconds: 3600,
+  },
   [QUEUES.sendToPipeline]: {
     policy: "standard",
     retryLimit: 20,

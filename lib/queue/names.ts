@@ -2,6 +2,7 @@ import { z } from "zod";
 
 export const QUEUES = {
   syncSource: "sync-source",
+  processFileBatch: "process-file-batch",
   sendToPipeline: "send-to-pipeline",
   sweepSyncs: "sweep-syncs",
 } as const;
@@ -9,6 +10,10 @@ export const QUEUES = {
 /** A wake-up for one source: the sync_jobs table holds what to do, the worker drains it. */
 export const syncSourcePayload = z.object({ sourceId: z.uuid() });
 export type SyncSourcePayload = z.infer<typeof syncSourcePayload>;
+
+/** One batch of a fanned-out sync; the batch's files are in sync_job_batches. */
+export const processFileBatchPayload = z.object({ syncJobId: z.uuid(), batchNo: z.number().int().nonnegative() });
+export type ProcessFileBatchPayload = z.infer<typeof processFileBatchPayload>;
 
 /** Deliver the pending pipeline_deliveries rows of one source. */
 export const sendToPipelinePayload = z.object({ sourceId: z.uuid() });

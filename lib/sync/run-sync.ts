@@ -1,56 +1,31 @@
-import { createHash } from "node:crypto";
-import { and, eq, inArray, like, or, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
-import { chunks, files, pipelineDeliveries, sources, syncJobFailures, syncJobs, type Source, type SyncJob } from "@/lib/db/schema";
+import { sources, syncJobs, type Source, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
-import { ConnectorError, ConnectorRateLimitError } from "@/lib/connectors/errors";
 import type { Connector, FileChange, RemoteFile } from "@/lib/connectors/types";
-import type { TextChunk } from "@/lib/pipeline/chunk";
-import { PipelineRejectedError, type Pipeline } from "@/lib/pipeline/deliver";
-import { escapeLike } from "@/lib/db/escape-like";
-import { createFileFilter, isBinary, type FileFilter, type FilterConfig } from "./filters";
-import { mapLimit } from "./map-limit";
+import type { Pipeline } from "@/lib/pipeline/deliver";
+import { deleteIndexedFiles } from "./delete-files";
+import { FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
+import { enqueueFileBatches, settleFileBatches } from "./file-batches";
+import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
+import { addProgress, resetProgress, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
+import { waitOutRateLimits } from "./provider-call";
+
+export { SyncCancelledError } from "./progress";
 
 export const DEFAULT_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 10);
-/** Files written to the database in one transaction. */
-const WRITE_BATCH = 100;
-/** Rate-limit waits longer than this fail the attempt instead (pg-boss retries it later). */
-const MAX_INLINE_WAIT_MS = 15 * 60_000;
-
-export class SyncCancelledError extends Error {
-  constructor() {
-    super("The job was cancelled.");
-    this.name = "SyncCancelledError";
-  }
-}
-
-type IndexedFile = { id: string; sha: string | null; providerVersion: string | null };
-
-type Outcome =
-  | { kind: "deliver"; file: RemoteFile; sha: string; size: number; language: string | null; chunks: TextChunk[] }
-  | { kind: "same"; file: RemoteFile; sha: string; size: number; language: string | null }
-  | { kind: "dropped"; path: string; reason: string }
-  | { kind: "failed"; path: string; error: string };
-
-type Counters = { total: number; processed: number; skipped: number; failed: number };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function sha256(content: Buffer): string {
-  return createHash("sha256").update(content).digest("hex");
-}
+/** Files written to the database in one transaction, and files in one process-file-batch job. */
+export const WRITE_BATCH = 100;
+/** More changed files than this are fanned out to process-file-batch jobs that any worker runs. */
+const FAN_OUT_THRESHOLD = Number(process.env.SYNC_FAN_OUT_THRESHOLD ?? 2 * WRITE_BATCH);
 
 /**
  * One attempt at one sync job. Everything it writes is keyed by (source, path) and compared
- * by hash first, so a retried attempt skips what an earlier one finished.
+ * by provider version and hash first, so a retried attempt skips what an earlier one finished.
  */
 export class SyncRun {
   private readonly filter: FileFilter;
-  private readonly counters: Counters = { total: 0, processed: 0, skipped: 0, failed: 0 };
-  /** Paths that passed every filter in this run: the index must hold exactly these. */
-  private readonly kept = new Set<string>();
-  /** Paths that could not be read: their previous rows stay until a run reads them. */
-  private readonly failed = new Set<string>();
+  private readonly processor: FileProcessor;
 
   constructor(
     private readonly db: Db,
@@ -61,10 +36,21 @@ export class SyncRun {
     private readonly concurrency = DEFAULT_CONCURRENCY,
   ) {
     this.filter = createFileFilter(source.config as FilterConfig);
+    this.processor = new FileProcessor({
+      jobId: job.id,
+      source,
+      connector,
+      pipeline,
+      filter: this.filter,
+      concurrency,
+      setDetail: (detail) => this.setDetail(detail),
+    });
   }
 
   async run(): Promise<void> {
-    await this.db.update(syncJobs).set({ filesTotal: 0, filesProcessed: 0, filesSkipped: 0, filesFailed: 0, progress: 0 }).where(eq(syncJobs.id, this.job.id));
+    // A crashed attempt may have left batches running: they finish (or fail) before this one counts.
+    await settleFileBatches(this.db, this.job.id, { clear: true });
+    await resetProgress(this.db, this.job.id);
     if (this.job.type === "full") return this.full();
     if (this.job.paths?.length) return this.named(this.job.paths);
     if (this.connector.getChanges && this.source.cursor) {
@@ -77,36 +63,41 @@ export class SyncRun {
 
   private async full(): Promise<void> {
     const cursor = await this.providerCall(() => this.connector.currentCursor());
-    const existing = await this.loadIndex();
+    const existing = await loadIndex(this.db, this.source.id);
+    const listed = new Set<string>();
     if (this.connector.streamFiles) {
-      let slice: { file: RemoteFile; content: Buffer }[] = [];
+      let slice: BatchEntry[] = [];
       for await (const entry of this.connector.streamFiles()) {
         if (!this.filter.checkPath(entry.path).keep) continue;
-        this.counters.total++;
+        listed.add(entry.path);
         slice.push({ file: entry, content: entry.content });
         if (slice.length >= WRITE_BATCH) {
-          await this.processSlice(slice, existing);
+          // The archive's size is not known ahead: the total grows as it streams.
+          await setTotal(this.db, this.job.id, listed.size);
+          await this.processor.process(slice, existing);
           slice = [];
         }
       }
-      await this.processSlice(slice, existing);
+      await setTotal(this.db, this.job.id, listed.size);
+      await this.processor.process(slice, existing);
     } else {
       const candidates: RemoteFile[] = [];
       for await (const file of this.connector.listFiles()) {
         if (this.filter.checkPath(file.path).keep) candidates.push(file);
       }
-      this.counters.total = candidates.length;
+      for (const file of candidates) listed.add(file.path);
+      await setTotal(this.db, this.job.id, candidates.length);
       await this.processFiles(candidates, existing);
     }
-    const orphans = [...existing.keys()].filter((p) => !this.kept.has(p) && !this.failed.has(p));
-    this.counters.total += orphans.length;
+    const orphans = [...existing.keys()].filter((p) => !listed.has(p));
+    await setTotal(this.db, this.job.id, { remaining: orphans.length });
     await this.deletePaths(orphans, existing);
     await this.finish(cursor);
   }
 
   /** Paths named by a watcher or webhook: a path may be a file, a folder, or gone. */
   private async named(paths: string[]): Promise<void> {
-    const existing = await this.loadIndex(paths);
+    const existing = await loadIndex(this.db, this.source.id, paths);
     const candidates = new Map<string, RemoteFile>();
     for (const p of paths) {
       const meta = await this.providerCall(() => this.connector.getFileMetadata(p));
@@ -133,191 +124,51 @@ export class SyncRun {
         deletes.delete(change.path);
       }
     }
-    const existing = await this.loadIndex([...upserts, ...deletes], { exact: true });
+    const existing = await loadIndex(this.db, this.source.id, [...upserts, ...deletes], { exact: true });
     const candidates: RemoteFile[] = [];
     for (const p of upserts) {
-      if (!this.filter.checkPath(p).keep) {
-        deletes.add(p);
-        continue;
-      }
+      if (!this.filter.checkPath(p).keep) continue;
       const meta = await this.providerCall(() => this.connector.getFileMetadata(p));
       if (meta) candidates.push(meta);
-      else deletes.add(p);
     }
     await this.processAndPrune(candidates, existing);
     await this.finish(cursor);
   }
 
-  /** Indexes `candidates`, then removes every row in `existing` that did not survive the filters. */
+  /** Indexes `candidates`, then removes every row in `existing` that is not one of them. */
   private async processAndPrune(candidates: RemoteFile[], existing: Map<string, IndexedFile>): Promise<void> {
     const candidatePaths = new Set(candidates.map((f) => f.path));
-    this.counters.total = candidates.length + [...existing.keys()].filter((p) => !candidatePaths.has(p)).length;
+    const gone = [...existing.keys()].filter((p) => !candidatePaths.has(p));
+    await setTotal(this.db, this.job.id, candidates.length + gone.length);
     await this.processFiles(candidates, existing);
-    const gone = [...existing.keys()].filter((p) => !this.kept.has(p) && !this.failed.has(p));
-    this.counters.total = this.counters.processed + this.counters.skipped + this.counters.failed + gone.length;
     await this.deletePaths(gone, existing);
   }
 
-  /** The current index rows of the source, or only those at or under `paths`. */
-  private async loadIndex(paths?: string[], options: { exact?: boolean } = {}): Promise<Map<string, IndexedFile>> {
-    const where = [eq(files.sourceId, this.source.id)];
-    if (paths) {
-      if (paths.length === 0) return new Map();
-      const conditions = [inArray(files.path, paths)];
-      if (!options.exact) for (const p of paths) conditions.push(like(files.path, `${escapeLike(p)}/%`));
-      where.push(or(...conditions)!);
-    }
-    const rows = await this.db
-      .select({ id: files.id, path: files.path, sha: files.sha, providerVersion: files.providerVersion })
-      .from(files)
-      .where(and(...where));
-    return new Map(rows.map((r) => [r.path, { id: r.id, sha: r.sha, providerVersion: r.providerVersion }]));
-  }
-
   private async processFiles(candidates: RemoteFile[], existing: Map<string, IndexedFile>): Promise<void> {
-    const changed: RemoteFile[] = [];
-    let unchanged = 0;
-    for (const file of candidates) {
+    const changed = candidates.filter((file) => {
       const row = existing.get(file.path);
-      if (row && file.version !== null && row.providerVersion === file.version) {
-        this.kept.add(file.path);
-        unchanged++;
-      } else {
-        changed.push(file);
-      }
-    }
-    if (unchanged > 0) {
-      this.counters.skipped += unchanged;
-      await this.saveProgress(this.db);
+      return !(row && file.version !== null && row.providerVersion === file.version);
+    });
+    const unchanged = candidates.length - changed.length;
+    if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged }))) throw new SyncCancelledError();
+    if (changed.length > FAN_OUT_THRESHOLD) {
+      await enqueueFileBatches(this.job.id, changed, WRITE_BATCH);
+      await settleFileBatches(this.db, this.job.id, { throwOnFailure: true });
+      return;
     }
     for (let i = 0; i < changed.length; i += WRITE_BATCH) {
-      await this.processSlice(
+      await throwIfCancelled(this.db, this.job.id);
+      await this.processor.process(
         changed.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
         existing,
       );
     }
   }
 
-  private async processSlice(slice: { file: RemoteFile; content: Buffer | null }[], existing: Map<string, IndexedFile>): Promise<void> {
-    if (slice.length === 0) return;
-    await this.throwIfCancelled();
-    const outcomes = await mapLimit(slice, this.concurrency, ({ file, content }) => this.processFile(file, content, existing.get(file.path)));
-    await withTransaction(async (tx) => {
-      const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
-      const now = new Date();
-      if (rows.length > 0) {
-        const written = await tx
-          .insert(files)
-          .values(
-            rows.map((o) => ({
-              sourceId: this.source.id,
-              path: o.file.path,
-              sha: o.sha,
-              size: o.size,
-              language: o.language,
-              lastModified: o.file.lastModified ?? null,
-              indexedAt: now,
-              providerId: o.file.id ?? null,
-              providerVersion: o.file.version,
-            })),
-          )
-          .onConflictDoUpdate({
-            target: [files.sourceId, files.path],
-            set: {
-              sha: sql`excluded.sha`,
-              size: sql`excluded.size`,
-              language: sql`excluded.language`,
-              lastModified: sql`excluded.last_modified`,
-              indexedAt: sql`case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end`,
-              providerId: sql`excluded.provider_id`,
-              providerVersion: sql`excluded.provider_version`,
-            },
-          })
-          .returning({ id: files.id, path: files.path });
-        const idByPath = new Map(written.map((w) => [w.path, w.id]));
-        const delivered = outcomes.filter((o): o is Extract<Outcome, { kind: "deliver" }> => o.kind === "deliver");
-        if (delivered.length > 0) {
-          const ids = delivered.map((o) => idByPath.get(o.file.path)!);
-          await tx.delete(chunks).where(inArray(chunks.fileId, ids));
-          const chunkRows = delivered.flatMap((o) => o.chunks.map((c) => ({ fileId: idByPath.get(o.file.path)!, ...c })));
-          for (let i = 0; i < chunkRows.length; i += 1000) await tx.insert(chunks).values(chunkRows.slice(i, i + 1000));
-          await tx.insert(pipelineDeliveries).values(
-            delivered.map((o) => ({ sourceId: this.source.id, jobId: this.job.id, path: o.file.path, sha: o.sha, op: "upsert", deliveredAt: now })),
-          );
-        }
-      }
-      const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
-      if (failures.length > 0) {
-        await tx
-          .insert(syncJobFailures)
-          .values(failures.map((f) => ({ jobId: this.job.id, path: f.path, error: f.error })))
-          .onConflictDoUpdate({ target: [syncJobFailures.jobId, syncJobFailures.path], set: { error: sql`excluded.error` } });
-      }
-      for (const o of outcomes) {
-        if (o.kind === "deliver") this.counters.processed++;
-        else if (o.kind === "failed") this.counters.failed++;
-        else this.counters.skipped++;
-      }
-      await this.saveProgress(tx);
-    });
-  }
-
-  private async processFile(file: RemoteFile, given: Buffer | null, row: IndexedFile | undefined): Promise<Outcome> {
-    const verdict = this.filter.checkPath(file.path);
-    if (!verdict.keep) return { kind: "dropped", path: file.path, reason: verdict.reason };
-    if (file.size !== null && file.size > this.filter.maxFileSize) {
-      return { kind: "dropped", path: file.path, reason: `larger than ${this.filter.maxFileSize} bytes` };
-    }
-    let content: Buffer;
-    try {
-      content = given ?? (await this.providerCall(() => this.connector.getFileContent(file.path)));
-    } catch (err) {
-      if (err instanceof ConnectorError && err.retryable) throw err;
-      this.failed.add(file.path);
-      return { kind: "failed", path: file.path, error: (err as Error).message };
-    }
-    if (content.length > this.filter.maxFileSize) {
-      return { kind: "dropped", path: file.path, reason: `larger than ${this.filter.maxFileSize} bytes` };
-    }
-    if (isBinary(content)) return { kind: "dropped", path: file.path, reason: "binary content" };
-    this.kept.add(file.path);
-    const sha = sha256(content);
-    const base = { file, sha, size: content.length, language: verdict.language };
-    if (row?.sha === sha) return { kind: "same", ...base };
-    try {
-      const textChunks = await this.pipeline.upsert(
-        { sourceId: this.source.id, path: file.path, sha, language: verdict.language, content },
-        (detail) => this.setDetail(detail),
-      );
-      return { kind: "deliver", ...base, chunks: textChunks };
-    } catch (err) {
-      if (!(err instanceof PipelineRejectedError)) throw err;
-      this.kept.delete(file.path);
-      this.failed.add(file.path);
-      return { kind: "failed", path: file.path, error: err.message };
-    }
-  }
-
   private async deletePaths(paths: string[], existing: Map<string, IndexedFile>): Promise<void> {
     for (let i = 0; i < paths.length; i += WRITE_BATCH) {
-      await this.throwIfCancelled();
-      const slice = paths.slice(i, i + WRITE_BATCH);
-      for (const p of slice) {
-        await this.pipeline.delete({ sourceId: this.source.id, path: p, sha: existing.get(p)?.sha ?? null }, (detail) => this.setDetail(detail));
-      }
-      await withTransaction(async (tx) => {
-        const removed = await tx
-          .delete(files)
-          .where(and(eq(files.sourceId, this.source.id), inArray(files.path, slice)))
-          .returning({ path: files.path, sha: files.sha });
-        if (removed.length > 0) {
-          await tx.insert(pipelineDeliveries).values(
-            removed.map((r) => ({ sourceId: this.source.id, jobId: this.job.id, path: r.path, sha: r.sha, op: "delete", deliveredAt: new Date() })),
-          );
-        }
-        this.counters.processed += slice.length;
-        await this.saveProgress(tx);
-      });
+      await throwIfCancelled(this.db, this.job.id);
+      await deleteIndexedFiles(this.source.id, this.job.id, paths.slice(i, i + WRITE_BATCH), existing, this.pipeline, (d) => this.setDetail(d));
     }
   }
 
@@ -334,38 +185,11 @@ export class SyncRun {
     });
   }
 
-  private async saveProgress(db: Db): Promise<void> {
-    const { total, processed, skipped, failed } = this.counters;
-    const done = processed + skipped + failed;
-    const progress = total === 0 ? 0 : Math.min(99, Math.floor((done * 100) / total));
-    await db
-      .update(syncJobs)
-      .set({ filesTotal: total, filesProcessed: processed, filesSkipped: skipped, filesFailed: failed, progress })
-      .where(eq(syncJobs.id, this.job.id));
-  }
-
   private async setDetail(detail: string | null): Promise<void> {
     await this.db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, this.job.id));
   }
 
-  private async throwIfCancelled(): Promise<void> {
-    const [row] = await this.db.select({ status: syncJobs.status }).from(syncJobs).where(eq(syncJobs.id, this.job.id));
-    if (row?.status !== "running") throw new SyncCancelledError();
-  }
-
-  /** A provider call that waits out rate limits (visible on the job) instead of failing. */
-  private async providerCall<T>(call: () => Promise<T>): Promise<T> {
-    for (;;) {
-      try {
-        return await call();
-      } catch (err) {
-        if (!(err instanceof ConnectorRateLimitError)) throw err;
-        const wait = err.retryAt.getTime() - Date.now();
-        if (wait > MAX_INLINE_WAIT_MS) throw err;
-        await this.setDetail(`waiting for rate limit until ${err.retryAt.toISOString()}`);
-        await sleep(Math.max(0, wait) + Math.random() * 250);
-        await this.setDetail(null);
-      }
-    }
+  private providerCall<T>(call: () => Promise<T>): Promise<T> {
+    return waitOutRateLimits(call, (detail) => this.setDetail(detail));
   }
 }

@@ -1,0 +1,80 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "@/lib/db/client";
+import { syncJobBatches, type BatchFileEntry } from "@/lib/db/schema";
+import { withTransaction } from "@/lib/db/transaction";
+import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
+import type { RemoteFile } from "@/lib/connectors/types";
+import { getBoss } from "@/lib/queue/boss";
+import { QUEUES } from "@/lib/queue/names";
+import { throwIfCancelled } from "./progress";
+
+const POLL_MS = 200;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export type BatchErrorKind = "auth" | "permanent" | "transient";
+
+export function toBatchEntry(file: RemoteFile): BatchFileEntry {
+  return { path: file.path, size: file.size, version: file.version, id: file.id ?? null, lastModified: file.lastModified?.toISOString() ?? null };
+}
+
+export function fromBatchEntry(entry: BatchFileEntry): RemoteFile {
+  return { ...entry, lastModified: entry.lastModified ? new Date(entry.lastModified) : null };
+}
+
+/** Splits `changed` into process-file-batch jobs; the rows and the jobs commit together. */
+export async function enqueueFileBatches(jobId: string, changed: RemoteFile[], size: number): Promise<void> {
+  const boss = await getBoss();
+  await withTransaction(async (tx, executor) => {
+    const rows = [];
+    for (let i = 0; i < changed.length; i += size) {
+      rows.push({ jobId, batchNo: i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
+    }
+    for (let i = 0; i < rows.length; i += 100) await tx.insert(syncJobBatches).values(rows.slice(i, i + 100));
+    await boss.insert(
+      QUEUES.processFileBatch,
+      rows.map((r) => ({ data: { syncJobId: jobId, batchNo: r.batchNo }, singletonKey: `${jobId}:${r.batchNo}` })),
+      { db: executor },
+    );
+  });
+}
+
+/**
+ * Waits until no batch of the job is pending. With `throwOnFailure`, a failed batch fails the
+ * sync as its error did (a credential error marks the source for reconnection; a transient
+ * one lets pg-boss retry the sync, which skips what the batches finished). With `clear`, the
+ * settled batches of an earlier attempt are removed.
+ */
+export async function settleFileBatches(db: Db, jobId: string, options: { throwOnFailure?: boolean; clear?: boolean } = {}): Promise<void> {
+  for (;;) {
+    const [counts] = await db
+      .select({
+        pending: sql<number>`count(*) filter (where ${syncJobBatches.status} = 'pending')`.mapWith(Number),
+        failed: sql<number>`count(*) filter (where ${syncJobBatches.status} = 'failed')`.mapWith(Number),
+      })
+      .from(syncJobBatches)
+      .where(eq(syncJobBatches.jobId, jobId));
+    if (counts!.pending === 0) break;
+    if (options.throwOnFailure) await throwIfCancelled(db, jobId);
+    await sleep(POLL_MS);
+  }
+  if (options.throwOnFailure) {
+    const [failed] = await db
+      .select({ kind: syncJobBatches.errorKind, message: syncJobBatches.errorMessage })
+      .from(syncJobBatches)
+      .where(and(eq(syncJobBatches.jobId, jobId), eq(syncJobBatches.status, "failed")))
+      .limit(1);
+    if (failed) {
+      const message = failed.message ?? "A batch of files failed.";
+      if (failed.kind === "auth") throw new ConnectorAuthError(message);
+      if (failed.kind === "permanent") throw new ConnectorError(message);
+      throw new Error(message);
+    }
+  }
+  if (options.clear) await db.delete(syncJobBatches).where(eq(syncJobBatches.jobId, jobId));
+}
+
+export function batchErrorKind(err: unknown): BatchErrorKind {
+  if (err instanceof ConnectorAuthError) return "auth";
+  if (err instanceof ConnectorError && !err.retryable) return "permanent";
+  return "transient";
+}

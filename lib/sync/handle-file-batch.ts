@@ -1,0 +1,72 @@
+import { and, eq } from "drizzle-orm";
+import { getDb, type Db } from "@/lib/db/client";
+import { sources, syncJobBatches, syncJobs } from "@/lib/db/schema";
+import { getConnectorDefinition } from "@/lib/connectors/registry";
+import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
+import { batchErrorKind, fromBatchEntry } from "./file-batches";
+import { FileProcessor, loadIndex } from "./file-processor";
+import { createFileFilter, type FilterConfig } from "./filters";
+import { SyncCancelledError } from "./progress";
+import { DEFAULT_CONCURRENCY } from "./run-sync";
+import type { AttemptInfo } from "./handle-sync-source";
+
+async function settle(db: Db, id: number, status: "done" | "failed", error?: { kind: string; message: string }): Promise<void> {
+  await db
+    .update(syncJobBatches)
+    .set({ status, errorKind: error?.kind ?? null, errorMessage: error?.message ?? null, completedAt: new Date() })
+    .where(and(eq(syncJobBatches.id, id), eq(syncJobBatches.status, "pending")));
+}
+
+/**
+ * The process-file-batch job: reads, delivers and indexes one batch of a fanned-out sync.
+ * Idempotent: a batch already settled does nothing, and its rows and the "done" mark commit
+ * together. Transient errors are thrown for pg-boss to retry; the last attempt records them
+ * on the batch so that the waiting sync fails honestly instead of waiting forever.
+ */
+export async function handleFileBatch(
+  data: { syncJobId: string; batchNo: number },
+  attempt: AttemptInfo,
+  pipeline: Pipeline = createPipeline(),
+): Promise<void> {
+  const db = getDb();
+  const [batch] = await db
+    .select()
+    .from(syncJobBatches)
+    .where(and(eq(syncJobBatches.jobId, data.syncJobId), eq(syncJobBatches.batchNo, data.batchNo)));
+  if (!batch || batch.status !== "pending") return;
+  const [job] = await db.select().from(syncJobs).where(eq(syncJobs.id, data.syncJobId));
+  const [source] = job ? await db.select().from(sources).where(eq(sources.id, job.sourceId)) : [];
+  if (!job || !source || job.status !== "running") return settle(db, batch.id, "done");
+
+  const processor = new FileProcessor({
+    jobId: job.id,
+    source,
+    connector: getConnectorDefinition(source.type).create({ sourceId: source.id, config: source.config }),
+    pipeline,
+    filter: createFileFilter(source.config as FilterConfig),
+    concurrency: DEFAULT_CONCURRENCY,
+    setDetail: async (detail) => {
+      await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
+    },
+  });
+  const entries = batch.files.map(fromBatchEntry);
+  try {
+    const existing = await loadIndex(db, source.id, entries.map((f) => f.path), { exact: true });
+    await processor.process(
+      entries.map((file) => ({ file, content: null })),
+      existing,
+      async (tx) => {
+        await tx
+          .update(syncJobBatches)
+          .set({ status: "done", completedAt: new Date() })
+          .where(eq(syncJobBatches.id, batch.id));
+      },
+    );
+  } catch (err) {
+    if (err instanceof SyncCancelledError) return settle(db, batch.id, "done");
+    const kind = batchErrorKind(err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (kind === "transient" && attempt.retryCount < attempt.retryLimit) throw err;
+    await settle(db, batch.id, "failed", { kind, message });
+  }
+}

@@ -1,0 +1,45 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "@/lib/db/client";
+import { syncJobs } from "@/lib/db/schema";
+
+export class SyncCancelledError extends Error {
+  constructor() {
+    super("The job was cancelled.");
+    this.name = "SyncCancelledError";
+  }
+}
+
+// Counters are added in SQL, not written from memory, because the batches of one job may be
+// written by several workers. Progress stays below 100 until the job completes.
+const PROGRESS = sql`least(99, floor(100.0 * (${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed}) / greatest(${syncJobs.filesTotal}, 1)))::int`;
+
+/** Adds to a running job's counters; false when the job is not running (cancelled). */
+export async function addProgress(db: Db, jobId: string, add: { processed?: number; skipped?: number; failed?: number }): Promise<boolean> {
+  const rows = await db
+    .update(syncJobs)
+    .set({
+      filesProcessed: sql`${syncJobs.filesProcessed} + ${add.processed ?? 0}`,
+      filesSkipped: sql`${syncJobs.filesSkipped} + ${add.skipped ?? 0}`,
+      filesFailed: sql`${syncJobs.filesFailed} + ${add.failed ?? 0}`,
+    })
+    .where(and(eq(syncJobs.id, jobId), eq(syncJobs.status, "running")))
+    .returning({ id: syncJobs.id });
+  if (rows.length > 0) await db.update(syncJobs).set({ progress: PROGRESS }).where(eq(syncJobs.id, jobId));
+  return rows.length > 0;
+}
+
+/** Sets how many files the job will touch, counting those already done. */
+export async function setTotal(db: Db, jobId: string, total: number | { remaining: number }): Promise<void> {
+  const value = typeof total === "number" ? sql`${total}` : sql`${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed} + ${total.remaining}`;
+  await db.update(syncJobs).set({ filesTotal: value }).where(eq(syncJobs.id, jobId));
+  await db.update(syncJobs).set({ progress: PROGRESS }).where(eq(syncJobs.id, jobId));
+}
+
+export async function resetProgress(db: Db, jobId: string): Promise<void> {
+  await db.update(syncJobs).set({ filesTotal: 0, filesProcessed: 0, filesSkipped: 0, filesFailed: 0, progress: 0 }).where(eq(syncJobs.id, jobId));
+}
+
+export async function throwIfCancelled(db: Db, jobId: string): Promise<void> {
+  const [row] = await db.select({ status: syncJobs.status }).from(syncJobs).where(eq(syncJobs.id, jobId));
+  if (row?.status !== "running") throw new SyncCancelledError();
+}
