@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_EXCLUDED_DIRS } from "@/lib/sync/filters";
+import { mapLimit } from "@/lib/sync/map-limit";
 import { ConnectorConfigError, ConnectorFileError } from "./errors";
 import type { Connector, ConnectorContext, ConnectorDefinition, RemoteFile } from "./types";
 
@@ -80,27 +81,31 @@ class LocalConnector implements Connector {
 
   async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
     const root = await this.rootPath();
-    const stack = [start.replace(/^\/+|\/+$/g, "")];
+    const base = start.replace(/^\/+|\/+$/g, "");
+    if (base && !(await this.resolveInside(base))) return;
+    const stack = [base];
     while (stack.length > 0) {
       const relDir = stack.pop()!;
       const dir = await fs.opendir(path.join(root, relDir)).catch(() => null);
       if (!dir) continue;
+      const names: { rel: string; symlink: boolean }[] = [];
       for await (const entry of dir) {
         const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
+        // The walk never follows a symlinked folder, so only a symlink itself can point outside.
         if (entry.isDirectory()) {
           if (recursive && !EXCLUDED.has(entry.name)) stack.push(rel);
-          continue;
+        } else if (entry.isFile() || entry.isSymbolicLink()) {
+          names.push({ rel, symlink: entry.isSymbolicLink() });
         }
-        if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-        const file = await this.getFileMetadata(rel).catch(() => null);
-        if (file) yield file;
       }
+      const listed = await mapLimit(names, 32, ({ rel, symlink }) =>
+        (symlink ? this.getFileMetadata(rel) : this.statFile(rel, path.join(root, rel))).catch(() => null),
+      );
+      for (const file of listed) if (file) yield file;
     }
   }
 
-  async getFileMetadata(relative: string): Promise<RemoteFile | null> {
-    const real = await this.resolveInside(relative);
-    if (!real) return null;
+  private async statFile(relative: string, real: string): Promise<RemoteFile | null> {
     const stat = await fs.stat(real).catch(() => null);
     if (!stat?.isFile()) return null;
     return {
@@ -109,6 +114,11 @@ class LocalConnector implements Connector {
       version: `${stat.size}:${Math.trunc(stat.mtimeMs)}`,
       lastModified: stat.mtime,
     };
+  }
+
+  async getFileMetadata(relative: string): Promise<RemoteFile | null> {
+    const real = await this.resolveInside(relative);
+    return real ? this.statFile(relative, real) : null;
   }
 
   async getFileContent(relative: string): Promise<Buffer> {

@@ -42,9 +42,14 @@ export async function enqueueFileBatches(jobId: string, changed: RemoteFile[], s
  * Waits until no batch of the job is pending. With `throwOnFailure`, a failed batch fails the
  * sync as its error did (a credential error marks the source for reconnection; a transient
  * one lets pg-boss retry the sync, which skips what the batches finished). With `clear`, the
- * settled batches of an earlier attempt are removed.
+ * settled batches of an earlier attempt are removed. `whileWaiting` does other work and says
+ * whether it found any.
  */
-export async function settleFileBatches(db: Db, jobId: string, options: { throwOnFailure?: boolean; clear?: boolean } = {}): Promise<void> {
+export async function settleFileBatches(
+  db: Db,
+  jobId: string,
+  options: { throwOnFailure?: boolean; clear?: boolean; whileWaiting?: () => Promise<boolean> } = {},
+): Promise<void> {
   for (;;) {
     const [counts] = await db
       .select({
@@ -55,7 +60,8 @@ export async function settleFileBatches(db: Db, jobId: string, options: { throwO
       .where(eq(syncJobBatches.jobId, jobId));
     if (counts!.pending === 0) break;
     if (options.throwOnFailure) await throwIfCancelled(db, jobId);
-    await sleep(POLL_MS);
+    // Rather than idle, the waiting worker takes batches itself; other workers take the rest.
+    if (!(await options.whileWaiting?.())) await sleep(POLL_MS);
   }
   if (options.throwOnFailure) {
     const [failed] = await db

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, like, or, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
-import { chunks, files, pipelineDeliveries, syncJobFailures, type Source } from "@/lib/db/schema";
+import { files, pipelineDeliveries, syncJobFailures, type Source } from "@/lib/db/schema";
 import { escapeLike } from "@/lib/db/escape-like";
 import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorError } from "@/lib/connectors/errors";
@@ -12,6 +12,9 @@ import { isBinary, type FileFilter } from "./filters";
 import { mapLimit } from "./map-limit";
 import { addProgress, SyncCancelledError } from "./progress";
 import { waitOutRateLimits } from "./provider-call";
+
+/** Files of one batch read at once (SYNC_CONCURRENCY). */
+export const DEFAULT_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 10);
 
 export type IndexedFile = { id: string; sha: string | null; providerVersion: string | null };
 export type BatchEntry = { file: RemoteFile; content: Buffer | null };
@@ -69,7 +72,7 @@ export class FileProcessor {
     const outcomes = batch.length
       ? await mapLimit(batch, this.context.concurrency, ({ file, content }) => this.processFile(file, content, existing.get(file.path) ?? null))
       : [];
-    await withTransaction(async (tx) => {
+    await withTransaction(async (tx, _executor, client) => {
       // First, so that batches of one job commit one after the other and none after a cancel.
       const running = await addProgress(tx, jobId, {
         processed: outcomes.filter((o) => o.kind === "deliver").length,
@@ -80,41 +83,44 @@ export class FileProcessor {
       const now = new Date();
       const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
       if (rows.length > 0) {
-        const written = await tx
-          .insert(files)
-          .values(
-            rows.map((o) => ({
-              sourceId: source.id,
-              path: o.file.path,
-              sha: o.sha,
-              size: o.size,
-              language: o.language,
-              lastModified: o.file.lastModified ?? null,
-              indexedAt: now,
-              providerId: o.file.id ?? null,
-              providerVersion: o.file.version,
-            })),
-          )
-          .onConflictDoUpdate({
-            target: [files.sourceId, files.path],
-            set: {
-              sha: sql`excluded.sha`,
-              size: sql`excluded.size`,
-              language: sql`excluded.language`,
-              lastModified: sql`excluded.last_modified`,
-              indexedAt: sql`case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end`,
-              providerId: sql`excluded.provider_id`,
-              providerVersion: sql`excluded.provider_version`,
-            },
-          })
-          .returning({ id: files.id, path: files.path });
-        const idByPath = new Map(written.map((w) => [w.path, w.id]));
+        // Arrays through unnest: one statement and a handful of parameters per batch, whatever its size.
+        const written = await client.query<{ id: string; path: string }>(
+          `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version)
+           select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])
+           on conflict (source_id, path) do update set
+             sha = excluded.sha, size = excluded.size, language = excluded.language, last_modified = excluded.last_modified,
+             indexed_at = case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end,
+             provider_id = excluded.provider_id, provider_version = excluded.provider_version
+           returning id, path`,
+          [
+            source.id,
+            rows.map((o) => o.file.path),
+            rows.map((o) => o.sha),
+            rows.map((o) => o.size),
+            rows.map((o) => o.language),
+            rows.map((o) => o.file.lastModified ?? null),
+            rows.map(() => now),
+            rows.map((o) => o.file.id ?? null),
+            rows.map((o) => o.file.version),
+          ],
+        );
+        const idByPath = new Map(written.rows.map((w) => [w.path, w.id]));
         const delivered = outcomes.filter((o): o is Extract<Outcome, { kind: "deliver" }> => o.kind === "deliver");
         if (delivered.length > 0) {
           const ids = delivered.map((o) => idByPath.get(o.file.path)!);
-          await tx.delete(chunks).where(inArray(chunks.fileId, ids));
+          await client.query("delete from chunks where file_id = any($1::uuid[])", [ids]);
           const chunkRows = delivered.flatMap((o) => o.chunks.map((c) => ({ fileId: idByPath.get(o.file.path)!, ...c })));
-          for (let i = 0; i < chunkRows.length; i += 1000) await tx.insert(chunks).values(chunkRows.slice(i, i + 1000));
+          await client.query(
+            `insert into chunks (file_id, ordinal, start_line, end_line, content)
+             select * from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])`,
+            [
+              chunkRows.map((c) => c.fileId),
+              chunkRows.map((c) => c.ordinal),
+              chunkRows.map((c) => c.startLine),
+              chunkRows.map((c) => c.endLine),
+              chunkRows.map((c) => c.content),
+            ],
+          );
           await tx.insert(pipelineDeliveries).values(
             delivered.map((o) => ({ sourceId: source.id, jobId, path: o.file.path, sha: o.sha, op: "upsert", deliveredAt: now })),
           );

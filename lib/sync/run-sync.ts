@@ -5,15 +5,15 @@ import { withTransaction } from "@/lib/db/transaction";
 import type { Connector, FileChange, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import { deleteIndexedFiles } from "./delete-files";
-import { FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
+import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
 import { enqueueFileBatches, settleFileBatches } from "./file-batches";
+import { workOneFileBatch } from "./handle-file-batch";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
 import { addProgress, resetProgress, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
 import { waitOutRateLimits } from "./provider-call";
 
 export { SyncCancelledError } from "./progress";
 
-export const DEFAULT_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 10);
 /** Files written to the database in one transaction, and files in one process-file-batch job. */
 export const WRITE_BATCH = 100;
 /** More changed files than this are fanned out to process-file-batch jobs that any worker runs. */
@@ -153,7 +153,7 @@ export class SyncRun {
     if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged }))) throw new SyncCancelledError();
     if (changed.length > FAN_OUT_THRESHOLD) {
       await enqueueFileBatches(this.job.id, changed, WRITE_BATCH);
-      await settleFileBatches(this.db, this.job.id, { throwOnFailure: true });
+      await settleFileBatches(this.db, this.job.id, { throwOnFailure: true, whileWaiting: workOneFileBatch });
       return;
     }
     for (let i = 0; i < changed.length; i += WRITE_BATCH) {
