@@ -5,6 +5,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { WORKER_NODE_ARGS } from "@/lib/queue/worker-command";
 
 // npm run bench:local — full sync of a generated folder (BENCH_FILES, default 20,000 files,
 // about 150 MB) on the embedded and on the real PostgreSQL, beside the floor: walk, read and
@@ -60,7 +61,7 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(url);
   const env = { ...process.env, DATABASE_URL: url, LOCAL_SOURCE_ROOTS: roots, WORKER_WATCH: "false" };
-  const worker = spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], { env, stdio: ["ignore", "pipe", "inherit"] });
+  const worker = spawn(process.execPath, WORKER_NODE_ARGS, { env, stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve) => worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()));
   process.env.DATABASE_URL = url;
   process.env.LOCAL_SOURCE_ROOTS = roots;

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { runMigrations } from "@/lib/db/migrate";
 import { dataDir, resolveDatabase } from "@/lib/db/resolve-database";
+import { WORKER_NODE_ARGS } from "@/lib/queue/worker-command";
 import { GENERATED_KEYS_FILE, generateKeyringValue, getKeyring } from "@/lib/oauth/encryption";
 
 // `npm start`: the database (embedded unless DATABASE_URL is set), migrations, a build when
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
 
   const env = { ...process.env, DATABASE_URL: url, PORT: String(port) };
   const web = run([nextBin, "start", "-p", String(port)], env);
-  let worker = run(["--import", "tsx", "worker/index.ts"], env);
+  let worker = run(WORKER_NODE_ARGS, env);
   let stopping = false;
 
   const stopAll = async (code: number) => {
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
       console.error(`[start] the worker exited (${signal ?? code}); restarting it`);
       setTimeout(() => {
         if (stopping) return;
-        worker = run(["--import", "tsx", "worker/index.ts"], env);
+        worker = run(WORKER_NODE_ARGS, env);
         superviseWorker(worker);
       }, 1000);
     });
