@@ -1,6 +1,8 @@
+import { reencryptCredentialsJob } from "./reencrypt-credentials";
+import { refreshCredentialsJob } from "./refresh-credentials";
 import { sendToPipelineJob } from "./send-to-pipeline";
 import { sweepSyncsJob } from "./sweep-syncs";
 import { syncSourceJob } from "./sync-source";
 
 /** Every job the worker runs, by queue name. */
-export const JOBS = [syncSourceJob, sendToPipelineJob, sweepSyncsJob] as const;
+export const JOBS = [syncSourceJob, sendToPipelineJob, sweepSyncsJob, refreshCredentialsJob, reencryptCredentialsJob] as const;
