@@ -71,7 +71,8 @@ export async function startOAuthFake() {
     const url = new URL(req.url ?? "/", "http://fake");
     const [, prefix, ...rest] = url.pathname.split("/");
     const route = "/" + rest.join("/");
-    const isApi = prefix!.endsWith("-api");
+    // GitLab serves its API on the same host as OAuth (`/api/v4/user`); the others on an API host.
+    const isApi = prefix!.endsWith("-api") || (prefix === "gitlab" && route === "/api/v4/user");
     const provider = prefix!.replace(/-api$/, "") as FakeProvider;
     if (!(provider in clients)) return json(res, 404, { message: "Not Found" });
 
