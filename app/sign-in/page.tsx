@@ -18,10 +18,12 @@ const MESSAGES: Record<string, string> = {
 };
 const LABELS = { github: "GitHub", gitlab: "GitLab", google: "Google" } as const;
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string }> }) {
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string; code?: string }> }) {
   if (!(await hasAnyUser(getDb()))) redirect("/setup");
   if (await currentUser()) redirect("/");
-  const { error } = await searchParams;
+  const query = await searchParams;
+  // next-auth's own endpoint redirects with `error=CredentialsSignin&code=<ours>`; our action with `error=<ours>`.
+  const error = query.error === "CredentialsSignin" ? (query.code ?? "invalid") : query.error;
   const providers = configuredSignInProviders();
   return (
     <section className="mx-auto max-w-sm">

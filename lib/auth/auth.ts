@@ -68,7 +68,7 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
   pages: { signIn: "/sign-in", error: "/sign-in" },
   // Never log a token, a code or a profile: only the error's name.
   logger: {
-    error: (error) => console.error(`[auth] ${error.name}: ${error.message.split("\n")[0]}`),
+    error: (error) => console.error(`[auth] ${(error as { type?: string }).type ?? error.name}: ${error.message.split("\n")[0]}`),
     warn: (code) => console.warn(`[auth] warning ${code}`),
     debug: () => {},
   },
