@@ -1,11 +1,13 @@
 import { AutoRefresh } from "@/components/auto-refresh";
 import { SourceList } from "@/components/source-list";
+import { actorOf, requireUser } from "@/lib/auth/current-user";
 import { dashboardSources } from "@/lib/dashboard";
 
 export const dynamic = "force-dynamic";
 
 export default async function SourcesPage() {
-  const sources = await dashboardSources();
+  const user = await requireUser();
+  const sources = await dashboardSources(actorOf(user));
   const active = sources.some((s) => s.latestJob?.status === "running" || s.latestJob?.status === "queued");
   return (
     <section>

@@ -7,12 +7,15 @@ import { closeDb, getDb } from "@/lib/db/client";
 import { runMigrations } from "@/lib/db/migrate";
 import { resolveDatabase } from "@/lib/db/resolve-database";
 import { users } from "@/lib/db/schema";
+import { MIN_PASSWORD_LENGTH } from "@/lib/auth/first-admin";
+import { reencryptCredentials } from "@/lib/oauth/reencrypt-credentials";
 
 const USAGE = `Usage: npm run cli -- <command>
 
   tokens create <name> [--user <email>]   create an API token (printed once, as the last line)
   tokens revoke <name>                    revoke the tokens with this name
   users create <email> [--role admin|member]  create a user (asks for a password, or generates one)
+  credentials reencrypt                   re-encrypt every stored provider token with the current key
   migrate                                 apply the database migrations`;
 
 function fail(message: string): never {
@@ -73,12 +76,17 @@ async function main(): Promise<void> {
       const count = await revokeApiToken(db, name);
       if (count === 0) fail(`No live token named "${name}".`);
       console.log(`Revoked ${count} token(s) named "${name}".`);
+    } else if (group === "credentials" && action === "reencrypt") {
+      const { moved, failed } = await reencryptCredentials();
+      console.log(`Re-encrypted ${moved} credential(s) with the current key.${failed ? ` ${failed} could not be opened (see above).` : ""}`);
+      if (failed) process.exitCode = 1;
     } else if (group === "users" && action === "create") {
       const role = option(args, "--role") ?? "member";
       if (role !== "admin" && role !== "member") fail("--role must be admin or member.");
       const email = args[2] ?? fail(`users create needs an email.\n\n${USAGE}`);
       if (!/^[^@\s]+@[^@\s]+$/.test(email)) fail(`"${email}" is not an email address.`);
       const { password, generated } = await askPassword();
+      if (password.length < MIN_PASSWORD_LENGTH) fail(`The password must have at least ${MIN_PASSWORD_LENGTH} characters.`);
       const inserted = await db
         .insert(users)
         .values({ email, role, passwordHash: await hashPassword(password) })

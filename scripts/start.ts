@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { createFirstAdmin } from "@/lib/auth/first-admin";
+import { closeDb } from "@/lib/db/client";
 import { runMigrations } from "@/lib/db/migrate";
 import { dataDir, resolveDatabase } from "@/lib/db/resolve-database";
 import { WORKER_NODE_ARGS } from "@/lib/queue/worker-command";
@@ -55,11 +57,33 @@ function ensureEncryptionKeys(embedded: boolean): void {
   getKeyring();
 }
 
+/**
+ * ADMIN_EMAIL and ADMIN_PASSWORD create the first admin without the setup page. With any user
+ * already present they do nothing, so leaving them set is harmless.
+ */
+async function ensureFirstAdmin(url: string): Promise<void> {
+  const email = process.env.ADMIN_EMAIL?.trim();
+  const password = process.env.ADMIN_PASSWORD;
+  if (!email && !password) return;
+  if (!email || !password) throw new Error("Set both ADMIN_EMAIL and ADMIN_PASSWORD (or neither, and use the setup page).");
+  process.env.DATABASE_URL = url;
+  try {
+    const admin = await createFirstAdmin({ email, password }).catch((err: unknown) => {
+      const issues = (err as { issues?: { message: string }[] }).issues;
+      throw issues ? new Error(`ADMIN_EMAIL/ADMIN_PASSWORD: ${issues.map((i) => i.message).join(" ")}`) : err;
+    });
+    console.log(admin ? `[start] created the first admin ${admin.email}` : "[start] users exist already: ADMIN_EMAIL/ADMIN_PASSWORD ignored");
+  } finally {
+    await closeDb();
+  }
+}
+
 async function main(): Promise<void> {
   const { url, embedded } = await resolveDatabase({ publish: true });
   ensureEncryptionKeys(embedded !== null || existsSync(path.join(dataDir(), "embedded-database-url")));
   console.log(embedded ? `[start] embedded PostgreSQL with data in ${dataDir()}` : "[start] using DATABASE_URL");
   await runMigrations(url);
+  await ensureFirstAdmin(url);
 
   if (!existsSync(path.join(root, ".next", "BUILD_ID"))) {
     console.log("[start] no build found: building the app once (next build)…");

@@ -3,6 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { createApiToken } from "@/lib/auth/api-tokens";
+import { hashPassword } from "@/lib/auth/passwords";
+import { encodeSessionCookie } from "@/lib/auth/session";
+import { users } from "@/lib/db/schema";
 import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
 
@@ -15,7 +18,7 @@ export async function resetDb(): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await getDb().execute(
-        sql`truncate users, credentials, api_tokens, sources, files, chunks, sync_jobs, sync_job_failures, webhook_events, pipeline_deliveries restart identity cascade`,
+        sql`truncate users, credentials, api_tokens, sign_in_throttles, oauth_states, sources, files, chunks, sync_jobs, sync_job_failures, webhook_events, pipeline_deliveries restart identity cascade`,
       );
       break;
     } catch (err) {
@@ -55,16 +58,33 @@ export function writeTree(root: string, files: Record<string, string | Buffer>):
   }
 }
 
+/** A user with an API token and a session cookie, as the dashboard would have it. */
+export async function signedInUser(email: string, role: "admin" | "member" = "member") {
+  const [user] = await getDb().insert(users).values({ email, role, passwordHash: await hashPassword("a long test password") }).returning();
+  const token = await createApiToken(getDb(), `${email} token`, user!.id);
+  return { id: user!.id, email, token, cookie: await encodeSessionCookie(user!) };
+}
+
 export async function operatorToken(): Promise<string> {
   return createApiToken(getDb(), "test", null);
 }
 
-type CallOptions = { body?: unknown; rawBody?: string; contentType?: string | null; token?: string | null; params?: Record<string, string> };
+type CallOptions = {
+  body?: unknown;
+  rawBody?: string;
+  contentType?: string | null;
+  token?: string | null;
+  params?: Record<string, string>;
+  /** A Cookie header (a session from `signedInUser`, the OAuth binding cookie). */
+  cookie?: string;
+  headers?: Record<string, string>;
+};
 type RouteHandler = (request: Request, context: { params: Promise<never> }) => Promise<Response>;
 
 /** Calls a route handler as Next.js would, returning status, content type and JSON body. */
 export async function call(handler: RouteHandler, method: string, url: string, options: CallOptions = {}) {
-  const headers = new Headers();
+  const headers = new Headers(options.headers);
+  if (options.cookie) headers.set("cookie", options.cookie);
   if (options.token !== null && options.token !== undefined) headers.set("authorization", `Bearer ${options.token}`);
   let body: string | undefined;
   if (options.rawBody !== undefined) body = options.rawBody;
@@ -73,5 +93,6 @@ export async function call(handler: RouteHandler, method: string, url: string, o
   const request = new Request(new URL(url, "http://localhost"), { method, headers, body });
   const response = await handler(request, { params: Promise.resolve((options.params ?? {}) as never) });
   const text = await response.text();
-  return { status: response.status, type: response.headers.get("content-type"), json: text ? JSON.parse(text) : null };
+  const json = text && /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : null;
+  return { status: response.status, type: response.headers.get("content-type"), json, headers: response.headers, text };
 }

@@ -24,7 +24,14 @@ test("npm start on an empty DATA_DIR without DATABASE_URL is healthy, and its da
   const roots = tempDir("dc-start-roots-");
   writeTree(path.join(roots, "repo"), { "main.py": "print('hi')\n" });
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOCAL_SOURCE_ROOTS: roots };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    LOCAL_SOURCE_ROOTS: roots,
+    ADMIN_EMAIL: "admin@example.com",
+    ADMIN_PASSWORD: "correct horse battery staple",
+  };
   delete env.DATABASE_URL;
   const base = `http://127.0.0.1:${port}`;
   const start = () => spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { env, stdio: ["ignore", "ignore", "inherit"] });
@@ -51,9 +58,10 @@ test("npm start on an empty DATA_DIR without DATABASE_URL is healthy, and its da
       },
       { timeoutMs: 60_000, what: "the source to be synced by the worker" },
     );
-    const page = await fetch(base);
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /repo/);
+    // The dashboard is behind sign-in; ADMIN_EMAIL/ADMIN_PASSWORD made the admin, so no setup page.
+    const page = await fetch(base, { redirect: "manual" });
+    assert.equal(page.status, 307);
+    assert.match(page.headers.get("location") ?? "", /\/sign-in$/);
   } finally {
     app.kill("SIGTERM");
     assert.equal(await exited(app), 0, "SIGTERM stops everything cleanly");

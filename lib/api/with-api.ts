@@ -1,35 +1,81 @@
 import { getDb } from "@/lib/db/client";
 import { actorForToken, type Actor } from "@/lib/auth/api-tokens";
+import { actorForSession } from "@/lib/auth/session";
 import { AppError, problemResponse } from "./errors";
 
 type RouteContext<P> = { params: Promise<P> };
 type Handler<P> = (input: { request: Request; params: P; actor: Actor }) => Promise<Response | unknown>;
+type PublicHandler<P> = (input: { request: Request; params: P }) => Promise<Response | unknown>;
 
-async function authenticate(request: Request): Promise<Actor> {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) {
-    throw new AppError(
-      "unauthorized",
-      "Send an API token as `Authorization: Bearer <token>`. Create one with `npm run cli -- tokens create <name>`.",
-    );
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * A cookie-authenticated request that changes something must come from this app's own pages:
+ * browsers send Sec-Fetch-Site and Origin, and another site's form or script is refused.
+ */
+function assertSameOrigin(request: Request): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const site = request.headers.get("sec-fetch-site");
+  if (site && site !== "same-origin" && site !== "none") {
+    throw new AppError("forbidden", "Cross-site requests cannot use the dashboard session; use an API token.");
   }
-  const actor = await actorForToken(getDb(), match[1]!);
-  if (!actor) throw new AppError("unauthorized", "The API token is invalid or has been revoked.");
-  return actor;
+  const origin = request.headers.get("origin");
+  if (origin && origin !== new URL(request.url).origin && origin !== (process.env.APP_URL && new URL(process.env.APP_URL).origin)) {
+    throw new AppError("forbidden", "Cross-site requests cannot use the dashboard session; use an API token.");
+  }
+}
+
+/** Who is asking: a bearer API token, else the dashboard session cookie. Neither is a 401. */
+export async function authenticate(request: Request): Promise<Actor> {
+  const header = request.headers.get("authorization");
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new AppError("unauthorized", "The Authorization header must be `Bearer <token>`.");
+    const actor = await actorForToken(getDb(), match[1]!);
+    if (!actor) throw new AppError("unauthorized", "The API token is invalid or has been revoked.");
+    return actor;
+  }
+  const actor = await actorForSession(getDb(), request);
+  if (actor) {
+    assertSameOrigin(request);
+    return actor;
+  }
+  throw new AppError(
+    "unauthorized",
+    "Sign in, or send an API token as `Authorization: Bearer <token>`. Create one in Settings or with `npm run cli -- tokens create <name>`.",
+  );
+}
+
+function toResponse(result: unknown): Response {
+  return result instanceof Response ? result : Response.json(result);
 }
 
 /**
- * The one wrapper every authenticated route handler uses: who is asking, then the handler,
- * then the error mapping. A handler returns a Response or a JSON-serialisable body (200).
+ * The one wrapper every authenticated route handler uses: who is asking (API token or
+ * session), then the handler, then the error mapping. A handler returns a Response or a
+ * JSON-serialisable body (200).
  */
 export function withApi<P = Record<string, never>>(handler: Handler<P>) {
   return async (request: Request, context: RouteContext<P>): Promise<Response> => {
     try {
       const actor = await authenticate(request);
       const params = (await context.params) ?? ({} as P);
-      const result = await handler({ request, params, actor });
-      return result instanceof Response ? result : Response.json(result);
+      return toResponse(await handler({ request, params, actor }));
+    } catch (err) {
+      return problemResponse(err);
+    }
+  };
+}
+
+/**
+ * For the routes open without a session or token (webhooks, OAuth callbacks, health): the
+ * same error mapping, and the handler does its own checks (signature, state).
+ */
+export function withPublicApi<P = Record<string, never>>(handler: PublicHandler<P>) {
+  return async (request: Request, context: RouteContext<P>): Promise<Response> => {
+    try {
+      const params = (await context.params) ?? ({} as P);
+      return toResponse(await handler({ request, params }));
     } catch (err) {
       return problemResponse(err);
     }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { apiTokens, users } from "@/lib/db/schema";
 
@@ -38,4 +38,32 @@ export async function actorForToken(db: DbOrTx, token: string): Promise<Actor | 
   if (!row) return null;
   await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.id));
   return { userId: row.userId, role: row.userId === null || row.role === "admin" ? "admin" : "member", via: "token" };
+}
+
+export type ApiTokenDto = { id: string; name: string; createdAt: string; lastUsedAt: string | null; revokedAt: string | null };
+
+/** A user's tokens for the settings page: names and dates, never a hash. */
+export async function listApiTokens(db: DbOrTx, userId: string): Promise<ApiTokenDto[]> {
+  const rows = await db
+    .select({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, revokedAt: apiTokens.revokedAt })
+    .from(apiTokens)
+    .where(eq(apiTokens.userId, userId))
+    .orderBy(desc(apiTokens.createdAt));
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    createdAt: r.createdAt.toISOString(),
+    lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+    revokedAt: r.revokedAt?.toISOString() ?? null,
+  }));
+}
+
+/** Revokes one of the user's own tokens; false when there is no such live token. */
+export async function revokeApiTokenById(db: DbOrTx, userId: string, id: string): Promise<boolean> {
+  const revoked = await db
+    .update(apiTokens)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+    .returning({ id: apiTokens.id });
+  return revoked.length > 0;
 }

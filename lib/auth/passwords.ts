@@ -1,22 +1,28 @@
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
-import { promisify } from "node:util";
+import { hash, verify } from "@node-rs/argon2";
 
-const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
-const PARAMS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+// argon2id (the library's default algorithm) with OWASP's recommended minimums: 19 MiB, 2 passes.
+const OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-/** scrypt (memory-hard), stored as `scrypt$N$r$p$salt$hash`. */
+/** An argon2id PHC string (`$argon2id$v=19$m=...`), salt included. */
 export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const hash = await scrypt(password, salt, 32, PARAMS);
-  return ["scrypt", PARAMS.N, PARAMS.r, PARAMS.p, salt.toString("base64url"), hash.toString("base64url")].join("$");
+  return hash(password, OPTIONS);
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [kind, n, r, p, salt, hash] = stored.split("$");
-  if (kind !== "scrypt" || !salt || !hash) return false;
-  const expected = Buffer.from(hash, "base64url");
-  const actual = await scrypt(password, Buffer.from(salt, "base64url"), expected.length, {
-    N: Number(n), r: Number(r), p: Number(p), maxmem: PARAMS.maxmem,
-  });
-  return timingSafeEqual(actual, expected);
+  if (!stored.startsWith("$argon2")) return false;
+  try {
+    return await verify(stored, password);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A hash no password matches, verified when the account does not exist so that a sign-in for
+ * an unknown email costs the same time as one for a known email.
+ */
+let dummyHash: Promise<string> | null = null;
+export function timingDummyHash(): Promise<string> {
+  dummyHash ??= hashPassword("not a password: timing equaliser");
+  return dummyHash;
 }

@@ -46,11 +46,47 @@ export const credentials = pgTable(
     keyId: varchar("key_id", { length: 64 }).notNull(),
     scopes: text("scopes"),
     expiresAt: timestamp("expires_at", { withTimezone: true }),
+    // active | needs_reauth (the provider refused the refresh token: the user must reconnect).
     status: varchar("status", { length: 20 }).notNull().default("active"),
+    // Whether the sealed secret holds a refresh token, so the refresh job can find candidates unsealed.
+    refreshable: boolean("refreshable").notNull().default(false),
+    lastRefreshedAt: timestamp("last_refreshed_at", { withTimezone: true }),
+    // What went wrong last (never a token): shown beside the reconnect button.
+    lastError: text("last_error"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("credentials_user_id_idx").on(t.userId)],
+  (t) => [
+    index("credentials_user_id_idx").on(t.userId),
+    index("credentials_expires_at_idx").on(t.expiresAt).where(sql`${t.refreshable}`),
+  ],
+);
+
+// Failed sign-in budget, per account (`email:<lowercased>`) and per client address (`ip:<addr>`),
+// in PostgreSQL so that every web process shares it.
+export const signInThrottles = pgTable("sign_in_throttles", {
+  key: varchar("key", { length: 400 }).primaryKey(),
+  attempts: integer("attempts").notNull().default(0),
+  windowStartedAt: timestamp("window_started_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+// One pending OAuth connection: single use (deleted when the callback reads it), bound to the
+// browser that started it (hash of a cookie) and to the provider, with its PKCE verifier sealed.
+export const oauthStates = pgTable(
+  "oauth_states",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    stateHash: varchar("state_hash", { length: 64 }).notNull(),
+    provider: varchar("provider", { length: 50 }).notNull(),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
+    bindingHash: varchar("binding_hash", { length: 64 }).notNull(),
+    codeVerifier: text("code_verifier").notNull(),
+    redirectUri: text("redirect_uri").notNull(),
+    returnTo: text("return_to").notNull().default("/settings"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("oauth_states_state_hash_key").on(t.stateHash), index("oauth_states_expires_at_idx").on(t.expiresAt)],
 );
 
 export const apiTokens = pgTable(
@@ -258,6 +294,7 @@ export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Credential = typeof credentials.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
+export type OAuthState = typeof oauthStates.$inferSelect;
 export type Source = typeof sources.$inferSelect;
 export type NewSource = typeof sources.$inferInsert;
 export type FileRow = typeof files.$inferSelect;

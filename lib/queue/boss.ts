@@ -39,6 +39,8 @@ export const QUEUE_OPTIONS = {
     expireInSeconds: 3600,
   },
   [QUEUES.sweepSyncs]: { policy: "singleton", retryLimit: 0, expireInSeconds: 300 },
+  [QUEUES.refreshCredentials]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
+  [QUEUES.reencryptCredentials]: { policy: "singleton", retryLimit: 3, retryDelay: 30, expireInSeconds: 3600 },
 } as const;
 
 async function startBoss(boss: PgBoss): Promise<PgBoss> {

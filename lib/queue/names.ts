@@ -5,6 +5,8 @@ export const QUEUES = {
   processFileBatch: "process-file-batch",
   sendToPipeline: "send-to-pipeline",
   sweepSyncs: "sweep-syncs",
+  refreshCredentials: "refresh-credentials",
+  reencryptCredentials: "reencrypt-credentials",
 } as const;
 
 /** A wake-up for one source: the sync_jobs table holds what to do, the worker drains it. */

@@ -1,0 +1,164 @@
+import { z } from "zod";
+import { createCredentialBody, credentialDto } from "@/lib/oauth/credentials";
+import { OAUTH_PROVIDERS } from "@/lib/oauth/providers";
+import {
+  createSourceBody,
+  fileContentQuery,
+  JOB_STATUSES,
+  listFilesQuery,
+  listJobsQuery,
+  SOURCE_STATUSES,
+  syncBody,
+  updateSourceBody,
+} from "@/lib/sources/schemas";
+
+// The API reference, generated from the zod schemas the route handlers validate with (request
+// bodies, query strings, path parameters) and the shapes they answer with.
+
+const jobDto = z.object({
+  id: z.uuid(),
+  sourceId: z.uuid(),
+  type: z.enum(["full", "incremental"]),
+  trigger: z.string(),
+  status: z.enum(JOB_STATUSES),
+  progress: z.number().int(),
+  filesTotal: z.number().int(),
+  filesProcessed: z.number().int(),
+  filesSkipped: z.number().int(),
+  filesFailed: z.number().int(),
+  errorMessage: z.string().nullable(),
+  detail: z.string().nullable(),
+  startedAt: z.iso.datetime().nullable(),
+  completedAt: z.iso.datetime().nullable(),
+  createdAt: z.iso.datetime(),
+});
+const sourceDto = z.object({
+  id: z.uuid(),
+  type: z.string(),
+  name: z.string(),
+  config: z.record(z.string(), z.unknown()).describe("The source's config; secrets are never returned"),
+  status: z.enum(SOURCE_STATUSES),
+  lastSyncAt: z.iso.datetime().nullable(),
+  webhookId: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  latestJob: jobDto.nullable().optional(),
+  fileCount: z.number().int().optional(),
+});
+const fileDto = z.object({
+  path: z.string(),
+  sha: z.string().nullable(),
+  size: z.number().int().nullable(),
+  language: z.string().nullable(),
+  lastModified: z.iso.datetime().nullable(),
+  indexedAt: z.iso.datetime().nullable(),
+});
+const chunkDto = z.object({ ordinal: z.number().int(), startLine: z.number().int(), endLine: z.number().int(), content: z.string() });
+const problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+type Operation = {
+  method: "get" | "post" | "patch" | "delete";
+  path: string;
+  summary: string;
+  /** Open without a session or token. */
+  open?: boolean;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  status: number;
+  response?: z.ZodType;
+  redirect?: boolean;
+};
+
+const uuid = (name: string) => ({ name, in: "path", required: true, schema: { type: "string", format: "uuid" } });
+const providerParam = { name: "provider", in: "path", required: true, schema: { type: "string", enum: [...OAUTH_PROVIDERS] } };
+
+export const OPERATIONS: Operation[] = [
+  { method: "post", path: "/api/sources", summary: "Connect a source and queue its first full sync", body: createSourceBody, status: 201, response: z.object({ source: sourceDto, jobId: z.uuid() }) },
+  { method: "get", path: "/api/sources", summary: "The sources the caller may see, each with its latest job", status: 200, response: z.object({ sources: z.array(sourceDto) }) },
+  { method: "get", path: "/api/sources/{id}", summary: "One source", status: 200, response: z.object({ source: sourceDto }) },
+  { method: "patch", path: "/api/sources/{id}", summary: "Change a source's name or config", body: updateSourceBody, status: 200, response: z.object({ source: sourceDto }) },
+  { method: "delete", path: "/api/sources/{id}", summary: "Remove a source, its webhook and its files (deletions delivered)", status: 204 },
+  { method: "post", path: "/api/sources/{id}/sync", summary: "Request a full or incremental sync", body: syncBody, status: 202, response: z.object({ jobId: z.uuid(), coalesced: z.boolean().optional() }) },
+  { method: "get", path: "/api/sources/{id}/files", summary: "The source's files, paged", query: listFilesQuery, status: 200, response: z.object({ files: z.array(fileDto), nextCursor: z.string().nullable() }) },
+  { method: "get", path: "/api/sources/{id}/files/content", summary: "One file's text and its chunks", query: fileContentQuery, status: 200, response: z.object({ file: fileDto, content: z.string(), chunks: z.array(chunkDto) }) },
+  { method: "get", path: "/api/jobs", summary: "Sync jobs, newest first", query: listJobsQuery, status: 200, response: z.object({ jobs: z.array(jobDto) }) },
+  { method: "get", path: "/api/jobs/{id}", summary: "One sync job", status: 200, response: z.object({ job: jobDto }) },
+  { method: "post", path: "/api/jobs/{id}/cancel", summary: "Cancel a queued or running job", status: 202, response: z.object({ job: jobDto }) },
+  { method: "get", path: "/api/credentials", summary: "Connected accounts and stored provider tokens (never the secret)", status: 200, response: z.object({ credentials: z.array(credentialDto) }) },
+  { method: "post", path: "/api/credentials", summary: "Store a GitHub/GitLab personal access token or a Bitbucket API token", body: createCredentialBody, status: 201, response: z.object({ credential: credentialDto }) },
+  { method: "get", path: "/api/credentials/{id}", summary: "One credential (never the secret)", status: 200, response: z.object({ credential: credentialDto }) },
+  { method: "delete", path: "/api/credentials/{id}", summary: "Forget a credential that no source uses", status: 204 },
+  { method: "get", path: "/api/oauth/{provider}/authorize", summary: "Start connecting an account: redirects to the provider with state and PKCE", query: z.object({ returnTo: z.string().optional().describe("A path of this app to come back to") }), status: 302, redirect: true },
+  { method: "get", path: "/api/oauth/{provider}/callback", summary: "The provider's redirect back: stores the credential and returns to the dashboard", open: true, query: z.object({ state: z.string(), code: z.string().optional(), error: z.string().optional() }), status: 303, redirect: true },
+  { method: "get", path: "/api/health", summary: "Database and queue reachable", open: true, status: 200, response: z.object({ ok: z.boolean() }).loose() },
+  { method: "get", path: "/api/openapi.json", summary: "This document", status: 200 },
+];
+
+const jsonSchema = (schema: z.ZodType, io: "input" | "output") => {
+  const document = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  delete document.$schema;
+  return document;
+};
+
+function queryParameters(query: z.ZodObject) {
+  return Object.entries(query.shape).map(([name, schema]) => {
+    const s = schema as z.ZodType;
+    return { name, in: "query", required: !s.safeParse(undefined).success, schema: jsonSchema(s, "input") };
+  });
+}
+
+function pathParameters(path: string) {
+  if (path.includes("{provider}")) return [providerParam];
+  return path.includes("{id}") ? [uuid("id")] : [];
+}
+
+const errorResponse = (description: string) => ({ description, content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } });
+
+export function openApiDocument(serverUrl?: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const responses: Record<string, unknown> = {
+      [op.status]: op.redirect
+        ? { description: "Redirect", headers: { Location: { schema: { type: "string" } } } }
+        : op.response
+          ? { description: "OK", content: { "application/json": { schema: jsonSchema(op.response, "output") } } }
+          : { description: op.status === 204 ? "No content" : "OK" },
+    };
+    if (!op.open) responses["401"] = errorResponse("No session and no valid API token");
+    if (op.path.includes("{id}")) responses["404"] = errorResponse("Not found, or not the caller's");
+    if (op.body || op.query) responses["422"] = errorResponse("The input failed validation; `errors` lists the fields");
+    if (op.body || op.open) responses["400"] = errorResponse("A malformed request");
+    paths[op.path] ??= {};
+    paths[op.path]![op.method] = {
+      summary: op.summary,
+      ...(op.open ? { security: [] } : {}),
+      parameters: [...pathParameters(op.path), ...(op.query ? queryParameters(op.query) : [])],
+      ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body, "input") } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Data Connector API",
+      version: "1",
+      description: "Send `Authorization: Bearer <token>` (create tokens in Settings or with `npm run cli -- tokens create <name>`). Errors are RFC 9457 problem details.",
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    security: [{ bearer: [] }, { session: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "An API token (dc_...)" },
+        session: { type: "apiKey", in: "cookie", name: "dc.session-token", description: "The dashboard's sign-in session" },
+      },
+      schemas: { Problem: jsonSchema(problem, "output") },
+    },
+    paths,
+  };
+}

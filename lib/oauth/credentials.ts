@@ -1,0 +1,167 @@
+import { randomUUID } from "node:crypto";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { AppError } from "@/lib/api/errors";
+import type { Actor } from "@/lib/auth/api-tokens";
+import type { DbOrTx } from "@/lib/db/client";
+import { credentials, sources, type Credential } from "@/lib/db/schema";
+import { sealCredentialSecret } from "./credential-secret";
+import type { TokenSet } from "./token-endpoint";
+
+/** What the API and the pages show of a credential: never the secret, nor its key id. */
+export const credentialDto = z.object({
+  id: z.uuid(),
+  provider: z.string(),
+  kind: z.enum(["oauth", "pat", "api_token"]),
+  accountId: z.string().nullable(),
+  accountName: z.string().nullable(),
+  scopes: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  status: z.enum(["active", "needs_reauth"]),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type CredentialDto = z.infer<typeof credentialDto>;
+
+export function toCredentialDto(row: Credential): CredentialDto {
+  return {
+    id: row.id,
+    provider: row.provider,
+    kind: row.kind as CredentialDto["kind"],
+    accountId: row.accountId,
+    accountName: row.accountName,
+    scopes: row.scopes,
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    status: row.status as CredentialDto["status"],
+    lastError: row.lastError,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Credentials an actor may use and see: admins all, members their own. */
+export function visibleCredentials(actor: Actor): SQL | undefined {
+  return actor.role === "admin" ? undefined : eq(credentials.userId, actor.userId ?? "00000000-0000-0000-0000-000000000000");
+}
+
+export async function listCredentials(db: DbOrTx, actor: Actor): Promise<CredentialDto[]> {
+  const rows = await db.select().from(credentials).where(visibleCredentials(actor)).orderBy(desc(credentials.createdAt));
+  return rows.map(toCredentialDto);
+}
+
+/** A credential the actor may use; another user's is a 404 like a missing one. */
+export async function getCredentialOrThrow(db: DbOrTx, actor: Actor, id: string): Promise<Credential> {
+  const [row] = await db.select().from(credentials).where(and(eq(credentials.id, id), visibleCredentials(actor)));
+  if (!row) throw new AppError("not_found", `No credential with id ${id}.`);
+  return row;
+}
+
+/** Sources whose config names this credential. */
+export function sourcesUsing(credentialId: string): SQL {
+  return sql`${sources.config}->>'credentialId' = ${credentialId}`;
+}
+
+export const credentialIdParams = z.object({ id: z.uuid({ error: "The credential id must be a UUID." }) });
+
+export const TOKEN_PROVIDERS = ["github", "gitlab", "bitbucket"] as const;
+
+export const createCredentialBody = z
+  .object({
+    provider: z.enum(TOKEN_PROVIDERS, { error: "provider must be github, gitlab or bitbucket (Google Drive and Dropbox connect with OAuth)." }),
+    token: z.string({ error: "token is required" }).trim().min(1, "token is required").max(4096),
+    accountName: z.string().trim().min(1).max(255).optional(),
+    username: z.string().trim().min(1).max(255).optional().describe("Bitbucket: the Atlassian account email the API token belongs to"),
+  })
+  .refine((b) => b.provider !== "bitbucket" || b.username, {
+    message: "username is required for a Bitbucket API token (the email of the Atlassian account).",
+    path: ["username"],
+  });
+export type CreateCredentialBody = z.infer<typeof createCredentialBody>;
+
+/** Stores a personal access token (GitHub, GitLab) or a Bitbucket API token, sealed. */
+export async function createTokenCredential(db: DbOrTx, actor: Actor, body: CreateCredentialBody): Promise<CredentialDto> {
+  const id = randomUUID();
+  const sealed = sealCredentialSecret(id, { accessToken: body.token, ...(body.username ? { username: body.username } : {}) });
+  const [row] = await db
+    .insert(credentials)
+    .values({
+      id,
+      userId: actor.userId,
+      provider: body.provider,
+      kind: body.provider === "bitbucket" ? "api_token" : "pat",
+      accountName: body.accountName ?? body.username ?? null,
+      ...sealed,
+    })
+    .returning();
+  return toCredentialDto(row!);
+}
+
+/**
+ * Stores the tokens of a completed OAuth connection. Connecting the same account again
+ * (a reconnect) updates that credential in place, so the sources that use it keep working and
+ * leave `needs_reauth`.
+ */
+export async function saveOAuthCredential(
+  tx: DbOrTx,
+  input: { userId: string | null; provider: string; accountId: string; accountName: string; tokens: TokenSet },
+): Promise<Credential> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`credential-account:${input.provider}:${input.accountId}`}))`);
+  const [existing] = await tx
+    .select({ id: credentials.id })
+    .from(credentials)
+    .where(
+      and(
+        eq(credentials.provider, input.provider),
+        eq(credentials.accountId, input.accountId),
+        eq(credentials.kind, "oauth"),
+        input.userId === null ? sql`${credentials.userId} is null` : eq(credentials.userId, input.userId),
+      ),
+    );
+  const id = existing?.id ?? randomUUID();
+  const values = {
+    ...sealCredentialSecret(id, {
+      accessToken: input.tokens.accessToken,
+      ...(input.tokens.refreshToken ? { refreshToken: input.tokens.refreshToken } : {}),
+    }),
+    accountName: input.accountName,
+    scopes: input.tokens.scopes,
+    expiresAt: input.tokens.expiresAt,
+    refreshable: Boolean(input.tokens.refreshToken),
+    status: "active",
+    lastError: null,
+    updatedAt: new Date(),
+  };
+  let row: Credential;
+  if (existing) {
+    [row] = (await tx.update(credentials).set(values).where(eq(credentials.id, id)).returning()) as [Credential];
+    await tx.update(sources).set({ status: "pending", updatedAt: new Date() }).where(and(sourcesUsing(id), eq(sources.status, "needs_reauth")));
+  } else {
+    [row] = (await tx
+      .insert(credentials)
+      .values({ id, userId: input.userId, provider: input.provider, kind: "oauth", accountId: input.accountId, ...values })
+      .returning()) as [Credential];
+  }
+  return row;
+}
+
+/** Removes a credential no source uses (409 naming the sources otherwise). */
+export async function deleteCredential(db: DbOrTx, actor: Actor, id: string): Promise<void> {
+  await getCredentialOrThrow(db, actor, id);
+  const users = await db.select({ name: sources.name }).from(sources).where(sourcesUsing(id));
+  if (users.length > 0) {
+    throw new AppError("conflict", `The credential is used by ${users.length} source(s): ${users.map((s) => s.name).join(", ")}. Remove them or switch them to another credential first.`);
+  }
+  await db.delete(credentials).where(eq(credentials.id, id));
+}
+
+/** Checks that a source may use this credential (the actor sees it and it fits the provider). */
+export async function assertCredentialUsable(db: DbOrTx, actor: Actor, id: string, sourceType: string): Promise<void> {
+  const row = await getCredentialOrThrow(db, actor, id).catch(() => {
+    throw new AppError("invalid_config", `config.credentialId: no credential with id ${id}.`);
+  });
+  const expected = sourceType === "gdrive" ? "google" : sourceType;
+  if (row.provider !== expected) {
+    throw new AppError("invalid_config", `config.credentialId: the credential is for ${row.provider}, not ${expected}.`);
+  }
+}
