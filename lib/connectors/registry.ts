@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
+import { githubConnector } from "./git/github";
 import { localConnector } from "./local";
 import { SOURCE_TYPES, type ConnectorDefinition, type SourceType } from "./types";
 
 const CONNECTORS: Partial<Record<SourceType, ConnectorDefinition>> = {
   local: localConnector,
+  github: githubConnector,
 };
 
 /** Filters every source type accepts. */

@@ -22,6 +22,7 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
     );
   }
   await boss.schedule(QUEUES.sweepSyncs, "* * * * *", {});
+  await boss.schedule(QUEUES.pollSources, process.env.POLL_SOURCES_CRON ?? "* * * * *", {});
   const watcher = options.watch === false ? null : new LocalWatcher();
   await watcher?.start();
   return {

@@ -14,6 +14,11 @@ import { mapLimit } from "./map-limit";
 export const DEFAULT_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 10);
 /** Files written to the database in one transaction. */
 const WRITE_BATCH = 100;
+/**
+ * From this many changed files on, a connector that can stream an archive (git hosts) reads
+ * them from one download instead of one request per file.
+ */
+const ARCHIVE_MIN_FILES = Number(process.env.SYNC_ARCHIVE_MIN_FILES ?? 25);
 /** Rate-limit waits longer than this fail the attempt instead (pg-boss retries it later). */
 const MAX_INLINE_WAIT_MS = 15 * 60_000;
 
@@ -78,26 +83,12 @@ export class SyncRun {
   private async full(): Promise<void> {
     const cursor = await this.providerCall(() => this.connector.currentCursor());
     const existing = await this.loadIndex();
-    if (this.connector.streamFiles) {
-      let slice: { file: RemoteFile; content: Buffer }[] = [];
-      for await (const entry of this.connector.streamFiles()) {
-        if (!this.filter.checkPath(entry.path).keep) continue;
-        this.counters.total++;
-        slice.push({ file: entry, content: entry.content });
-        if (slice.length >= WRITE_BATCH) {
-          await this.processSlice(slice, existing);
-          slice = [];
-        }
-      }
-      await this.processSlice(slice, existing);
-    } else {
-      const candidates: RemoteFile[] = [];
-      for await (const file of this.connector.listFiles()) {
-        if (this.filter.checkPath(file.path).keep) candidates.push(file);
-      }
-      this.counters.total = candidates.length;
-      await this.processFiles(candidates, existing);
+    const candidates: RemoteFile[] = [];
+    for await (const file of this.connector.listFiles()) {
+      if (this.filter.checkPath(file.path).keep) candidates.push(file);
     }
+    this.counters.total = candidates.length;
+    await this.processFiles(candidates, existing);
     const orphans = [...existing.keys()].filter((p) => !this.kept.has(p) && !this.failed.has(p));
     this.counters.total += orphans.length;
     await this.deletePaths(orphans, existing);
@@ -134,13 +125,15 @@ export class SyncRun {
       }
     }
     const existing = await this.loadIndex([...upserts, ...deletes], { exact: true });
+    const known = new Map<string, RemoteFile>();
+    for (const change of changes) if (change.kind !== "delete" && change.file) known.set(change.path, change.file);
     const candidates: RemoteFile[] = [];
     for (const p of upserts) {
       if (!this.filter.checkPath(p).keep) {
         deletes.add(p);
         continue;
       }
-      const meta = await this.providerCall(() => this.connector.getFileMetadata(p));
+      const meta = known.get(p) ?? (await this.providerCall(() => this.connector.getFileMetadata(p)));
       if (meta) candidates.push(meta);
       else deletes.add(p);
     }
@@ -190,12 +183,43 @@ export class SyncRun {
       this.counters.skipped += unchanged;
       await this.saveProgress(this.db);
     }
-    for (let i = 0; i < changed.length; i += WRITE_BATCH) {
+    const remaining = changed.length >= ARCHIVE_MIN_FILES && this.connector.streamFiles ? await this.processFromArchive(changed, existing) : changed;
+    for (let i = 0; i < remaining.length; i += WRITE_BATCH) {
       await this.processSlice(
-        changed.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
+        remaining.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
         existing,
       );
     }
+  }
+
+  /**
+   * Reads the changed files out of one archive download instead of one request each. The
+   * archive streams by: entries not wanted are skipped unread, so memory holds one slice.
+   * Returns the files the archive did not deliver (they are then read one by one).
+   */
+  private async processFromArchive(changed: RemoteFile[], existing: Map<string, IndexedFile>): Promise<RemoteFile[]> {
+    const wanted = new Map(changed.map((f) => [f.path, f]));
+    const maxSize = this.filter.maxFileSize;
+    let slice: { file: RemoteFile; content: Buffer }[] = [];
+    try {
+      const entries = this.connector.streamFiles!({ accept: (p, size) => wanted.has(p) && size <= maxSize });
+      for await (const entry of entries) {
+        const file = wanted.get(entry.path);
+        if (!file) continue;
+        wanted.delete(entry.path);
+        slice.push({ file: { ...file, version: file.version ?? entry.version, size: entry.size }, content: entry.content });
+        if (slice.length >= WRITE_BATCH) {
+          await this.processSlice(slice, existing);
+          slice = [];
+        }
+      }
+    } catch (err) {
+      if (err instanceof SyncCancelledError || !(err instanceof ConnectorError)) throw err;
+      // The tree-plus-file route still works when the archive does not (refused, cut off).
+      console.warn(`[sync] source ${this.source.id}: archive unavailable (${err.message}); reading files one by one`);
+    }
+    await this.processSlice(slice, existing);
+    return [...wanted.values()];
   }
 
   private async processSlice(slice: { file: RemoteFile; content: Buffer | null }[], existing: Map<string, IndexedFile>): Promise<void> {
