@@ -88,7 +88,7 @@ export class SyncRun {
       if (this.filter.checkPath(file.path).keep) candidates.push(file);
     }
     this.counters.total = candidates.length;
-    await this.processFiles(candidates, existing);
+    await this.processFiles(candidates, existing, { wholeListing: true });
     const orphans = [...existing.keys()].filter((p) => !this.kept.has(p) && !this.failed.has(p));
     this.counters.total += orphans.length;
     await this.deletePaths(orphans, existing);
@@ -167,7 +167,7 @@ export class SyncRun {
     return new Map(rows.map((r) => [r.path, { id: r.id, sha: r.sha, providerVersion: r.providerVersion }]));
   }
 
-  private async processFiles(candidates: RemoteFile[], existing: Map<string, IndexedFile>): Promise<void> {
+  private async processFiles(candidates: RemoteFile[], existing: Map<string, IndexedFile>, options: { wholeListing?: boolean } = {}): Promise<void> {
     const changed: RemoteFile[] = [];
     let unchanged = 0;
     for (const file of candidates) {
@@ -183,7 +183,11 @@ export class SyncRun {
       this.counters.skipped += unchanged;
       await this.saveProgress(this.db);
     }
-    const remaining = changed.length >= ARCHIVE_MIN_FILES && this.connector.streamFiles ? await this.processFromArchive(changed, existing) : changed;
+    // One archive costs two requests but carries every file: worth it for many changed files,
+    // or for a first sync of the whole listing.
+    const useArchive =
+      this.connector.streamFiles && changed.length > 2 && (changed.length >= ARCHIVE_MIN_FILES || (options.wholeListing && existing.size === 0));
+    const remaining = useArchive ? await this.processFromArchive(changed, existing) : changed;
     for (let i = 0; i < remaining.length; i += WRITE_BATCH) {
       await this.processSlice(
         remaining.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
