@@ -126,7 +126,7 @@ describe("GitHub sources", () => {
     assert.equal(verifyHmacSha256("Hello, World!", "It's a Secret to Everybody", null), false);
   });
 
-  test("connect: full sync exact in 4 requests, webhook registered, token stored sealed and never returned", async () => {
+  test("connect: full sync exact in 3 requests, webhook registered, token stored sealed and never returned", async () => {
     const from = fake.requests.length;
     const { sourceId, source } = await connect();
     assert.deepEqual(source.config, { repo: `${OWNER}/${NAME}`, branch: "main" });
@@ -146,7 +146,6 @@ describe("GitHub sources", () => {
       `GET /repos/${OWNER}/${NAME}`,
       `POST /repos/${OWNER}/${NAME}/hooks`,
       `GET /repos/${OWNER}/${NAME}/commits/main`,
-      `GET /repos/${OWNER}/${NAME}/git/trees/<sha>`,
       `GET /repos/${OWNER}/${NAME}/tarball/<sha>`,
       `GET /_codeload/${OWNER}/${NAME}/legacy.tar.gz/<sha>`,
     ]);

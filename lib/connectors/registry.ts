@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 import { githubConnector } from "./git/github";
+import { gitlabConnector } from "./git/gitlab";
 import { localConnector } from "./local";
 import { SOURCE_TYPES, type ConnectorDefinition, type SourceType } from "./types";
 
 const CONNECTORS: Partial<Record<SourceType, ConnectorDefinition>> = {
   local: localConnector,
   github: githubConnector,
+  gitlab: gitlabConnector,
 };
 
 /** Filters every source type accepts. */

@@ -83,11 +83,18 @@ export class SyncRun {
   private async full(): Promise<void> {
     const cursor = await this.providerCall(() => this.connector.currentCursor());
     const existing = await this.loadIndex();
+    // A first sync of a git host reads one archive and nothing else (no listing: on GitLab
+    // and Bitbucket a 10,000-file tree is 100 pages). Re-syncs list the tree and read only the
+    // blobs whose SHA differs from the index.
+    if (existing.size === 0 && this.connector.streamFiles && (await this.processFromArchive(null, existing)).complete) {
+      await this.finish(cursor);
+      return;
+    }
     const candidates: RemoteFile[] = [];
     for await (const file of this.connector.listFiles()) {
-      if (this.filter.checkPath(file.path).keep) candidates.push(file);
+      if (this.filter.checkPath(file.path).keep && !this.kept.has(file.path)) candidates.push(file);
     }
-    this.counters.total = candidates.length;
+    this.counters.total += candidates.length;
     await this.processFiles(candidates, existing, { wholeListing: true });
     const orphans = [...existing.keys()].filter((p) => !this.kept.has(p) && !this.failed.has(p));
     this.counters.total += orphans.length;
@@ -127,10 +134,18 @@ export class SyncRun {
     const existing = await this.loadIndex([...upserts, ...deletes], { exact: true });
     const known = new Map<string, RemoteFile>();
     for (const change of changes) if (change.kind !== "delete" && change.file) known.set(change.path, change.file);
+    // Many changed paths without a version (GitLab's compare names no blob): one archive
+    // answers them all, instead of one metadata request each.
+    const unknown = [...upserts].filter((p) => !known.has(p) && this.filter.checkPath(p).keep).length;
+    const viaArchive = !!this.connector.streamFiles && unknown >= ARCHIVE_MIN_FILES;
     const candidates: RemoteFile[] = [];
     for (const p of upserts) {
       if (!this.filter.checkPath(p).keep) {
         deletes.add(p);
+        continue;
+      }
+      if (viaArchive && !known.has(p)) {
+        candidates.push({ path: p, size: null, version: null });
         continue;
       }
       const meta = known.get(p) ?? (await this.providerCall(() => this.connector.getFileMetadata(p)));
@@ -187,7 +202,7 @@ export class SyncRun {
     // or for a first sync of the whole listing.
     const useArchive =
       this.connector.streamFiles && changed.length > 2 && (changed.length >= ARCHIVE_MIN_FILES || (options.wholeListing && existing.size === 0));
-    const remaining = useArchive ? await this.processFromArchive(changed, existing) : changed;
+    const remaining = useArchive ? (await this.processFromArchive(changed, existing)).rest : changed;
     for (let i = 0; i < remaining.length; i += WRITE_BATCH) {
       await this.processSlice(
         remaining.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
@@ -197,33 +212,38 @@ export class SyncRun {
   }
 
   /**
-   * Reads the changed files out of one archive download instead of one request each. The
-   * archive streams by: entries not wanted are skipped unread, so memory holds one slice.
-   * Returns the files the archive did not deliver (they are then read one by one).
+   * Reads files out of one archive download instead of one request each: the `changed` ones,
+   * or (null) every file the filters keep. The archive streams by; entries not wanted are
+   * skipped unread, so memory holds one slice. Returns the wanted files the archive did not
+   * deliver (then read one by one) and whether the archive was read to its end.
    */
-  private async processFromArchive(changed: RemoteFile[], existing: Map<string, IndexedFile>): Promise<RemoteFile[]> {
-    const wanted = new Map(changed.map((f) => [f.path, f]));
+  private async processFromArchive(changed: RemoteFile[] | null, existing: Map<string, IndexedFile>): Promise<{ rest: RemoteFile[]; complete: boolean }> {
+    const wanted = changed ? new Map(changed.map((f) => [f.path, f])) : null;
     const maxSize = this.filter.maxFileSize;
+    const accept = (p: string, size: number) => size <= maxSize && (wanted ? wanted.has(p) : this.filter.checkPath(p).keep);
     let slice: { file: RemoteFile; content: Buffer }[] = [];
+    let complete = false;
     try {
-      const entries = this.connector.streamFiles!({ accept: (p, size) => wanted.has(p) && size <= maxSize });
-      for await (const entry of entries) {
-        const file = wanted.get(entry.path);
-        if (!file) continue;
-        wanted.delete(entry.path);
-        slice.push({ file: { ...file, version: file.version ?? entry.version, size: entry.size }, content: entry.content });
+      for await (const entry of this.connector.streamFiles!({ accept })) {
+        if (!accept(entry.path, entry.size ?? 0)) continue;
+        const listed = wanted?.get(entry.path);
+        wanted?.delete(entry.path);
+        if (!wanted) this.counters.total++;
+        const { content, ...remote } = entry;
+        slice.push({ file: listed ? { ...listed, version: listed.version ?? remote.version, size: remote.size } : remote, content });
         if (slice.length >= WRITE_BATCH) {
           await this.processSlice(slice, existing);
           slice = [];
         }
       }
+      complete = true;
     } catch (err) {
       if (err instanceof SyncCancelledError || !(err instanceof ConnectorError)) throw err;
       // The tree-plus-file route still works when the archive does not (refused, cut off).
       console.warn(`[sync] source ${this.source.id}: archive unavailable (${err.message}); reading files one by one`);
     }
     await this.processSlice(slice, existing);
-    return [...wanted.values()];
+    return { rest: wanted ? [...wanted.values()] : [], complete };
   }
 
   private async processSlice(slice: { file: RemoteFile; content: Buffer | null }[], existing: Map<string, IndexedFile>): Promise<void> {

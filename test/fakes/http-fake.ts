@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type FakeRequest = { method: string; path: string; query: URLSearchParams; headers: IncomingMessage["headers"]; body: string };
+export type FakeRequest = { method: string; path: string; rawPath: string; query: URLSearchParams; headers: IncomingMessage["headers"]; body: string };
 export type Injected = { match: RegExp; status: number; headers?: Record<string, string>; body?: string; times: number };
 export type Handler = (req: FakeRequest, res: ServerResponse) => void | Promise<void>;
 
@@ -21,7 +21,7 @@ export async function startHttpFake(handler: Handler) {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const url = new URL(req.url ?? "/", "http://fake");
-      const request: FakeRequest = { method: req.method ?? "GET", path: decodeURIComponent(url.pathname), query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      const request: FakeRequest = { method: req.method ?? "GET", path: decodeURIComponent(url.pathname), rawPath: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
       requests.push(request);
       const line = `${request.method} ${url.pathname}${url.search}`;
       const hit = injected.find((i) => i.times > 0 && i.match.test(line));
