@@ -2,6 +2,7 @@ import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 import { githubConnector } from "./git/github";
 import { gitlabConnector } from "./git/gitlab";
+import { bitbucketConnector } from "./git/bitbucket";
 import { localConnector } from "./local";
 import { SOURCE_TYPES, type ConnectorDefinition, type SourceType } from "./types";
 
@@ -9,6 +10,7 @@ const CONNECTORS: Partial<Record<SourceType, ConnectorDefinition>> = {
   local: localConnector,
   github: githubConnector,
   gitlab: gitlabConnector,
+  bitbucket: bitbucketConnector,
 };
 
 /** Filters every source type accepts. */
