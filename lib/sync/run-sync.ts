@@ -19,6 +19,8 @@ const WRITE_BATCH = 100;
  * them from one download instead of one request per file.
  */
 const ARCHIVE_MIN_FILES = Number(process.env.SYNC_ARCHIVE_MIN_FILES ?? 25);
+/** SYNC_GIT_ARCHIVE=off forces the tree-plus-file route (the benchmark's comparison). */
+const ARCHIVE_ENABLED = process.env.SYNC_GIT_ARCHIVE !== "off";
 /** Rate-limit waits longer than this fail the attempt instead (pg-boss retries it later). */
 const MAX_INLINE_WAIT_MS = 15 * 60_000;
 
@@ -86,7 +88,7 @@ export class SyncRun {
     // A first sync of a git host reads one archive and nothing else (no listing: on GitLab
     // and Bitbucket a 10,000-file tree is 100 pages). Re-syncs list the tree and read only the
     // blobs whose SHA differs from the index.
-    if (existing.size === 0 && this.connector.streamFiles && (await this.processFromArchive(null, existing)).complete) {
+    if (existing.size === 0 && ARCHIVE_ENABLED && this.connector.streamFiles && (await this.processFromArchive(null, existing)).complete) {
       await this.finish(cursor);
       return;
     }
@@ -137,7 +139,7 @@ export class SyncRun {
     // Many changed paths without a version (GitLab's compare names no blob): one archive
     // answers them all, instead of one metadata request each.
     const unknown = [...upserts].filter((p) => !known.has(p) && this.filter.checkPath(p).keep).length;
-    const viaArchive = !!this.connector.streamFiles && unknown >= ARCHIVE_MIN_FILES;
+    const viaArchive = ARCHIVE_ENABLED && !!this.connector.streamFiles && unknown >= ARCHIVE_MIN_FILES;
     const candidates: RemoteFile[] = [];
     for (const p of upserts) {
       if (!this.filter.checkPath(p).keep) {
@@ -201,7 +203,7 @@ export class SyncRun {
     // One archive costs two requests but carries every file: worth it for many changed files,
     // or for a first sync of the whole listing.
     const useArchive =
-      this.connector.streamFiles && changed.length > 2 && (changed.length >= ARCHIVE_MIN_FILES || (options.wholeListing && existing.size === 0));
+      ARCHIVE_ENABLED && this.connector.streamFiles && changed.length > 2 && (changed.length >= ARCHIVE_MIN_FILES || (options.wholeListing && existing.size === 0));
     const remaining = useArchive ? (await this.processFromArchive(changed, existing)).rest : changed;
     for (let i = 0; i < remaining.length; i += WRITE_BATCH) {
       await this.processSlice(
