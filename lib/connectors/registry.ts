@@ -1,10 +1,16 @@
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
+import { githubConnector } from "./git/github";
+import { gitlabConnector } from "./git/gitlab";
+import { bitbucketConnector } from "./git/bitbucket";
 import { localConnector } from "./local";
 import { SOURCE_TYPES, type ConnectorDefinition, type SourceType } from "./types";
 
 const CONNECTORS: Partial<Record<SourceType, ConnectorDefinition>> = {
   local: localConnector,
+  github: githubConnector,
+  gitlab: gitlabConnector,
+  bitbucket: bitbucketConnector,
 };
 
 /** Filters every source type accepts. */

@@ -22,10 +22,19 @@ export type RemoteFile = {
 /** A file whose content was read in the same request as its listing (archives). */
 export type RemoteFileWithContent = RemoteFile & { content: Buffer };
 
+/**
+ * One change in a delta. `file`, when the provider's diff already says what the new version
+ * is (git: the blob SHA), spares the sync a metadata request per changed file.
+ */
 export type FileChange =
-  | { kind: "upsert"; path: string }
+  | { kind: "upsert"; path: string; file?: RemoteFile }
   | { kind: "delete"; path: string }
-  | { kind: "rename"; path: string; previousPath: string };
+  | { kind: "rename"; path: string; previousPath: string; file?: RemoteFile };
+
+export type StreamFilesOptions = {
+  /** Entries it refuses are skipped without being buffered. */
+  accept?(path: string, size: number): boolean;
+};
 
 /** The changes between a stored cursor and now. `reset` means the cursor is void: resync fully. */
 export type Delta = { reset: false; changes: FileChange[]; cursor: string | null } | { reset: true };
@@ -50,7 +59,12 @@ export interface Connector {
   /** Changes since `cursor`; absent when the provider has no delta feed. */
   getChanges?(cursor: string): Promise<Delta>;
   /** Every file with its content in one stream (git archives); preferred by full syncs. */
-  streamFiles?(): AsyncIterable<RemoteFileWithContent>;
+  streamFiles?(options?: StreamFilesOptions): AsyncIterable<RemoteFileWithContent>;
+  /**
+   * Config the connector settled while validating (the default branch, the canonical
+   * repository name), stored with the source so that every later run sees the same thing.
+   */
+  settledConfig?(): Record<string, unknown>;
   setupWebhook?(callbackUrl: string): Promise<WebhookRegistration>;
   removeWebhook?(webhookId: string): Promise<void>;
   validateWebhook?(request: WebhookRequest): boolean;
@@ -60,6 +74,10 @@ export interface Connector {
 export type ConnectorContext = {
   sourceId: string | null;
   config: Record<string, unknown>;
+  /** The provider token, decrypted (see resolveProviderToken); never part of `config`. */
+  token?: string | null;
+  /** The per-source webhook secret, decrypted; set when the source has (or gets) a webhook. */
+  webhookSecret?: string | null;
 };
 
 export type ConnectorDefinition = {
@@ -67,4 +85,6 @@ export type ConnectorDefinition = {
   /** Provider-specific config fields; the common filter fields are added by the registry. */
   configSchema: z.ZodType<Record<string, unknown>>;
   create(context: ConnectorContext): Connector;
+  /** Config implied by the source's name (git hosts: `owner/repo`), under the config sent. */
+  configFromName?(name: string): Record<string, unknown>;
 };

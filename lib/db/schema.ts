@@ -117,6 +117,11 @@ export const sources = pgTable(
     webhookId: varchar("webhook_id", { length: 255 }),
     // Provider position after the last completed sync: commit SHA, page token, cursor.
     cursor: text("cursor"),
+    // The provider token given in config, sealed with encryptSecret (associated data: the
+    // source id); never stored in `config`.
+    tokenSecret: text("token_secret"),
+    // The per-source webhook secret, sealed the same way; null when the source is polled.
+    webhookSecret: text("webhook_secret"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -1,5 +1,5 @@
 import { AppError, zodFieldErrors } from "@/lib/api/errors";
-import { ConnectorAuthError, ConnectorConfigError } from "@/lib/connectors/errors";
+import { ConnectorAuthError, ConnectorConfigError, ConnectorError } from "@/lib/connectors/errors";
 import { filterConfigSchema, getConnectorDefinition } from "@/lib/connectors/registry";
 import type { Connector, ConnectorDefinition } from "@/lib/connectors/types";
 
@@ -25,14 +25,25 @@ export async function validateConnection(connector: Connector): Promise<void> {
     if (err instanceof ConnectorConfigError) {
       throw new AppError("invalid_config", err.message, [{ path: `config.${err.field ?? ""}`.replace(/\.$/, ""), message: err.message }]);
     }
-    if (err instanceof ConnectorAuthError) throw new AppError("invalid_config", err.message);
+    if (err instanceof ConnectorAuthError) throw new AppError("invalid_config", err.message, [{ path: "config.token", message: err.message }]);
+    if (err instanceof ConnectorError) throw new AppError("unavailable", `The provider could not be checked right now: ${err.message} Try again in a minute.`);
     throw err;
   }
 }
 
-export async function checkSourceConfig(type: string, config: Record<string, unknown>): Promise<Record<string, unknown>> {
+export type CheckedConfig = {
+  /** What is stored in sources.config: no token in it. */
+  config: Record<string, unknown>;
+  /** The token sent in this config, else the one already stored (`storedToken`). */
+  token: string | null;
+};
+
+/** Parses and validates a config against the provider; the token is split off to be stored sealed. */
+export async function checkSourceConfig(type: string, config: Record<string, unknown>, storedToken: string | null = null): Promise<CheckedConfig> {
   const definition = getConnectorDefinition(type);
-  const parsed = parseSourceConfig(definition, config);
-  await validateConnection(definition.create({ sourceId: null, config: parsed }));
-  return parsed;
+  const { token: sent, ...parsed } = parseSourceConfig(definition, config);
+  const token = typeof sent === "string" ? sent : storedToken;
+  const connector = definition.create({ sourceId: null, config: parsed, token });
+  await validateConnection(connector);
+  return { config: { ...parsed, ...connector.settledConfig?.() }, token };
 }

@@ -1,9 +1,10 @@
 import { processFileBatchJob } from "./process-file-batch";
 import { reencryptCredentialsJob } from "./reencrypt-credentials";
 import { refreshCredentialsJob } from "./refresh-credentials";
+import { pollSourcesJob } from "./poll-sources";
 import { sendToPipelineJob } from "./send-to-pipeline";
 import { sweepSyncsJob } from "./sweep-syncs";
 import { syncSourceJob } from "./sync-source";
 
 /** Every job the worker runs, by queue name. */
-export const JOBS = [syncSourceJob, processFileBatchJob, sendToPipelineJob, sweepSyncsJob, refreshCredentialsJob, reencryptCredentialsJob] as const;
+export const JOBS = [syncSourceJob, processFileBatchJob, sendToPipelineJob, sweepSyncsJob, pollSourcesJob, refreshCredentialsJob, reencryptCredentialsJob] as const;
