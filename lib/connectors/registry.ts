@@ -1,10 +1,14 @@
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
+import { dropboxConnector } from "./dropbox";
+import { gdriveConnector } from "./gdrive";
 import { localConnector } from "./local";
 import { SOURCE_TYPES, type ConnectorDefinition, type SourceType } from "./types";
 
 const CONNECTORS: Partial<Record<SourceType, ConnectorDefinition>> = {
   local: localConnector,
+  gdrive: gdriveConnector,
+  dropbox: dropboxConnector,
 };
 
 /** Filters every source type accepts. */

@@ -22,9 +22,23 @@ export type RemoteFile = {
 /** A file whose content was read in the same request as its listing (archives). */
 export type RemoteFileWithContent = RemoteFile & { content: Buffer };
 
+/**
+ * One change from a delta feed. `id` is the provider's identity (RemoteFile.id): an upsert
+ * carrying it also removes the rows that identity had at other paths (a rename or move), and
+ * `delete-id` removes the rows of an identity whose path is no longer known. An upsert may carry
+ * the file's listing so the engine need not ask for its metadata again.
+ */
 export type FileChange =
-  | { kind: "upsert"; path: string }
-  | { kind: "delete"; path: string }
+  | { kind: "upsert"; path: string; id?: string; file?: RemoteFile }
+  | {
+      kind: "delete";
+      path: string;
+      /** The path and everything under it (a folder, or an entry of unknown kind). */
+      subtree?: boolean;
+      /** Match paths case-insensitively (providers whose paths are, like Dropbox). */
+      ignoreCase?: boolean;
+    }
+  | { kind: "delete-id"; id: string }
   | { kind: "rename"; path: string; previousPath: string };
 
 /** The changes between a stored cursor and now. `reset` means the cursor is void: resync fully. */
@@ -40,7 +54,7 @@ export type WebhookRegistration = { webhookId: string };
  */
 export interface Connector {
   /** Throws a ConnectorConfigError or ConnectorAuthError that says what to fix. */
-  validateConnection(): Promise<void>;
+  validateConnection(): Promise<void | ConnectionInfo>;
   listFiles(path?: string, recursive?: boolean): AsyncIterable<RemoteFile>;
   getFileContent(path: string): Promise<Buffer>;
   /** null when the file does not exist (any more). */
@@ -60,7 +74,15 @@ export interface Connector {
 export type ConnectorContext = {
   sourceId: string | null;
   config: Record<string, unknown>;
+  /**
+   * Shows what a sync waits for (a rate limit) on its job, or clears it with null. Connectors
+   * that wait inside a listing (where the engine cannot retry one page) report through it.
+   */
+  onWait?: (detail: string | null) => Promise<void>;
 };
+
+/** What validateConnection learned about the account (stored on the source). */
+export type ConnectionInfo = { accountId?: string | null };
 
 export type ConnectorDefinition = {
   type: SourceType;

@@ -29,6 +29,7 @@ export const QUEUE_OPTIONS = {
     expireInSeconds: 3600,
   },
   [QUEUES.sweepSyncs]: { policy: "singleton", retryLimit: 0, expireInSeconds: 300 },
+  [QUEUES.renewDriveChannels]: { policy: "singleton", retryLimit: 2, retryDelay: 60, expireInSeconds: 900 },
 } as const;
 
 async function startBoss(boss: PgBoss): Promise<PgBoss> {

@@ -4,6 +4,7 @@ export const QUEUES = {
   syncSource: "sync-source",
   sendToPipeline: "send-to-pipeline",
   sweepSyncs: "sweep-syncs",
+  renewDriveChannels: "renew-drive-channels",
 } as const;
 
 /** A wake-up for one source: the sync_jobs table holds what to do, the worker drains it. */

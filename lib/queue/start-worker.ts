@@ -22,6 +22,8 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
     );
   }
   await boss.schedule(QUEUES.sweepSyncs, "* * * * *", {});
+  // Drive channels expire; each is replaced well before (see RENEW_BEFORE_MS).
+  await boss.schedule(QUEUES.renewDriveChannels, "*/15 * * * *", {});
   const watcher = options.watch === false ? null : new LocalWatcher();
   await watcher?.start();
   return {

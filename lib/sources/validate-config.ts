@@ -1,7 +1,7 @@
 import { AppError, zodFieldErrors } from "@/lib/api/errors";
 import { ConnectorAuthError, ConnectorConfigError } from "@/lib/connectors/errors";
 import { filterConfigSchema, getConnectorDefinition } from "@/lib/connectors/registry";
-import type { Connector, ConnectorDefinition } from "@/lib/connectors/types";
+import type { ConnectionInfo, Connector, ConnectorDefinition } from "@/lib/connectors/types";
 
 /** Parses a source's config for its type (provider fields plus filters) with field-level errors. */
 export function parseSourceConfig(definition: ConnectorDefinition, config: Record<string, unknown>): Record<string, unknown> {
@@ -18,9 +18,9 @@ export function parseSourceConfig(definition: ConnectorDefinition, config: Recor
 }
 
 /** Checks that the provider accepts the config, turning its complaint into a 400 on the field. */
-export async function validateConnection(connector: Connector): Promise<void> {
+export async function validateConnection(connector: Connector): Promise<ConnectionInfo> {
   try {
-    await connector.validateConnection();
+    return (await connector.validateConnection()) ?? {};
   } catch (err) {
     if (err instanceof ConnectorConfigError) {
       throw new AppError("invalid_config", err.message, [{ path: `config.${err.field ?? ""}`.replace(/\.$/, ""), message: err.message }]);
@@ -30,9 +30,14 @@ export async function validateConnection(connector: Connector): Promise<void> {
   }
 }
 
-export async function checkSourceConfig(type: string, config: Record<string, unknown>): Promise<Record<string, unknown>> {
+/** The parsed config, checked against the provider as the source `sourceId` (null: not created yet). */
+export async function checkSourceConfig(
+  type: string,
+  config: Record<string, unknown>,
+  sourceId: string | null = null,
+): Promise<{ config: Record<string, unknown>; connection: ConnectionInfo }> {
   const definition = getConnectorDefinition(type);
   const parsed = parseSourceConfig(definition, config);
-  await validateConnection(definition.create({ sourceId: null, config: parsed }));
-  return parsed;
+  const connection = await validateConnection(definition.create({ sourceId, config: parsed }));
+  return { config: parsed, connection };
 }

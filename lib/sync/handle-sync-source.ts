@@ -64,7 +64,10 @@ export async function handleSyncSource(sourceId: string, attempt: AttemptInfo, p
     const job = await claimNext(sourceId);
     if (!job) return;
     try {
-      const connector = getConnectorDefinition(source.type).create({ sourceId, config: source.config });
+      const onWait = async (detail: string | null) => {
+        await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
+      };
+      const connector = getConnectorDefinition(source.type).create({ sourceId, config: source.config, onWait });
       await new SyncRun(db, job, source, connector, pipeline).run();
     } catch (err) {
       if (err instanceof SyncCancelledError) {

@@ -34,6 +34,13 @@ type Outcome =
 
 type Counters = { total: number; processed: number; skipped: number; failed: number };
 
+type PathMatch = { path: string; subtree: boolean; ignoreCase: boolean };
+
+function matchesPath(candidate: string, match: PathMatch): boolean {
+  const [c, r] = match.ignoreCase ? [candidate.toLowerCase(), match.path.toLowerCase()] : [candidate, match.path];
+  return c === r || (match.subtree && c.startsWith(`${r}/`));
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function sha256(content: Buffer): string {
@@ -119,33 +126,68 @@ export class SyncRun {
   }
 
   private async applyChanges(changes: FileChange[], cursor: string | null): Promise<void> {
-    const upserts = new Set<string>();
+    // Later changes win: folded in order into what to index and what to remove.
+    const upserts = new Map<string, { id?: string; file?: RemoteFile }>();
     const deletes = new Set<string>();
+    const subtrees: PathMatch[] = [];
+    const deletedIds = new Set<string>();
     for (const change of changes) {
       if (change.kind === "rename") {
         deletes.add(change.previousPath);
-        upserts.add(change.path);
-      } else if (change.kind === "delete") {
-        deletes.add(change.path);
-        upserts.delete(change.path);
-      } else {
-        upserts.add(change.path);
+        upserts.delete(change.previousPath);
+        upserts.set(change.path, {});
         deletes.delete(change.path);
+      } else if (change.kind === "delete") {
+        if (change.subtree || change.ignoreCase) {
+          const match = { path: change.path, subtree: change.subtree ?? false, ignoreCase: change.ignoreCase ?? false };
+          subtrees.push(match);
+          for (const p of upserts.keys()) if (matchesPath(p, match)) upserts.delete(p);
+        } else {
+          deletes.add(change.path);
+          upserts.delete(change.path);
+        }
+      } else if (change.kind === "delete-id") {
+        deletedIds.add(change.id);
+        for (const [p, u] of upserts) if (u.id === change.id) upserts.delete(p);
+      } else {
+        upserts.set(change.path, { id: change.id, file: change.file });
+        deletes.delete(change.path);
+        if (change.id) deletedIds.delete(change.id);
       }
     }
-    const existing = await this.loadIndex([...upserts, ...deletes], { exact: true });
+    const upsertIds = [...upserts.values()].flatMap((u) => (u.id ? [u.id] : []));
+    const existing = await this.loadChangedRows([...upserts.keys(), ...deletes], subtrees, [...deletedIds, ...upsertIds]);
     const candidates: RemoteFile[] = [];
-    for (const p of upserts) {
-      if (!this.filter.checkPath(p).keep) {
-        deletes.add(p);
-        continue;
-      }
-      const meta = await this.providerCall(() => this.connector.getFileMetadata(p));
-      if (meta) candidates.push(meta);
-      else deletes.add(p);
+    for (const [p, { id, file }] of upserts) {
+      if (!this.filter.checkPath(p).keep) continue;
+      const meta = file ?? (await this.providerCall(() => this.connector.getFileMetadata(p)));
+      if (meta) candidates.push(id && !meta.id ? { ...meta, id } : meta);
     }
+    // Every loaded row that is not indexed again below is removed: deletions, the old paths of
+    // renamed identities, and upserts that vanished or no longer pass the filters.
     await this.processAndPrune(candidates, existing);
     await this.finish(cursor);
+  }
+
+  /** Rows at these exact paths, at or under these subtrees, or carrying these provider ids. */
+  private async loadChangedRows(paths: string[], subtrees: PathMatch[], ids: string[]): Promise<Map<string, IndexedFile>> {
+    const conditions = [];
+    if (paths.length > 0) conditions.push(inArray(files.path, paths));
+    if (ids.length > 0) conditions.push(inArray(files.providerId, ids));
+    for (const t of subtrees) {
+      const under = `${escapeLike(t.path)}/%`;
+      if (t.ignoreCase) {
+        conditions.push(t.subtree ? sql`(lower(${files.path}) = lower(${t.path}) or lower(${files.path}) like lower(${under}))` : sql`lower(${files.path}) = lower(${t.path})`);
+      } else {
+        conditions.push(t.subtree ? or(eq(files.path, t.path), like(files.path, under))! : eq(files.path, t.path));
+      }
+    }
+    if (conditions.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: files.id, path: files.path, sha: files.sha, providerVersion: files.providerVersion })
+      .from(files)
+      .where(and(eq(files.sourceId, this.source.id), or(...conditions)));
+    return new Map(rows.map((r) => [r.path, { id: r.id, sha: r.sha, providerVersion: r.providerVersion }]));
   }
 
   /** Indexes `candidates`, then removes every row in `existing` that did not survive the filters. */
