@@ -53,7 +53,7 @@ export function toConnectorError(err: unknown, what: string, backoffSeconds: num
   const f = googleFailure(err);
   if (isRateLimit(f)) {
     const seconds = f.retryAfter ?? backoffSeconds;
-    return new ConnectorRateLimitError(`Google Drive rate limit on ${what} (${f.reason ?? f.status})`, new Date(Date.now() + seconds * 1000));
+    return new ConnectorRateLimitError(`Google Drive rate limit on ${what} (HTTP ${f.status}${f.reason ? ` ${f.reason}` : ""})`, new Date(Date.now() + seconds * 1000));
   }
   if (f.status === 401) return new ConnectorAuthError(`Google Drive refused the token (${f.message}): reconnect the account or set a new config.token.`);
   if (f.status === 400) return new ConnectorConfigError(`Google Drive rejected ${what}: ${f.message}`);
