@@ -38,7 +38,7 @@ describe("API", () => {
   });
 
   test("POST /api/sources answers 400 'not available yet' for a type not built yet", async () => {
-    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "dropbox", name: "x", config: {} } });
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gitlab", name: "x", config: {} } });
     assertProblem(res, 400, /not available yet/);
   });
 
