@@ -50,5 +50,5 @@ export function toConnectorError(err: unknown, what: string): unknown {
     if (err.status >= 500) return new ConnectorSyncError(`Dropbox failed on ${what} (HTTP ${err.status}); will retry.`);
     return err;
   }
-  return new ConnectorSyncError(`Could not reach Dropbox for ${what}: ${(err as Error).message}`, { cause: err });
+  return new ConnectorSyncError(`Could not reach Dropbox for ${what}: ${(err as Error).message}`);
 }

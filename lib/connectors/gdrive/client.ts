@@ -18,8 +18,20 @@ type GoogleErrorBody = { error?: { code?: number; message?: string; errors?: { r
 
 export type GoogleFailure = { status: number | null; reason: string | null; message: string; retryAfter: number | null };
 
+/**
+ * A Drive answer the caller judges by status (404, a file-level 403). It keeps status, reason
+ * and message only: the library's error (request config, headers) never travels further.
+ */
+export class DriveApiError extends ConnectorError {
+  constructor(readonly failure: GoogleFailure) {
+    super(`Google Drive answered ${failure.status}${failure.reason ? ` ${failure.reason}` : ""}: ${failure.message}`);
+    this.name = "DriveApiError";
+  }
+}
+
 /** Status, reason and message of a googleapis (gaxios) error; null status for network failures. */
 export function googleFailure(err: unknown): GoogleFailure {
+  if (err instanceof DriveApiError) return err.failure;
   const e = err as { status?: number; code?: string | number; message?: string; response?: { status?: number; data?: unknown; headers?: unknown } };
   const status = e.response?.status ?? (typeof e.status === "number" ? e.status : null);
   let data = e.response?.data as GoogleErrorBody | string | ArrayBuffer | undefined;
@@ -57,6 +69,6 @@ export function toConnectorError(err: unknown, what: string, backoffSeconds: num
   }
   if (f.status === 401) return new ConnectorAuthError(`Google Drive refused the token (${f.message}): reconnect the account or set a new config.token.`);
   if (f.status === 400) return new ConnectorConfigError(`Google Drive rejected ${what}: ${f.message}`);
-  if (f.status === null || f.status >= 500) return new ConnectorSyncError(`Google Drive failed on ${what} (${f.status ?? f.message}); will retry.`, { cause: err });
-  return err;
+  if (f.status === null || f.status >= 500) return new ConnectorSyncError(`Google Drive failed on ${what} (${f.status ?? f.message}); will retry.`);
+  return new DriveApiError(f);
 }
