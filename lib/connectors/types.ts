@@ -23,12 +23,23 @@ export type RemoteFile = {
 export type RemoteFileWithContent = RemoteFile & { content: Buffer };
 
 /**
- * One change in a delta. `file`, when the provider's diff already says what the new version
- * is (git: the blob SHA), spares the sync a metadata request per changed file.
+ * One change from a delta feed. `id` is the provider's identity (RemoteFile.id): an upsert
+ * carrying it also removes the rows that identity had at other paths (a rename or move), and
+ * `delete-id` removes the rows of an identity whose path is no longer known. `file`, when the
+ * provider's diff already says what the new version is (git: the blob SHA; Drive, Dropbox: the
+ * listing), spares the sync a metadata request per changed file.
  */
 export type FileChange =
-  | { kind: "upsert"; path: string; file?: RemoteFile }
-  | { kind: "delete"; path: string }
+  | { kind: "upsert"; path: string; id?: string; file?: RemoteFile }
+  | {
+      kind: "delete";
+      path: string;
+      /** The path and everything under it (a folder, or an entry of unknown kind). */
+      subtree?: boolean;
+      /** Match paths case-insensitively (providers whose paths are, like Dropbox). */
+      ignoreCase?: boolean;
+    }
+  | { kind: "delete-id"; id: string }
   | { kind: "rename"; path: string; previousPath: string; file?: RemoteFile };
 
 export type StreamFilesOptions = {
@@ -49,7 +60,7 @@ export type WebhookRegistration = { webhookId: string };
  */
 export interface Connector {
   /** Throws a ConnectorConfigError or ConnectorAuthError that says what to fix. */
-  validateConnection(): Promise<void>;
+  validateConnection(): Promise<void | ConnectionInfo>;
   listFiles(path?: string, recursive?: boolean): AsyncIterable<RemoteFile>;
   getFileContent(path: string): Promise<Buffer>;
   /** null when the file does not exist (any more). */
@@ -78,7 +89,15 @@ export type ConnectorContext = {
   token?: string | null;
   /** The per-source webhook secret, decrypted; set when the source has (or gets) a webhook. */
   webhookSecret?: string | null;
+  /**
+   * Shows what a sync waits for (a rate limit) on its job, or clears it with null. Connectors
+   * that wait inside a listing (where the engine cannot retry one page) report through it.
+   */
+  onWait?: (detail: string | null) => Promise<void>;
 };
+
+/** What validateConnection learned about the account (stored on the source). */
+export type ConnectionInfo = { accountId?: string | null };
 
 export type ConnectorDefinition = {
   type: SourceType;

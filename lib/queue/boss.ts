@@ -42,6 +42,7 @@ export const QUEUE_OPTIONS = {
   [QUEUES.refreshCredentials]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
   [QUEUES.reencryptCredentials]: { policy: "singleton", retryLimit: 3, retryDelay: 30, expireInSeconds: 3600 },
   [QUEUES.pollSources]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
+  [QUEUES.renewDriveChannels]: { policy: "singleton", retryLimit: 2, retryDelay: 60, expireInSeconds: 900 },
 } as const;
 
 async function startBoss(boss: PgBoss): Promise<PgBoss> {

@@ -8,6 +8,7 @@ export const QUEUES = {
   refreshCredentials: "refresh-credentials",
   reencryptCredentials: "reencrypt-credentials",
   pollSources: "poll-sources",
+  renewDriveChannels: "renew-drive-channels",
 } as const;
 
 /** A wake-up for one source: the sync_jobs table holds what to do, the worker drains it. */

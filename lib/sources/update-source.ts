@@ -11,14 +11,21 @@ import { checkSourceConfig } from "./validate-config";
 /** Renames a source or changes its config (merged, validated again; secrets not sent are kept). */
 export async function updateSource(db: Db, actor: Actor, id: string, body: { name?: string; config?: Record<string, unknown> }) {
   const source = await getSourceOrThrow(db, actor, id);
-  const checked = body.config ? await checkSourceConfig(source.type, { ...source.config, ...body.config }, await resolveProviderToken(source)) : null;
-  const tokenChanged = typeof body.config?.token === "string";
+  // A new connected account replaces a stored token, and a new token replaces the account.
+  const switchesAccount = typeof body.config?.credentialId === "string";
+  const merged = { ...source.config, ...body.config };
+  const sentToken = ["token", "accessToken"].some((key) => typeof body.config?.[key] === "string");
+  if (sentToken) delete merged.credentialId;
+  const stored = switchesAccount ? null : source.tokenSecret ? await resolveProviderToken(source) : null;
+  const checked = body.config ? await checkSourceConfig(db, actor, source.type, merged, stored) : null;
   const [updated] = await db
     .update(sources)
     .set({
       name: body.name ?? source.name,
       config: checked?.config ?? source.config,
-      ...(tokenChanged && checked?.token ? { tokenSecret: sealProviderToken(id, checked.token) } : {}),
+      ...(checked?.tokenSent && checked.token ? { tokenSecret: sealProviderToken(id, checked.token) } : {}),
+      ...(switchesAccount && !checked?.tokenSent ? { tokenSecret: null } : {}),
+      ...(checked ? { accountId: checked.connection.accountId ?? source.accountId } : {}),
       updatedAt: new Date(),
     })
     .where(eq(sources.id, id))

@@ -64,7 +64,10 @@ export async function handleSyncSource(sourceId: string, attempt: AttemptInfo, p
     const job = await claimNext(sourceId);
     if (!job) return;
     try {
-      const connector = await connectorForSource(source);
+      const onWait = async (detail: string | null) => {
+        await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
+      };
+      const connector = await connectorForSource(source, { onWait });
       await new SyncRun(db, job, source, connector, pipeline).run();
     } catch (err) {
       if (err instanceof SyncCancelledError) {

@@ -1,7 +1,9 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, like, or, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { sources, syncJobs, type Source, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
+import { escapeLike } from "@/lib/db/escape-like";
+import { files } from "@/lib/db/schema";
 import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, FileChange, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
@@ -17,6 +19,13 @@ export { SyncCancelledError } from "./progress";
 
 /** Files written to the database in one transaction, and files in one process-file-batch job. */
 export const WRITE_BATCH = 100;
+
+type PathMatch = { path: string; subtree: boolean; ignoreCase: boolean };
+
+function matchesPath(candidate: string, match: PathMatch): boolean {
+  const [c, r] = match.ignoreCase ? [candidate.toLowerCase(), match.path.toLowerCase()] : [candidate, match.path];
+  return c === r || (match.subtree && c.startsWith(`${r}/`));
+}
 /**
  * From this many changed files on, a connector that can stream an archive (git hosts) reads
  * them from one download instead of one request per file.
@@ -108,39 +117,76 @@ export class SyncRun {
   }
 
   private async applyChanges(changes: FileChange[], cursor: string | null): Promise<void> {
-    const upserts = new Set<string>();
+    // Later changes win: folded in order into what to index and what to remove.
+    const upserts = new Map<string, { id?: string; file?: RemoteFile }>();
     const deletes = new Set<string>();
+    const subtrees: PathMatch[] = [];
+    const deletedIds = new Set<string>();
     for (const change of changes) {
       if (change.kind === "rename") {
         deletes.add(change.previousPath);
-        upserts.add(change.path);
-      } else if (change.kind === "delete") {
-        deletes.add(change.path);
-        upserts.delete(change.path);
-      } else {
-        upserts.add(change.path);
+        upserts.delete(change.previousPath);
+        upserts.set(change.path, { file: change.file });
         deletes.delete(change.path);
+      } else if (change.kind === "delete") {
+        if (change.subtree || change.ignoreCase) {
+          const match = { path: change.path, subtree: change.subtree ?? false, ignoreCase: change.ignoreCase ?? false };
+          subtrees.push(match);
+          for (const p of upserts.keys()) if (matchesPath(p, match)) upserts.delete(p);
+        } else {
+          deletes.add(change.path);
+          upserts.delete(change.path);
+        }
+      } else if (change.kind === "delete-id") {
+        deletedIds.add(change.id);
+        for (const [p, u] of upserts) if (u.id === change.id) upserts.delete(p);
+      } else {
+        upserts.set(change.path, { id: change.id, file: change.file });
+        deletes.delete(change.path);
+        if (change.id) deletedIds.delete(change.id);
       }
     }
-    const existing = await loadIndex(this.db, this.source.id, [...upserts, ...deletes], { exact: true });
-    const known = new Map<string, RemoteFile>();
-    for (const change of changes) if (change.kind !== "delete" && change.file) known.set(change.path, change.file);
+    const upsertIds = [...upserts.values()].flatMap((u) => (u.id ? [u.id] : []));
+    const existing = await this.loadChangedRows([...upserts.keys(), ...deletes], subtrees, [...deletedIds, ...upsertIds]);
     // Many changed paths without a version (GitLab's compare names no blob): one archive
     // answers them all, instead of one metadata request each.
-    const unknown = [...upserts].filter((p) => !known.has(p) && this.filter.checkPath(p).keep).length;
+    const unknown = [...upserts].filter(([p, u]) => !u.file && this.filter.checkPath(p).keep).length;
     const viaArchive = ARCHIVE_ENABLED && !!this.connector.streamFiles && unknown >= ARCHIVE_MIN_FILES;
     const candidates: RemoteFile[] = [];
-    for (const p of upserts) {
+    for (const [p, { id, file }] of upserts) {
       if (!this.filter.checkPath(p).keep) continue;
-      if (viaArchive && !known.has(p)) {
+      if (viaArchive && !file) {
         candidates.push({ path: p, size: null, version: null });
         continue;
       }
-      const meta = known.get(p) ?? (await this.providerCall(() => this.connector.getFileMetadata(p)));
-      if (meta) candidates.push(meta);
+      const meta = file ?? (await this.providerCall(() => this.connector.getFileMetadata(p)));
+      if (meta) candidates.push(id && !meta.id ? { ...meta, id } : meta);
     }
+    // Every loaded row that is not indexed again below is removed: deletions, the old paths of
+    // renamed identities, and upserts that vanished or no longer pass the filters.
     await this.processAndPrune(candidates, existing);
     await this.finish(cursor);
+  }
+
+  /** Rows at these exact paths, at or under these subtrees, or carrying these provider ids. */
+  private async loadChangedRows(paths: string[], subtrees: PathMatch[], ids: string[]): Promise<Map<string, IndexedFile>> {
+    const conditions = [];
+    if (paths.length > 0) conditions.push(inArray(files.path, paths));
+    if (ids.length > 0) conditions.push(inArray(files.providerId, ids));
+    for (const t of subtrees) {
+      const under = `${escapeLike(t.path)}/%`;
+      if (t.ignoreCase) {
+        conditions.push(t.subtree ? sql`(lower(${files.path}) = lower(${t.path}) or lower(${files.path}) like lower(${under}))` : sql`lower(${files.path}) = lower(${t.path})`);
+      } else {
+        conditions.push(t.subtree ? or(eq(files.path, t.path), like(files.path, under))! : eq(files.path, t.path));
+      }
+    }
+    if (conditions.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: files.id, path: files.path, sha: files.sha, providerVersion: files.providerVersion })
+      .from(files)
+      .where(and(eq(files.sourceId, this.source.id), or(...conditions)));
+    return new Map(rows.map((r) => [r.path, { id: r.id, sha: r.sha, providerVersion: r.providerVersion }]));
   }
 
   /** Indexes `candidates`, then removes every row in `existing` that is not one of them. */
