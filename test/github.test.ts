@@ -5,13 +5,14 @@ import { eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/github/route";
+import * as credentialsRoute from "@/app/api/credentials/route";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitHubFake } from "./fakes/github-fake";
-import { call, closeAll, db, operatorToken, resetDb, waitFor } from "./helpers";
+import { call, closeAll, db, operatorToken, resetDb, signedInUser, waitFor } from "./helpers";
 
 const TOKEN = "ghp_fakeTokenForTests0123456789";
 const OWNER = "octo";
@@ -151,6 +152,25 @@ describe("GitHub sources", () => {
     ]);
     const list = await call(sourcesRoute.GET, "GET", "/api/sources", { token });
     assert.ok(!JSON.stringify(list.json).includes(TOKEN));
+  });
+
+  test("a source may use a stored token credential (config.credentialId) instead of its own token; another user's credential is refused", async () => {
+    const created = await call(credentialsRoute.POST, "POST", "/api/credentials", { token, body: { provider: "github", token: TOKEN, accountName: "octo" } });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const credentialId = created.json.credential.id as string;
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { credentialId } } });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const job = await waitForJob(res.json.jobId);
+    assert.equal(job.status, "completed", job.errorMessage ?? "");
+    const [row] = await db().select().from(sources).where(eq(sources.id, res.json.source.id));
+    assert.equal(row!.tokenSecret, null, "the source keeps no token of its own");
+    assert.equal(res.json.source.config.credentialId, credentialId);
+    await assertIndexExact(row!.id);
+
+    const other = await signedInUser("other@example.test");
+    const refused = await call(sourcesRoute.POST, "POST", "/api/sources", { token: other.token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { credentialId } } });
+    assert.equal(refused.status, 400);
+    assert.match(refused.json.detail, /credentialId/);
   });
 
   test("a signed push: incremental sync with an edit, an add, a rename and a delete, one blob request per changed blob", async () => {

@@ -18,7 +18,8 @@ export async function waitOutRateLimits<T>(call: () => Promise<T>, onWait?: (det
       const wait = err.retryAt.getTime() - Date.now();
       if (wait > MAX_INLINE_WAIT_MS) throw err;
       await onWait?.(`waiting for rate limit until ${err.retryAt.toISOString()} (${err.message})`);
-      await sleep(Math.max(0, wait) + Math.random() * 100);
+      // Jitter, so that the workers a limit stopped together do not all return at once.
+      await sleep(Math.max(0, wait) + Math.random() * 250);
       await onWait?.(null);
     }
   }

@@ -11,7 +11,7 @@ import { PipelineRejectedError, type Pipeline } from "@/lib/pipeline/deliver";
 import { isBinary, type FileFilter } from "./filters";
 import { mapLimit } from "./map-limit";
 import { addProgress, SyncCancelledError } from "./progress";
-import { waitOutRateLimits } from "./provider-call";
+import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 
 /** Files of one batch read at once (SYNC_CONCURRENCY). */
 export const DEFAULT_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 10);

@@ -13,7 +13,7 @@ import { enqueueFileBatches, settleFileBatches } from "./file-batches";
 import { workOneFileBatch } from "./handle-file-batch";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
 import { addProgress, resetProgress, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
-import { waitOutRateLimits } from "./provider-call";
+import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 
 export { SyncCancelledError } from "./progress";
 
