@@ -3,6 +3,7 @@
 import { AuthError, CredentialsSignin } from "next-auth";
 import { redirect } from "next/navigation";
 import { signIn, signOut } from "@/lib/auth/auth";
+import { revokeCurrentSession } from "@/lib/auth/current-user";
 import { createFirstAdmin, newUserInput } from "@/lib/auth/first-admin";
 
 function field(formData: FormData, name: string): string {
@@ -29,6 +30,7 @@ export async function signInWithProviderAction(formData: FormData): Promise<void
 }
 
 export async function signOutAction(): Promise<void> {
+  await revokeCurrentSession();
   await signOut({ redirectTo: "/sign-in" });
 }
 

@@ -14,7 +14,10 @@ import * as openapiRoute from "@/app/api/openapi.json/route";
 import { revokeApiToken } from "@/lib/auth/api-tokens";
 import { createFirstAdmin, hasAnyUser } from "@/lib/auth/first-admin";
 import { hashPassword, verifyPassword } from "@/lib/auth/passwords";
-import { encodeSessionCookie } from "@/lib/auth/session";
+import { decode } from "next-auth/jwt";
+import { revokeSession } from "@/lib/auth/revoked-sessions";
+import { authSecrets } from "@/lib/auth/secret";
+import { encodeSessionCookie, sessionCookieName } from "@/lib/auth/session";
 import { clientAddress, signInWithPassword } from "@/lib/auth/sign-in";
 import { ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS } from "@/lib/auth/throttle";
 import { createSourceBody } from "@/lib/sources/schemas";
@@ -115,7 +118,7 @@ describe("sign-in and the API's authorization", () => {
     assert.equal((await call(credentialsRoute.GET, "GET", "/api/credentials", { cookie: b.cookie })).json.credentials.length, 1);
   });
 
-  test("a session cookie works until it expires, is tampered with, or its user is removed; cross-site writes are refused", async () => {
+  test("a session cookie works until it expires, is tampered with, signed out, or its user is removed; cross-site writes are refused", async () => {
     const user = await signedInUser("s@example.com");
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: user.cookie })).status, 200);
 
@@ -130,8 +133,16 @@ describe("sign-in and the API's authorization", () => {
     const sameSite = await call(sourcesRoute.POST, "POST", "/api/sources", { cookie: user.cookie, body, headers: { "sec-fetch-site": "same-origin", origin: "http://localhost" } });
     assert.equal(sameSite.status, 201);
 
-    await db().delete(users).where(eq(users.id, user.id));
+    // Sign-out revokes the session on the server: the same cookie, replayed, is refused.
+    const claims = await decode({ token: user.cookie.slice(user.cookie.indexOf("=") + 1), secret: authSecrets(), salt: sessionCookieName() });
+    assert.ok(typeof claims?.jti === "string", "sessions carry a token id");
+    const second = await encodeSessionCookie({ id: user.id, email: user.email });
+    await revokeSession(db(), claims!);
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: user.cookie })).status, 401);
+    assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: second })).status, 200, "only that session is signed out");
+
+    await db().delete(users).where(eq(users.id, user.id));
+    assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: second })).status, 401);
   });
 
   test("passwords are argon2id hashes; a wrong password or unknown email fails alike", async () => {

@@ -102,6 +102,8 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
     },
     session({ session, token }) {
       if (token.sub) session.user.id = token.sub;
+      // The token's id and expiry, so that sign-out can revoke this session on the server.
+      Object.assign(session, { jti: token.jti, tokenExp: token.exp });
       return session;
     },
   },

@@ -6,6 +6,7 @@ import { users } from "@/lib/db/schema";
 import type { Actor } from "./api-tokens";
 import { auth } from "./auth";
 import { hasAnyUser } from "./first-admin";
+import { isSessionRevoked, revokeSession } from "./revoked-sessions";
 
 export type CurrentUser = { id: string; email: string; name: string | null; role: "admin" | "member" };
 
@@ -14,6 +15,7 @@ export async function currentUser(): Promise<CurrentUser | null> {
   const session = await auth();
   const id = session?.user?.id;
   if (!id) return null;
+  if (await isSessionRevoked(getDb(), { jti: (session as { jti?: unknown }).jti })) return null;
   const [user] = await getDb().select({ id: users.id, email: users.email, name: users.name, role: users.role }).from(users).where(eq(users.id, id));
   return user ? { ...user, role: user.role === "admin" ? "admin" : "member" } : null;
 }
@@ -27,4 +29,10 @@ export async function requireUser(): Promise<CurrentUser> {
 
 export function actorOf(user: CurrentUser): Actor {
   return { userId: user.id, role: user.role, via: "session" };
+}
+
+/** Sign-out on the server: the current session's token is refused from now on, even if copied. */
+export async function revokeCurrentSession(): Promise<void> {
+  const session = (await auth()) as { jti?: unknown; tokenExp?: unknown } | null;
+  if (session) await revokeSession(getDb(), { jti: session.jti, exp: session.tokenExp });
 }

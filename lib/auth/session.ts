@@ -3,6 +3,7 @@ import { decode, encode } from "next-auth/jwt";
 import type { DbOrTx } from "@/lib/db/client";
 import { users } from "@/lib/db/schema";
 import type { Actor } from "./api-tokens";
+import { isSessionRevoked } from "./revoked-sessions";
 import { authSecrets } from "./secret";
 
 /** A signed-in session lasts this long from sign-in (seconds); SESSION_MAX_AGE overrides it. */
@@ -30,7 +31,7 @@ function readCookie(request: Request, name: string): string | null {
 
 /**
  * The user behind the request's session cookie, or null (no cookie, expired, tampered, or the
- * user is gone). The role is read from the database, so a changed role applies at once.
+ * user is gone, or the session was signed out). The role is read from the database, so a changed role applies at once.
  */
 export async function actorForSession(db: DbOrTx, request: Request): Promise<Actor | null> {
   const name = sessionCookieName();
@@ -39,6 +40,7 @@ export async function actorForSession(db: DbOrTx, request: Request): Promise<Act
   const payload = await decode({ token, secret: authSecrets(), salt: name }).catch(() => null);
   const userId = typeof payload?.sub === "string" ? payload.sub : null;
   if (!userId || !/^[0-9a-f-]{36}$/i.test(userId)) return null;
+  if (await isSessionRevoked(db, payload!)) return null;
   const [user] = await db.select({ id: users.id, role: users.role }).from(users).where(eq(users.id, userId));
   if (!user) return null;
   return { userId: user.id, role: user.role === "admin" ? "admin" : "member", via: "session" };

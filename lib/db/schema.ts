@@ -70,6 +70,13 @@ export const signInThrottles = pgTable("sign_in_throttles", {
   windowStartedAt: timestamp("window_started_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
+// Sessions signed out before they expire (the JWT's id): a copied cookie stops working at
+// sign-out instead of at expiry. Rows are dropped once the session would have expired anyway.
+export const revokedSessions = pgTable("revoked_sessions", {
+  jti: varchar("jti", { length: 64 }).primaryKey(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+});
+
 // One pending OAuth connection: single use (deleted when the callback reads it), bound to the
 // browser that started it (hash of a cookie) and to the provider, with its PKCE verifier sealed.
 export const oauthStates = pgTable(
