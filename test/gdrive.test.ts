@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as gdriveWebhook from "@/app/api/webhooks/gdrive/route";
 import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
 import { driveChannels, files, pipelineDeliveries, sources, syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { DOC, FORM, SHEET, SLIDES, startDriveFake, type DriveFake } from "./fakes/drive-server";
 import { call, closeAll, db, operatorToken, resetDb, waitFor } from "./helpers";
@@ -207,6 +208,20 @@ describe("Google Drive sources", () => {
     assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), afterIncremental);
     assert.equal(await deliveryCount(sourceId), before, "nothing delivered twice");
     assert.ok(afterIncremental.includes("documents/app.ts"));
+  });
+
+  test("without APP_URL the source is polled: one page of the change feed, a sync only when something changed", async () => {
+    const ids = seed();
+    const sourceId = await connect({ folderId: ids.projects });
+    const feed = fake.count("changes");
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.equal(fake.count("changes") - feed, 1, "one request per poll");
+    fake.edit(ids.app, "export const app = 2;\n");
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    const [job] = await db().select().from(syncJobs).where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "schedule")));
+    const done = await waitForJob(job!.id);
+    assert.equal(done.status, "completed", done.errorMessage ?? "");
+    assert.equal((await indexed(sourceId)).get("src/app.ts")?.sha, createHash("sha256").update("export const app = 2;\n").digest("hex"));
   });
 
   test("push: a channel with a sealed random token at create; sync messages queue nothing; wrong or missing id/token/resource is 401; a change queues one incremental sync", async () => {

@@ -67,6 +67,11 @@ export interface Connector {
   getFileMetadata(path: string): Promise<RemoteFile | null>;
   /** The provider position now (commit SHA, page token, cursor); null when it has none. */
   currentCursor(): Promise<string | null>;
+  /**
+   * Whether anything changed since `cursor`, asked as cheaply as the provider allows (one
+   * request); the poll of sources no push reaches. Absent: the poll compares currentCursor().
+   */
+  hasChanges?(cursor: string): Promise<boolean>;
   /** Changes since `cursor`; absent when the provider has no delta feed. */
   getChanges?(cursor: string): Promise<Delta>;
   /** Every file with its content in one stream (git archives); preferred by full syncs. */

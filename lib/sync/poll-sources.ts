@@ -1,4 +1,4 @@
-import { and, inArray, isNotNull, isNull } from "drizzle-orm";
+import { and, inArray, isNotNull, isNull, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
@@ -7,21 +7,41 @@ import { WEBHOOK_PROVIDERS } from "@/lib/webhooks/callback-url";
 import { requestSync } from "./request-sync";
 
 /**
- * Sources the provider cannot call back (no webhook) are polled: one ref lookup each (a
- * conditional request where the provider supports it), and an incremental sync only when
- * the head moved. Sources still waiting for their first sync, or needing a new token, are left alone.
+ * Types polled when no push reaches the app: git hosts and Drive without a registered webhook
+ * or channel; Dropbox (whose webhook is the app's, set in its console) unless the app has a
+ * public URL and the secret that verifies Dropbox's notifications.
+ */
+function polledTypes(): string[] {
+  const dropboxPushes = Boolean(process.env.APP_URL?.trim() && process.env.DROPBOX_APP_SECRET);
+  return [...WEBHOOK_PROVIDERS, "gdrive", ...(dropboxPushes ? [] : ["dropbox"])];
+}
+
+/**
+ * Sources the provider cannot call back are polled, cheaply: one request each (a conditional
+ * ref lookup on git hosts, one page of the change feed on Drive and Dropbox), and an
+ * incremental sync only when something changed. Sources still waiting for their first sync,
+ * or needing a new token, are left alone.
  */
 export async function pollSources(): Promise<{ checked: number; queued: number }> {
   const rows = await getDb()
     .select()
     .from(sources)
-    .where(and(inArray(sources.type, [...WEBHOOK_PROVIDERS]), isNull(sources.webhookId), isNotNull(sources.cursor), inArray(sources.status, ["synced", "error"])));
+    .where(
+      and(
+        inArray(sources.type, polledTypes()),
+        or(isNull(sources.webhookId), inArray(sources.type, ["dropbox"])),
+        isNotNull(sources.cursor),
+        inArray(sources.status, ["synced", "error"]),
+      ),
+    );
   let queued = 0;
   for (const source of rows) {
     try {
       const connector = await connectorForSource(source);
-      const head = await connector.currentCursor();
-      if (head && head !== source.cursor) {
+      const changed = connector.hasChanges
+        ? await connector.hasChanges(source.cursor!)
+        : await connector.currentCursor().then((head) => head !== null && head !== source.cursor);
+      if (changed) {
         await requestSync({ sourceId: source.id, type: "incremental", trigger: "schedule" });
         queued++;
       }

@@ -126,6 +126,16 @@ class DropboxConnector implements Connector {
     return latest.cursor;
   }
 
+  async hasChanges(cursor: string): Promise<boolean> {
+    try {
+      const page = await this.call("checking for changes", (dbx) => dbx.filesListFolderContinue({ cursor }));
+      return page.entries.length > 0 || page.has_more;
+    } catch (err) {
+      if (err instanceof DropboxResponseError && err.status === 409) return true;
+      throw err;
+    }
+  }
+
   async getChanges(cursor: string): Promise<Delta> {
     const changes: FileChange[] = [];
     let next = cursor;

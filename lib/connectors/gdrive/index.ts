@@ -274,6 +274,34 @@ export class GdriveConnector implements Connector {
     }
   }
 
+  async hasChanges(raw: string): Promise<boolean> {
+    let cursor: DriveCursor;
+    try {
+      cursor = cursorSchema.parse(JSON.parse(raw));
+    } catch {
+      return true;
+    }
+    try {
+      const page = await this.call("checking for changes", (d) =>
+        d.changes.list({
+          pageToken: cursor.pageToken,
+          pageSize: 1,
+          includeRemoved: true,
+          spaces: "drive",
+          supportsAllDrives: true,
+          includeItemsFromAllDrives: true,
+          ...(cursor.driveId ? { driveId: cursor.driveId } : {}),
+          fields: "nextPageToken,newStartPageToken,changes(fileId)",
+        }),
+      );
+      return (page.changes?.length ?? 0) > 0 || Boolean(page.nextPageToken);
+    } catch (err) {
+      // A void page token: the sync will find out and resync.
+      if (err instanceof ConnectorConfigError || [404, 410].includes(googleFailure(err).status ?? 0)) return true;
+      throw err;
+    }
+  }
+
   async getChanges(raw: string): Promise<Delta> {
     let cursor: DriveCursor;
     try {
