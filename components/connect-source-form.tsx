@@ -73,10 +73,20 @@ export function ConnectSourceForm(props: Props) {
                 className={`flex cursor-pointer flex-col rounded-lg border p-4 text-sm has-[:checked]:border-zinc-900 has-[:checked]:ring-2 has-[:checked]:ring-zinc-300 has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-blue-400 dark:has-[:checked]:border-zinc-100 dark:has-[:checked]:ring-zinc-700 ${enabled ? "border-zinc-200 dark:border-zinc-800" : "cursor-not-allowed border-dashed border-zinc-200 opacity-50 dark:border-zinc-800"}`}
               >
                 <span className="flex items-center gap-2 font-medium">
-                  <input type="radio" name="type" value={t} checked={type === t} disabled={!enabled} onChange={() => setType(t)} className="accent-zinc-900" />
+                  <input
+                    type="radio"
+                    name="type"
+                    value={t}
+                    checked={type === t}
+                    disabled={!enabled}
+                    onChange={() => setType(t)}
+                    aria-label={PROVIDER_LABELS[t]}
+                    aria-describedby={`provider-${t}-description`}
+                    className="accent-zinc-900"
+                  />
                   {PROVIDER_LABELS[t]}
                 </span>
-                <span className="mt-1 text-xs text-zinc-500">{enabled ? DESCRIPTIONS[t] : "Not available in this installation yet"}</span>
+                <span id={`provider-${t}-description`} className="mt-1 text-xs text-zinc-500">{enabled ? DESCRIPTIONS[t] : "Not available in this installation yet"}</span>
               </label>
             );
           })}

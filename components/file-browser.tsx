@@ -59,7 +59,7 @@ export function FileBrowser({ sourceId, initial, languages }: { sourceId: string
         </label>
         <label className="text-sm">
           <span className="sr-only">Language</span>
-          <select value={language} onChange={(e) => setLanguage(e.target.value)} className={inputClass} aria-label="Language">
+          <select value={language} onChange={(e) => setLanguage(e.target.value)} className={inputClass} aria-label="Filter by language">
             <option value="">All languages</option>
             {languages.map((l) => (
               <option key={l} value={l}>
