@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, beforeEach, describe, test } from "node:test";
+import { SOURCE_TYPES } from "@/lib/connectors/types";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
@@ -37,9 +38,12 @@ describe("API", () => {
     assertProblem(res, 400, /Unknown source type "svn". Valid types: github, gitlab, bitbucket, gdrive, dropbox, local/);
   });
 
-  test("POST /api/sources answers 400 'not available yet' for a type not built yet", async () => {
-    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "dropbox", name: "x", config: {} } });
-    assertProblem(res, 400, /not available yet/);
+  test("every source type of the design is available: a bad config is a field error, never 'not available yet'", async () => {
+    for (const type of SOURCE_TYPES) {
+      const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type, name: "x", config: { maxFileSize: -1 } } });
+      assertProblem(res, 400, /config\.maxFileSize/);
+      assert.doesNotMatch(res.json.detail, /not available yet/);
+    }
   });
 
   test("POST /api/sources reports missing fields one by one", async () => {

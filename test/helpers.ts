@@ -18,7 +18,7 @@ export async function resetDb(): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await getDb().execute(
-        sql`truncate users, credentials, api_tokens, sign_in_throttles, oauth_states, sources, files, chunks, sync_jobs, sync_job_failures, webhook_events, pipeline_deliveries restart identity cascade`,
+        sql`truncate users, credentials, api_tokens, sign_in_throttles, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries restart identity cascade`,
       );
       break;
     } catch (err) {

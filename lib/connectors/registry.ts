@@ -1,10 +1,20 @@
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
+import { githubConnector } from "./git/github";
+import { gitlabConnector } from "./git/gitlab";
+import { bitbucketConnector } from "./git/bitbucket";
+import { dropboxConnector } from "./dropbox";
+import { gdriveConnector } from "./gdrive";
 import { localConnector } from "./local";
 import { SOURCE_TYPES, type ConnectorDefinition, type SourceType } from "./types";
 
 const CONNECTORS: Partial<Record<SourceType, ConnectorDefinition>> = {
   local: localConnector,
+  github: githubConnector,
+  gitlab: gitlabConnector,
+  bitbucket: bitbucketConnector,
+  gdrive: gdriveConnector,
+  dropbox: dropboxConnector,
 };
 
 /** Filters every source type accepts. */

@@ -22,10 +22,30 @@ export type RemoteFile = {
 /** A file whose content was read in the same request as its listing (archives). */
 export type RemoteFileWithContent = RemoteFile & { content: Buffer };
 
+/**
+ * One change from a delta feed. `id` is the provider's identity (RemoteFile.id): an upsert
+ * carrying it also removes the rows that identity had at other paths (a rename or move), and
+ * `delete-id` removes the rows of an identity whose path is no longer known. `file`, when the
+ * provider's diff already says what the new version is (git: the blob SHA; Drive, Dropbox: the
+ * listing), spares the sync a metadata request per changed file.
+ */
 export type FileChange =
-  | { kind: "upsert"; path: string }
-  | { kind: "delete"; path: string }
-  | { kind: "rename"; path: string; previousPath: string };
+  | { kind: "upsert"; path: string; id?: string; file?: RemoteFile }
+  | {
+      kind: "delete";
+      path: string;
+      /** The path and everything under it (a folder, or an entry of unknown kind). */
+      subtree?: boolean;
+      /** Match paths case-insensitively (providers whose paths are, like Dropbox). */
+      ignoreCase?: boolean;
+    }
+  | { kind: "delete-id"; id: string }
+  | { kind: "rename"; path: string; previousPath: string; file?: RemoteFile };
+
+export type StreamFilesOptions = {
+  /** Entries it refuses are skipped without being buffered. */
+  accept?(path: string, size: number): boolean;
+};
 
 /** The changes between a stored cursor and now. `reset` means the cursor is void: resync fully. */
 export type Delta = { reset: false; changes: FileChange[]; cursor: string | null } | { reset: true };
@@ -40,7 +60,7 @@ export type WebhookRegistration = { webhookId: string };
  */
 export interface Connector {
   /** Throws a ConnectorConfigError or ConnectorAuthError that says what to fix. */
-  validateConnection(): Promise<void>;
+  validateConnection(): Promise<void | ConnectionInfo>;
   listFiles(path?: string, recursive?: boolean): AsyncIterable<RemoteFile>;
   getFileContent(path: string): Promise<Buffer>;
   /** null when the file does not exist (any more). */
@@ -50,7 +70,12 @@ export interface Connector {
   /** Changes since `cursor`; absent when the provider has no delta feed. */
   getChanges?(cursor: string): Promise<Delta>;
   /** Every file with its content in one stream (git archives); preferred by full syncs. */
-  streamFiles?(): AsyncIterable<RemoteFileWithContent>;
+  streamFiles?(options?: StreamFilesOptions): AsyncIterable<RemoteFileWithContent>;
+  /**
+   * Config the connector settled while validating (the default branch, the canonical
+   * repository name), stored with the source so that every later run sees the same thing.
+   */
+  settledConfig?(): Record<string, unknown>;
   setupWebhook?(callbackUrl: string): Promise<WebhookRegistration>;
   removeWebhook?(webhookId: string): Promise<void>;
   validateWebhook?(request: WebhookRequest): boolean;
@@ -60,11 +85,25 @@ export interface Connector {
 export type ConnectorContext = {
   sourceId: string | null;
   config: Record<string, unknown>;
+  /** The provider token, decrypted (see resolveProviderToken); never part of `config`. */
+  token?: string | null;
+  /** The per-source webhook secret, decrypted; set when the source has (or gets) a webhook. */
+  webhookSecret?: string | null;
+  /**
+   * Shows what a sync waits for (a rate limit) on its job, or clears it with null. Connectors
+   * that wait inside a listing (where the engine cannot retry one page) report through it.
+   */
+  onWait?: (detail: string | null) => Promise<void>;
 };
+
+/** What validateConnection learned about the account (stored on the source). */
+export type ConnectionInfo = { accountId?: string | null };
 
 export type ConnectorDefinition = {
   type: SourceType;
   /** Provider-specific config fields; the common filter fields are added by the registry. */
   configSchema: z.ZodType<Record<string, unknown>>;
   create(context: ConnectorContext): Connector;
+  /** Config implied by the source's name (git hosts: `owner/repo`), under the config sent. */
+  configFromName?(name: string): Record<string, unknown>;
 };

@@ -117,10 +117,45 @@ export const sources = pgTable(
     webhookId: varchar("webhook_id", { length: 255 }),
     // Provider position after the last completed sync: commit SHA, page token, cursor.
     cursor: text("cursor"),
+    // The provider token given in config, sealed with encryptSecret (associated data: the
+    // source id); never stored in `config`.
+    tokenSecret: text("token_secret"),
+    // The per-source webhook secret, sealed the same way; null when the source is polled.
+    webhookSecret: text("webhook_secret"),
+    // The provider account the source reads as (Dropbox account id): app-wide webhooks name it.
+    accountId: varchar("account_id", { length: 255 }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("sources_user_id_idx").on(t.userId), index("sources_type_idx").on(t.type)],
+  (t) => [
+    index("sources_user_id_idx").on(t.userId),
+    index("sources_type_idx").on(t.type),
+    index("sources_type_account_id_idx").on(t.type, t.accountId),
+  ],
+);
+
+// Google Drive push channels (changes.watch). A source has one, two while a renewal overlaps
+// the old and the new. The channel token authenticates notifications; it is stored sealed.
+export const driveChannels = pgTable(
+  "drive_channels",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sourceId: uuid("source_id").notNull(),
+    channelId: varchar("channel_id", { length: 64 }).notNull(),
+    // Google's id of the watched resource, known once the watch call returns.
+    resourceId: varchar("resource_id", { length: 255 }),
+    sealedToken: text("sealed_token").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("drive_channels_channel_id_key").on(t.channelId),
+    index("drive_channels_source_id_idx").on(t.sourceId),
+    index("drive_channels_expires_at_idx").on(t.expiresAt),
+    foreignKey({ name: "drive_channels_source_id_fkey", columns: [t.sourceId], foreignColumns: [sources.id] }).onDelete(
+      "cascade",
+    ),
+  ],
 );
 
 export const files = pgTable(
@@ -303,4 +338,5 @@ export type Chunk = typeof chunks.$inferSelect;
 export type SyncJob = typeof syncJobs.$inferSelect;
 export type SyncJobBatch = typeof syncJobBatches.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
+export type DriveChannel = typeof driveChannels.$inferSelect;
 export type PipelineDelivery = typeof pipelineDeliveries.$inferSelect;

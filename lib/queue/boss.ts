@@ -41,6 +41,8 @@ export const QUEUE_OPTIONS = {
   [QUEUES.sweepSyncs]: { policy: "singleton", retryLimit: 0, expireInSeconds: 300 },
   [QUEUES.refreshCredentials]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
   [QUEUES.reencryptCredentials]: { policy: "singleton", retryLimit: 3, retryDelay: 30, expireInSeconds: 3600 },
+  [QUEUES.pollSources]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
+  [QUEUES.renewDriveChannels]: { policy: "singleton", retryLimit: 2, retryDelay: 60, expireInSeconds: 900 },
 } as const;
 
 async function startBoss(boss: PgBoss): Promise<PgBoss> {

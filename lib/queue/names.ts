@@ -7,6 +7,8 @@ export const QUEUES = {
   sweepSyncs: "sweep-syncs",
   refreshCredentials: "refresh-credentials",
   reencryptCredentials: "reencrypt-credentials",
+  pollSources: "poll-sources",
+  renewDriveChannels: "renew-drive-channels",
 } as const;
 
 /** A wake-up for one source: the sync_jobs table holds what to do, the worker drains it. */

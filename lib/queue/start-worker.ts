@@ -25,6 +25,9 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
   await boss.schedule(QUEUES.refreshCredentials, "*/5 * * * *", {});
   // Rows sealed with a key that is no longer the current one move to it once per start.
   await boss.send(QUEUES.reencryptCredentials, {}, { singletonKey: "start" });
+  await boss.schedule(QUEUES.pollSources, process.env.POLL_SOURCES_CRON ?? "* * * * *", {});
+  // Drive channels expire; each is replaced well before (see RENEW_BEFORE_MS).
+  await boss.schedule(QUEUES.renewDriveChannels, "*/15 * * * *", {});
   const watcher = options.watch === false ? null : new LocalWatcher();
   await watcher?.start();
   return {

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
+import { resolveProviderToken, sealProviderToken } from "@/lib/connectors/provider-token";
 import { requestSync } from "@/lib/sync/request-sync";
 import { getSourceOrThrow } from "./get-source-or-throw";
 import { toSourceDto } from "./serialize";
@@ -10,10 +11,23 @@ import { checkSourceConfig } from "./validate-config";
 /** Renames a source or changes its config (merged, validated again; secrets not sent are kept). */
 export async function updateSource(db: Db, actor: Actor, id: string, body: { name?: string; config?: Record<string, unknown> }) {
   const source = await getSourceOrThrow(db, actor, id);
-  const config = body.config ? await checkSourceConfig(source.type, { ...source.config, ...body.config }) : source.config;
+  // A new connected account replaces a stored token, and a new token replaces the account.
+  const switchesAccount = typeof body.config?.credentialId === "string";
+  const merged = { ...source.config, ...body.config };
+  const sentToken = ["token", "accessToken"].some((key) => typeof body.config?.[key] === "string");
+  if (sentToken) delete merged.credentialId;
+  const stored = switchesAccount ? null : source.tokenSecret ? await resolveProviderToken(source) : null;
+  const checked = body.config ? await checkSourceConfig(db, actor, source.type, merged, stored) : null;
   const [updated] = await db
     .update(sources)
-    .set({ name: body.name ?? source.name, config, updatedAt: new Date() })
+    .set({
+      name: body.name ?? source.name,
+      config: checked?.config ?? source.config,
+      ...(checked?.tokenSent && checked.token ? { tokenSecret: sealProviderToken(id, checked.token) } : {}),
+      ...(switchesAccount && !checked?.tokenSent ? { tokenSecret: null } : {}),
+      ...(checked ? { accountId: checked.connection.accountId ?? source.accountId } : {}),
+      updatedAt: new Date(),
+    })
     .where(eq(sources.id, id))
     .returning();
   // New filters change which files belong in the index: compare everything again.

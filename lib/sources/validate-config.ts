@@ -1,7 +1,11 @@
 import { AppError, zodFieldErrors } from "@/lib/api/errors";
-import { ConnectorAuthError, ConnectorConfigError } from "@/lib/connectors/errors";
+import { ConnectorAuthError, ConnectorConfigError, ConnectorError } from "@/lib/connectors/errors";
 import { filterConfigSchema, getConnectorDefinition } from "@/lib/connectors/registry";
-import type { Connector, ConnectorDefinition } from "@/lib/connectors/types";
+import type { ConnectionInfo, Connector, ConnectorDefinition } from "@/lib/connectors/types";
+import { credentialToken } from "@/lib/connectors/provider-token";
+import type { Actor } from "@/lib/auth/api-tokens";
+import type { DbOrTx } from "@/lib/db/client";
+import { assertCredentialUsable } from "@/lib/oauth/credentials";
 
 /** Parses a source's config for its type (provider fields plus filters) with field-level errors. */
 export function parseSourceConfig(definition: ConnectorDefinition, config: Record<string, unknown>): Record<string, unknown> {
@@ -18,21 +22,53 @@ export function parseSourceConfig(definition: ConnectorDefinition, config: Recor
 }
 
 /** Checks that the provider accepts the config, turning its complaint into a 400 on the field. */
-export async function validateConnection(connector: Connector): Promise<void> {
+export async function validateConnection(connector: Connector): Promise<ConnectionInfo> {
   try {
-    await connector.validateConnection();
+    return (await connector.validateConnection()) ?? {};
   } catch (err) {
     if (err instanceof ConnectorConfigError) {
       throw new AppError("invalid_config", err.message, [{ path: `config.${err.field ?? ""}`.replace(/\.$/, ""), message: err.message }]);
     }
-    if (err instanceof ConnectorAuthError) throw new AppError("invalid_config", err.message);
+    if (err instanceof ConnectorAuthError) throw new AppError("invalid_config", err.message, [{ path: "config.token", message: err.message }]);
+    if (err instanceof ConnectorError) throw new AppError("unavailable", `The provider could not be checked right now: ${err.message} Try again in a minute.`);
     throw err;
   }
 }
 
-export async function checkSourceConfig(type: string, config: Record<string, unknown>): Promise<Record<string, unknown>> {
+export type CheckedConfig = {
+  /** What is stored in sources.config: no token in it. */
+  config: Record<string, unknown>;
+  /** The token sent in this config (`token` or `accessToken`), else the one already stored. */
+  token: string | null;
+  /** True when the config sent a new token. */
+  tokenSent: boolean;
+  /** What the provider told about the account (stored on the source). */
+  connection: ConnectionInfo;
+};
+
+/**
+ * Parses and validates a config against the provider as `actor`; the token is split off to be
+ * stored sealed. A connected account (`credentialId`) must be one the actor may use, for this
+ * provider; its token is what the check uses.
+ */
+export async function checkSourceConfig(
+  db: DbOrTx,
+  actor: Actor,
+  type: string,
+  config: Record<string, unknown>,
+  storedToken: string | null = null,
+): Promise<CheckedConfig> {
   const definition = getConnectorDefinition(type);
-  const parsed = parseSourceConfig(definition, config);
-  await validateConnection(definition.create({ sourceId: null, config: parsed }));
-  return parsed;
+  const { token: sentToken, accessToken: sentAccessToken, ...parsed } = parseSourceConfig(definition, config);
+  const sent = [sentToken, sentAccessToken].find((t): t is string => typeof t === "string" && t.length > 0) ?? null;
+  let token = sent ?? storedToken;
+  if (!sent && typeof parsed.credentialId === "string") {
+    await assertCredentialUsable(db, actor, parsed.credentialId, type);
+    token = await credentialToken(parsed.credentialId).catch((err: unknown) => {
+      throw new AppError("invalid_config", `config.credentialId: ${(err as Error).message}`);
+    });
+  }
+  const connector = definition.create({ sourceId: null, config: parsed, token });
+  const connection = await validateConnection(connector);
+  return { config: { ...parsed, ...connector.settledConfig?.() }, token, tokenSent: sent !== null, connection };
 }

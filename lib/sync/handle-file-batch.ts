@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { getDb, type Db } from "@/lib/db/client";
 import { sources, syncJobBatches, syncJobs } from "@/lib/db/schema";
-import { getConnectorDefinition } from "@/lib/connectors/registry";
+import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { getBoss } from "@/lib/queue/boss";
 import { processFileBatchPayload, QUEUES } from "@/lib/queue/names";
@@ -42,7 +42,7 @@ export async function handleFileBatch(
   const processor = new FileProcessor({
     jobId: job.id,
     source,
-    connector: getConnectorDefinition(source.type).create({ sourceId: source.id, config: source.config }),
+    connector: await connectorForSource(source),
     pipeline,
     filter: createFileFilter(source.config as FilterConfig),
     concurrency: DEFAULT_CONCURRENCY,

@@ -3,7 +3,7 @@ import { getDb } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
-import { getConnectorDefinition } from "@/lib/connectors/registry";
+import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { SyncCancelledError, SyncRun } from "./run-sync";
 
@@ -64,7 +64,10 @@ export async function handleSyncSource(sourceId: string, attempt: AttemptInfo, p
     const job = await claimNext(sourceId);
     if (!job) return;
     try {
-      const connector = getConnectorDefinition(source.type).create({ sourceId, config: source.config });
+      const onWait = async (detail: string | null) => {
+        await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
+      };
+      const connector = await connectorForSource(source, { onWait });
       await new SyncRun(db, job, source, connector, pipeline).run();
     } catch (err) {
       if (err instanceof SyncCancelledError) {

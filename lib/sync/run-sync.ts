@@ -1,7 +1,10 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, like, or, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { sources, syncJobs, type Source, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
+import { escapeLike } from "@/lib/db/escape-like";
+import { files } from "@/lib/db/schema";
+import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, FileChange, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import { deleteIndexedFiles } from "./delete-files";
@@ -16,6 +19,20 @@ export { SyncCancelledError } from "./progress";
 
 /** Files written to the database in one transaction, and files in one process-file-batch job. */
 export const WRITE_BATCH = 100;
+
+type PathMatch = { path: string; subtree: boolean; ignoreCase: boolean };
+
+function matchesPath(candidate: string, match: PathMatch): boolean {
+  const [c, r] = match.ignoreCase ? [candidate.toLowerCase(), match.path.toLowerCase()] : [candidate, match.path];
+  return c === r || (match.subtree && c.startsWith(`${r}/`));
+}
+/**
+ * From this many changed files on, a connector that can stream an archive (git hosts) reads
+ * them from one download instead of one request per file.
+ */
+const ARCHIVE_MIN_FILES = Number(process.env.SYNC_ARCHIVE_MIN_FILES ?? 25);
+/** SYNC_GIT_ARCHIVE=off forces the tree-plus-file route (the benchmark's comparison). */
+const ARCHIVE_ENABLED = process.env.SYNC_GIT_ARCHIVE !== "off";
 /** More changed files than this are fanned out to process-file-batch jobs that any worker runs. */
 const FAN_OUT_THRESHOLD = Number(process.env.SYNC_FAN_OUT_THRESHOLD ?? 2 * WRITE_BATCH);
 
@@ -64,31 +81,21 @@ export class SyncRun {
   private async full(): Promise<void> {
     const cursor = await this.providerCall(() => this.connector.currentCursor());
     const existing = await loadIndex(this.db, this.source.id);
+    // A first sync of a git host reads one archive and nothing else (no listing: on GitLab
+    // and Bitbucket a 10,000-file tree is 100 pages). Re-syncs list the tree and read only the
+    // blobs whose SHA differs from the index.
     const listed = new Set<string>();
-    if (this.connector.streamFiles) {
-      let slice: BatchEntry[] = [];
-      for await (const entry of this.connector.streamFiles()) {
-        if (!this.filter.checkPath(entry.path).keep) continue;
-        listed.add(entry.path);
-        slice.push({ file: entry, content: entry.content });
-        if (slice.length >= WRITE_BATCH) {
-          // The archive's size is not known ahead: the total grows as it streams.
-          await setTotal(this.db, this.job.id, listed.size);
-          await this.processor.process(slice, existing);
-          slice = [];
-        }
-      }
-      await setTotal(this.db, this.job.id, listed.size);
-      await this.processor.process(slice, existing);
-    } else {
-      const candidates: RemoteFile[] = [];
-      for await (const file of this.connector.listFiles()) {
-        if (this.filter.checkPath(file.path).keep) candidates.push(file);
-      }
-      for (const file of candidates) listed.add(file.path);
-      await setTotal(this.db, this.job.id, candidates.length);
-      await this.processFiles(candidates, existing);
+    if (existing.size === 0 && ARCHIVE_ENABLED && this.connector.streamFiles) {
+      const { complete } = await this.processFromArchive(null, existing, listed);
+      if (complete) return this.finish(cursor);
     }
+    const candidates: RemoteFile[] = [];
+    for await (const file of this.connector.listFiles()) {
+      if (this.filter.checkPath(file.path).keep && !listed.has(file.path)) candidates.push(file);
+    }
+    for (const file of candidates) listed.add(file.path);
+    await setTotal(this.db, this.job.id, listed.size);
+    await this.processFiles(candidates, existing, { wholeListing: true });
     const orphans = [...existing.keys()].filter((p) => !listed.has(p));
     await setTotal(this.db, this.job.id, { remaining: orphans.length });
     await this.deletePaths(orphans, existing);
@@ -110,29 +117,76 @@ export class SyncRun {
   }
 
   private async applyChanges(changes: FileChange[], cursor: string | null): Promise<void> {
-    const upserts = new Set<string>();
+    // Later changes win: folded in order into what to index and what to remove.
+    const upserts = new Map<string, { id?: string; file?: RemoteFile }>();
     const deletes = new Set<string>();
+    const subtrees: PathMatch[] = [];
+    const deletedIds = new Set<string>();
     for (const change of changes) {
       if (change.kind === "rename") {
         deletes.add(change.previousPath);
-        upserts.add(change.path);
-      } else if (change.kind === "delete") {
-        deletes.add(change.path);
-        upserts.delete(change.path);
-      } else {
-        upserts.add(change.path);
+        upserts.delete(change.previousPath);
+        upserts.set(change.path, { file: change.file });
         deletes.delete(change.path);
+      } else if (change.kind === "delete") {
+        if (change.subtree || change.ignoreCase) {
+          const match = { path: change.path, subtree: change.subtree ?? false, ignoreCase: change.ignoreCase ?? false };
+          subtrees.push(match);
+          for (const p of upserts.keys()) if (matchesPath(p, match)) upserts.delete(p);
+        } else {
+          deletes.add(change.path);
+          upserts.delete(change.path);
+        }
+      } else if (change.kind === "delete-id") {
+        deletedIds.add(change.id);
+        for (const [p, u] of upserts) if (u.id === change.id) upserts.delete(p);
+      } else {
+        upserts.set(change.path, { id: change.id, file: change.file });
+        deletes.delete(change.path);
+        if (change.id) deletedIds.delete(change.id);
       }
     }
-    const existing = await loadIndex(this.db, this.source.id, [...upserts, ...deletes], { exact: true });
+    const upsertIds = [...upserts.values()].flatMap((u) => (u.id ? [u.id] : []));
+    const existing = await this.loadChangedRows([...upserts.keys(), ...deletes], subtrees, [...deletedIds, ...upsertIds]);
+    // Many changed paths without a version (GitLab's compare names no blob): one archive
+    // answers them all, instead of one metadata request each.
+    const unknown = [...upserts].filter(([p, u]) => !u.file && this.filter.checkPath(p).keep).length;
+    const viaArchive = ARCHIVE_ENABLED && !!this.connector.streamFiles && unknown >= ARCHIVE_MIN_FILES;
     const candidates: RemoteFile[] = [];
-    for (const p of upserts) {
+    for (const [p, { id, file }] of upserts) {
       if (!this.filter.checkPath(p).keep) continue;
-      const meta = await this.providerCall(() => this.connector.getFileMetadata(p));
-      if (meta) candidates.push(meta);
+      if (viaArchive && !file) {
+        candidates.push({ path: p, size: null, version: null });
+        continue;
+      }
+      const meta = file ?? (await this.providerCall(() => this.connector.getFileMetadata(p)));
+      if (meta) candidates.push(id && !meta.id ? { ...meta, id } : meta);
     }
+    // Every loaded row that is not indexed again below is removed: deletions, the old paths of
+    // renamed identities, and upserts that vanished or no longer pass the filters.
     await this.processAndPrune(candidates, existing);
     await this.finish(cursor);
+  }
+
+  /** Rows at these exact paths, at or under these subtrees, or carrying these provider ids. */
+  private async loadChangedRows(paths: string[], subtrees: PathMatch[], ids: string[]): Promise<Map<string, IndexedFile>> {
+    const conditions = [];
+    if (paths.length > 0) conditions.push(inArray(files.path, paths));
+    if (ids.length > 0) conditions.push(inArray(files.providerId, ids));
+    for (const t of subtrees) {
+      const under = `${escapeLike(t.path)}/%`;
+      if (t.ignoreCase) {
+        conditions.push(t.subtree ? sql`(lower(${files.path}) = lower(${t.path}) or lower(${files.path}) like lower(${under}))` : sql`lower(${files.path}) = lower(${t.path})`);
+      } else {
+        conditions.push(t.subtree ? or(eq(files.path, t.path), like(files.path, under))! : eq(files.path, t.path));
+      }
+    }
+    if (conditions.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: files.id, path: files.path, sha: files.sha, providerVersion: files.providerVersion })
+      .from(files)
+      .where(and(eq(files.sourceId, this.source.id), or(...conditions)));
+    return new Map(rows.map((r) => [r.path, { id: r.id, sha: r.sha, providerVersion: r.providerVersion }]));
   }
 
   /** Indexes `candidates`, then removes every row in `existing` that is not one of them. */
@@ -144,25 +198,74 @@ export class SyncRun {
     await this.deletePaths(gone, existing);
   }
 
-  private async processFiles(candidates: RemoteFile[], existing: Map<string, IndexedFile>): Promise<void> {
+  private async processFiles(candidates: RemoteFile[], existing: Map<string, IndexedFile>, options: { wholeListing?: boolean } = {}): Promise<void> {
     const changed = candidates.filter((file) => {
       const row = existing.get(file.path);
       return !(row && file.version !== null && row.providerVersion === file.version);
     });
     const unchanged = candidates.length - changed.length;
     if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged }))) throw new SyncCancelledError();
-    if (changed.length > FAN_OUT_THRESHOLD) {
-      await enqueueFileBatches(this.job.id, changed, WRITE_BATCH);
+    // One archive costs two requests but carries every file: worth it for many changed files,
+    // or for a first sync of the whole listing.
+    const useArchive =
+      ARCHIVE_ENABLED &&
+      !!this.connector.streamFiles &&
+      changed.length > 2 &&
+      (changed.length >= ARCHIVE_MIN_FILES || (options.wholeListing && existing.size === 0));
+    const remaining = useArchive ? (await this.processFromArchive(changed, existing)).rest : changed;
+    if (remaining.length > FAN_OUT_THRESHOLD) {
+      await enqueueFileBatches(this.job.id, remaining, WRITE_BATCH);
       await settleFileBatches(this.db, this.job.id, { throwOnFailure: true, whileWaiting: workOneFileBatch });
       return;
     }
-    for (let i = 0; i < changed.length; i += WRITE_BATCH) {
+    for (let i = 0; i < remaining.length; i += WRITE_BATCH) {
       await throwIfCancelled(this.db, this.job.id);
       await this.processor.process(
-        changed.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
+        remaining.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
         existing,
       );
     }
+  }
+
+  /**
+   * Reads files out of one archive download instead of one request each: the `changed` ones,
+   * or (null) every file the filters keep, adding them to `listed`. The archive streams by;
+   * entries not wanted are skipped unread, so memory holds one slice. Returns the wanted
+   * files the archive did not deliver (then read one by one) and whether it was read to its end.
+   */
+  private async processFromArchive(
+    changed: RemoteFile[] | null,
+    existing: Map<string, IndexedFile>,
+    listed?: Set<string>,
+  ): Promise<{ rest: RemoteFile[]; complete: boolean }> {
+    const wanted = changed ? new Map(changed.map((f) => [f.path, f])) : null;
+    const maxSize = this.filter.maxFileSize;
+    const accept = (p: string, size: number) => size <= maxSize && (wanted ? wanted.has(p) : this.filter.checkPath(p).keep);
+    let slice: BatchEntry[] = [];
+    const flush = async () => {
+      if (listed) await setTotal(this.db, this.job.id, listed.size);
+      await this.processor.process(slice, existing);
+      slice = [];
+    };
+    let complete = false;
+    try {
+      for await (const entry of this.connector.streamFiles!({ accept })) {
+        if (!accept(entry.path, entry.size ?? 0)) continue;
+        const fromListing = wanted?.get(entry.path);
+        wanted?.delete(entry.path);
+        listed?.add(entry.path);
+        const { content, ...remote } = entry;
+        slice.push({ file: fromListing ? { ...fromListing, version: fromListing.version ?? remote.version, size: remote.size } : remote, content });
+        if (slice.length >= WRITE_BATCH) await flush();
+      }
+      complete = true;
+    } catch (err) {
+      if (err instanceof SyncCancelledError || !(err instanceof ConnectorError)) throw err;
+      // The tree-plus-file route still works when the archive does not (refused, cut off).
+      console.warn(`[sync] source ${this.source.id}: archive unavailable (${err.message}); reading files one by one`);
+    }
+    if (slice.length > 0) await flush();
+    return { rest: wanted ? [...wanted.values()] : [], complete };
   }
 
   private async deletePaths(paths: string[], existing: Map<string, IndexedFile>): Promise<void> {

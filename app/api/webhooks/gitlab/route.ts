@@ -1,0 +1,4 @@
+import { receiveGitWebhook } from "@/lib/webhooks/receive-git-webhook";
+
+// POST /api/webhooks/gitlab – a signed push from GitLab: verified, recorded, an incremental sync queued
+export const POST = (request: Request) => receiveGitWebhook("gitlab", request);

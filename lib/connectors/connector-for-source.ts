@@ -1,0 +1,15 @@
+import type { Source } from "@/lib/db/schema";
+import { openWebhookSecret, resolveProviderToken } from "./provider-token";
+import { getConnectorDefinition } from "./registry";
+import type { Connector, ConnectorContext } from "./types";
+
+/** The connector of a stored source, with its token and webhook secret decrypted. */
+export async function connectorForSource(source: Source, extra: Pick<ConnectorContext, "onWait"> = {}): Promise<Connector> {
+  return getConnectorDefinition(source.type).create({
+    sourceId: source.id,
+    config: source.config,
+    token: await resolveProviderToken(source),
+    webhookSecret: openWebhookSecret(source),
+    ...extra,
+  });
+}

@@ -1,0 +1,201 @@
+import { z } from "zod";
+import { ConnectorConfigError, ConnectorFileError } from "../errors";
+import type { Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile, StreamFilesOptions, WebhookRequest } from "../types";
+import { readTarGz } from "./archive";
+import { errorForStatus, networkError, providerFetch, readBody } from "./provider-http";
+import { configFromName, gitConfigFields, verifyHmacSha256 } from "./shared";
+
+export const bitbucketConfigSchema = z.object(gitConfigFields);
+
+const TOKEN_HINT = "a repository access token with repository read (and webhooks when APP_URL is set), or username:app-password";
+
+export function bitbucketApiUrl(): string {
+  return (process.env.BITBUCKET_API_URL || "https://api.bitbucket.org/2.0").replace(/\/+$/, "");
+}
+
+export function bitbucketWebUrl(): string {
+  return (process.env.BITBUCKET_URL || "https://bitbucket.org").replace(/\/+$/, "");
+}
+
+const pageOf = <T extends z.ZodType>(item: T) => z.object({ values: z.array(item), next: z.string().optional() });
+const diffstatEntry = z.object({
+  status: z.string(),
+  old: z.object({ path: z.string() }).nullish(),
+  new: z.object({ path: z.string() }).nullish(),
+});
+
+/**
+ * Bitbucket Cloud over fetch (it has no maintained SDK). Its listings carry no blob SHA, so a
+ * re-sync's listing is read from the archive (one download) with the SHA computed locally,
+ * which keeps "unchanged blob, no read" true here too.
+ */
+class BitbucketConnector implements Connector {
+  private readonly repo: string;
+  private branch: string | null;
+  private head: string | null = null;
+
+  constructor(private readonly context: ConnectorContext) {
+    this.repo = String(context.config.repo ?? "");
+    this.branch = (context.config.branch as string | undefined) ?? null;
+  }
+
+  private authorization(): Record<string, string> {
+    const token = this.context.token;
+    if (!token) return {};
+    // username:app-password is Basic; anything else is an access token (Bearer).
+    return { authorization: token.includes(":") ? `Basic ${Buffer.from(token).toString("base64")}` : `Bearer ${token}` };
+  }
+
+  private async request(url: string, init: RequestInit = {}): Promise<Response> {
+    let response: Response;
+    try {
+      response = await providerFetch(url, { ...init, headers: { accept: "application/json", ...this.authorization(), ...(init.headers as Record<string, string>) } });
+    } catch (err) {
+      throw networkError(err, "Bitbucket");
+    }
+    if (response.ok) return response;
+    const text = await response.text();
+    let message = text;
+    try {
+      message = String((JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text);
+    } catch {
+      // keep the text
+    }
+    throw errorForStatus(response.status, response.headers, message, { provider: "Bitbucket", repo: this.repo, tokenHint: TOKEN_HINT });
+  }
+
+  private api(path: string): string {
+    return `${bitbucketApiUrl()}/repositories/${this.repo}${path}`;
+  }
+
+  private async json<T extends z.ZodType>(url: string, schema: T): Promise<z.infer<T>> {
+    return schema.parse(await (await this.request(url)).json());
+  }
+
+  async validateConnection(): Promise<void> {
+    const repo = await this.json(this.api(""), z.object({ mainbranch: z.object({ name: z.string() }).nullish() }));
+    if (this.branch) {
+      await this.request(this.api(`/refs/branches/${encodeURIComponent(this.branch)}`)).catch((err) => {
+        if (err instanceof ConnectorConfigError) throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.repo}.`, "branch");
+        throw err;
+      });
+    } else {
+      this.branch = repo.mainbranch?.name ?? "main";
+    }
+  }
+
+  settledConfig(): Record<string, unknown> {
+    return this.branch ? { branch: this.branch } : {};
+  }
+
+  async currentCursor(): Promise<string> {
+    if (!this.head) {
+      if (!this.branch) await this.validateConnection();
+      const ref = await this.json(this.api(`/refs/branches/${encodeURIComponent(this.branch!)}`), z.object({ target: z.object({ hash: z.string() }) }));
+      this.head = ref.target.hash;
+    }
+    return this.head;
+  }
+
+  async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
+    const prefix = start.replace(/^\/+|\/+$/g, "");
+    for await (const entry of this.streamFiles({ accept: () => true })) {
+      if (prefix && entry.path !== prefix && !entry.path.startsWith(`${prefix}/`)) continue;
+      if (!recursive && entry.path.includes("/", prefix ? prefix.length + 1 : 0)) continue;
+      yield { path: entry.path, size: entry.size, version: entry.version, lastModified: entry.lastModified };
+    }
+  }
+
+  async getFileMetadata(path: string): Promise<RemoteFile | null> {
+    const head = await this.currentCursor();
+    try {
+      const meta = await this.json(this.api(`/src/${head}/${path.split("/").map(encodeURIComponent).join("/")}?format=meta`), z.object({ type: z.string(), size: z.number().optional() }));
+      return meta.type === "commit_file" ? { path, size: meta.size ?? null, version: null } : null;
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) return null;
+      throw err;
+    }
+  }
+
+  async getFileContent(path: string): Promise<Buffer> {
+    const head = await this.currentCursor();
+    try {
+      return await readBody(await this.request(this.api(`/src/${head}/${path.split("/").map(encodeURIComponent).join("/")}`), { headers: { accept: "*/*" } }));
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) throw new ConnectorFileError(path, "the file is gone from the repository");
+      throw err;
+    }
+  }
+
+  /** `https://bitbucket.org/{workspace}/{repo}/get/{commit}.tar.gz`, streamed. */
+  async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFile & { content: Buffer }> {
+    const head = await this.currentCursor();
+    const response = await this.request(`${bitbucketWebUrl()}/${this.repo}/get/${head}.tar.gz`, { headers: { accept: "*/*" } });
+    try {
+      yield* readTarGz(response.body!, options);
+    } catch (err) {
+      throw networkError(err, "Bitbucket");
+    }
+  }
+
+  /** Two-dot diffstat from the stored commit to the head, every page (up to 500 entries each). */
+  async getChanges(base: string): Promise<Delta> {
+    const head = await this.currentCursor();
+    if (head === base) return { reset: false, changes: [], cursor: head };
+    const changes: FileChange[] = [];
+    let url: string | undefined = this.api(`/diffstat/${head}..${base}?topic=false&pagelen=500`);
+    try {
+      while (url) {
+        const page: z.infer<ReturnType<typeof pageOf<typeof diffstatEntry>>> = await this.json(url, pageOf(diffstatEntry));
+        for (const d of page.values) {
+          // diffstat names files that exist at the head: no metadata request needed before reading them.
+          const file = d.new ? { path: d.new.path, size: null, version: null } : undefined;
+          if (d.status === "removed" && d.old) changes.push({ kind: "delete", path: d.old.path });
+          else if (d.status === "renamed" && d.old && file) changes.push({ kind: "rename", path: file.path, previousPath: d.old.path, file });
+          else if (file) changes.push({ kind: "upsert", path: file.path, file });
+        }
+        url = page.next;
+      }
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) return { reset: true };
+      throw err;
+    }
+    return { reset: false, changes, cursor: head };
+  }
+
+  async setupWebhook(callbackUrl: string): Promise<{ webhookId: string }> {
+    const response = await this.request(this.api("/hooks"), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ description: "Data Connector", url: callbackUrl, active: true, events: ["repo:push"], secret: this.context.webhookSecret ?? undefined }),
+    });
+    const hook = z.object({ uuid: z.string() }).parse(await response.json());
+    return { webhookId: hook.uuid };
+  }
+
+  async removeWebhook(webhookId: string): Promise<void> {
+    try {
+      await this.request(this.api(`/hooks/${encodeURIComponent(webhookId)}`), { method: "DELETE" });
+    } catch (err) {
+      if (!(err instanceof ConnectorConfigError)) throw err;
+    }
+  }
+
+  validateWebhook(request: WebhookRequest): boolean {
+    const secret = this.context.webhookSecret;
+    const signature = request.headers.get("x-hub-signature") ?? request.headers.get("x-hub-signature-256");
+    return !!secret && verifyHmacSha256(request.rawBody, secret, signature);
+  }
+
+  /** Bitbucket push payloads list no files: an incremental sync always asks diffstat. */
+  parseWebhook(): FileChange[] {
+    return [];
+  }
+}
+
+export const bitbucketConnector: ConnectorDefinition = {
+  type: "bitbucket",
+  configSchema: bitbucketConfigSchema,
+  configFromName,
+  create: (context) => new BitbucketConnector(context),
+};

@@ -1,0 +1,302 @@
+import { Octokit } from "@octokit/rest";
+import { RequestError } from "@octokit/request-error";
+import { z } from "zod";
+import { ConnectorConfigError, ConnectorError, ConnectorFileError } from "../errors";
+import type { Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile, StreamFilesOptions, WebhookRequest } from "../types";
+import { readTarGz } from "./archive";
+import { errorForStatus, networkError, providerFetch } from "./provider-http";
+import { BlobIndex, changesFromCommits, configFromName, gitConfigFields, isRegularFileMode, verifyHmacSha256 } from "./shared";
+
+export const githubConfigSchema = z.object(gitConfigFields);
+
+/** GitHub's compare lists at most this many files, with no truncation flag. */
+const COMPARE_FILE_LIMIT = 300;
+const TOKEN_HINT = "a fine-grained token with Contents: read, plus Webhooks: read and write when APP_URL is set";
+
+export function githubApiUrl(): string {
+  return (process.env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
+}
+
+/** Conditional ref lookups for polling: a 304 costs no rate limit. Per process, by URL. */
+const headCache = new Map<string, { etag: string; sha: string }>();
+
+async function streamToBuffer(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
+  return Buffer.from(await new Response(stream).arrayBuffer());
+}
+
+export const githubPushPayload = z.object({
+  ref: z.string(),
+  after: z.string().optional(),
+  deleted: z.boolean().optional(),
+  commits: z.array(z.object({ added: z.array(z.string()).optional(), modified: z.array(z.string()).optional(), removed: z.array(z.string()).optional() })).optional(),
+  repository: z.object({ full_name: z.string() }),
+});
+
+class GitHubConnector implements Connector {
+  private readonly owner: string;
+  private readonly repo: string;
+  private readonly octokit: Octokit;
+  private branch: string | null;
+  private head: string | null = null;
+  private readonly blobs = new BlobIndex();
+
+  constructor(private readonly context: ConnectorContext) {
+    const [owner = "", ...rest] = String(context.config.repo ?? "").split("/");
+    this.owner = owner;
+    this.repo = rest.join("/");
+    this.branch = (context.config.branch as string | undefined) ?? null;
+    this.octokit = new Octokit({
+      auth: context.token ?? undefined,
+      baseUrl: githubApiUrl(),
+      userAgent: "data-connector",
+      request: { fetch: providerFetch },
+      log: { debug: () => {}, info: () => {}, warn: (m: string) => console.warn(`[github] ${m}`), error: () => {} },
+    });
+  }
+
+  private get fullName() {
+    return `${this.owner}/${this.repo}`;
+  }
+
+  /** Every SDK call goes through here: provider errors become connector errors. */
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      if (err instanceof RequestError) {
+        if (err.cause instanceof ConnectorError) throw err.cause;
+        if (err.status === 500 && !err.response) throw networkError(err.cause ?? err, "GitHub");
+        const headers = (err.response?.headers ?? {}) as Record<string, string>;
+        throw errorForStatus(err.status, headers, err.message, { provider: "GitHub", repo: this.fullName, tokenHint: TOKEN_HINT });
+      }
+      throw networkError(err, "GitHub");
+    }
+  }
+
+  async validateConnection(): Promise<void> {
+    const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
+    if (this.branch) {
+      await this.call(() => this.octokit.repos.getBranch({ owner: this.owner, repo: this.repo, branch: this.branch! })).catch((err) => {
+        if (err instanceof ConnectorConfigError) {
+          throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.fullName}.`, "branch");
+        }
+        throw err;
+      });
+    } else {
+      this.branch = data.default_branch;
+    }
+  }
+
+  settledConfig(): Record<string, unknown> {
+    return this.branch ? { branch: this.branch } : {};
+  }
+
+  private async resolveBranch(): Promise<string> {
+    if (!this.branch) {
+      const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
+      this.branch = data.default_branch;
+    }
+    return this.branch;
+  }
+
+  /** The branch head, one request (a conditional one: 304 when it has not moved). */
+  private async lookupHead(): Promise<string> {
+    const branch = await this.resolveBranch();
+    const key = `${githubApiUrl()}/${this.fullName}/${branch}`;
+    const cached = headCache.get(key);
+    try {
+      const response = await this.call(() =>
+        this.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}", {
+          owner: this.owner,
+          repo: this.repo,
+          ref: branch,
+          headers: { accept: "application/vnd.github.sha", ...(cached ? { "if-none-match": cached.etag } : {}) },
+        }),
+      );
+      const sha = String(response.data).trim();
+      const etag = response.headers.etag;
+      if (etag) headCache.set(key, { etag, sha });
+      return sha;
+    } catch (err) {
+      if (cached && err instanceof ConnectorError && /answered 304/.test(err.message)) return cached.sha;
+      throw err;
+    }
+  }
+
+  async currentCursor(): Promise<string> {
+    this.head ??= await this.lookupHead();
+    return this.head;
+  }
+
+  async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
+    const head = await this.currentCursor();
+    const prefix = start.replace(/^\/+|\/+$/g, "");
+    const { data } = await this.call(() =>
+      this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: head, ...(recursive ? { recursive: "1" } : {}) }),
+    );
+    if (data.truncated) {
+      // Over 100,000 entries or 7 MB: walk the subtrees one by one instead.
+      yield* this.walkTree(head, "", prefix);
+      return;
+    }
+    for (const entry of data.tree) {
+      if (entry.type !== "blob" || !isRegularFileMode(entry.mode) || !entry.path || !entry.sha) continue;
+      if (prefix && entry.path !== prefix && !entry.path.startsWith(`${prefix}/`)) continue;
+      if (!recursive && entry.path.includes("/", prefix ? prefix.length + 1 : 0)) continue;
+      const file = { path: entry.path, size: entry.size ?? null, version: entry.sha };
+      this.blobs.set(file);
+      yield file;
+    }
+  }
+
+  private async *walkTree(treeSha: string, base: string, prefix: string): AsyncIterable<RemoteFile> {
+    const { data } = await this.call(() => this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: treeSha }));
+    for (const entry of data.tree) {
+      const path = base ? `${base}/${entry.path}` : entry.path!;
+      if (entry.type === "tree" && (!prefix || prefix.startsWith(path) || path.startsWith(prefix))) yield* this.walkTree(entry.sha!, path, prefix);
+      if (entry.type !== "blob" || !isRegularFileMode(entry.mode)) continue;
+      if (prefix && path !== prefix && !path.startsWith(`${prefix}/`)) continue;
+      const file = { path, size: entry.size ?? null, version: entry.sha! };
+      this.blobs.set(file);
+      yield file;
+    }
+  }
+
+  async getFileMetadata(path: string): Promise<RemoteFile | null> {
+    const known = this.blobs.get(path);
+    if (known) return known;
+    const head = await this.currentCursor();
+    try {
+      const { data } = await this.call(() => this.octokit.repos.getContent({ owner: this.owner, repo: this.repo, path, ref: head }));
+      if (Array.isArray(data) || data.type !== "file") return null;
+      const file = { path, size: data.size, version: data.sha };
+      this.blobs.set(file);
+      return file;
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) return null;
+      throw err;
+    }
+  }
+
+  async getFileContent(path: string): Promise<Buffer> {
+    const head = await this.currentCursor();
+    const known = this.blobs.get(path);
+    try {
+      // By blob SHA when the listing gave one (exact, up to 100 MB); else by path at the pinned commit.
+      const response = known?.version
+        ? await this.call(() =>
+            this.octokit.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", {
+              owner: this.owner,
+              repo: this.repo,
+              file_sha: known.version!,
+              headers: { accept: "application/vnd.github.raw+json" },
+              request: { parseSuccessResponseBody: false },
+            }),
+          )
+        : await this.call(() =>
+            this.octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+              owner: this.owner,
+              repo: this.repo,
+              path,
+              ref: head,
+              headers: { accept: "application/vnd.github.raw+json" },
+              request: { parseSuccessResponseBody: false },
+            }),
+          );
+      return await streamToBuffer(response.data as unknown as ReadableStream<Uint8Array>);
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) throw new ConnectorFileError(path, "the file is gone from the repository");
+      throw err;
+    }
+  }
+
+  /** The whole tree at the pinned commit in one tarball request (302 to the download host). */
+  async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFile & { content: Buffer }> {
+    const head = await this.currentCursor();
+    const response = await this.call(() =>
+      this.octokit.request("GET /repos/{owner}/{repo}/tarball/{ref}", {
+        owner: this.owner,
+        repo: this.repo,
+        ref: head,
+        request: { parseSuccessResponseBody: false },
+      }),
+    );
+    try {
+      yield* readTarGz(response.data as unknown as ReadableStream<Uint8Array>, options);
+    } catch (err) {
+      throw networkError(err, "GitHub");
+    }
+  }
+
+  /**
+   * Compare the stored commit with the head. Anything the compare cannot state exactly (a
+   * force-push that left the old commit off the branch, an unknown base, 300 or more files)
+   * is a reset: the sync then diffs the whole tree by blob SHA against the index.
+   */
+  async getChanges(base: string): Promise<Delta> {
+    const head = await this.currentCursor();
+    if (head === base) return { reset: false, changes: [], cursor: head };
+    let data;
+    try {
+      ({ data } = await this.call(() => this.octokit.repos.compareCommitsWithBasehead({ owner: this.owner, repo: this.repo, basehead: `${base}...${head}` })));
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) return { reset: true };
+      throw err;
+    }
+    const files = data.files ?? [];
+    if (data.status !== "ahead" || files.length >= COMPARE_FILE_LIMIT) return { reset: true };
+    const changes: FileChange[] = [];
+    for (const f of files) {
+      const file = { path: f.filename, size: null, version: f.sha };
+      if (f.status === "removed") {
+        changes.push({ kind: "delete", path: f.filename });
+        continue;
+      }
+      if (f.status === "unchanged") continue;
+      this.blobs.set(file);
+      if (f.status === "renamed" && f.previous_filename) changes.push({ kind: "rename", path: f.filename, previousPath: f.previous_filename, file });
+      else changes.push({ kind: "upsert", path: f.filename, file });
+    }
+    return { reset: false, changes, cursor: head };
+  }
+
+  async setupWebhook(callbackUrl: string): Promise<{ webhookId: string }> {
+    const { data } = await this.call(() =>
+      this.octokit.repos.createWebhook({
+        owner: this.owner,
+        repo: this.repo,
+        name: "web",
+        active: true,
+        events: ["push"],
+        config: { url: callbackUrl, content_type: "json", secret: this.context.webhookSecret ?? undefined, insecure_ssl: "0" },
+      }),
+    );
+    return { webhookId: String(data.id) };
+  }
+
+  async removeWebhook(webhookId: string): Promise<void> {
+    try {
+      await this.call(() => this.octokit.repos.deleteWebhook({ owner: this.owner, repo: this.repo, hook_id: Number(webhookId) }));
+    } catch (err) {
+      // Already gone (or the repository is): nothing left to remove.
+      if (!(err instanceof ConnectorConfigError)) throw err;
+    }
+  }
+
+  validateWebhook(request: WebhookRequest): boolean {
+    const secret = this.context.webhookSecret;
+    return !!secret && verifyHmacSha256(request.rawBody, secret, request.headers.get("x-hub-signature-256"));
+  }
+
+  parseWebhook(request: WebhookRequest): FileChange[] {
+    const payload = githubPushPayload.parse(JSON.parse(request.rawBody));
+    return changesFromCommits(payload.commits ?? []);
+  }
+}
+
+export const githubConnector: ConnectorDefinition = {
+  type: "github",
+  configSchema: githubConfigSchema,
+  configFromName,
+  create: (context) => new GitHubConnector(context),
+};

@@ -1,0 +1,255 @@
+import { Gitlab } from "@gitbeaker/rest";
+import { createRequesterFn, type RequestOptions } from "@gitbeaker/requester-utils";
+import { z } from "zod";
+import { ConnectorConfigError, ConnectorFileError } from "../errors";
+import { assertAllowedUrl } from "../host-guard";
+import type { Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile, StreamFilesOptions, WebhookRequest } from "../types";
+import { readTarGz } from "./archive";
+import { errorForStatus, networkError, providerFetch } from "./provider-http";
+import { BlobIndex, changesFromCommits, configFromName, gitConfigFields, isRegularFileMode, safeEqual } from "./shared";
+
+export const gitlabConfigSchema = z.object({
+  ...gitConfigFields,
+  host: z
+    .url({ protocol: /^https?$/, error: "host must be the http(s) URL of the GitLab instance, e.g. https://gitlab.example.com" })
+    .optional(),
+});
+
+const TOKEN_HINT = "a token with read_repository (and api when APP_URL is set, to manage the webhook)";
+/** GitLab's compare stops listing at its diff limits (1,000 files by default). */
+const COMPARE_FILE_LIMIT = 1000;
+
+type ErrorSubject = { provider: string; repo: string; tokenHint: string };
+
+/**
+ * gitbeaker's requests go through providerFetch (host guard on every hop, short 5xx retries)
+ * and fail as connector errors. gitbeaker's own handler retries 429 ten times within a few
+ * milliseconds and ignores RateLimit-Reset; the sync engine waits it out instead.
+ */
+function requesterFor(subject: ErrorSubject) {
+  return createRequesterFn(
+    (_, options) => Promise.resolve(options),
+    async (endpoint: string, options?: RequestOptions) => {
+      const { prefixUrl, searchParams, method, asStream, rateLimiters: _limiters, agent: _agent, ...rest } = (options ?? {}) as RequestOptions & Record<string, unknown>;
+      void _limiters;
+      void _agent;
+      const url = new URL(endpoint, prefixUrl ? (String(prefixUrl).endsWith("/") ? String(prefixUrl) : `${prefixUrl}/`) : undefined);
+      if (searchParams) url.search = String(searchParams);
+      let response: Response;
+      try {
+        response = await providerFetch(url, { ...(rest as RequestInit), method: String(method ?? "GET") });
+      } catch (err) {
+        throw networkError(err, "GitLab");
+      }
+      const headers = Object.fromEntries(response.headers.entries());
+      if (!response.ok) {
+        const text = await response.text();
+        let message = text;
+        try {
+          const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
+          message = String(typeof parsed.message === "string" ? parsed.message : (parsed.error ?? text));
+        } catch {
+          // not JSON: keep the text
+        }
+        throw errorForStatus(response.status, response.headers, message, subject);
+      }
+      if (asStream) return { body: response.body, headers, status: response.status };
+      const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
+      const body =
+        response.status === 204 ? null : type === "application/json" ? await response.json() : type.startsWith("text/") ? await response.text() : await response.blob();
+      return { body, headers, status: response.status };
+    },
+  );
+}
+
+export const gitlabPushPayload = z.object({
+  ref: z.string(),
+  commits: z.array(z.object({ added: z.array(z.string()).optional(), modified: z.array(z.string()).optional(), removed: z.array(z.string()).optional() })).optional(),
+  total_commits_count: z.number().optional(),
+});
+
+class GitLabConnector implements Connector {
+  private readonly project: string;
+  private readonly host: string;
+  private readonly api: InstanceType<typeof Gitlab>;
+  private branch: string | null;
+  private head: string | null = null;
+  private readonly blobs = new BlobIndex();
+  private readonly contents = new Map<string, Buffer>();
+
+  constructor(private readonly context: ConnectorContext) {
+    this.project = String(context.config.repo ?? "");
+    this.host = String(context.config.host ?? "https://gitlab.com").replace(/\/+$/, "");
+    this.branch = (context.config.branch as string | undefined) ?? null;
+    this.api = new Gitlab({
+      host: this.host,
+      ...(context.token ? { token: context.token } : {}),
+      requesterFn: requesterFor({ provider: "GitLab", repo: this.project, tokenHint: TOKEN_HINT }),
+    } as ConstructorParameters<typeof Gitlab>[0]);
+  }
+
+  async validateConnection(): Promise<void> {
+    await assertAllowedUrl(new URL(this.host), "host");
+    const project = (await this.api.Projects.show(this.project)) as { default_branch?: string };
+    if (this.branch) {
+      await this.api.Branches.show(this.project, this.branch).catch((err) => {
+        if (err instanceof ConnectorConfigError) throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.project}.`, "branch");
+        throw err;
+      });
+    } else {
+      this.branch = project.default_branch ?? "main";
+    }
+  }
+
+  settledConfig(): Record<string, unknown> {
+    return this.branch ? { branch: this.branch } : {};
+  }
+
+  private async resolveBranch(): Promise<string> {
+    if (!this.branch) this.branch = ((await this.api.Projects.show(this.project)) as { default_branch?: string }).default_branch ?? "main";
+    return this.branch;
+  }
+
+  async currentCursor(): Promise<string> {
+    if (!this.head) {
+      const branch = await this.api.Branches.show(this.project, await this.resolveBranch());
+      this.head = String((branch as { commit: { id: string } }).commit.id);
+    }
+    return this.head;
+  }
+
+  async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
+    const head = await this.currentCursor();
+    const prefix = start.replace(/^\/+|\/+$/g, "");
+    const entries = (await this.api.Repositories.allRepositoryTrees(this.project, {
+      ref: head,
+      recursive,
+      ...(prefix ? { path: prefix } : {}),
+      pagination: "keyset",
+      perPage: 100,
+    })) as { id: string; type: string; path: string; mode: string }[];
+    for (const entry of entries) {
+      if (entry.type !== "blob" || !isRegularFileMode(entry.mode)) continue;
+      const file = { path: entry.path, size: null, version: entry.id };
+      this.blobs.set(file);
+      yield file;
+    }
+  }
+
+  async getFileMetadata(path: string): Promise<RemoteFile | null> {
+    const known = this.blobs.get(path);
+    if (known) return known;
+    const head = await this.currentCursor();
+    try {
+      // One request gives the blob id and the content: the content is kept for getFileContent.
+      const file = (await this.api.RepositoryFiles.show(this.project, path, head)) as { blob_id: string; size: number; content: string; encoding: string };
+      const content = Buffer.from(file.content, file.encoding === "base64" ? "base64" : "utf8");
+      const meta = { path, size: file.size, version: file.blob_id };
+      this.blobs.set(meta);
+      this.contents.set(path, content);
+      return meta;
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) return null;
+      throw err;
+    }
+  }
+
+  async getFileContent(path: string): Promise<Buffer> {
+    const cached = this.contents.get(path);
+    if (cached) {
+      this.contents.delete(path);
+      return cached;
+    }
+    const head = await this.currentCursor();
+    const known = this.blobs.get(path);
+    try {
+      const raw = known?.version
+        ? await this.api.Repositories.showBlobRaw(this.project, known.version)
+        : await this.api.RepositoryFiles.showRaw(this.project, path, head);
+      if (typeof raw === "string") return Buffer.from(raw, "utf8");
+      return Buffer.from(await (raw as Blob).arrayBuffer());
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) throw new ConnectorFileError(path, "the file is gone from the repository");
+      throw err;
+    }
+  }
+
+  /** `repository/archive.tar.gz?sha=` — GitLab allows 5 archive downloads per minute per user. */
+  async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFile & { content: Buffer }> {
+    const head = await this.currentCursor();
+    const { body } = (await (this.api.Repositories as unknown as { requester: { get(e: string, o: object): Promise<{ body: ReadableStream<Uint8Array> }> } }).requester.get(
+      `projects/${encodeURIComponent(this.project)}/repository/archive.tar.gz`,
+      { searchParams: { sha: head }, asStream: true },
+    ));
+    try {
+      yield* readTarGz(body, options);
+    } catch (err) {
+      throw networkError(err, "GitLab");
+    }
+  }
+
+  /**
+   * A straight (two-dot) compare from the stored commit to the head: exact across a
+   * force-push as long as the old commit still exists. An unknown base, a compare that hit
+   * GitLab's limits, or a head behind the base is a reset (tree diff by blob SHA).
+   */
+  async getChanges(base: string): Promise<Delta> {
+    const head = await this.currentCursor();
+    if (head === base) return { reset: false, changes: [], cursor: head };
+    let result;
+    try {
+      result = (await this.api.Repositories.compare(this.project, base, head, { straight: true })) as {
+        diffs?: { old_path: string; new_path: string; new_file: boolean; renamed_file: boolean; deleted_file: boolean }[];
+        compare_timeout?: boolean;
+      };
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) return { reset: true };
+      throw err;
+    }
+    const diffs = result.diffs ?? [];
+    if (result.compare_timeout || diffs.length >= COMPARE_FILE_LIMIT) return { reset: true };
+    const changes: FileChange[] = diffs.map((d) =>
+      d.deleted_file
+        ? { kind: "delete", path: d.old_path }
+        : d.renamed_file
+          ? { kind: "rename", path: d.new_path, previousPath: d.old_path }
+          : { kind: "upsert", path: d.new_path },
+    );
+    return { reset: false, changes, cursor: head };
+  }
+
+  async setupWebhook(callbackUrl: string): Promise<{ webhookId: string }> {
+    const hook = (await this.api.ProjectHooks.add(this.project, callbackUrl, {
+      pushEvents: true,
+      token: this.context.webhookSecret ?? undefined,
+      enableSslVerification: true,
+      ...(this.branch ? { pushEventsBranchFilter: this.branch } : {}),
+    })) as { id: number };
+    return { webhookId: String(hook.id) };
+  }
+
+  async removeWebhook(webhookId: string): Promise<void> {
+    try {
+      await this.api.ProjectHooks.remove(this.project, Number(webhookId));
+    } catch (err) {
+      if (!(err instanceof ConnectorConfigError)) throw err;
+    }
+  }
+
+  validateWebhook(request: WebhookRequest): boolean {
+    const secret = this.context.webhookSecret;
+    const given = request.headers.get("x-gitlab-token");
+    return !!secret && !!given && safeEqual(given, secret);
+  }
+
+  parseWebhook(request: WebhookRequest): FileChange[] {
+    return changesFromCommits(gitlabPushPayload.parse(JSON.parse(request.rawBody)).commits ?? []);
+  }
+}
+
+export const gitlabConnector: ConnectorDefinition = {
+  type: "gitlab",
+  configSchema: gitlabConfigSchema,
+  configFromName,
+  create: (context) => new GitLabConnector(context),
+};

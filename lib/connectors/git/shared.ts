@@ -1,0 +1,54 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import type { FileChange, RemoteFile } from "../types";
+
+/** Config fields every git host accepts (the filters are added by the registry). */
+export const gitConfigFields = {
+  repo: z
+    .string({ error: "repo is required: the repository as owner/name (or name the source owner/name)" })
+    .trim()
+    .regex(/^[\w.-]+(\/[\w.-]+)+$/, "repo must look like owner/name"),
+  branch: z.string().trim().min(1).max(255).optional(),
+  token: z.string().min(1, "token must not be empty").optional(),
+  credentialId: z.uuid({ error: "credentialId must be a UUID" }).optional(),
+};
+
+export const configFromName = (name: string) => (/^[\w.-]+(\/[\w.-]+)+$/.test(name.trim()) ? { repo: name.trim() } : {});
+
+/** Constant-time equality of two strings (false on any length difference). */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, "utf8");
+  const right = Buffer.from(b, "utf8");
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** `sha256=<hex>` over the raw body, checked in constant time. */
+export function verifyHmacSha256(rawBody: string, secret: string, signature: string | null): boolean {
+  if (!signature?.startsWith("sha256=")) return false;
+  const expected = `sha256=${createHmac("sha256", secret).update(rawBody, "utf8").digest("hex")}`;
+  return safeEqual(expected, signature.trim().toLowerCase());
+}
+
+/** Added, modified and removed paths of a push's commits, oldest first, as one change list. */
+export function changesFromCommits(commits: { added?: string[]; modified?: string[]; removed?: string[] }[]): FileChange[] {
+  const state = new Map<string, "upsert" | "delete">();
+  for (const commit of commits) {
+    for (const p of [...(commit.added ?? []), ...(commit.modified ?? [])]) state.set(p, "upsert");
+    for (const p of commit.removed ?? []) state.set(p, "delete");
+  }
+  return [...state].map(([path, kind]) => ({ kind, path }));
+}
+
+/** The remembered listing of one pinned commit: path → blob SHA, for metadata without a request. */
+export class BlobIndex {
+  private readonly files = new Map<string, RemoteFile>();
+  set(file: RemoteFile): void {
+    this.files.set(file.path, file);
+  }
+  get(path: string): RemoteFile | undefined {
+    return this.files.get(path);
+  }
+}
+
+/** Git file modes that are not regular files: symlinks and submodules. */
+export const isRegularFileMode = (mode: string | undefined) => mode === undefined || mode === "100644" || mode === "100755";

@@ -1,0 +1,13 @@
+import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
+import { defineJob } from "../define-job";
+import { emptyPayload, QUEUES } from "../names";
+
+/** Replaces Google Drive push channels before they expire: the new one first, then the old one stopped. */
+export const renewDriveChannelsJob = defineJob({
+  name: QUEUES.renewDriveChannels,
+  schema: emptyPayload,
+  handle: async () => {
+    const report = await renewDriveChannels();
+    if (report.opened + report.failed > 0) console.log(`[gdrive] channels: ${report.opened} opened, ${report.stopped} stopped, ${report.failed} failed`);
+  },
+});

@@ -1,0 +1,81 @@
+import { GitRepo } from "./git-repo";
+import { json, startHttpFake, type FakeRequest } from "./http-fake";
+
+export type BitbucketHook = { uuid: string; url: string; secret: string; events: string[] };
+
+/**
+ * Bitbucket Cloud's 2.0 API (under /2.0) and its archive host (/{ws}/{repo}/get/{sha}.tar.gz),
+ * one repository backed by a real git repository: repositories, refs/branches, src (raw and
+ * format=meta), diffstat (paged with `next`, two-dot with topic=false), hooks. Bearer auth.
+ */
+export async function startBitbucketFake(options: { fullName: string; token: string; repo: GitRepo; pagelen?: number }) {
+  const { fullName, token, repo } = options;
+  const hooks: BitbucketHook[] = [];
+  let nextHook = 1;
+  const api = `/2.0/repositories/${fullName}`;
+  const error = (message: string) => ({ type: "error", error: { message } });
+
+  const fake = await startHttpFake((req: FakeRequest, res) => {
+    if (req.headers.authorization !== `Bearer ${token}`) return json(res, 401, error("Access token expired or invalid"));
+    if (req.path.startsWith(`/${fullName}/get/`)) {
+      const sha = repo.resolve(req.path.split("/").pop()!.replace(/\.tar\.gz$/, ""));
+      if (!sha) return json(res, 404, error("Not found"));
+      res.writeHead(200, { "content-type": "application/x-tar" });
+      repo.archive(sha, `${fullName.replace("/", "-")}-${sha.slice(0, 12)}`).pipe(res);
+      return;
+    }
+    if (!req.path.startsWith(api)) return json(res, 404, error(`Repository ${req.path} not found`));
+    const rest = req.path.slice(api.length);
+    let m: RegExpExecArray | null;
+    if (req.method === "GET" && rest === "") return json(res, 200, { full_name: fullName, is_private: true, mainbranch: { name: repo.branch, type: "branch" } });
+    if (req.method === "GET" && (m = /^\/refs\/branches\/(.+)$/.exec(rest))) {
+      if (!repo.hasBranch(m[1]!)) return json(res, 404, error(`Branch "${m[1]}" not found`));
+      return json(res, 200, { name: m[1], type: "branch", target: { hash: repo.head(m[1]), type: "commit" } });
+    }
+    if (req.method === "GET" && (m = /^\/src\/([0-9a-f]{40})\/(.+)$/.exec(rest))) {
+      const entry = repo.fileAt(m[1]!, m[2]!);
+      if (!entry) return json(res, 404, error("No such file or directory"));
+      if (req.query.get("format") === "meta") return json(res, 200, { type: "commit_file", path: entry.path, size: entry.size, commit: { hash: m[1] } });
+      res.writeHead(200, { "content-type": "application/octet-stream" }).end(repo.blob(entry.sha));
+      return;
+    }
+    if (req.method === "GET" && (m = /^\/diffstat\/([^.]+)\.\.(.+)$/.exec(rest))) {
+      const head = repo.resolve(m[1]!);
+      const base = repo.resolve(m[2]!);
+      if (!head || !base) return json(res, 404, error("Revision not found"));
+      const start = req.query.get("topic") === "false" ? base : repo.mergeBase(base, head);
+      const all = repo.diff(start, head).map((d) => ({
+        type: "diffstat",
+        status: d.status,
+        old: d.status === "added" ? null : { path: d.previousPath ?? d.path, type: "commit_file" },
+        new: d.status === "removed" ? null : { path: d.path, type: "commit_file" },
+      }));
+      const pagelen = Math.min(Number(req.query.get("pagelen") ?? 500), options.pagelen ?? 500);
+      const page = Number(req.query.get("page") ?? 1);
+      const values = all.slice((page - 1) * pagelen, page * pagelen);
+      const body: Record<string, unknown> = { pagelen, page, size: all.length, values };
+      if (page * pagelen < all.length) {
+        const next = new URL(`${fake.base}${req.rawPath}`);
+        req.query.forEach((v, k) => next.searchParams.set(k, v));
+        next.searchParams.set("page", String(page + 1));
+        body.next = next.toString();
+      }
+      return json(res, 200, body);
+    }
+    if (req.method === "POST" && rest === "/hooks") {
+      const body = JSON.parse(req.body);
+      const hook = { uuid: `{0000-${nextHook++}}`, url: body.url, secret: body.secret, events: body.events };
+      hooks.push(hook);
+      return json(res, 201, { uuid: hook.uuid, url: hook.url, active: true, events: hook.events });
+    }
+    if (req.method === "DELETE" && (m = /^\/hooks\/(.+)$/.exec(rest))) {
+      const index = hooks.findIndex((h) => h.uuid === m![1]);
+      if (index < 0) return json(res, 404, error("Hook not found"));
+      hooks.splice(index, 1);
+      res.writeHead(204).end();
+      return;
+    }
+    json(res, 404, error("Resource not found"));
+  });
+  return { ...fake, hooks };
+}

@@ -1,0 +1,123 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { tempDir } from "../helpers";
+
+export type TreeEntry = { path: string; mode: string; type: string; sha: string; size: number };
+export type DiffEntry = { status: "added" | "modified" | "removed" | "renamed"; path: string; previousPath?: string; sha: string };
+
+/** A real git repository that the provider fakes answer from: trees, archives and diffs are git's own. */
+export class GitRepo {
+  readonly dir: string;
+  constructor(readonly branch = "main") {
+    this.dir = tempDir("dc-git-");
+    this.git("init", "-q", "-b", branch);
+    this.git("config", "user.email", "test@example.com");
+    this.git("config", "user.name", "Test");
+    this.git("config", "commit.gpgsign", "false");
+  }
+
+  git(...args: string[]): string {
+    return execFileSync("git", args, { cwd: this.dir, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+  }
+
+  private gitBuffer(...args: string[]): Buffer {
+    return execFileSync("git", args, { cwd: this.dir, maxBuffer: 512 * 1024 * 1024 });
+  }
+
+  /** Writes (string/Buffer) or deletes (null) files, renames `renames`, commits, returns the new head. */
+  commit(files: Record<string, string | Buffer | null>, renames: Record<string, string> = {}, message = "change"): string {
+    for (const [from, to] of Object.entries(renames)) {
+      mkdirSync(path.dirname(path.join(this.dir, to)), { recursive: true });
+      this.git("mv", from, to);
+    }
+    for (const [rel, content] of Object.entries(files)) {
+      const full = path.join(this.dir, rel);
+      if (content === null) rmSync(full, { force: true });
+      else {
+        mkdirSync(path.dirname(full), { recursive: true });
+        writeFileSync(full, content);
+      }
+    }
+    this.git("add", "-A");
+    this.git("commit", "-q", "--allow-empty", "-m", message);
+    return this.head();
+  }
+
+  /** Moves the branch back (a force-push's first half); the next commit diverges. */
+  resetTo(sha: string): void {
+    this.git("reset", "-q", "--hard", sha);
+  }
+
+  head(ref = this.branch): string {
+    return this.git("rev-parse", ref).trim();
+  }
+
+  resolve(ref: string): string | null {
+    try {
+      return this.git("rev-parse", "--verify", "--quiet", `${ref}^{commit}`).trim();
+    } catch {
+      return null;
+    }
+  }
+
+  hasBranch(name: string): boolean {
+    return this.resolve(`refs/heads/${name}`) !== null;
+  }
+
+  tree(sha: string): TreeEntry[] {
+    const out = this.git("ls-tree", "-r", "-l", "-z", sha);
+    return out
+      .split("\0")
+      .filter(Boolean)
+      .map((line) => {
+        const [meta, p] = line.split("\t");
+        const [mode, type, objectSha, size] = meta!.trim().split(/\s+/);
+        return { path: p!, mode: mode!, type: type!, sha: objectSha!, size: size === "-" ? 0 : Number(size) };
+      });
+  }
+
+  blob(sha: string): Buffer | null {
+    try {
+      return this.gitBuffer("cat-file", "blob", sha);
+    } catch {
+      return null;
+    }
+  }
+
+  fileAt(ref: string, p: string): TreeEntry | null {
+    return this.tree(ref).find((e) => e.path === p) ?? null;
+  }
+
+  mergeBase(a: string, b: string): string {
+    return this.git("merge-base", a, b).trim();
+  }
+
+  /** The two-dot diff with renames, as providers' compare APIs report it. */
+  diff(base: string, head: string): DiffEntry[] {
+    const out = this.git("diff", "--raw", "-z", "-M", "--no-abbrev", base, head);
+    const parts = out.split("\0").filter((x) => x !== "");
+    const entries: DiffEntry[] = [];
+    for (let i = 0; i < parts.length; ) {
+      const meta = parts[i++]!.split(" ");
+      const newSha = meta[3]!;
+      const code = meta[4]![0]!;
+      if (code === "R") {
+        const from = parts[i++]!;
+        const to = parts[i++]!;
+        entries.push({ status: "renamed", path: to, previousPath: from, sha: newSha });
+      } else {
+        const p = parts[i++]!;
+        entries.push({ status: code === "A" ? "added" : code === "D" ? "removed" : "modified", path: p, sha: newSha });
+      }
+    }
+    return entries;
+  }
+
+  /** `git archive` of `sha` as .tar.gz, every entry under `prefix/`, streamed. */
+  archive(sha: string, prefix: string): Readable {
+    const child = spawn("git", ["archive", "--format=tar.gz", `--prefix=${prefix}/`, sha], { cwd: this.dir });
+    return child.stdout;
+  }
+}

@@ -1,0 +1,342 @@
+import assert from "node:assert/strict";
+import { createHash, createHmac, randomUUID } from "node:crypto";
+import { after, before, beforeEach, describe, test } from "node:test";
+import { eq } from "drizzle-orm";
+import * as sourcesRoute from "@/app/api/sources/route";
+import * as sourceRoute from "@/app/api/sources/[id]/route";
+import * as webhookRoute from "@/app/api/webhooks/github/route";
+import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
+import { pollSources } from "@/lib/sync/poll-sources";
+import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
+import { GitRepo } from "./fakes/git-repo";
+import { startGitHubFake } from "./fakes/github-fake";
+import { call, closeAll, db, operatorToken, resetDb, waitFor } from "./helpers";
+
+const TOKEN = "ghp_fakeTokenForTests0123456789";
+const OWNER = "octo";
+const NAME = "demo";
+
+let repo: GitRepo;
+let fake: Awaited<ReturnType<typeof startGitHubFake>>;
+let worker: RunningWorker;
+let token: string;
+
+const INITIAL: Record<string, string | Buffer> = {
+  "README.md": "# Demo\n",
+  "src/index.ts": "export const answer = 42;\n",
+  "src/util.py": "def add(a, b):\n    return a + b\n",
+  "docs/guide.md": "Read me.\n",
+  "node_modules/lib/index.js": "module.exports = 1;\n",
+  "assets/logo.bin": Buffer.from([0, 1, 2, 3, 0, 255]),
+};
+
+async function waitForJob(jobId: string) {
+  return waitFor(
+    async () => {
+      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, jobId));
+      return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
+    },
+    { what: `job ${jobId} to finish` },
+  );
+}
+
+/** What the index must hold for the branch head: every regular text file outside excluded folders. */
+function expectedIndex(): Map<string, string> {
+  const expected = new Map<string, string>();
+  for (const entry of repo.tree(repo.head())) {
+    if (entry.path.startsWith("node_modules/") || entry.path.endsWith(".bin")) continue;
+    expected.set(entry.path, createHash("sha256").update(repo.blob(entry.sha)!).digest("hex"));
+  }
+  return expected;
+}
+
+async function assertIndexExact(sourceId: string) {
+  const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
+  const actual = new Map(rows.map((r) => [r.path, r.sha]));
+  assert.deepEqual([...actual.entries()].sort(), [...expectedIndex().entries()].sort());
+  const tree = new Map(repo.tree(repo.head()).map((e) => [e.path, e.sha]));
+  for (const row of rows) assert.equal(row.providerVersion, tree.get(row.path), `blob SHA of ${row.path}`);
+}
+
+async function deliveriesSince(sourceId: string, count: number) {
+  const rows = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
+  return rows.slice(count).map((d) => `${d.op} ${d.path}`).sort();
+}
+
+async function deliveryCount(sourceId: string) {
+  return (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))).length;
+}
+
+async function connect(config: Record<string, unknown> = {}) {
+  const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN, ...config } } });
+  assert.equal(res.status, 201, JSON.stringify(res.json));
+  const job = await waitForJob(res.json.jobId);
+  assert.equal(job.status, "completed", job.errorMessage ?? "");
+  return { sourceId: res.json.source.id as string, source: res.json.source };
+}
+
+function pushPayload(before: string, after: string, ref = "refs/heads/main") {
+  return JSON.stringify({ ref, before, after, forced: false, created: false, deleted: false, commits: [], repository: { full_name: `${OWNER}/${NAME}` } });
+}
+
+function signedHeaders(body: string, secret: string, event = "push", delivery = randomUUID()) {
+  return {
+    "content-type": "application/json",
+    "x-github-event": event,
+    "x-github-delivery": delivery,
+    "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+    "user-agent": "GitHub-Hookshot/test",
+  };
+}
+
+async function deliver(body: string, headers: Record<string, string>) {
+  const response = await webhookRoute.POST(new Request("http://localhost/api/webhooks/github", { method: "POST", headers, body }));
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+/** The requests of the sync jobs only (the webhook answers without calling GitHub). */
+const syncLog = (from: number) => fake.log(from).map((l) => l.replace(/[0-9a-f]{40}/g, "<sha>"));
+
+describe("GitHub sources", () => {
+  before(async () => {
+    repo = new GitRepo();
+    repo.commit(INITIAL, {}, "initial");
+    fake = await startGitHubFake({ owner: OWNER, name: NAME, token: TOKEN, repo });
+    process.env.GITHUB_API_URL = fake.base;
+    worker = await startWorker({ watch: false });
+  });
+  after(async () => {
+    await worker.stop();
+    await fake.close();
+    await closeAll();
+  });
+  beforeEach(async () => {
+    await resetDb();
+    token = await operatorToken();
+    process.env.APP_URL = "https://connector.example.test";
+    fake.hooks.length = 0;
+  });
+
+  test("GitHub's documented signature test vector verifies, and a wrong secret does not", () => {
+    const signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    assert.equal(verifyHmacSha256("Hello, World!", "It's a Secret to Everybody", signature), true);
+    assert.equal(verifyHmacSha256("Hello, World!", "another secret", signature), false);
+    assert.equal(verifyHmacSha256("Hello, World!", "It's a Secret to Everybody", null), false);
+  });
+
+  test("connect: full sync exact in 3 requests, webhook registered, token stored sealed and never returned", async () => {
+    const from = fake.requests.length;
+    const { sourceId, source } = await connect();
+    assert.deepEqual(source.config, { repo: `${OWNER}/${NAME}`, branch: "main" });
+    assert.ok(source.webhookId);
+    assert.equal(fake.hooks.length, 1);
+    assert.equal(fake.hooks[0]!.url, "https://connector.example.test/api/webhooks/github");
+    assert.equal(fake.hooks[0]!.contentType, "json");
+    assert.deepEqual(fake.hooks[0]!.events, ["push"]);
+    const [row] = await db().select().from(sources).where(eq(sources.id, sourceId));
+    assert.ok(row!.tokenSecret && !row!.tokenSecret.includes(TOKEN));
+    assert.ok(row!.webhookSecret && !row!.webhookSecret.includes(fake.hooks[0]!.secret));
+    assert.ok(!JSON.stringify(row!.config).includes(TOKEN));
+    assert.equal(row!.cursor, repo.head());
+
+    await assertIndexExact(sourceId);
+    assert.deepEqual(syncLog(from), [
+      `GET /repos/${OWNER}/${NAME}`,
+      `POST /repos/${OWNER}/${NAME}/hooks`,
+      `GET /repos/${OWNER}/${NAME}/commits/main`,
+      `GET /repos/${OWNER}/${NAME}/tarball/<sha>`,
+      `GET /_codeload/${OWNER}/${NAME}/legacy.tar.gz/<sha>`,
+    ]);
+    const list = await call(sourcesRoute.GET, "GET", "/api/sources", { token });
+    assert.ok(!JSON.stringify(list.json).includes(TOKEN));
+  });
+
+  test("a signed push: incremental sync with an edit, an add, a rename and a delete, one blob request per changed blob", async () => {
+    const { sourceId } = await connect();
+    const secret = fake.hooks[0]!.secret;
+    const before = repo.head();
+    const seen = await deliveryCount(sourceId);
+    const after = repo.commit({ "src/index.ts": "export const answer = 43;\n", "src/new.go": "package main\n", "docs/guide.md": null }, { "src/util.py": "lib/util.py" });
+    const body = pushPayload(before, after);
+    const delivery = randomUUID();
+    const from = fake.requests.length;
+    const res = await deliver(body, signedHeaders(body, secret, "push", delivery));
+    assert.equal(res.status, 202);
+    assert.equal(fake.requests.length, from, "the webhook answers without calling GitHub");
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"));
+    assert.equal((await waitForJob(job!.id)).status, "completed");
+    assert.deepEqual(await deliveriesSince(sourceId, seen), ["delete docs/guide.md", "delete src/util.py", "upsert lib/util.py", "upsert src/index.ts", "upsert src/new.go"]);
+    await assertIndexExact(sourceId);
+    assert.deepEqual(syncLog(from), [
+      `GET /repos/${OWNER}/${NAME}/commits/main`,
+      `GET /repos/${OWNER}/${NAME}/compare/<sha>...<sha>`,
+      `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
+      `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
+      `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
+    ]);
+
+    // A redelivery (same delivery id) queues nothing new.
+    const again = await deliver(body, signedHeaders(body, secret, "push", delivery));
+    assert.equal(again.status, 202);
+    assert.equal(again.json.duplicate, true);
+    assert.equal((await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"))).length, 1);
+    const events = await db().select().from(webhookEvents);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.processed, true);
+  });
+
+  test("a force-push diffs the trees by blob SHA; a push of 400 files reads one archive", async () => {
+    const { sourceId } = await connect();
+    const secret = fake.hooks[0]!.secret;
+    const base = repo.head();
+    repo.commit({ "src/index.ts": "export const answer = 1;\n", "dropped.txt": "only on the old history\n" });
+    let body = pushPayload(base, repo.head());
+    await deliver(body, signedHeaders(body, secret));
+    await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "first push synced" });
+    // Force-push: the branch loses that commit and gets another.
+    const lost = repo.head();
+    repo.resetTo(base);
+    repo.commit({ "src/other.rs": "fn main() {}\n" }, {}, "rewritten");
+    let from = fake.requests.length;
+    body = JSON.stringify({ ...JSON.parse(pushPayload(lost, repo.head())), forced: true });
+    assert.equal((await deliver(body, signedHeaders(body, secret))).status, 202);
+    await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "force-push synced" });
+    await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, { what: "job settled" });
+    await assertIndexExact(sourceId);
+    assert.deepEqual(syncLog(from), [
+      `GET /repos/${OWNER}/${NAME}/commits/main`,
+      `GET /repos/${OWNER}/${NAME}/compare/<sha>...<sha>`,
+      `GET /repos/${OWNER}/${NAME}/git/trees/<sha>`,
+      // Only blobs that differ from the index are read: src/index.ts, src/other.rs, and
+      // assets/logo.bin (binary, so never indexed: a full comparison reads it again).
+      // dropped.txt, gone with the rewritten commit, is deleted.
+      `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
+      `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
+      `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
+    ]);
+
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) many[`gen/file-${i}.ts`] = `export const n${i} = ${i};\n`;
+    const before = repo.head();
+    repo.commit(many);
+    from = fake.requests.length;
+    body = pushPayload(before, repo.head());
+    await deliver(body, signedHeaders(body, secret));
+    await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "400-file push synced" });
+    await assertIndexExact(sourceId);
+    assert.deepEqual(syncLog(from), [
+      `GET /repos/${OWNER}/${NAME}/commits/main`,
+      `GET /repos/${OWNER}/${NAME}/compare/<sha>...<sha>`,
+      `GET /repos/${OWNER}/${NAME}/git/trees/<sha>`,
+      `GET /repos/${OWNER}/${NAME}/tarball/<sha>`,
+      `GET /_codeload/${OWNER}/${NAME}/legacy.tar.gz/<sha>`,
+    ]);
+  });
+
+  test("401, 403 and 404 at connect are 400s that say what to fix; nothing is stored", async () => {
+    const bad = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: "wrong" } } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.detail, /rejected the token \(401\).*new token/);
+    assert.ok(!JSON.stringify(bad.json).includes("wrong\""));
+    fake.inject(/^GET \/repos\/octo\/demo$/, 403, { body: JSON.stringify({ message: "Resource not accessible by personal access token" }) });
+    const forbidden = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN } } });
+    assert.equal(forbidden.status, 400);
+    assert.match(forbidden.json.detail, /403.*lacks permission/);
+    const missing = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: "octo/nope", config: { token: TOKEN } } });
+    assert.equal(missing.status, 400);
+    assert.match(missing.json.detail, /octo\/nope was not found \(404\)/);
+    assert.equal(missing.json.errors[0].path, "config.repo");
+    const branch = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN, branch: "nope" } } });
+    assert.equal(branch.status, 400);
+    assert.match(branch.json.detail, /branch "nope" does not exist/);
+    assert.equal((await db().select().from(sources)).length, 0);
+  });
+
+  test("429, the secondary rate limit and a 502 are waited out (shown on the job), not failed", async () => {
+    const { sourceId } = await connect();
+    const secret = fake.hooks[0]!.secret;
+    const before = repo.head();
+    repo.commit({ "src/limited.ts": "export {};\n", "src/second.ts": "export {};\n" });
+    fake.inject(/^GET \/repos\/octo\/demo\/compare\//, 429, { headers: { "retry-after": "1" }, body: JSON.stringify({ message: "API rate limit exceeded" }) });
+    fake.inject(/^GET \/repos\/octo\/demo\/git\/blobs\//, 403, { headers: { "retry-after": "1" }, body: JSON.stringify({ message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." }) });
+    fake.inject(/^GET \/repos\/octo\/demo\/git\/blobs\//, 502, { body: JSON.stringify({ message: "Server Error" }) });
+    const body = pushPayload(before, repo.head());
+    await deliver(body, signedHeaders(body, secret));
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"));
+    await waitFor(
+      async () => {
+        const [row] = await db().select().from(syncJobs).where(eq(syncJobs.id, job!.id));
+        return row?.detail?.startsWith("waiting for rate limit until ") ? row : null;
+      },
+      { what: "the job to show the rate-limit wait", intervalMs: 20 },
+    );
+    assert.equal((await waitForJob(job!.id)).status, "completed");
+    await assertIndexExact(sourceId);
+  });
+
+  test("webhook bad input: missing or wrong signature 401, unknown repository 202, malformed 400, wrong type 415, too large 413, other branch ignored, ping answered", async () => {
+    const { sourceId } = await connect();
+    const secret = fake.hooks[0]!.secret;
+    const body = pushPayload(repo.head(), repo.head());
+    const jobsBefore = (await db().select().from(syncJobs)).length;
+
+    const { "x-hub-signature-256": _, ...unsigned } = signedHeaders(body, secret);
+    void _;
+    assert.equal((await deliver(body, unsigned)).status, 401);
+    assert.equal((await deliver(body, signedHeaders(body, "not the secret"))).status, 401);
+    const tampered = signedHeaders(body, secret);
+    assert.equal((await deliver(body.replace("main", "mainx"), tampered)).status, 401);
+
+    const other = JSON.stringify({ ...JSON.parse(body), repository: { full_name: "someone/else" } });
+    const unknown = await deliver(other, signedHeaders(other, "whatever"));
+    assert.equal(unknown.status, 202);
+    assert.deepEqual(unknown.json, { received: true });
+
+    assert.equal((await deliver("{not json", signedHeaders("{not json", secret))).status, 400);
+    assert.equal((await deliver(body, { ...signedHeaders(body, secret), "content-type": "application/x-www-form-urlencoded" })).status, 415);
+    const huge = " ".repeat(25 * 1024 * 1024 + 1);
+    assert.equal((await deliver(huge, signedHeaders(huge, secret))).status, 413);
+    assert.equal((await db().select().from(webhookEvents)).length, 0, "nothing recorded for rejected or unknown deliveries");
+
+    const branchBody = pushPayload(repo.head(), repo.head(), "refs/heads/feature");
+    const branch = await deliver(branchBody, signedHeaders(branchBody, secret));
+    assert.equal(branch.status, 202);
+    assert.equal(branch.json.queued, 0);
+    const ping = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1, repository: { full_name: `${OWNER}/${NAME}` } });
+    const pong = await deliver(ping, signedHeaders(ping, secret, "ping"));
+    assert.equal(pong.status, 200);
+    const events = await db().select().from(webhookEvents);
+    assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`).sort(), ["ping false", "push false"]);
+    assert.equal((await db().select().from(syncJobs)).length, jobsBefore, "nothing queued");
+    assert.ok(sourceId);
+  });
+
+  test("without APP_URL the source is polled: one conditional ref lookup, a sync only when the head moved; delete removes the webhook", async () => {
+    delete process.env.APP_URL;
+    const { sourceId, source } = await connect();
+    assert.equal(source.webhookId, null);
+    let from = fake.requests.length;
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(fake.log(from), [`GET /repos/${OWNER}/${NAME}/commits/main`]);
+    const before = await deliveryCount(sourceId);
+    repo.commit({ "polled.md": "found by polling\n" });
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
+    assert.equal((await waitForJob(job!.id)).status, "completed");
+    assert.deepEqual(await deliveriesSince(sourceId, before), ["upsert polled.md"]);
+    from = fake.requests.length;
+    await pollSources();
+    const conditional = fake.requests.slice(from);
+    assert.equal(conditional.length, 1);
+    assert.ok(conditional[0]!.headers["if-none-match"], "the poll is a conditional request");
+
+    process.env.APP_URL = "https://connector.example.test";
+    const hooked = await connect();
+    assert.equal(fake.hooks.length, 1);
+    const removed = await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.sourceId}`, { token, params: { id: hooked.sourceId } });
+    assert.equal(removed.status, 204);
+    assert.equal(fake.hooks.length, 0);
+  });
+});
