@@ -1,11 +1,12 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState } from "react";
+import { useCallback, useState } from "react";
 import type { SourceType } from "@/lib/connectors/types";
 import { ApiError, apiFetch } from "@/lib/client/api";
 import type { CredentialDto } from "@/lib/oauth/credentials";
 import { Field, FilterFields, fieldErrorMap, filtersFromForm } from "./form-fields";
+import { ProviderFields } from "./provider-fields";
 import { PROVIDER_LABELS } from "./status-badge";
 import { buttonClass, errorAlertClass } from "./ui";
 
@@ -36,19 +37,29 @@ export function ConnectSourceForm(props: Props) {
   );
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [submitting, setSubmitting] = useState(false);
+  const [providerConfig, setProviderConfig] = useState<Record<string, unknown>>({});
+  const [name, setName] = useState("");
+  const [nameTouched, setNameTouched] = useState(false);
+  const onProviderChange = useCallback(
+    (config: Record<string, unknown>, suggested: string) => {
+      setProviderConfig(config);
+      if (!nameTouched) setName(suggested);
+    },
+    [nameTouched],
+  );
 
   async function submit(event: React.FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (!type) return;
     const form = new FormData(event.currentTarget);
-    const config: Record<string, unknown> = { ...filtersFromForm(form) };
+    const config: Record<string, unknown> = { ...filtersFromForm(form), ...(type === "local" ? {} : providerConfig) };
     if (type === "local") config.path = String(form.get("path") ?? "").trim();
     setSubmitting(true);
     setErrors({});
     try {
       const created = await apiFetch<{ source: { id: string } }>("/api/sources", {
         method: "POST",
-        body: { type, name: String(form.get("name") ?? ""), config },
+        body: { type, name, config },
       });
       router.push(`/sources/${created.source.id}`);
       router.refresh();
@@ -79,7 +90,10 @@ export function ConnectSourceForm(props: Props) {
                     value={t}
                     checked={type === t}
                     disabled={!enabled}
-                    onChange={() => setType(t)}
+                    onChange={() => {
+                      setType(t);
+                      setErrors({});
+                    }}
                     aria-label={PROVIDER_LABELS[t]}
                     aria-describedby={`provider-${t}-description`}
                     className="accent-zinc-900"
@@ -97,13 +111,37 @@ export function ConnectSourceForm(props: Props) {
         <>
           <fieldset className="space-y-4">
             <legend className="mb-3 text-base font-semibold">2. What to index</legend>
-            {type === "local" && <LocalFields roots={props.localRoots} errors={errors} />}
+            {type === "local" ? (
+              <LocalFields roots={props.localRoots} errors={errors} />
+            ) : (
+              <ProviderFields
+                key={type}
+                type={type}
+                credentials={props.credentials}
+                oauthConfigured={props.providers.some((p) => p.id === (type === "gdrive" ? "google" : type) && p.configured)}
+                errors={errors}
+                onChange={onProviderChange}
+              />
+            )}
           </fieldset>
           <FilterFields errors={errors} languages={props.languages} />
           <fieldset className="space-y-4">
             <legend className="mb-3 text-base font-semibold">3. Name</legend>
             <Field label="Name" hint="How the dashboard and the API call this source." error={errors.name}>
-              {(p) => <input {...p} name="name" required maxLength={255} autoComplete="off" />}
+              {(p) => (
+                <input
+                  {...p}
+                  name="name"
+                  value={name}
+                  onChange={(e) => {
+                    setName(e.target.value);
+                    setNameTouched(true);
+                  }}
+                  required
+                  maxLength={255}
+                  autoComplete="off"
+                />
+              )}
             </Field>
           </fieldset>
           {errors.form && (
