@@ -12,7 +12,7 @@ export function ActivityIndicator({ initial }: { initial: ActivityDto }) {
     queryKey: ["activity"],
     queryFn: ({ signal }) => apiFetch<ActivityDto>("/api/activity", { signal }),
     initialData: initial,
-    refetchInterval: (q) => (q.state.data && q.state.data.queued + q.state.data.running > 0 ? 2000 : 8000),
+    refetchInterval: (q) => (q.state.data && q.state.data.queued + q.state.data.running > 0 ? 2000 : 4000),
   });
   const busy = data.running + data.queued > 0;
   const failures = data.recentFailures.length;

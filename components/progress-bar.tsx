@@ -28,6 +28,8 @@ export function ProgressBar({ job, label }: { job: JobProgress & { progress: num
       <p className="mt-1 truncate text-xs tabular-nums text-zinc-600 dark:text-zinc-400" data-testid="progress-text">
         {job.status === "queued" ? (
           "queued, waiting for a worker"
+        ) : job.filesTotal === 0 && done === 0 ? (
+          `listing files…${job.detail ? ` · ${job.detail}` : ""}`
         ) : (
           <>
             {percent}% · {done.toLocaleString("en")} of {job.filesTotal.toLocaleString("en")} files

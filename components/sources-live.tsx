@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { apiFetch } from "@/lib/client/api";
-import type { SourceDto } from "@/lib/sources/serialize";
+import type { JobDto, SourceDto } from "@/lib/sources/serialize";
 import { ProgressBar } from "./progress-bar";
 import { RelativeTime } from "./relative-time";
 import { PROVIDER_LABELS, StatusBadge } from "./status-badge";
@@ -11,13 +11,19 @@ import { buttonClass, errorAlertClass } from "./ui";
 
 export type SourceRow = SourceDto & { latestJob?: NonNullable<SourceDto["latestJob"]> | null; fileCount?: number };
 
-const isActive = (s: SourceRow) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
+/** What a row of the list shows: the page sends only this, so 500 sources stay a light page. */
+export type SourceListRow = Pick<SourceDto, "id" | "type" | "name" | "status" | "lastSyncAt"> & {
+  fileCount?: number;
+  latestJob?: Pick<JobDto, "id" | "status" | "progress" | "filesTotal" | "filesProcessed" | "filesSkipped" | "filesFailed" | "errorMessage" | "detail" | "startedAt"> | null;
+};
+
+const isActive = (s: SourceListRow) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
 
 /** The sources list: server-rendered first, then polled (fast while something syncs). */
-export function SourcesLive({ initial }: { initial: SourceRow[] }) {
+export function SourcesLive({ initial }: { initial: SourceListRow[] }) {
   const query = useQuery({
     queryKey: ["sources"],
-    queryFn: ({ signal }) => apiFetch<{ sources: SourceRow[] }>("/api/sources", { signal }),
+    queryFn: ({ signal }) => apiFetch<{ sources: SourceListRow[] }>("/api/sources", { signal }),
     initialData: { sources: initial },
     refetchInterval: (q) => (q.state.data?.sources.some(isActive) ? 1500 : 10_000),
   });
@@ -39,7 +45,7 @@ export function SourcesLive({ initial }: { initial: SourceRow[] }) {
   );
 }
 
-function SourceItem({ source }: { source: SourceRow }) {
+function SourceItem({ source }: { source: SourceListRow }) {
   const job = source.latestJob;
   return (
     <li className="grid gap-x-6 gap-y-2 p-4 md:grid-cols-[minmax(0,2fr)_minmax(0,3fr)_auto]" data-testid="source-row">

@@ -34,8 +34,31 @@ async function orNotFound<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
+/** The sources list, each row cut down to what the list shows. */
 export async function dashboardSources(actor: Actor) {
-  return listSources(getDb(), actor);
+  const rows = await listSources(getDb(), actor);
+  return rows.map((s) => ({
+    id: s.id,
+    type: s.type,
+    name: s.name,
+    status: s.status,
+    lastSyncAt: s.lastSyncAt,
+    fileCount: s.fileCount,
+    latestJob: s.latestJob
+      ? {
+          id: s.latestJob.id,
+          status: s.latestJob.status,
+          progress: s.latestJob.progress,
+          filesTotal: s.latestJob.filesTotal,
+          filesProcessed: s.latestJob.filesProcessed,
+          filesSkipped: s.latestJob.filesSkipped,
+          filesFailed: s.latestJob.filesFailed,
+          errorMessage: s.latestJob.errorMessage,
+          detail: s.latestJob.detail,
+          startedAt: s.latestJob.startedAt,
+        }
+      : null,
+  }));
 }
 
 export const FILE_PAGE_SIZE = 100;
