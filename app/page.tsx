@@ -6,6 +6,9 @@ import { dashboardSources } from "@/lib/dashboard";
 
 export const dynamic = "force-dynamic";
 
+/** Rows rendered on the server; a longer list gets the rest from its first poll. */
+const FIRST_PAINT = 100;
+
 export default async function SourcesPage() {
   const user = await requireUser();
   const sources = await dashboardSources(actorOf(user));
@@ -19,7 +22,7 @@ export default async function SourcesPage() {
           </Link>
         )}
       </div>
-      <SourcesLive initial={sources} />
+      <SourcesLive initial={sources.slice(0, FIRST_PAINT)} total={sources.length} />
     </section>
   );
 }

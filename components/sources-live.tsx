@@ -20,11 +20,14 @@ export type SourceListRow = Pick<SourceDto, "id" | "type" | "name" | "status" | 
 const isActive = (s: SourceListRow) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
 
 /** The sources list: server-rendered first, then polled (fast while something syncs). */
-export function SourcesLive({ initial }: { initial: SourceListRow[] }) {
+export function SourcesLive({ initial, total }: { initial: SourceListRow[]; total: number }) {
+  const partial = initial.length < total;
   const query = useQuery({
     queryKey: ["sources"],
     queryFn: ({ signal }) => apiFetch<{ sources: SourceListRow[] }>("/api/sources", { signal }),
     initialData: { sources: initial },
+    // A long list is painted from its first rows; the rest arrive with the first poll, at once.
+    initialDataUpdatedAt: partial ? 0 : undefined,
     refetchInterval: (q) => (q.state.data?.sources.some(isActive) ? 1500 : 10_000),
   });
   const sources = query.data.sources;
@@ -41,6 +44,11 @@ export function SourcesLive({ initial }: { initial: SourceListRow[] }) {
           <SourceItem key={source.id} source={source} />
         ))}
       </ul>
+      {sources.length < total && (
+        <p role="status" className="mt-3 text-sm text-zinc-500">
+          Loading the other {total - sources.length} sources…
+        </p>
+      )}
     </div>
   );
 }
