@@ -1,44 +1,64 @@
-import type { Metadata } from "next";
+import type { Metadata, Viewport } from "next";
 import Link from "next/link";
 import { signOutAction } from "@/app/auth-actions";
-import { currentUser } from "@/lib/auth/current-user";
+import { ActivityIndicator } from "@/components/activity-indicator";
+import { Providers } from "@/components/providers";
+import { actorOf, currentUser } from "@/lib/auth/current-user";
+import { activityData } from "@/lib/dashboard";
 import "./globals.css";
 
 export const metadata: Metadata = {
-  title: "Data Connector",
+  title: { default: "Data Connector", template: "%s · Data Connector" },
   description: "Keeps an exact, fresh index of your repositories and folders.",
 };
 
+export const viewport: Viewport = { width: "device-width", initialScale: 1 };
+
+const navLink = "rounded px-1 py-0.5 hover:text-zinc-900 dark:hover:text-zinc-100";
+
 export default async function RootLayout({ children }: { children: React.ReactNode }) {
   const user = await currentUser();
+  const activity = user ? await activityData(actorOf(user)) : null;
   return (
     <html lang="en">
       <body className="min-h-screen bg-white text-zinc-900 antialiased dark:bg-zinc-950 dark:text-zinc-100">
-        <header className="flex items-center gap-6 border-b border-zinc-200 px-6 py-4 text-sm dark:border-zinc-800">
-          <Link href="/" className="text-base font-semibold">
-            Data Connector
-          </Link>
-          {user && (
-            <nav className="flex flex-1 items-center gap-4 text-zinc-600 dark:text-zinc-400">
-              <Link href="/" className="hover:text-zinc-900 dark:hover:text-zinc-100">
-                Sources
-              </Link>
-              <Link href="/settings" className="hover:text-zinc-900 dark:hover:text-zinc-100">
-                Settings
-              </Link>
-              <a href="/api/openapi.json" className="hover:text-zinc-900 dark:hover:text-zinc-100">
-                API reference
-              </a>
-              <span className="ml-auto">{user.email}</span>
-              <form action={signOutAction}>
-                <button type="submit" className="hover:text-zinc-900 dark:hover:text-zinc-100">
-                  Sign out
-                </button>
-              </form>
-            </nav>
-          )}
-        </header>
-        <main className="mx-auto max-w-5xl px-6 py-8">{children}</main>
+        <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 dark:focus:bg-zinc-900">
+          Skip to content
+        </a>
+        <Providers>
+          <header className="flex flex-wrap items-center gap-x-6 gap-y-2 border-b border-zinc-200 px-4 py-3 text-sm sm:px-6 dark:border-zinc-800">
+            <Link href="/" className="text-base font-semibold">
+              Data Connector
+            </Link>
+            {user && activity && (
+              <>
+                <nav aria-label="Main" className="flex items-center gap-4 text-zinc-600 dark:text-zinc-400">
+                  <Link href="/" className={navLink}>
+                    Sources
+                  </Link>
+                  <Link href="/settings" className={navLink}>
+                    Settings
+                  </Link>
+                  <a href="/api/openapi.json" className={`${navLink} hidden sm:inline`}>
+                    API reference
+                  </a>
+                </nav>
+                <div className="ml-auto flex items-center gap-4 text-zinc-600 dark:text-zinc-400">
+                  <ActivityIndicator initial={activity} />
+                  <span className="hidden lg:inline">{user.email}</span>
+                  <form action={signOutAction}>
+                    <button type="submit" className={navLink}>
+                      Sign out
+                    </button>
+                  </form>
+                </div>
+              </>
+            )}
+          </header>
+          <main id="main" className="mx-auto max-w-6xl px-4 py-8 sm:px-6">
+            {children}
+          </main>
+        </Providers>
       </body>
     </html>
   );

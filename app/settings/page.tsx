@@ -2,6 +2,7 @@ import { revokeTokenAction } from "./actions";
 import { AddCredentialForm } from "@/components/add-credential-form";
 import { DeleteCredentialButton } from "@/components/delete-credential-button";
 import { NewTokenForm } from "@/components/new-token-form";
+import { RelativeTime } from "@/components/relative-time";
 import { errorAlertClass, okAlertClass, secondaryButtonClass } from "@/components/ui";
 import { actorOf, requireUser } from "@/lib/auth/current-user";
 import { settingsData } from "@/lib/dashboard";
@@ -16,7 +17,9 @@ const OAUTH_ERRORS: Record<string, string> = {
   temporarily_unavailable: "the provider is temporarily unavailable; try again later",
 };
 
-const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString("en-GB", { timeZone: "UTC" }) + " UTC" : "never");
+const when = (iso: string | null) => <RelativeTime iso={iso} />;
+
+export const metadata = { title: "Settings" };
 
 export default async function SettingsPage({
   searchParams,
@@ -48,9 +51,11 @@ export default async function SettingsPage({
         {tokens.length > 0 && (
           <ul className="mt-4 divide-y divide-zinc-200 rounded-lg border border-zinc-200 text-sm dark:divide-zinc-800 dark:border-zinc-800" aria-label="API tokens">
             {tokens.map((t) => (
-              <li key={t.id} className="flex items-center justify-between gap-4 px-4 py-3">
-                <div>
-                  <p className="font-medium">{t.name}</p>
+              <li key={t.id} className="flex items-center justify-between gap-4 px-4 py-3" data-testid="token-row">
+                <div className="min-w-0">
+                  <p className="font-medium">
+                    {t.name} {t.revokedAt && <span className="ml-1 rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-normal text-zinc-600 dark:bg-zinc-800 dark:text-zinc-400">revoked</span>}
+                  </p>
                   <p className="text-xs text-zinc-500">
                     created {when(t.createdAt)} · last used {when(t.lastUsedAt)}
                     {t.revokedAt && ` · revoked ${when(t.revokedAt)}`}
@@ -59,7 +64,7 @@ export default async function SettingsPage({
                 {!t.revokedAt && (
                   <form action={revokeTokenAction}>
                     <input type="hidden" name="id" value={t.id} />
-                    <button type="submit" className={secondaryButtonClass}>
+                    <button type="submit" className={secondaryButtonClass} aria-label={`Revoke ${t.name}`}>
                       Revoke
                     </button>
                   </form>
@@ -68,6 +73,21 @@ export default async function SettingsPage({
             ))}
           </ul>
         )}
+      </section>
+
+      <section aria-labelledby="account">
+        <h2 id="account" className="mb-1 text-lg font-semibold">
+          Account
+        </h2>
+        <dl className="grid max-w-xl grid-cols-[auto_1fr] gap-x-6 gap-y-1 text-sm">
+          <dt className="text-zinc-500">Email</dt>
+          <dd data-testid="account-email">{user.email}</dd>
+          <dt className="text-zinc-500">Role</dt>
+          <dd>{user.role}</dd>
+        </dl>
+        <p className="mt-2 text-xs text-zinc-500">
+          Add users from the command line: <code>npm run cli -- users create &lt;email&gt;</code>.
+        </p>
       </section>
 
       <section aria-labelledby="accounts">

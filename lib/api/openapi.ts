@@ -1,15 +1,18 @@
 import { z } from "zod";
+import { browseBody } from "@/lib/connectors/browse";
 import { createCredentialBody, credentialDto } from "@/lib/oauth/credentials";
 import { OAUTH_PROVIDERS } from "@/lib/oauth/providers";
 import {
   createSourceBody,
   fileContentQuery,
   JOB_STATUSES,
+  jobFailuresQuery,
   listFilesQuery,
   listJobsQuery,
   SOURCE_STATUSES,
   syncBody,
   updateSourceBody,
+  webhookEventsQuery,
 } from "@/lib/sources/schemas";
 
 // The API reference, generated from the zod schemas the route handlers validate with (request
@@ -54,6 +57,22 @@ const fileDto = z.object({
   indexedAt: z.iso.datetime().nullable(),
 });
 const chunkDto = z.object({ ordinal: z.number().int(), startLine: z.number().int(), endLine: z.number().int(), content: z.string() });
+const jobFailureDto = z.object({ path: z.string(), error: z.string(), createdAt: z.iso.datetime() });
+const webhookEventDto = z.object({
+  id: z.uuid(),
+  eventType: z.string(),
+  deliveryId: z.string().nullable(),
+  processed: z.boolean(),
+  processedAt: z.iso.datetime().nullable(),
+  receivedAt: z.iso.datetime(),
+});
+const activityDto = z.object({
+  queued: z.number().int(),
+  running: z.number().int(),
+  recentFailures: z.array(
+    z.object({ jobId: z.uuid(), sourceId: z.uuid(), sourceName: z.string(), errorMessage: z.string().nullable(), completedAt: z.iso.datetime().nullable() }),
+  ),
+});
 const problem = z.object({
   type: z.string(),
   title: z.string(),
@@ -90,6 +109,11 @@ export const OPERATIONS: Operation[] = [
   { method: "get", path: "/api/jobs", summary: "Sync jobs, newest first", query: listJobsQuery, status: 200, response: z.object({ jobs: z.array(jobDto) }) },
   { method: "get", path: "/api/jobs/{id}", summary: "One sync job", status: 200, response: z.object({ job: jobDto }) },
   { method: "post", path: "/api/jobs/{id}/cancel", summary: "Cancel a queued or running job", status: 202, response: z.object({ job: jobDto }) },
+  { method: "post", path: "/api/jobs/{id}/retry-failed", summary: "Queue an incremental sync of the files a finished job failed on", status: 202, response: z.object({ jobId: z.uuid(), paths: z.number().int(), coalesced: z.boolean() }) },
+  { method: "get", path: "/api/jobs/{id}/failures", summary: "The files a job could not index, and why", query: jobFailuresQuery, status: 200, response: z.object({ failures: z.array(jobFailureDto), total: z.number().int() }) },
+  { method: "get", path: "/api/sources/{id}/webhook-events", summary: "The source's latest webhook events (no payloads)", query: webhookEventsQuery, status: 200, response: z.object({ events: z.array(webhookEventDto) }) },
+  { method: "post", path: "/api/providers/{type}/browse", summary: "List the repositories and branches (git hosts) or folders (Drive, Dropbox) a token or connected account can read", body: browseBody, status: 200, response: z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), detail: z.string().optional() })) }) },
+  { method: "get", path: "/api/activity", summary: "Queued and running jobs, and the last day's failed ones", status: 200, response: activityDto },
   { method: "get", path: "/api/credentials", summary: "Connected accounts and stored provider tokens (never the secret)", status: 200, response: z.object({ credentials: z.array(credentialDto) }) },
   { method: "post", path: "/api/credentials", summary: "Store a GitHub/GitLab personal access token or a Bitbucket API token", body: createCredentialBody, status: 201, response: z.object({ credential: credentialDto }) },
   { method: "get", path: "/api/credentials/{id}", summary: "One credential (never the secret)", status: 200, response: z.object({ credential: credentialDto }) },
@@ -115,6 +139,7 @@ function queryParameters(query: z.ZodObject) {
 
 function pathParameters(path: string) {
   if (path.includes("{provider}")) return [providerParam];
+  if (path.includes("{type}")) return [{ name: "type", in: "path", required: true, schema: { type: "string", enum: ["github", "gitlab", "bitbucket", "gdrive", "dropbox"] } }];
   return path.includes("{id}") ? [uuid("id")] : [];
 }
 

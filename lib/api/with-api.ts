@@ -19,8 +19,13 @@ function assertSameOrigin(request: Request): void {
   if (site && site !== "same-origin" && site !== "none") {
     throw new AppError("forbidden", "Cross-site requests cannot use the dashboard session; use an API token.");
   }
+  if (site) return;
+  // No Sec-Fetch-Site (an older browser): the Origin must name the host the request was sent to.
+  // request.url is not that host behind `next start` (it says localhost for 127.0.0.1 or an IP).
   const origin = request.headers.get("origin");
-  if (origin && origin !== new URL(request.url).origin && origin !== (process.env.APP_URL && new URL(process.env.APP_URL).origin)) {
+  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
+  const originHost = origin ? URL.parse(origin)?.host : null;
+  if (origin && originHost !== host && origin !== (process.env.APP_URL && new URL(process.env.APP_URL).origin)) {
     throw new AppError("forbidden", "Cross-site requests cannot use the dashboard session; use an API token.");
   }
 }

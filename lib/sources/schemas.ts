@@ -36,3 +36,6 @@ export const listJobsQuery = z.object({
   status: z.enum(JOB_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+export const jobFailuresQuery = z.object({ limit: z.coerce.number().int().min(1).max(5000).default(500) });
+export const webhookEventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });

@@ -29,3 +29,6 @@ export function detectLanguage(filePath: string): string | null {
   if (dot <= 0) return null;
   return BY_EXTENSION[base.slice(dot + 1)] ?? null;
 }
+
+/** Every language name detectLanguage can answer, for the languages filter. */
+export const KNOWN_LANGUAGES: string[] = [...new Set([...Object.values(BY_EXTENSION), ...Object.values(BY_NAME)])].sort();

@@ -1,20 +1,16 @@
 import { readJson, withApi } from "@/lib/api/with-api";
 import { getDb } from "@/lib/db/client";
 import { deleteSource } from "@/lib/sources/delete-source";
-import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
-import { latestJobs } from "@/lib/sources/list-sources";
+import { getSourceDetail } from "@/lib/sources/get-source-detail";
 import { sourceIdParams, updateSourceBody } from "@/lib/sources/schemas";
-import { toSourceDto } from "@/lib/sources/serialize";
 import { updateSource } from "@/lib/sources/update-source";
 
 type Params = { id: string };
 
-// GET /api/sources/:id – one source with its latest job
+// GET /api/sources/:id – one source with its latest job and file count
 export const GET = withApi<Params>(async ({ params, actor }) => {
   const { id } = sourceIdParams.parse(params);
-  const source = await getSourceOrThrow(getDb(), actor, id);
-  const jobs = await latestJobs(getDb(), [id]);
-  return { source: toSourceDto(source, { latestJob: jobs.get(id) ?? null }) };
+  return { source: await getSourceDetail(getDb(), actor, id) };
 });
 
 // PATCH /api/sources/:id – rename or change config

@@ -1,0 +1,25 @@
+import { asc, count, eq } from "drizzle-orm";
+import type { DbOrTx } from "@/lib/db/client";
+import { syncJobFailures } from "@/lib/db/schema";
+
+export type JobFailureDto = { path: string; error: string; createdAt: string };
+
+/** The files a job could not index and why, in path order (at most `limit`), and how many there are. */
+export async function listJobFailures(db: DbOrTx, jobId: string, limit = 500): Promise<{ failures: JobFailureDto[]; total: number }> {
+  const [rows, [total]] = await Promise.all([
+    db
+      .select({ path: syncJobFailures.path, error: syncJobFailures.error, createdAt: syncJobFailures.createdAt })
+      .from(syncJobFailures)
+      .where(eq(syncJobFailures.jobId, jobId))
+      .orderBy(asc(syncJobFailures.path))
+      .limit(limit),
+    db.select({ n: count() }).from(syncJobFailures).where(eq(syncJobFailures.jobId, jobId)),
+  ]);
+  return { failures: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })), total: total?.n ?? 0 };
+}
+
+/** Every failed path of a job (for a retry). */
+export async function failedPaths(db: DbOrTx, jobId: string): Promise<string[]> {
+  const rows = await db.select({ path: syncJobFailures.path }).from(syncJobFailures).where(eq(syncJobFailures.jobId, jobId));
+  return rows.map((r) => r.path);
+}

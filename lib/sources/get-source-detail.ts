@@ -1,0 +1,30 @@
+import { count, eq, sql } from "drizzle-orm";
+import type { Actor } from "@/lib/auth/api-tokens";
+import type { DbOrTx } from "@/lib/db/client";
+import { files } from "@/lib/db/schema";
+import { getSourceOrThrow } from "./get-source-or-throw";
+import { latestJobs } from "./list-sources";
+import { toSourceDto } from "./serialize";
+
+/** One source with its latest job and file count (what the API and the source page show). */
+export async function getSourceDetail(db: DbOrTx, actor: Actor, id: string) {
+  const source = await getSourceOrThrow(db, actor, id);
+  const [jobs, [counted]] = await Promise.all([
+    latestJobs(db, [id]),
+    db.select({ n: count() }).from(files).where(eq(files.sourceId, id)),
+  ]);
+  return toSourceDto(source, { latestJob: jobs.get(id) ?? null, fileCount: counted?.n ?? 0 });
+}
+
+/** The languages a source's files are in, for the file browser's filter (a skip scan over the index). */
+export async function sourceLanguages(db: DbOrTx, sourceId: string): Promise<string[]> {
+  const result = await db.execute<{ language: string }>(sql`
+    with recursive langs(language) as (
+      (select language from files where source_id = ${sourceId} and language is not null order by language limit 1)
+      union all
+      select (select f.language from files f where f.source_id = ${sourceId} and f.language > langs.language order by f.language limit 1)
+      from langs where langs.language is not null
+    )
+    select language from langs where language is not null`);
+  return result.rows.map((r) => r.language);
+}

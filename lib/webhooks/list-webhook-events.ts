@@ -1,0 +1,30 @@
+import { desc, eq } from "drizzle-orm";
+import type { DbOrTx } from "@/lib/db/client";
+import { webhookEvents } from "@/lib/db/schema";
+
+export type WebhookEventDto = {
+  id: string;
+  eventType: string;
+  deliveryId: string | null;
+  processed: boolean;
+  processedAt: string | null;
+  receivedAt: string;
+};
+
+/** A source's latest webhook events, newest first (without the payload, which may be large). */
+export async function listWebhookEvents(db: DbOrTx, sourceId: string, limit = 50): Promise<WebhookEventDto[]> {
+  const rows = await db
+    .select({
+      id: webhookEvents.id,
+      eventType: webhookEvents.eventType,
+      deliveryId: webhookEvents.deliveryId,
+      processed: webhookEvents.processed,
+      processedAt: webhookEvents.processedAt,
+      createdAt: webhookEvents.createdAt,
+    })
+    .from(webhookEvents)
+    .where(eq(webhookEvents.sourceId, sourceId))
+    .orderBy(desc(webhookEvents.createdAt))
+    .limit(limit);
+  return rows.map(({ createdAt, processedAt, ...r }) => ({ ...r, processedAt: processedAt?.toISOString() ?? null, receivedAt: createdAt.toISOString() }));
+}
