@@ -5,7 +5,8 @@ import { eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/bitbucket/route";
-import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startBitbucketFake } from "./fakes/bitbucket-fake";
@@ -40,10 +41,19 @@ async function cursorIsHead(sourceId: string) {
   await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, { what: "jobs to settle" });
 }
 
-function push(secret: string, header = "x-hub-signature", delivery = randomUUID()) {
+async function deliveriesSince(sourceId: string, count: number) {
+  const rows = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
+  return rows.slice(count).map((d) => `${d.op} ${d.path}`).sort();
+}
+
+async function deliveryCount(sourceId: string) {
+  return (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))).length;
+}
+
+function push(secret: string, header = "x-hub-signature", delivery = randomUUID(), branch = "main") {
   const body = JSON.stringify({
     repository: { full_name: FULL_NAME, type: "repository" },
-    push: { changes: [{ new: { type: "branch", name: "main", target: { hash: repo.head() } }, old: { type: "branch", name: "main" }, truncated: false, commits: [] }] },
+    push: { changes: [{ new: { type: "branch", name: branch, target: { hash: repo.head() } }, old: { type: "branch", name: branch }, truncated: false, commits: [] }] },
   });
   const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
   return { body, headers: { "content-type": "application/json", "x-event-key": "repo:push", "x-request-uuid": delivery, "x-hook-uuid": "{hook}", [header]: signature } };
@@ -66,7 +76,6 @@ describe("Bitbucket sources", () => {
     fake = await startBitbucketFake({ fullName: FULL_NAME, token: TOKEN, repo, pagelen: 100 });
     process.env.BITBUCKET_API_URL = `${fake.base}/2.0`;
     process.env.BITBUCKET_URL = fake.base;
-    process.env.APP_URL = "https://connector.example.test";
     worker = await startWorker({ watch: false });
   });
   after(async () => {
@@ -77,6 +86,7 @@ describe("Bitbucket sources", () => {
   beforeEach(async () => {
     await resetDb();
     token = await operatorToken();
+    process.env.APP_URL = "https://connector.example.test";
     fake.hooks.length = 0;
   });
 
@@ -114,9 +124,20 @@ describe("Bitbucket sources", () => {
     repo.resetTo(before);
     repo.commit({ "src/forced.rs": "fn main() {}\n" });
     assert.notEqual(lost, repo.head());
+    from = fake.requests.length;
     await deliver(push(secret, "x-hub-signature-256"));
     await cursorIsHead(source.id);
     await assertIndexExact(source.id);
+    // A two-dot diffstat from the lost commit: the dropped edit and delete are undone, the rename
+    // goes back, and only the files that differ are read.
+    assert.deepEqual(log(from), [
+      `GET ${A}/refs/branches/main`,
+      `GET ${A}/diffstat/<sha>..<sha>`,
+      `GET ${A}/src/<sha>/docs/c.md`,
+      `GET ${A}/src/<sha>/src/a.ts`,
+      `GET ${A}/src/<sha>/src/b.py`,
+      `GET ${A}/src/<sha>/src/forced.rs`,
+    ]);
 
     const many: Record<string, string> = {};
     for (let i = 0; i < 400; i++) many[`gen/f${i}.ts`] = `export const n = ${i};\n`;
@@ -146,6 +167,118 @@ describe("Bitbucket sources", () => {
     assert.equal((await deliver(other)).status, 202);
     assert.equal((await db().select().from(webhookEvents)).length, 0);
     assert.equal((await call(sourceRoute.DELETE, "DELETE", `/api/sources/${source.id}`, { token, params: { id: source.id } })).status, 204);
+    assert.equal(fake.hooks.length, 0);
+  });
+  test("401, 403 and 404 at connect are 400s that say what to fix; nothing is stored", async () => {
+    const connectWith = (config: Record<string, unknown>, name = FULL_NAME) =>
+      call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "bitbucket", name, config: { token: TOKEN, ...config } } });
+    const bad = await connectWith({ token: "bbat-wrongTokenForTests" });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.detail, /Bitbucket rejected the token \(401\).*new token/);
+    assert.equal(bad.json.errors[0].path, "config.token");
+    assert.ok(!JSON.stringify(bad.json).includes("bbat-wrongTokenForTests"));
+    fake.forbid(new RegExp(`^GET ${A}$`));
+    const forbidden = await connectWith({});
+    assert.equal(forbidden.status, 400);
+    assert.match(forbidden.json.detail, /Bitbucket refused access to team\/demo \(403\).*lacks permission.*repository read/);
+    const missing = await connectWith({}, "team/nope");
+    assert.equal(missing.status, 400);
+    assert.match(missing.json.detail, /team\/nope was not found \(404\)/);
+    assert.equal(missing.json.errors[0].path, "config.repo");
+    const branch = await connectWith({ branch: "nope" });
+    assert.equal(branch.status, 400);
+    assert.match(branch.json.detail, /branch "nope" does not exist/);
+    assert.equal((await db().select().from(sources)).length, 0);
+    assert.equal(fake.hooks.length, 0, "no hook was registered");
+  });
+
+  test("Bitbucket's 429s (no Retry-After: backed off) on the archive, the diffstat and a file, and a burst of 5xx are waited out and retried; the index is exact", async () => {
+    fake.throttle(/\/get\/[0-9a-f]{40}\.tar\.gz/);
+    let from = fake.requests.length;
+    const source = await connect();
+    await assertIndexExact(source.id);
+    assert.deepEqual(log(from), [`GET ${A}`, `POST ${A}/hooks`, `GET ${A}/refs/branches/main`, `GET /${FULL_NAME}/get/<sha>.tar.gz`, `GET /${FULL_NAME}/get/<sha>.tar.gz`]);
+
+    repo.commit({ "src/throttled.ts": "export const throttled = true;\n", "src/second.ts": "export const second = 2;\n" });
+    const seen = await deliveryCount(source.id);
+    fake.throttle(/\/diffstat\//);
+    // Three 500s: two are retried inline, the third fails the attempt, which pg-boss retries.
+    fake.inject(/\/diffstat\//, 500, { times: 3, body: JSON.stringify({ type: "error", error: { message: "Something went wrong" } }) });
+    fake.throttle(/\/src\/[0-9a-f]{40}\//);
+    fake.inject(/\/src\/[0-9a-f]{40}\//, 502, { times: 2, headers: { "content-type": "text/html" }, body: "<html><body>502 Bad Gateway</body></html>" });
+    from = fake.requests.length;
+    assert.equal((await deliver(push(fake.hooks[0]!.secret))).status, 202);
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"));
+    await waitFor(async () => ((await db().select().from(syncJobs).where(eq(syncJobs.id, job!.id)))[0]?.detail ?? "").startsWith("waiting for rate limit until "), {
+      what: "the job to show the rate-limit wait",
+      intervalMs: 20,
+    });
+    const done = await waitForJob(job!.id);
+    assert.equal(done.status, "completed", done.errorMessage ?? "");
+    await assertIndexExact(source.id);
+    assert.deepEqual(await deliveriesSince(source.id, seen), ["upsert src/second.ts", "upsert src/throttled.ts"], "each change delivered once");
+    assert.equal(log(from).filter((l) => l.includes("/diffstat/")).length, 5, "one 429, three 500s, then the answer");
+  });
+
+  test("webhook bad input: missing or wrong signature 401, unknown repository 202, malformed 400, wrong type 415, too large 413, other branch recorded and ignored", async () => {
+    await connect();
+    const secret = fake.hooks[0]!.secret;
+    const jobsBefore = (await db().select().from(syncJobs)).length;
+    const ok = push(secret);
+
+    const { "x-hub-signature": _, ...unsigned } = ok.headers;
+    void _;
+    assert.equal((await deliver({ body: ok.body, headers: unsigned })).status, 401);
+    assert.equal((await deliver(push("not the secret"))).status, 401);
+    assert.equal((await deliver(push("not the secret", "x-hub-signature-256"))).status, 401);
+    assert.equal((await deliver({ body: ok.body.replace('"main"', '"mainx"'), headers: ok.headers })).status, 401, "signed over the raw body");
+    assert.equal((await deliver({ body: ok.body, headers: { ...ok.headers, "x-hub-signature": ok.headers["x-hub-signature"]!.replace("sha256=", "sha1=") } })).status, 401);
+
+    const other = push("whatever");
+    other.body = other.body.replace(FULL_NAME, "someone/else");
+    const unknown = await deliver(other);
+    assert.equal(unknown.status, 202);
+    assert.deepEqual(unknown.json, { received: true });
+
+    assert.equal((await deliver({ body: "{not json", headers: ok.headers })).status, 400);
+    assert.equal((await deliver({ body: ok.body, headers: { ...ok.headers, "content-type": "application/x-www-form-urlencoded" } })).status, 415);
+    const huge = " ".repeat(25 * 1024 * 1024 + 1);
+    assert.equal((await deliver({ body: huge, headers: ok.headers })).status, 413);
+    assert.equal((await db().select().from(webhookEvents)).length, 0, "nothing recorded for rejected or unknown deliveries");
+
+    const branch = await deliver(push(secret, "x-hub-signature", randomUUID(), "feature"));
+    assert.equal(branch.status, 202);
+    assert.equal(branch.json.queued, 0);
+    const events = await db().select().from(webhookEvents);
+    assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`), ["repo:push false"]);
+    assert.equal((await db().select().from(syncJobs)).length, jobsBefore, "nothing queued");
+  });
+
+  test("without APP_URL the repository is polled: one branch lookup, a sync only when the head moved; delete removes the hook", async () => {
+    delete process.env.APP_URL;
+    const source = await connect();
+    assert.equal((source as { webhookId?: string | null }).webhookId, null);
+    assert.equal(fake.hooks.length, 0);
+    let from = fake.requests.length;
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    // Bitbucket Cloud documents no conditional requests for refs: one plain lookup.
+    assert.deepEqual(fake.log(from), [`GET ${A}/refs/branches/main`]);
+    const seen = await deliveryCount(source.id);
+    repo.commit({ "polled.md": "found by polling\n" });
+    from = fake.requests.length;
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
+    assert.equal((await waitForJob(job!.id)).status, "completed");
+    assert.deepEqual(await deliveriesSince(source.id, seen), ["upsert polled.md"]);
+    assert.deepEqual(log(from), [`GET ${A}/refs/branches/main`, `GET ${A}/refs/branches/main`, `GET ${A}/diffstat/<sha>..<sha>`, `GET ${A}/src/<sha>/polled.md`]);
+    from = fake.requests.length;
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.equal(fake.requests.length - from, 1);
+
+    process.env.APP_URL = "https://connector.example.test";
+    const hooked = await connect();
+    assert.equal(fake.hooks.length, 1);
+    assert.equal((await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.id}`, { token, params: { id: hooked.id } })).status, 204);
     assert.equal(fake.hooks.length, 0);
   });
 });

@@ -6,6 +6,7 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/gitlab/route";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
@@ -42,16 +43,33 @@ async function cursorIsHead(sourceId: string) {
   await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, { what: "jobs to settle" });
 }
 
+async function deliveriesSince(sourceId: string, count: number) {
+  const rows = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
+  return rows.slice(count).map((d) => `${d.op} ${d.path}`).sort();
+}
+
+async function deliveryCount(sourceId: string) {
+  return (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))).length;
+}
+
+/** Until the job shows a rate-limit wait (polled fast: the waits are about a second). */
+async function showsRateLimitWait(jobId: string) {
+  await waitFor(async () => ((await db().select().from(syncJobs).where(eq(syncJobs.id, jobId)))[0]?.detail ?? "").startsWith("waiting for rate limit until "), {
+    what: "the job to show the rate-limit wait",
+    intervalMs: 20,
+  });
+}
+
 async function deliver(body: string, headers: Record<string, string>) {
   const response = await webhookRoute.POST(new Request("http://localhost/api/webhooks/gitlab", { method: "POST", headers, body }));
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
 
-function push(secret: string, before: string, after: string, key = randomUUID()) {
+function push(secret: string, before: string, after: string, key = randomUUID(), ref = "refs/heads/main") {
   const body = JSON.stringify({
     object_kind: "push",
-    ref: "refs/heads/main",
+    ref,
     before,
     after,
     total_commits_count: 1,
@@ -63,6 +81,8 @@ function push(secret: string, before: string, after: string, key = randomUUID())
 
 const log = (from: number) => fake.log(from).map((l) => l.replace(/[0-9a-f]{40}/g, "<sha>"));
 const P = `/api/v4/projects/${PROJECT}`;
+/** The project path as gitbeaker sends it (one encoded segment), for matching injected answers. */
+const RAW_P = `/api/v4/projects/${encodeURIComponent(PROJECT)}`;
 
 describe("GitLab sources", () => {
   before(async () => {
@@ -70,7 +90,6 @@ describe("GitLab sources", () => {
     repo.commit({ "README.md": "# Demo\n", "src/a.ts": "export const a = 1;\n", "src/b.py": "b = 2\n", "docs/c.md": "c\n" }, {}, "initial");
     fake = await startGitLabFake({ project: PROJECT, token: TOKEN, repo });
     process.env.ALLOWED_PRIVATE_HOSTS = new URL(fake.base).host;
-    process.env.APP_URL = "https://connector.example.test";
     worker = await startWorker({ watch: false });
   });
   after(async () => {
@@ -81,6 +100,7 @@ describe("GitLab sources", () => {
   beforeEach(async () => {
     await resetDb();
     token = await operatorToken();
+    process.env.APP_URL = "https://connector.example.test";
     fake.hooks.length = 0;
   });
 
@@ -143,10 +163,21 @@ describe("GitLab sources", () => {
     const lost = repo.head();
     repo.resetTo(before);
     repo.commit({ "src/forced.rs": "fn main() {}\n" });
+    from = fake.requests.length;
     p = push(secret, lost, repo.head());
     await deliver(p.body, p.headers);
     await cursorIsHead(source.id);
     await assertIndexExact(source.id);
+    // A straight compare from the lost commit: the dropped edit, add and delete are undone, the
+    // rename goes back, and only the files that differ are read.
+    assert.deepEqual(log(from), [
+      `GET ${P}/repository/branches/main`,
+      `GET ${P}/repository/compare`,
+      `GET ${P}/repository/files/docs/c.md`,
+      `GET ${P}/repository/files/src/a.ts`,
+      `GET ${P}/repository/files/src/b.py`,
+      `GET ${P}/repository/files/src/forced.rs`,
+    ]);
 
     const many: Record<string, string> = {};
     for (let i = 0; i < 400; i++) many[`gen/f${i}.ts`] = `export const n = ${i};\n`;
@@ -184,5 +215,136 @@ describe("GitLab sources", () => {
 
     assert.equal((await call(sourceRoute.DELETE, "DELETE", `/api/sources/${source.id}`, { token, params: { id: source.id } })).status, 204);
     assert.equal(fake.hooks.length, 0, "the project hook is removed with the source");
+  });
+  test("401, 403 and 404 at connect are 400s that say what to fix; nothing is stored", async () => {
+    const connectWith = (config: Record<string, unknown>, name = PROJECT) =>
+      call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gitlab", name, config: { host: fake.base, token: TOKEN, ...config } } });
+    const bad = await connectWith({ token: "glpat-wrongTokenForTests" });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.detail, /GitLab rejected the token \(401\).*new token/);
+    assert.equal(bad.json.errors[0].path, "config.token");
+    assert.ok(!JSON.stringify(bad.json).includes("glpat-wrongTokenForTests"));
+    fake.inject(new RegExp(`^GET ${RAW_P}(\\?.*)?$`), 403, { body: JSON.stringify({ message: "403 Forbidden" }) });
+    const forbidden = await connectWith({});
+    assert.equal(forbidden.status, 400);
+    assert.match(forbidden.json.detail, /GitLab refused access to group\/sub\/demo \(403\).*lacks permission.*read_repository/);
+    const missing = await connectWith({}, "group/sub/nope");
+    assert.equal(missing.status, 400);
+    assert.match(missing.json.detail, /group\/sub\/nope was not found \(404\)/);
+    assert.equal(missing.json.errors[0].path, "config.repo");
+    const branch = await connectWith({ branch: "nope" });
+    assert.equal(branch.status, 400);
+    assert.match(branch.json.detail, /branch "nope" does not exist/);
+    assert.equal((await db().select().from(sources)).length, 0);
+    assert.equal(fake.hooks.length, 0, "no hook was registered");
+  });
+
+  test("GitLab's 429s (throttle headers, Retry-After) on the archive, the compare and a file, and a burst of 5xx are waited out and retried; the index is exact", async () => {
+    // The archive (5 a minute on gitlab.com) is asked again after the wait, not replaced by a tree walk.
+    fake.throttle(/repository\/archive\.tar\.gz/, 1);
+    let from = fake.requests.length;
+    const source = await connect();
+    await assertIndexExact(source.id);
+    assert.deepEqual(log(from), [`GET ${P}`, `POST ${P}/hooks`, `GET ${P}/repository/branches/main`, `GET ${P}/repository/archive.tar.gz`, `GET ${P}/repository/archive.tar.gz`]);
+
+    const before = repo.head();
+    repo.commit({ "src/throttled.ts": "export const throttled = true;\n", "src/second.ts": "export const second = 2;\n" });
+    const seen = await deliveryCount(source.id);
+    fake.throttle(/repository\/compare/, 1);
+    // Three 503s: two are retried inline, the third fails the attempt, which pg-boss retries.
+    fake.inject(/repository\/compare/, 503, { times: 3, body: JSON.stringify({ message: "503 Service Unavailable" }) });
+    fake.throttle(/repository\/files\//, 1);
+    fake.inject(/repository\/files\//, 502, { times: 2, headers: { "content-type": "text/html" }, body: "<html><body><h1>502 Bad Gateway</h1></body></html>" });
+    from = fake.requests.length;
+    const p = push(fake.hooks[0]!.token, before, repo.head());
+    assert.equal((await deliver(p.body, p.headers)).status, 202);
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"));
+    await showsRateLimitWait(job!.id);
+    const done = await waitForJob(job!.id);
+    assert.equal(done.status, "completed", done.errorMessage ?? "");
+    assert.equal(done.detail, null);
+    await assertIndexExact(source.id);
+    assert.deepEqual(await deliveriesSince(source.id, seen), ["upsert src/second.ts", "upsert src/throttled.ts"], "each change delivered once");
+    const compares = log(from).filter((l) => l.endsWith("/repository/compare")).length;
+    assert.equal(compares, 5, "one 429, three 503s (two inline retries and the retried attempt's first), then the answer");
+  });
+
+  test("webhook bad input: missing or wrong X-Gitlab-Token 401, unknown project 202, malformed 400, wrong type 415, too large 413, other branch and other events recorded and ignored", async () => {
+    await connect();
+    const secret = fake.hooks[0]!.token;
+    const jobsBefore = (await db().select().from(syncJobs)).length;
+    const ok = push(secret, repo.head(), repo.head());
+
+    const { "x-gitlab-token": _, ...unsigned } = ok.headers;
+    void _;
+    assert.equal((await deliver(ok.body, unsigned)).status, 401);
+    assert.equal((await deliver(ok.body, { ...ok.headers, "x-gitlab-token": "not the secret" })).status, 401);
+    assert.equal((await deliver(ok.body, { ...ok.headers, "x-gitlab-token": `${secret}x` })).status, 401);
+
+    const other = ok.body.replace(`"${PROJECT}"`, '"someone/else"');
+    const unknown = await deliver(other, ok.headers);
+    assert.equal(unknown.status, 202);
+    assert.deepEqual(unknown.json, { received: true });
+    // The same project path on another GitLab instance is not this source's project.
+    const elsewhere = ok.body.replace(fake.base, "https://gitlab.example.com");
+    assert.deepEqual((await deliver(elsewhere, ok.headers)).json, { received: true });
+
+    assert.equal((await deliver("{not json", ok.headers)).status, 400);
+    assert.equal((await deliver(ok.body, { ...ok.headers, "content-type": "application/x-www-form-urlencoded" })).status, 415);
+    const huge = " ".repeat(25 * 1024 * 1024 + 1);
+    assert.equal((await deliver(huge, ok.headers)).status, 413);
+    assert.equal((await db().select().from(webhookEvents)).length, 0, "nothing recorded for rejected or unknown deliveries");
+
+    const branch = push(secret, repo.head(), repo.head(), randomUUID(), "refs/heads/feature");
+    const ignored = await deliver(branch.body, branch.headers);
+    assert.equal(ignored.status, 202);
+    assert.equal(ignored.json.queued, 0);
+    const tag = push(secret, repo.head(), repo.head(), randomUUID(), "refs/tags/v1.0");
+    const tagged = await deliver(tag.body, { ...tag.headers, "x-gitlab-event": "Tag Push Hook" });
+    assert.equal(tagged.status, 202);
+    assert.equal(tagged.json.queued, 0);
+    const events = await db().select().from(webhookEvents);
+    assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`).sort(), ["Push Hook false", "Tag Push Hook false"]);
+    assert.equal((await db().select().from(syncJobs)).length, jobsBefore, "nothing queued");
+  });
+
+  test("without APP_URL (or without the api scope for hooks) the project is polled: one branch lookup, a sync only when the head moved; delete removes the hook", async () => {
+    delete process.env.APP_URL;
+    const source = await connect();
+    assert.equal(source.webhookId, null);
+    assert.equal(fake.hooks.length, 0);
+    let from = fake.requests.length;
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    // GitLab's REST API documents no conditional requests that spare the rate limit: one plain lookup.
+    assert.deepEqual(fake.log(from), [`GET ${P}/repository/branches/main`]);
+    const seen = await deliveryCount(source.id);
+    repo.commit({ "polled.md": "found by polling\n" });
+    from = fake.requests.length;
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
+    assert.equal((await waitForJob(job!.id)).status, "completed");
+    assert.deepEqual(await deliveriesSince(source.id, seen), ["upsert polled.md"]);
+    assert.deepEqual(log(from), [
+      `GET ${P}/repository/branches/main`,
+      `GET ${P}/repository/branches/main`,
+      `GET ${P}/repository/compare`,
+      `GET ${P}/repository/files/polled.md`,
+    ]);
+    from = fake.requests.length;
+    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.equal(fake.requests.length - from, 1);
+
+    // A token without the api scope cannot add the hook (403): the source is kept and polled.
+    process.env.APP_URL = "https://connector.example.test";
+    fake.inject(new RegExp(`^POST ${RAW_P}/hooks`), 403, { body: JSON.stringify({ message: "403 Forbidden" }) });
+    const noHook = await connect();
+    assert.equal(noHook.webhookId, null);
+    assert.equal(fake.hooks.length, 0);
+    assert.deepEqual(await pollSources(), { checked: 2, queued: 0 });
+
+    const hooked = await connect();
+    assert.equal(fake.hooks.length, 1);
+    assert.equal((await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.id}`, { token, params: { id: hooked.id } })).status, 204);
+    assert.equal(fake.hooks.length, 0);
   });
 });

@@ -249,15 +249,19 @@ export class SyncRun {
     };
     let complete = false;
     try {
-      for await (const entry of this.connector.streamFiles!({ accept })) {
-        if (!accept(entry.path, entry.size ?? 0)) continue;
-        const fromListing = wanted?.get(entry.path);
-        wanted?.delete(entry.path);
-        listed?.add(entry.path);
-        const { content, ...remote } = entry;
-        slice.push({ file: fromListing ? { ...fromListing, version: fromListing.version ?? remote.version, size: remote.size } : remote, content });
-        if (slice.length >= WRITE_BATCH) await flush();
-      }
+      // A rate-limited archive request (GitLab allows 5 a minute) is waited out and asked
+      // again: the answer is a status, before any entry, and the one-by-one route costs far more.
+      await this.providerCall(async () => {
+        for await (const entry of this.connector.streamFiles!({ accept })) {
+          if (!accept(entry.path, entry.size ?? 0)) continue;
+          const fromListing = wanted?.get(entry.path);
+          wanted?.delete(entry.path);
+          listed?.add(entry.path);
+          const { content, ...remote } = entry;
+          slice.push({ file: fromListing ? { ...fromListing, version: fromListing.version ?? remote.version, size: remote.size } : remote, content });
+          if (slice.length >= WRITE_BATCH) await flush();
+        }
+      });
       complete = true;
     } catch (err) {
       if (err instanceof SyncCancelledError || !(err instanceof ConnectorError)) throw err;

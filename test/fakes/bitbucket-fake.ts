@@ -24,7 +24,7 @@ export async function startBitbucketFake(options: { fullName: string; token: str
       repo.archive(sha, `${fullName.replace("/", "-")}-${sha.slice(0, 12)}`).pipe(res);
       return;
     }
-    if (!req.path.startsWith(api)) return json(res, 404, error(`Repository ${req.path} not found`));
+    if (!req.path.startsWith(api)) return json(res, 404, error(`Repository ${req.path.replace("/2.0/repositories/", "").split("/").slice(0, 2).join("/")} not found`));
     const rest = req.path.slice(api.length);
     let m: RegExpExecArray | null;
     if (req.method === "GET" && rest === "") return json(res, 200, { full_name: fullName, is_private: true, mainbranch: { name: repo.branch, type: "branch" } });
@@ -77,5 +77,26 @@ export async function startBitbucketFake(options: { fullName: string; token: str
     }
     json(res, 404, error("Resource not found"));
   });
-  return { ...fake, hooks };
+  return {
+    ...fake,
+    hooks,
+    /**
+     * The next `times` matching requests answer as Bitbucket Cloud's rate limiter does: 429 with
+     * its JSON error body and no Retry-After or reset time (the limits are a rolling hour);
+     * access tokens also get the X-RateLimit-* headers of the scaled limits.
+     */
+    throttle(match: RegExp, times = 1) {
+      fake.inject(match, 429, {
+        times,
+        body: JSON.stringify(error("Rate limit for this resource has been exceeded")),
+        headers: { "x-ratelimit-limit": "1000", "x-ratelimit-resource": "api", "x-ratelimit-nearlimit": "true" },
+      });
+    },
+    /** Bitbucket's 403 for a token without the scope the call needs. */
+    forbid(match: RegExp, required = "repository") {
+      fake.inject(match, 403, {
+        body: JSON.stringify({ type: "error", error: { message: "Your credentials lack one or more required privilege scopes.", detail: { granted: ["account"], required: [required] } } }),
+      });
+    },
+  };
 }

@@ -95,5 +95,30 @@ export async function startGitLabFake(options: { project: string; token: string;
     }
     json(res, 404, { message: "404 Not Found" }, rate);
   });
-  return { ...fake, hooks };
+  return {
+    ...fake,
+    hooks,
+    /**
+     * The next `times` matching requests answer as GitLab's Rack::Attack throttle does: 429,
+     * text/plain "Retry later", RateLimit-* headers (Reset in epoch seconds, ResetTime as an
+     * HTTP date) and Retry-After in seconds.
+     */
+    throttle(match: RegExp, seconds = 1, times = 1) {
+      const reset = new Date(Date.now() + seconds * 1000);
+      fake.inject(match, 429, {
+        times,
+        body: "Retry later\n",
+        headers: {
+          "content-type": "text/plain",
+          "ratelimit-name": "throttle_authenticated_api",
+          "ratelimit-limit": "2000",
+          "ratelimit-observed": "2001",
+          "ratelimit-remaining": "0",
+          "ratelimit-reset": String(Math.ceil(reset.getTime() / 1000)),
+          "ratelimit-resettime": reset.toUTCString(),
+          "retry-after": String(seconds),
+        },
+      });
+    },
+  };
 }

@@ -33,6 +33,8 @@ class BitbucketConnector implements Connector {
   private readonly repo: string;
   private branch: string | null;
   private head: string | null = null;
+  /** 429s in a row: Bitbucket's answers name no wait (a rolling hour), so back off 1 s, 2 s, 4 s... up to a minute. */
+  private rateLimited = 0;
 
   constructor(private readonly context: ConnectorContext) {
     this.repo = String(context.config.repo ?? "");
@@ -53,7 +55,10 @@ class BitbucketConnector implements Connector {
     } catch (err) {
       throw networkError(err, "Bitbucket");
     }
-    if (response.ok) return response;
+    if (response.ok) {
+      this.rateLimited = 0;
+      return response;
+    }
     const text = await response.text();
     let message = text;
     try {
@@ -61,7 +66,8 @@ class BitbucketConnector implements Connector {
     } catch {
       // keep the text
     }
-    throw errorForStatus(response.status, response.headers, message, { provider: "Bitbucket", repo: this.repo, tokenHint: TOKEN_HINT });
+    const rateLimitFallbackMs = response.status === 429 ? Math.min(60_000, 1000 * 2 ** this.rateLimited++) : undefined;
+    throw errorForStatus(response.status, response.headers, message, { provider: "Bitbucket", repo: this.repo, tokenHint: TOKEN_HINT, rateLimitFallbackMs });
   }
 
   private api(path: string): string {

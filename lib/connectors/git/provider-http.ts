@@ -46,9 +46,9 @@ function header(headers: HeaderBag, name: string): string | null {
 /**
  * When the provider asks us to wait, until when. GitHub: 429, or 403 with
  * x-ratelimit-remaining 0 or a secondary-limit message; GitLab: 429 with RateLimit-Reset;
- * Bitbucket: 429. Retry-After wins, then the reset epoch, then a minute.
+ * Bitbucket: 429. Retry-After wins, then the reset epoch, then `fallbackWaitMs` (a minute).
  */
-export function rateLimitRetryAt(status: number, headers: HeaderBag, message = ""): Date | null {
+export function rateLimitRetryAt(status: number, headers: HeaderBag, message = "", fallbackWaitMs = DEFAULT_RATE_LIMIT_WAIT_MS): Date | null {
   const exhausted = header(headers, "x-ratelimit-remaining") === "0" || header(headers, "ratelimit-remaining") === "0";
   const secondary = /secondary rate limit|abuse detection/i.test(message);
   if (status !== 429 && !(status === 403 && (exhausted || secondary || header(headers, "retry-after")))) return null;
@@ -61,14 +61,20 @@ export function rateLimitRetryAt(status: number, headers: HeaderBag, message = "
   }
   const reset = Number(header(headers, "x-ratelimit-reset") ?? header(headers, "ratelimit-reset"));
   if (exhausted && Number.isFinite(reset) && reset > 0) return new Date(reset * 1000);
-  return new Date(Date.now() + DEFAULT_RATE_LIMIT_WAIT_MS);
+  return new Date(Date.now() + fallbackWaitMs);
 }
 
-export type ErrorSubject = { provider: string; repo: string; tokenHint: string };
+export type ErrorSubject = {
+  provider: string;
+  repo: string;
+  tokenHint: string;
+  /** How long a rate-limit answer that names no time waits (Bitbucket never names one). */
+  rateLimitFallbackMs?: number;
+};
 
 /** A provider error answer as the connector error that says what to do about it. */
 export function errorForStatus(status: number, headers: HeaderBag, message: string, subject: ErrorSubject): ConnectorError {
-  const retryAt = rateLimitRetryAt(status, headers, message);
+  const retryAt = rateLimitRetryAt(status, headers, message, subject.rateLimitFallbackMs);
   if (retryAt) return new ConnectorRateLimitError(`${subject.provider} rate limit reached (${status})`, retryAt);
   if (status === 401) {
     return new ConnectorAuthError(`${subject.provider} rejected the token (401): it is wrong, expired or revoked. Give the source a new token (${subject.tokenHint}).`);
