@@ -5,12 +5,12 @@ import { eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/bitbucket/route";
-import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startBitbucketFake } from "./fakes/bitbucket-fake";
-import { call, closeAll, db, operatorToken, resetDb, waitFor } from "./helpers";
+import { call, closeAll, db, deliveredSince, deliveryCount, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";
 
 const TOKEN = "bbat-fakeTokenForTests";
 const FULL_NAME = "team/demo";
@@ -19,16 +19,6 @@ let repo: GitRepo;
 let fake: Awaited<ReturnType<typeof startBitbucketFake>>;
 let worker: RunningWorker;
 let token: string;
-
-async function waitForJob(jobId: string) {
-  return waitFor(
-    async () => {
-      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, jobId));
-      return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
-    },
-    { what: `job ${jobId} to finish` },
-  );
-}
 
 async function assertIndexExact(sourceId: string) {
   const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
@@ -39,15 +29,6 @@ async function assertIndexExact(sourceId: string) {
 async function cursorIsHead(sourceId: string) {
   await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "the source to reach the head" });
   await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, { what: "jobs to settle" });
-}
-
-async function deliveriesSince(sourceId: string, count: number) {
-  const rows = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
-  return rows.slice(count).map((d) => `${d.op} ${d.path}`).sort();
-}
-
-async function deliveryCount(sourceId: string) {
-  return (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))).length;
 }
 
 function push(secret: string, header = "x-hub-signature", delivery = randomUUID(), branch = "main") {
@@ -216,7 +197,7 @@ describe("Bitbucket sources", () => {
     const done = await waitForJob(job!.id);
     assert.equal(done.status, "completed", done.errorMessage ?? "");
     await assertIndexExact(source.id);
-    assert.deepEqual(await deliveriesSince(source.id, seen), ["upsert src/second.ts", "upsert src/throttled.ts"], "each change delivered once");
+    assert.deepEqual(await deliveredSince(source.id, seen), ["upsert src/second.ts", "upsert src/throttled.ts"], "each change delivered once");
     assert.equal(log(from).filter((l) => l.includes("/diffstat/")).length, 5, "one 429, three 500s, then the answer");
   });
 
@@ -269,7 +250,7 @@ describe("Bitbucket sources", () => {
     assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
-    assert.deepEqual(await deliveriesSince(source.id, seen), ["upsert polled.md"]);
+    assert.deepEqual(await deliveredSince(source.id, seen), ["upsert polled.md"]);
     assert.deepEqual(log(from), [`GET ${A}/refs/branches/main`, `GET ${A}/refs/branches/main`, `GET ${A}/diffstat/<sha>..<sha>`, `GET ${A}/src/<sha>/polled.md`]);
     from = fake.requests.length;
     assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });

@@ -7,12 +7,12 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as dropboxWebhook from "@/app/api/webhooks/dropbox/route";
 import { dropboxContentHash } from "@/lib/connectors/dropbox/content-hash";
-import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { dropboxSignature } from "@/lib/webhooks/dropbox-notification";
 import { fakeContentHash, startDropboxFake, type DropboxFake } from "./fakes/dropbox-server";
-import { call, closeAll, db, operatorToken, resetDb, waitFor } from "./helpers";
+import { call, closeAll, db, deliveredSince, indexed, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";
 
 const SECRET = "dropbox-app-secret-for-tests";
 let fake: DropboxFake;
@@ -21,31 +21,11 @@ let token: string;
 
 const sha256 = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
 
-async function waitForJob(jobId: string) {
-  return waitFor(
-    async () => {
-      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, jobId));
-      return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
-    },
-    { what: `job ${jobId} to finish` },
-  );
-}
-
 async function latestJob(sourceId: string, after: Date) {
   return waitFor(async () => {
     const rows = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId));
     return rows.filter((r) => r.createdAt > after).sort((a, b) => +b.createdAt - +a.createdAt)[0] ?? null;
   });
-}
-
-async function indexed(sourceId: string) {
-  const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
-  return new Map(rows.map((r) => [r.path, r]));
-}
-
-async function deliveredSince(sourceId: string, count: number) {
-  const rows = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
-  return rows.slice(count).map((d) => `${d.op} ${d.path}`).sort();
 }
 
 async function connect(config: Record<string, unknown> = { path: "/Docs" }, name = "docs") {

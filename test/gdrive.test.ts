@@ -7,37 +7,17 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as gdriveWebhook from "@/app/api/webhooks/gdrive/route";
 import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
-import { driveChannels, files, pipelineDeliveries, sources, syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { driveChannels, sources, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { DOC, FORM, SHEET, SLIDES, startDriveFake, type DriveFake } from "./fakes/drive-server";
-import { call, closeAll, db, operatorToken, resetDb, waitFor } from "./helpers";
+import { call, closeAll, db, deliveredSince, deliveryCount, indexed, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";
 
 let fake: DriveFake;
 let worker: RunningWorker;
 let token: string;
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 
-async function waitForJob(jobId: string) {
-  return waitFor(
-    async () => {
-      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, jobId));
-      return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
-    },
-    { what: `job ${jobId} to finish` },
-  );
-}
-async function indexed(sourceId: string) {
-  const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
-  return new Map(rows.map((r) => [r.path, r]));
-}
-async function deliveryCount(sourceId: string) {
-  return (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))).length;
-}
-async function deliveredSince(sourceId: string, count: number) {
-  const rows = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
-  return rows.slice(count).map((d) => `${d.op} ${d.path}`).sort();
-}
 async function connect(config: Record<string, unknown>) {
   const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gdrive", name: "drive", config: { token: fake.token, ...config } } });
   assert.equal(res.status, 201, JSON.stringify(res.json));

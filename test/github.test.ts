@@ -6,13 +6,13 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/github/route";
 import * as credentialsRoute from "@/app/api/credentials/route";
-import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitHubFake } from "./fakes/github-fake";
-import { call, closeAll, db, operatorToken, resetDb, signedInUser, waitFor } from "./helpers";
+import { call, closeAll, db, deliveredSince, deliveryCount, operatorToken, resetDb, signedInUser, waitFor, waitForJob } from "./helpers";
 
 const TOKEN = "ghp_fakeTokenForTests0123456789";
 const OWNER = "octo";
@@ -32,16 +32,6 @@ const INITIAL: Record<string, string | Buffer> = {
   "assets/logo.bin": Buffer.from([0, 1, 2, 3, 0, 255]),
 };
 
-async function waitForJob(jobId: string) {
-  return waitFor(
-    async () => {
-      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, jobId));
-      return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
-    },
-    { what: `job ${jobId} to finish` },
-  );
-}
-
 /** What the index must hold for the branch head: every regular text file outside excluded folders. */
 function expectedIndex(): Map<string, string> {
   const expected = new Map<string, string>();
@@ -58,15 +48,6 @@ async function assertIndexExact(sourceId: string) {
   assert.deepEqual([...actual.entries()].sort(), [...expectedIndex().entries()].sort());
   const tree = new Map(repo.tree(repo.head()).map((e) => [e.path, e.sha]));
   for (const row of rows) assert.equal(row.providerVersion, tree.get(row.path), `blob SHA of ${row.path}`);
-}
-
-async function deliveriesSince(sourceId: string, count: number) {
-  const rows = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
-  return rows.slice(count).map((d) => `${d.op} ${d.path}`).sort();
-}
-
-async function deliveryCount(sourceId: string) {
-  return (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))).length;
 }
 
 async function connect(config: Record<string, unknown> = {}) {
@@ -187,7 +168,7 @@ describe("GitHub sources", () => {
     assert.equal(fake.requests.length, from, "the webhook answers without calling GitHub");
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
-    assert.deepEqual(await deliveriesSince(sourceId, seen), ["delete docs/guide.md", "delete src/util.py", "upsert lib/util.py", "upsert src/index.ts", "upsert src/new.go"]);
+    assert.deepEqual(await deliveredSince(sourceId, seen), ["delete docs/guide.md", "delete src/util.py", "upsert lib/util.py", "upsert src/index.ts", "upsert src/new.go"]);
     await assertIndexExact(sourceId);
     assert.deepEqual(syncLog(from), [
       `GET /repos/${OWNER}/${NAME}/commits/main`,
@@ -345,7 +326,7 @@ describe("GitHub sources", () => {
     assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
-    assert.deepEqual(await deliveriesSince(sourceId, before), ["upsert polled.md"]);
+    assert.deepEqual(await deliveredSince(sourceId, before), ["upsert polled.md"]);
     from = fake.requests.length;
     await pollSources();
     const conditional = fake.requests.slice(from);

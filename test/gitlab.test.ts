@@ -10,7 +10,7 @@ import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
-import { call, closeAll, db, operatorToken, resetDb, waitFor } from "./helpers";
+import { call, closeAll, db, deliveredSince, deliveryCount, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";
 
 const TOKEN = "glpat-fakeTokenForTests01234";
 const PROJECT = "group/sub/demo";
@@ -19,16 +19,6 @@ let repo: GitRepo;
 let fake: Awaited<ReturnType<typeof startGitLabFake>>;
 let worker: RunningWorker;
 let token: string;
-
-async function waitForJob(jobId: string) {
-  return waitFor(
-    async () => {
-      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, jobId));
-      return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
-    },
-    { what: `job ${jobId} to finish` },
-  );
-}
 
 async function assertIndexExact(sourceId: string) {
   const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
@@ -41,15 +31,6 @@ async function assertIndexExact(sourceId: string) {
 async function cursorIsHead(sourceId: string) {
   await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "the source to reach the head" });
   await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, { what: "jobs to settle" });
-}
-
-async function deliveriesSince(sourceId: string, count: number) {
-  const rows = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
-  return rows.slice(count).map((d) => `${d.op} ${d.path}`).sort();
-}
-
-async function deliveryCount(sourceId: string) {
-  return (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))).length;
 }
 
 /** Until the job shows a rate-limit wait (polled fast: the waits are about a second). */
@@ -264,7 +245,7 @@ describe("GitLab sources", () => {
     assert.equal(done.status, "completed", done.errorMessage ?? "");
     assert.equal(done.detail, null);
     await assertIndexExact(source.id);
-    assert.deepEqual(await deliveriesSince(source.id, seen), ["upsert src/second.ts", "upsert src/throttled.ts"], "each change delivered once");
+    assert.deepEqual(await deliveredSince(source.id, seen), ["upsert src/second.ts", "upsert src/throttled.ts"], "each change delivered once");
     const compares = log(from).filter((l) => l.endsWith("/repository/compare")).length;
     assert.equal(compares, 5, "one 429, three 503s (two inline retries and the retried attempt's first), then the answer");
   });
@@ -323,7 +304,7 @@ describe("GitLab sources", () => {
     assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
-    assert.deepEqual(await deliveriesSince(source.id, seen), ["upsert polled.md"]);
+    assert.deepEqual(await deliveredSince(source.id, seen), ["upsert polled.md"]);
     assert.deepEqual(log(from), [
       `GET ${P}/repository/branches/main`,
       `GET ${P}/repository/branches/main`,

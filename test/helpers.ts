@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { hashPassword } from "@/lib/auth/passwords";
 import { encodeSessionCookie } from "@/lib/auth/session";
-import { users } from "@/lib/db/schema";
+import { files, pipelineDeliveries, syncJobs, users } from "@/lib/db/schema";
 import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
 
@@ -95,4 +95,35 @@ export async function call(handler: RouteHandler, method: string, url: string, o
   const text = await response.text();
   const json = text && /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : null;
   return { status: response.status, type: response.headers.get("content-type"), json, headers: response.headers, text };
+}
+
+/** Waits for a sync job to settle (completed, failed or cancelled) and returns it. */
+export async function waitForJob(jobId: string) {
+  return waitFor(
+    async () => {
+      const [job] = await getDb().select().from(syncJobs).where(eq(syncJobs.id, jobId));
+      return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
+    },
+    { what: `job ${jobId} to finish` },
+  );
+}
+
+/** The index of a source, by path. */
+export async function indexed(sourceId: string) {
+  const rows = await getDb().select().from(files).where(eq(files.sourceId, sourceId));
+  return new Map(rows.map((r) => [r.path, r]));
+}
+
+/** Everything handed to the pipeline for a source, in order. */
+export async function deliveries(sourceId: string) {
+  return getDb().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
+}
+
+export async function deliveryCount(sourceId: string) {
+  return (await deliveries(sourceId)).length;
+}
+
+/** The deliveries after the first `count`, as sorted "op path" lines. */
+export async function deliveredSince(sourceId: string, count: number) {
+  return (await deliveries(sourceId)).slice(count).map((d) => `${d.op} ${d.path}`).sort();
 }

@@ -7,11 +7,11 @@ import { and, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as contentRoute from "@/app/api/sources/[id]/files/content/route";
-import { files, pipelineDeliveries, syncJobBatches, syncJobs } from "@/lib/db/schema";
+import { syncJobBatches, syncJobs } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { buildLocalTree, EXPECTED_FILES } from "./fixtures/local-tree";
 import { startPipelineFake } from "./fakes/pipeline-server";
-import { call, closeAll, db, operatorToken, resetDb, tempDir, waitFor, writeTree } from "./helpers";
+import { call, closeAll, db, deliveries, indexed, operatorToken, resetDb, tempDir, waitFor, waitForJob, writeTree } from "./helpers";
 
 const rootsDir = tempDir("dc-roots-");
 const outside = tempDir("dc-outside-");
@@ -20,25 +20,6 @@ process.env.LOCAL_SOURCE_ROOTS = rootsDir;
 let worker: RunningWorker;
 let token: string;
 let folder: string;
-
-async function waitForJob(jobId: string) {
-  return waitFor(
-    async () => {
-      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, jobId));
-      return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
-    },
-    { what: `job ${jobId} to finish` },
-  );
-}
-
-async function indexed(sourceId: string) {
-  const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
-  return new Map(rows.map((r) => [r.path, r]));
-}
-
-async function deliveries(sourceId: string) {
-  return db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
-}
 
 async function connect(name = "demo") {
   const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "local", name, config: { path: folder } } });
