@@ -26,7 +26,8 @@ export function SourceSettingsForm({ source, languages }: { source: SourceDto; l
     const filters = filtersFromForm(form);
     // Send every filter key, empty ones as null-ish defaults, so clearing a field clears the filter.
     const next: Record<string, unknown> = { include: filters.include ?? [], exclude: filters.exclude ?? [], languages: filters.languages ?? [] };
-    if (filters.maxFileSize !== undefined) next.maxFileSize = filters.maxFileSize;
+    // null removes the cap (back to the default), as PATCH reads it.
+    next.maxFileSize = filters.maxFileSize ?? null;
     if (GIT_HOSTS.has(source.type)) {
       const branch = String(form.get("branch") ?? "").trim();
       if (branch) next.branch = branch;
@@ -36,7 +37,7 @@ export function SourceSettingsForm({ source, languages }: { source: SourceDto; l
     setSaved(false);
     try {
       // A config change queues a full sync: send it only when something in it changed.
-      const changed = Object.entries(next).some(([key, value]) => JSON.stringify(value) !== JSON.stringify((config as Record<string, unknown>)[key] ?? (Array.isArray(value) ? [] : undefined)));
+      const changed = Object.entries(next).some(([key, value]) => JSON.stringify(value) !== JSON.stringify((config as Record<string, unknown>)[key] ?? (Array.isArray(value) ? [] : value === null ? null : undefined)));
       await apiFetch(`/api/sources/${source.id}`, { method: "PATCH", body: { name: String(form.get("name") ?? ""), ...(changed ? { config: next } : {}) } });
       setResync(changed);
       setSaved(true);

@@ -113,6 +113,11 @@ describe("API", () => {
 
     const renamed = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${id}`, { token, params: { id }, body: { name: "renamed" } });
     assert.equal(renamed.json.source.name, "renamed");
+    const capped = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${id}`, { token, params: { id }, body: { config: { maxFileSize: 4096 } } });
+    assert.equal(capped.json.source.config.maxFileSize, 4096);
+    const uncapped = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${id}`, { token, params: { id }, body: { config: { maxFileSize: null } } });
+    assert.equal(uncapped.status, 200);
+    assert.equal("maxFileSize" in uncapped.json.source.config, false, "null removes a setting");
 
     const cancelled = await call(cancelRoute.POST, "POST", `/api/jobs/${created.json.jobId}/cancel`, { token, params: { id: created.json.jobId } });
     assert.equal(cancelled.status, 202);

@@ -13,7 +13,9 @@ export async function updateSource(db: Db, actor: Actor, id: string, body: { nam
   const source = await getSourceOrThrow(db, actor, id);
   // A new connected account replaces a stored token, and a new token replaces the account.
   const switchesAccount = typeof body.config?.credentialId === "string";
-  const merged = { ...source.config, ...body.config };
+  const merged: Record<string, unknown> = { ...source.config, ...body.config };
+  // A key sent as null is removed: the setting goes back to its default (the default size cap, no filter).
+  for (const [key, value] of Object.entries(body.config ?? {})) if (value === null) delete merged[key];
   const sentToken = ["token", "accessToken"].some((key) => typeof body.config?.[key] === "string");
   if (sentToken) delete merged.credentialId;
   const stored = switchesAccount ? null : source.tokenSecret ? await resolveProviderToken(source) : null;
