@@ -4,7 +4,6 @@ const STATUS_BY_CODE = {
   bad_request: 400,
   invalid_json: 400,
   unknown_source_type: 400,
-  source_type_unavailable: 400,
   invalid_config: 400,
   unauthorized: 401,
   forbidden: 403,
