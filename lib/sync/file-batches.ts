@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { syncJobBatches, type BatchFileEntry } from "@/lib/db/schema";
-import { withTransaction } from "@/lib/db/transaction";
+import { withTransaction, type SqlExecutor } from "@/lib/db/transaction";
 import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import type { RemoteFile } from "@/lib/connectors/types";
 import { getBoss } from "@/lib/queue/boss";
@@ -9,6 +9,8 @@ import { QUEUES } from "@/lib/queue/names";
 import { throwIfCancelled } from "./progress";
 
 const POLL_MS = 200;
+/** How often a waiting sync hands its pending batches to the queue again (see settleFileBatches). */
+const RESEND_MS = 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type BatchErrorKind = "auth" | "permanent" | "transient";
@@ -23,19 +25,25 @@ export function fromBatchEntry(entry: BatchFileEntry): RemoteFile {
 
 /** Splits `changed` into process-file-batch jobs; the rows and the jobs commit together. */
 export async function enqueueFileBatches(jobId: string, changed: RemoteFile[], size: number): Promise<void> {
-  const boss = await getBoss();
+  await getBoss();
   await withTransaction(async (tx, executor) => {
     const rows = [];
     for (let i = 0; i < changed.length; i += size) {
       rows.push({ jobId, batchNo: i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
     }
     for (let i = 0; i < rows.length; i += 100) await tx.insert(syncJobBatches).values(rows.slice(i, i + 100));
-    await boss.insert(
-      QUEUES.processFileBatch,
-      rows.map((r) => ({ data: { syncJobId: jobId, batchNo: r.batchNo }, singletonKey: `${jobId}:${r.batchNo}` })),
-      { db: executor },
-    );
+    await sendBatchJobs(jobId, rows.map((r) => r.batchNo), executor);
   });
+}
+
+async function sendBatchJobs(jobId: string, batchNos: number[], executor?: SqlExecutor): Promise<void> {
+  if (batchNos.length === 0) return;
+  const boss = await getBoss();
+  await boss.insert(
+    QUEUES.processFileBatch,
+    batchNos.map((batchNo) => ({ data: { syncJobId: jobId, batchNo }, singletonKey: `${jobId}:${batchNo}` })),
+    executor ? { db: executor } : undefined,
+  );
 }
 
 /**
@@ -50,6 +58,7 @@ export async function settleFileBatches(
   jobId: string,
   options: { throwOnFailure?: boolean; clear?: boolean; whileWaiting?: () => Promise<boolean> } = {},
 ): Promise<void> {
+  let lastSent = Date.now();
   for (;;) {
     const [counts] = await db
       .select({
@@ -60,6 +69,17 @@ export async function settleFileBatches(
       .where(eq(syncJobBatches.jobId, jobId));
     if (counts!.pending === 0) break;
     if (options.throwOnFailure) await throwIfCancelled(db, jobId);
+    // A batch whose queue job was lost (its last attempt killed with the worker) would be
+    // waited for forever: hand the pending ones to the queue again now and then. The stately
+    // queue keeps a running one from being doubled, and a settled batch does nothing.
+    if (Date.now() - lastSent > RESEND_MS) {
+      const pending = await db
+        .select({ batchNo: syncJobBatches.batchNo })
+        .from(syncJobBatches)
+        .where(and(eq(syncJobBatches.jobId, jobId), eq(syncJobBatches.status, "pending")));
+      await sendBatchJobs(jobId, pending.map((p) => p.batchNo));
+      lastSent = Date.now();
+    }
     // Rather than idle, the waiting worker takes batches itself; other workers take the rest.
     if (!(await options.whileWaiting?.())) await sleep(POLL_MS);
   }
