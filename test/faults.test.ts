@@ -73,12 +73,18 @@ describe("local sources", () => {
     const first = await worker();
     await waitFor(async () => (await job(jobId)).filesProcessed >= 300, { timeoutMs: 90_000, intervalMs: 10, what: "the sync to be under way" });
     first.kill("SIGKILL");
+    const killedAt = Date.now();
     await exited(first);
     const atKill = await job(jobId);
     assert.equal(atKill.status, "running");
     assert.ok(atKill.filesProcessed < FILES, "killed in the middle");
 
     await worker();
+    // The dead worker's job is noticed by its stale heartbeat (10 s) on a monitor pass (every
+    // 10 s) and retried after 2 s; with pg-boss's default 60 s monitor this took over a minute.
+    await waitFor(async () => (await job(jobId)).attempts >= 2, { timeoutMs: 90_000, intervalMs: 100, what: "the retry to claim the job" });
+    const resumedAfter = Date.now() - killedAt;
+    assert.ok(resumedAfter < 45_000, `resumed ${resumedAfter} ms after the kill`);
     const [done] = await waitForIdle([sourceId], 150_000);
     assert.equal(done!.status, "completed", done!.errorMessage ?? "");
     const index = folderIndex(folder);
@@ -88,7 +94,7 @@ describe("local sources", () => {
     for (const [, paths] of pipeline.ledger().keysByPath) assert.equal(paths.size, 1);
     // At least once: files in flight when the worker died may be sent again with their key;
     // at most the batches that were in flight (100 files each, two workers' worth).
-    console.log(`[faults] SIGKILL: ${atKill.filesProcessed}/${FILES} done at the kill, ${repeats} requests repeated a key`);
+    console.log(`[faults] SIGKILL: ${atKill.filesProcessed}/${FILES} done at the kill, resumed after ${resumedAfter} ms, ${repeats} requests repeated a key`);
     assert.ok(repeats <= 400, `${repeats} repeats`);
   });
 
