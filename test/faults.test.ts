@@ -176,17 +176,20 @@ describe("GitHub sources", () => {
     return repo.commit(edits, {}, `round ${round}`);
   }
 
+  const FILE_READ = /\/(git\/blobs|contents)\//;
+
   test("the provider answers bursts of 5xx and 429: the sync waits them out or retries, and ends exact", { timeout: 180_000 }, async () => {
     const before = new Set(expectedKeys("", new Map()));
     assert.equal(before.size, 0);
     const { sourceId, jobId } = await connectGitHub();
-    // One request per file (no archive), so that there are many calls to disturb.
+    // One request per file (no archive), so that there are many calls to disturb. Files come
+    // from /git/blobs/ (a listing's blob SHA in hand) or /contents/ (fanned-out batches).
     github.inject(/\/commits\/main/, 502, { times: 3 }); // more than the inline retries: the attempt fails, pg-boss retries it
-    github.inject(/\/git\/blobs\//, 503, { times: 4 });
-    github.inject(/\/git\/blobs\//, 429, { headers: { "retry-after": "1" }, body: '{"message":"API rate limit exceeded"}', times: 8 });
+    github.inject(FILE_READ, 503, { times: 4 });
+    github.inject(FILE_READ, 429, { headers: { "retry-after": "1" }, body: '{"message":"API rate limit exceeded"}', times: 8 });
     github.inject(/\/git\/trees\//, 500, { times: 1 });
-    github.inject(/\/git\/blobs\//, 502, { times: 6 });
-    github.inject(/\/git\/blobs\//, 403, { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 1) }, body: '{"message":"API rate limit exceeded"}', times: 3 });
+    github.inject(FILE_READ, 502, { times: 6 });
+    github.inject(FILE_READ, 403, { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 1) }, body: '{"message":"API rate limit exceeded"}', times: 3 });
     await worker({ GITHUB_API_URL: github.base, SYNC_GIT_ARCHIVE: "off" });
     const [done] = await waitForIdle([sourceId], 170_000);
     assert.equal(done!.status, "completed", done!.errorMessage ?? "");
