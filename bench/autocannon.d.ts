@@ -11,7 +11,7 @@ declare module "autocannon" {
     setupRequest?: (request: RequestSpec, context: Record<string, unknown>) => RequestSpec;
     onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   };
-  export type Options = { url: string; connections?: number; duration?: number; amount?: number; requests?: RequestSpec[]; headers?: Record<string, string>; timeout?: number };
+  export type Options = { url: string; method?: string; body?: string; connections?: number; duration?: number; amount?: number; requests?: RequestSpec[]; headers?: Record<string, string>; timeout?: number };
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;
 }

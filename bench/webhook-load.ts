@@ -89,7 +89,7 @@ async function main() {
   const apiToken = await createApiToken(getDb(), "bench", null);
 
   const env = { ...process.env, DATABASE_URL: DB_URL, GITHUB_API_URL: github.base, WORKER_WATCH: "false", NODE_ENV: "production" as const };
-  const worker = await spawnLogged(["--max-semi-space-size=16", "--import", "tsx", "worker/index.ts"], env, "[worker] ready");
+  const startWorker = () => spawnLogged(["--max-semi-space-size=16", "--import", "tsx", "worker/index.ts"], env, "[worker] ready");
   const port = await freePort();
   const web = await spawnLogged([path.join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(port), "-H", "127.0.0.1"], env);
   const base = `http://127.0.0.1:${port}`;
@@ -117,13 +117,38 @@ async function main() {
   };
   console.log(`[bench] warm-up: 5 s of webhooks`);
   await autocannon({ url: base, connections: CONNECTIONS, duration: 5, requests: [webhookRequest] });
+  await new Promise((r) => setTimeout(r, 500));
   accepted.length = 0;
   await client.query("truncate webhook_events");
-  // Commits land during the run, so that the syncs the webhooks start have work to do.
-  const committer = setInterval(() => repo.commit({ [`src/c${Date.now()}.ts`]: `export const t = ${Date.now()};\n` }, {}, "tick"), 5_000);
-  console.log(`[bench] ${SECONDS} s of signed GitHub webhooks, ${CONNECTIONS} connections, ${SOURCES} sources`);
-  const load: Result = await autocannon({ url: base, connections: CONNECTIONS, duration: SECONDS, requests: [webhookRequest] });
-  clearInterval(committer);
+
+  // Two runs of the same load: the web server alone (the worker is started afterwards to
+  // drain the queued syncs), then with the worker syncing at the same time on the same cores.
+  const runs: { label: string; result: Result; accepted: number }[] = [];
+  let worker: ChildProcess | null = null;
+  for (const label of ["ingestion alone", "with the worker syncing"]) {
+    if (label !== "ingestion alone") worker ??= await startWorker();
+    const from = accepted.length;
+    // Commits land during the run, so that the syncs the webhooks start have work to do.
+    const committer = setInterval(() => repo.commit({ [`src/c${Date.now()}.ts`]: `export const t = ${Date.now()};\n` }, {}, "tick"), 5_000);
+    console.log(`[bench] ${SECONDS} s of signed GitHub webhooks, ${CONNECTIONS} connections, ${SOURCES} sources, ${label}`);
+    const result: Result = await autocannon({ url: base, connections: CONNECTIONS, duration: SECONDS, requests: [webhookRequest] });
+    clearInterval(committer);
+    runs.push({ label, result, accepted: accepted.length - from });
+    console.log(`[bench] webhooks, ${label}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result["2xx"]} accepted, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+    worker ??= await startWorker();
+  }
+
+  // The floor: the same route answering before any database work (415, wrong content type),
+  // on the same server and cores: what Next.js itself costs per request here.
+  const floor: Result = await autocannon({
+    url: `${base}/api/webhooks/github`,
+    connections: CONNECTIONS,
+    duration: Math.max(5, Math.round(SECONDS / 3)),
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: "x",
+  });
+  console.log(`[bench] floor (same route, 415 before any database work): ${Math.round(floor.requests.average)} req/s, p50 ${floor.latency.p50} ms, p99 ${floor.latency.p99} ms`);
 
   // Every accepted delivery recorded exactly once, each followed by a completed sync.
   await waitUntil(
@@ -141,12 +166,10 @@ async function main() {
   ).rows[0].n as number;
   const syncs = (await client.query(`select count(*)::int as n, count(*) filter (where status = 'failed')::int as failed from sync_jobs where trigger = 'webhook'`)).rows[0];
   const indexedHead = (await client.query(`select count(*)::int as n from sources where type = 'github' and cursor = $1`, [repo.head()])).rows[0].n as number;
-  const reqPerSec = load.requests.average;
-  console.log(`[bench] webhooks: ${Math.round(reqPerSec)} req/s, p50 ${load.latency.p50} ms, p99 ${load.latency.p99} ms, ${load["2xx"]} accepted, ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts`);
-  console.log(`[bench] accepted ${accepted.length}, recorded ${recorded.size}, lost ${lost}, recorded twice ${twice}, not followed by a sync ${unsynced}; ${syncs.n} webhook syncs (${syncs.failed} failed), ${indexedHead}/${SOURCES} sources at the last commit`);
+  console.log(`[bench] accepted ${accepted.length}, recorded ${recorded.size} (the rest were in flight when a run ended), lost ${lost}, recorded twice ${twice}, not followed by a sync ${unsynced}; ${syncs.n} webhook syncs (${syncs.failed} failed), ${indexedHead}/${SOURCES} sources at the last commit`);
+  worker!.kill("SIGTERM");
 
   // The list endpoints against 10,000 sources and 1,000,000 files.
-  worker.kill("SIGTERM");
   console.log(`[bench] seeding ${LIST_SOURCES} sources and ${LIST_FILES} files`);
   const seedStart = Date.now();
   const bigFiles = Math.floor(LIST_FILES / 2);
@@ -192,9 +215,13 @@ async function main() {
     bench: "webhook-load",
     title: `Signed GitHub webhooks for ${SECONDS} s (${CONNECTIONS} connections, next start + 1 worker), then list endpoints with ${seeded.s} sources / ${seeded.f} files`,
     metrics: [
-      { label: "webhooks req/s", value: Math.round(reqPerSec), unit: "req/s", kind: "throughput" },
-      { label: "webhooks p50", value: load.latency.p50, unit: "ms", kind: "latency" },
-      { label: "webhooks p99", value: load.latency.p99, unit: "ms", kind: "latency" },
+      ...runs.flatMap(({ label, result }) => [
+        { label: `webhooks req/s, ${label}`, value: Math.round(result.requests.average), unit: "req/s", kind: "throughput" as const },
+        { label: `webhooks p50, ${label}`, value: result.latency.p50, unit: "ms", kind: "latency" as const },
+        { label: `webhooks p99, ${label}`, value: result.latency.p99, unit: "ms", kind: "latency" as const },
+      ]),
+      { label: "floor req/s (415, no database)", value: Math.round(floor.requests.average), unit: "req/s", kind: "throughput" },
+      { label: "floor p99 (415, no database)", value: floor.latency.p99, unit: "ms", kind: "latency" },
       { label: "webhooks accepted", value: accepted.length, unit: "requests", kind: "count" },
       { label: "accepted but not recorded", value: lost, unit: "events", kind: "count" },
       { label: "recorded twice", value: twice, unit: "events", kind: "count" },
@@ -202,7 +229,8 @@ async function main() {
       ...listMetrics,
     ],
     notes: [
-      `webhooks: ${load["2xx"]} 2xx, ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts; ${syncs.n} webhook syncs (${syncs.failed} failed); ${indexedHead}/${SOURCES} sources at the last commit`,
+      ...runs.map(({ label, result }) => `webhooks, ${label}: ${result["2xx"]} 2xx, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`),
+      `${syncs.n} webhook syncs (${syncs.failed} failed); ${indexedHead}/${SOURCES} sources at the last commit; ${recorded.size - accepted.length} recorded events were in flight when a run ended`,
       ...listRows.map((r) => `list: ${r}`),
     ],
   });
