@@ -31,18 +31,33 @@ function run(script: string): Promise<{ code: number; output: string; seconds: n
   });
 }
 
-/** Figures of a benchmark that only prints: one metric per unit found on each line. */
+/** Figures of a benchmark that only prints: throughput, percentiles and wall times found on each line. */
 export function figuresFromOutput(name: string, output: string): Metric[] {
   const metrics: Metric[] = [];
+  const patterns: [RegExp, (m: RegExpMatchArray) => Metric | null][] = [
+    [/([\d,]+(?:\.\d+)?)\s*(files\/s|req\/s|MB\/s)/g, (m) => ({ label: m[2]!, value: Number(m[1]!.replace(/,/g, "")), unit: m[2]!, kind: "throughput" })],
+    [/\b(p\d{2})\s+([\d,]+(?:\.\d+)?)\s*ms/g, (m) => ({ label: m[1]!, value: Number(m[2]!.replace(/,/g, "")), unit: "ms", kind: "latency" })],
+    [/(?<![\w/.])(\d+(?:\.\d+)?) s\b/g, (m) => ({ label: "wall time", value: Number(m[1]), unit: "s", kind: "time" })],
+  ];
   for (const raw of output.split("\n")) {
-    const line = raw.replace(/\x1b\[[0-9;]*m/g, "").trim();
-    if (!line || line.startsWith(">") || /error|warn/i.test(line.slice(0, 12))) continue;
-    const label = line.replace(/^\[[^\]]+\]\s*/, "").split(/[:\d]/)[0]!.trim().slice(0, 50) || name;
-    for (const m of line.matchAll(/([\d,]+(?:\.\d+)?)\s*(files\/s|req\/s|MB\/s)/g)) {
-      metrics.push({ label: `${label} ${m[2]}`, value: Number(m[1]!.replace(/,/g, "")), unit: m[2]!, kind: "throughput" });
-    }
-    for (const m of line.matchAll(/\b(p\d{2})\s+([\d,]+(?:\.\d+)?)\s*ms/g)) {
-      metrics.push({ label: `${label} ${m[1]}`, value: Number(m[2]!.replace(/,/g, "")), unit: "ms", kind: "latency" });
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, "").replace(/^\[[^\]]+\]\s*/, "").trim();
+    if (!line || line.startsWith(">") || /^(error|warn)/i.test(line)) continue;
+    const head = /^[\w.-]+/.exec(line)?.[0] ?? name;
+    for (const [pattern, make] of patterns) {
+      for (const m of line.matchAll(pattern)) {
+        const metric = make(m);
+        if (!metric) continue;
+        // Named by the words just before the figure (after the last comma, semicolon or parenthesis).
+        const before = line
+          .slice(0, m.index)
+          .split(/[,;(]/)
+          .pop()!
+          .replace(/(\s*(median of \d+|[\d.,]+\s*(files\/s|MB\/s|req\/s|ms|s))\b[:\s]*)+$/, "")
+          .replace(/[:\s)]+$/, "")
+          .trim();
+        const context = before.startsWith(head) ? before : `${head}: ${before}`;
+        metrics.push({ ...metric, label: `${context} ${metric.label}`.replace(/\s+/g, " ").slice(0, 90) });
+      }
     }
   }
   return metrics;
@@ -98,12 +113,21 @@ async function main() {
     .map((s) => s.slice("bench:".length))
     .filter((n) => (only.length === 0 || only.includes(n)) && !skip.includes(n))
     .sort();
-  rmSync(resultsDir, { recursive: true, force: true });
-  mkdirSync(resultsDir, { recursive: true });
+  // BENCH_REPORT_ONLY=1 writes the report again from the outputs kept by the last run.
+  const reportOnly = !!process.env.BENCH_REPORT_ONLY;
+  if (!reportOnly) {
+    rmSync(resultsDir, { recursive: true, force: true });
+    mkdirSync(resultsDir, { recursive: true });
+  }
   const runs: Run[] = [];
   for (const name of names) {
-    console.log(`\n[bench] ===== bench:${name} =====`);
-    const { code, output, seconds } = await run(`bench:${name}`);
+    const logFile = path.join(resultsDir, `${name}.log`);
+    if (reportOnly && !existsSync(logFile)) continue;
+    if (!reportOnly) console.log(`\n[bench] ===== bench:${name} =====`);
+    const { code, output, seconds } = reportOnly
+      ? (JSON.parse(readFileSync(logFile, "utf8")) as { code: number; output: string; seconds: number })
+      : await run(`bench:${name}`);
+    if (!reportOnly) writeFileSync(logFile, JSON.stringify({ code, output, seconds }));
     const file = path.join(resultsDir, `${name}.json`);
     const result: BenchResult = existsSync(file)
       ? (JSON.parse(readFileSync(file, "utf8")) as BenchResult)
