@@ -2,6 +2,9 @@ import { PgBoss } from "pg-boss";
 import { databaseUrl } from "@/lib/db/client";
 import { QUEUES } from "./names";
 
+/** How often a worker looks for jobs whose heartbeat stopped (see getBoss). */
+export const MONITOR_INTERVAL_SECONDS = 10;
+
 type BossHandle = { boss: PgBoss; ready: Promise<PgBoss> };
 const globalForBoss = globalThis as unknown as { dataConnectorBoss?: BossHandle };
 
@@ -65,6 +68,10 @@ export function getBoss(options: { worker?: boolean } = {}): Promise<PgBoss> {
       application_name: worker ? "data-connector-worker" : "data-connector-web",
       supervise: worker,
       superviseIntervalSeconds: 5,
+      // pg-boss fails jobs whose heartbeat went stale (a killed worker's, or one whose failure
+      // could not be recorded while PostgreSQL restarted) only on its per-queue monitor pass,
+      // every 60 s by default: a crashed sync then waited over a minute. Every 10 s instead.
+      monitorIntervalSeconds: MONITOR_INTERVAL_SECONDS,
       schedule: worker,
       migrate: true,
     });

@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { getBoss } from "@/lib/queue/boss";
 import { QUEUES } from "@/lib/queue/names";
 import type { Db } from "@/lib/db/client";
@@ -45,30 +45,68 @@ export async function requestSyncInTransaction(
   executor: SqlExecutor,
   request: SyncRequest,
 ): Promise<{ job: SyncJob; coalesced: boolean }> {
+  return (await requestSyncsInTransaction(tx, executor, [request]))[0]!;
+}
+
+/**
+ * Several requests (at most one per source) in a few statements whatever their number: the
+ * sources' locks in one (always in the same order, so two callers never deadlock), their
+ * waiting jobs in one, the new jobs and their wake-ups in one each. Answers in request order.
+ */
+export async function requestSyncsInTransaction(
+  tx: Db,
+  executor: SqlExecutor,
+  requests: SyncRequest[],
+): Promise<{ job: SyncJob; coalesced: boolean }[]> {
+  if (requests.length === 0) return [];
   const boss = await getBoss();
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${request.sourceId}, 0))`);
-  const [waiting] = await tx
+  const sourceIds = [...new Set(requests.map((r) => r.sourceId))].sort();
+  if (sourceIds.length !== requests.length) throw new Error("requestSyncsInTransaction takes at most one request per source.");
+  await executor.executeSql("select pg_advisory_xact_lock(hashtextextended(s, 0)) from (select unnest($1::text[]) as s order by 1) as ordered", [sourceIds]);
+  const waitingRows = await tx
     .select()
     .from(syncJobs)
-    .where(and(eq(syncJobs.sourceId, request.sourceId), eq(syncJobs.status, "queued")))
-    .limit(1);
-  if (waiting) {
+    .where(and(inArray(syncJobs.sourceId, sourceIds), eq(syncJobs.status, "queued")));
+  const waitingBySource = new Map(waitingRows.map((w) => [w.sourceId, w]));
+  const answers = new Map<string, { job: SyncJob; coalesced: boolean }>();
+  const fresh: SyncRequest[] = [];
+  for (const request of requests) {
+    const waiting = waitingBySource.get(request.sourceId);
+    if (!waiting) {
+      fresh.push(request);
+      continue;
+    }
     const type: SyncType = waiting.type === "full" || request.type === "full" ? "full" : "incremental";
     const paths = type === "full" ? null : mergePaths(waiting.paths ?? null, request.paths);
+    const samePaths = (paths === null && waiting.paths === null) || (paths !== null && waiting.paths !== null && paths.length === waiting.paths.length);
+    // A burst of webhooks folds into the waiting job; most of them change nothing in it.
+    if (type === waiting.type && samePaths) {
+      answers.set(request.sourceId, { job: waiting, coalesced: true });
+      continue;
+    }
     const [job] = await tx.update(syncJobs).set({ type, paths }).where(eq(syncJobs.id, waiting.id)).returning();
-    return { job: job!, coalesced: true };
+    answers.set(request.sourceId, { job: job!, coalesced: true });
   }
-  const [job] = await tx
-    .insert(syncJobs)
-    .values({
-      sourceId: request.sourceId,
-      type: request.type,
-      trigger: request.trigger,
-      status: "queued",
-      paths: request.type === "incremental" && request.paths?.length ? [...new Set(request.paths)] : null,
-    })
-    .returning();
-  // Deduplicated (null) when a wake-up for this source already waits: that one drains this row.
-  await boss.send(QUEUES.syncSource, { sourceId: request.sourceId }, { singletonKey: request.sourceId, db: executor });
-  return { job: job!, coalesced: false };
+  if (fresh.length > 0) {
+    const jobs = await tx
+      .insert(syncJobs)
+      .values(
+        fresh.map((request) => ({
+          sourceId: request.sourceId,
+          type: request.type,
+          trigger: request.trigger,
+          status: "queued",
+          paths: request.type === "incremental" && request.paths?.length ? [...new Set(request.paths)] : null,
+        })),
+      )
+      .returning();
+    for (const job of jobs) answers.set(job.sourceId, { job, coalesced: false });
+    // Deduplicated when a wake-up for a source already waits: that one drains the new row.
+    await boss.insert(
+      QUEUES.syncSource,
+      fresh.map((request) => ({ data: { sourceId: request.sourceId }, singletonKey: request.sourceId })),
+      { db: executor },
+    );
+  }
+  return requests.map((r) => answers.get(r.sourceId)!);
 }

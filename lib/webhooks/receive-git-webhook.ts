@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError, problemResponse } from "@/lib/api/errors";
 import { getDb } from "@/lib/db/client";
 import { sources, type Source } from "@/lib/db/schema";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForWebhook } from "@/lib/connectors/connector-for-source";
 import type { WebhookProvider } from "./callback-url";
 import { recordWebhookEvent } from "./record-webhook-event";
 
@@ -161,8 +161,7 @@ export async function receiveGitWebhook(provider: WebhookProvider, request: Requ
     const webhookRequest = { headers: request.headers, rawBody };
     const verified: Source[] = [];
     for (const source of candidates) {
-      const connector = await connectorForSource(source);
-      if (connector.validateWebhook?.(webhookRequest)) verified.push(source);
+      if (connectorForWebhook(source).validateWebhook?.(webhookRequest)) verified.push(source);
     }
     if (verified.length === 0) throw new AppError("unauthorized", "The webhook signature does not match.");
 

@@ -7,6 +7,8 @@ import { tempDir } from "../helpers";
 export type TreeEntry = { path: string; mode: string; type: string; sha: string; size: number };
 export type DiffEntry = { status: "added" | "modified" | "removed" | "renamed"; path: string; previousPath?: string; sha: string };
 
+const READ_ONLY = new Set(["rev-parse", "ls-tree", "cat-file", "merge-base", "diff"]);
+
 /** A real git repository that the provider fakes answer from: trees, archives and diffs are git's own. */
 export class GitRepo {
   readonly dir: string;
@@ -18,16 +20,34 @@ export class GitRepo {
     this.git("config", "commit.gpgsign", "false");
   }
 
+  /**
+   * Answers of read-only git commands until the repository changes (commit, resetTo): the
+   * fakes ask the same questions (rev-parse main, compare a...b) for every request, and a git
+   * process each time made the fake, not the code under test, the cost of load runs.
+   */
+  private readonly answers = new Map<string, string | Buffer>();
+
   git(...args: string[]): string {
-    return execFileSync("git", args, { cwd: this.dir, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+    const key = `s\0${args.join("\0")}`;
+    const known = this.answers.get(key);
+    if (typeof known === "string") return known;
+    const out = execFileSync("git", args, { cwd: this.dir, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+    if (READ_ONLY.has(args[0]!)) this.answers.set(key, out);
+    return out;
   }
 
   private gitBuffer(...args: string[]): Buffer {
-    return execFileSync("git", args, { cwd: this.dir, maxBuffer: 512 * 1024 * 1024 });
+    const key = `b\0${args.join("\0")}`;
+    const known = this.answers.get(key);
+    if (Buffer.isBuffer(known)) return known;
+    const out = execFileSync("git", args, { cwd: this.dir, maxBuffer: 512 * 1024 * 1024 });
+    if (READ_ONLY.has(args[0]!) && out.length < 1024 * 1024) this.answers.set(key, out);
+    return out;
   }
 
   /** Writes (string/Buffer) or deletes (null) files, renames `renames`, commits, returns the new head. */
   commit(files: Record<string, string | Buffer | null>, renames: Record<string, string> = {}, message = "change"): string {
+    this.answers.clear();
     for (const [from, to] of Object.entries(renames)) {
       mkdirSync(path.dirname(path.join(this.dir, to)), { recursive: true });
       this.git("mv", from, to);
@@ -47,6 +67,7 @@ export class GitRepo {
 
   /** Moves the branch back (a force-push's first half); the next commit diverges. */
   resetTo(sha: string): void {
+    this.answers.clear();
     this.git("reset", "-q", "--hard", sha);
   }
 

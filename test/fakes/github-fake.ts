@@ -10,11 +10,11 @@ export type GitHubHook = { id: number; url: string; secret: string; contentType:
  * (302 to a codeload path), compare (three-dot, at most 300 files), hooks. Every answer carries
  * x-ratelimit-* headers; errors are GitHub's JSON bodies.
  */
-export async function startGitHubFake(options: { owner: string; name: string; token: string; repo: GitRepo }) {
-  const { owner, name, token, repo } = options;
+export async function startGitHubFake(options: { owner: string; name: string; token: string; repo: GitRepo; anyRepo?: boolean }) {
+  const { owner, token, repo } = options;
   const hooks: GitHubHook[] = [];
   let nextHookId = 1000;
-  const prefix = `/repos/${owner}/${name}`;
+  const prefix = `/repos/${owner}/${options.name}`;
   const rateHeaders = { "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600) };
   const notFound = (res: ServerResponse) => json(res, 404, { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" }, rateHeaders);
 
@@ -23,7 +23,7 @@ export async function startGitHubFake(options: { owner: string; name: string; to
       // The download host: no API token, a signed path instead.
       const sha = req.path.split("/").pop()!;
       res.writeHead(200, { "content-type": "application/x-gzip" });
-      repo.archive(sha, `${owner}-${name}-${sha.slice(0, 7)}`).pipe(res);
+      repo.archive(sha, `${owner}-${req.path.split("/")[3]}-${sha.slice(0, 7)}`).pipe(res);
       return;
     }
     const auth = req.headers.authorization ?? "";
@@ -31,8 +31,12 @@ export async function startGitHubFake(options: { owner: string; name: string; to
       json(res, 401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" }, rateHeaders);
       return;
     }
-    if (!req.path.startsWith(prefix)) return notFound(res);
-    const rest = req.path.slice(prefix.length);
+    // anyRepo: every repository of `owner` is the same repository (many sources, one fake).
+    const other = options.anyRepo ? new RegExp(`^/repos/${owner}/([^/]+)`).exec(req.path) : null;
+    const name = other ? other[1]! : options.name;
+    const repoPrefix = other ? other[0] : prefix;
+    if (!req.path.startsWith(repoPrefix)) return notFound(res);
+    const rest = req.path.slice(repoPrefix.length);
     const accept = String(req.headers.accept ?? "");
     let m: RegExpExecArray | null;
     if (req.method === "GET" && rest === "") {

@@ -45,6 +45,11 @@ export async function startHttpFake(handler: Handler) {
     inject(match: RegExp, status: number, options: { headers?: Record<string, string>; body?: string; times?: number } = {}) {
       injected.push({ match, status, headers: options.headers, body: options.body, times: options.times ?? 1 });
     },
+    /** Injected answers not given yet (sum of their remaining `times`). */
+    pendingInjections: () => injected.reduce((n, i) => n + i.times, 0),
+    clearInjections() {
+      injected.length = 0;
+    },
     /** `METHOD /path` of every request since `from`. */
     log(from = 0): string[] {
       return requests.slice(from).map((r) => `${r.method} ${r.path}`);
