@@ -7,7 +7,7 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as gdriveWebhook from "@/app/api/webhooks/gdrive/route";
 import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
-import { driveChannels, sources, syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { driveChannels, sources, syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { DOC, FORM, SHEET, SLIDES, startDriveFake, type DriveFake } from "./fakes/drive-server";
@@ -101,6 +101,23 @@ describe("Google Drive sources", () => {
     const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
     assert.equal(source!.config.token, undefined, "the token is not kept in config");
     assert.ok(source!.tokenSecret && !source!.tokenSecret.includes(fake.token), "the token is stored sealed");
+  });
+
+  test("a sync fanned out to process-file-batch jobs reads each file with one request (the listing's id and type travel with the batch)", async () => {
+    const projects = fake.folder("Big");
+    for (let i = 0; i < 260; i++) fake.file(`f${i}.md`, projects, `# file ${i}\n`);
+    fake.file("Notes", projects, "# Notes\n", DOC);
+    const before = fake.count();
+    const sourceId = await connect({ folderId: projects });
+    assert.equal((await indexed(sourceId)).size, 261);
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId));
+    const batches = await db().select().from(syncJobBatches).where(eq(syncJobBatches.jobId, job!.id));
+    assert.ok(batches.length >= 3, "the sync was fanned out");
+    const reads = fake.count(/^files\/[^/]+(\/export)?$/);
+    // 261 reads, plus the folder's own metadata looked up at connect and at the sync's start.
+    assert.ok(reads <= 261 + 2, `one download or export per file, no lookups by path (${reads} file requests)`);
+    // Besides the reads: listing pages (this fake pages by 4), the start token, the folder.
+    assert.ok(fake.count() - before - fake.count("files") - reads < 10, `other requests: ${fake.count() - before - fake.count("files") - reads}`);
   });
 
   test("a shared drive is listed with supportsAllDrives and corpora=drive", async () => {

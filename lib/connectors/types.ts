@@ -16,6 +16,8 @@ export type RemoteFile = {
   version: string | null;
   /** Stable identity when the provider has one independent of the path (Drive file id). */
   id?: string | null;
+  /** The provider's type of the entry when reading depends on it (Drive: mimeType, for exports). */
+  contentType?: string | null;
   lastModified?: Date | null;
 };
 
@@ -62,7 +64,11 @@ export interface Connector {
   /** Throws a ConnectorConfigError or ConnectorAuthError that says what to fix. */
   validateConnection(): Promise<void | ConnectionInfo>;
   listFiles(path?: string, recursive?: boolean): AsyncIterable<RemoteFile>;
-  getFileContent(path: string): Promise<Buffer>;
+  /**
+   * `listed`, when the caller has it, is the file as listed (its id and content type), so a
+   * connector created afresh (a batch on another worker) need not look the path up again.
+   */
+  getFileContent(path: string, listed?: RemoteFile): Promise<Buffer>;
   /** null when the file does not exist (any more). */
   getFileMetadata(path: string): Promise<RemoteFile | null>;
   /** The provider position now (commit SHA, page token, cursor); null when it has none. */

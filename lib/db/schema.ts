@@ -182,6 +182,8 @@ export const files = pgTable(
   },
   (t) => [
     uniqueIndex("files_source_id_path_key").on(t.sourceId, t.path),
+    // `path LIKE 'prefix%'` (the file browser's filter) can use this one under any collation.
+    index("files_source_id_path_pattern_idx").on(t.sourceId, t.path.op("varchar_pattern_ops")),
     index("files_source_id_language_idx").on(t.sourceId, t.language),
     foreignKey({ name: "files_source_id_fkey", columns: [t.sourceId], foreignColumns: [sources.id] }).onDelete(
       "cascade",
@@ -286,6 +288,7 @@ export type BatchFileEntry = {
   size: number | null;
   version: string | null;
   id?: string | null;
+  contentType?: string | null;
   lastModified?: string | null;
 };
 

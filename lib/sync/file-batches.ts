@@ -16,7 +16,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export type BatchErrorKind = "auth" | "permanent" | "transient";
 
 export function toBatchEntry(file: RemoteFile): BatchFileEntry {
-  return { path: file.path, size: file.size, version: file.version, id: file.id ?? null, lastModified: file.lastModified?.toISOString() ?? null };
+  return {
+    path: file.path,
+    size: file.size,
+    version: file.version,
+    id: file.id ?? null,
+    contentType: file.contentType ?? null,
+    lastModified: file.lastModified?.toISOString() ?? null,
+  };
 }
 
 export function fromBatchEntry(entry: BatchFileEntry): RemoteFile {

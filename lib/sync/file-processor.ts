@@ -156,7 +156,7 @@ export class FileProcessor {
     if (file.size !== null && file.size > filter.maxFileSize) return dropped(`larger than ${filter.maxFileSize} bytes`);
     let content: Buffer;
     try {
-      content = given ?? (await waitOutRateLimits(() => connector.getFileContent(file.path), this.context.setDetail));
+      content = given ?? (await waitOutRateLimits(() => connector.getFileContent(file.path, file), this.context.setDetail));
     } catch (err) {
       if (err instanceof ConnectorError && err.retryable) throw err;
       return { kind: "failed", path: file.path, error: (err as Error).message };

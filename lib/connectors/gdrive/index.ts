@@ -63,6 +63,7 @@ function remoteOf(file: drive_v3.Schema$File, path: string): RemoteFile {
   return {
     path,
     id: file.id!,
+    contentType: file.mimeType ?? null,
     size: exported || file.size == null ? null : Number(file.size),
     // Binary files carry md5Checksum; native ones only their version (bumped by any edit).
     version: file.md5Checksum ?? (file.version ? `v${file.version}` : null),
@@ -247,8 +248,9 @@ export class GdriveConnector implements Connector {
     return null;
   }
 
-  async getFileContent(path: string): Promise<Buffer> {
-    const known = this.byPath.get(path) ?? (await this.getFileMetadata(path).then(() => this.byPath.get(path)));
+  async getFileContent(path: string, listed?: RemoteFile): Promise<Buffer> {
+    const fromListing = listed?.id && listed.contentType ? { id: listed.id, mimeType: listed.contentType } : undefined;
+    const known = this.byPath.get(path) ?? fromListing ?? (await this.getFileMetadata(path).then(() => this.byPath.get(path)));
     if (!known) throw new ConnectorFileError(path, "the file is no longer in Drive");
     const exported = EXPORTS[known.mimeType];
     const fileError = (err: unknown): never => {

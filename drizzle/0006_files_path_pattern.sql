@@ -1,0 +1,1 @@
+CREATE INDEX "files_source_id_path_pattern_idx" ON "files" USING btree ("source_id","path" varchar_pattern_ops);
