@@ -101,13 +101,14 @@ test("connect a local folder: a bad folder is refused beside its field, then the
       async () => {
         const bar = page.getByRole("progressbar", { name: "Sync progress of project" });
         if (await bar.isVisible().catch(() => false)) {
-          const value = Number(await bar.getAttribute("aria-valuenow").catch(() => NaN));
+          // Short timeout: the bar goes away when the sync ends, and a locator would wait for it.
+          const value = Number(await bar.getAttribute("aria-valuenow", { timeout: 500 }).catch(() => NaN));
           if (Number.isFinite(value)) {
             if (seen.size === 0) await snap("06-source-syncing");
             seen.add(value);
           }
         }
-        return page.getByTestId("latest-job-status").textContent();
+        return page.getByTestId("latest-job-status").textContent({ timeout: 1000 }).catch(() => null);
       },
       // Generous: on a loaded 2-core CI machine the embedded database makes this sync slow.
       { timeout: 240_000, intervals: [200] },
