@@ -2,25 +2,17 @@
 
 import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { apiFetch } from "@/lib/client/api";
 import { formatBytes } from "@/lib/format";
 import { RelativeTime } from "./relative-time";
 import { errorAlertClass, inputClass, secondaryButtonClass } from "./ui";
+import { useDebounced } from "./use-debounced";
 
 type FileDto = { path: string; sha: string | null; size: number | null; language: string | null; lastModified: string | null; indexedAt: string | null };
 type Page = { files: FileDto[]; nextCursor: string | null };
 
 const PAGE = 100;
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
-}
 
 /** The source's indexed files in path order, filtered by path prefix and language, a page at a time. */
 export function FileBrowser({ sourceId, initial, languages }: { sourceId: string; initial: Page; languages: string[] }) {

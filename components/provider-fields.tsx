@@ -9,18 +9,10 @@ import type { CredentialDto } from "@/lib/oauth/credentials";
 import { Field } from "./form-fields";
 import { PROVIDER_LABELS } from "./status-badge";
 import { secondaryButtonClass } from "./ui";
+import { useDebounced } from "./use-debounced";
 
 const OAUTH_PROVIDER: Partial<Record<SourceType, string>> = { github: "github", gitlab: "gitlab", bitbucket: "bitbucket", gdrive: "google", dropbox: "dropbox" };
 const GIT = new Set<SourceType>(["github", "gitlab", "bitbucket"]);
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
-}
 
 type Props = {
   type: SourceType;
