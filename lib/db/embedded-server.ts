@@ -47,9 +47,10 @@ export async function serveEmbedded(db: PGlite, host = "127.0.0.1"): Promise<Emb
 
   const releaseOwner = async (client: Client) => {
     if (owner !== client) return;
-    owner = null;
     // A client that vanished inside a transaction: roll it back for it, as PostgreSQL does.
+    // Only then may another client run, or its statements would land in that transaction.
     if (db.isInTransaction()) await db.exec("rollback").catch(() => {});
+    owner = null;
   };
 
   const run = async (unit: Unit) => {
