@@ -23,7 +23,7 @@ const unavailable = privatePostgresAvailable();
 
 after(() => closeAll());
 
-test("PostgreSQL restarted twice mid-sync (clean, then crash): the worker reconnects, the job completes, the index is exact", { timeout: 300_000, skip: unavailable ?? false }, async () => {
+test("PostgreSQL restarted twice mid-sync (clean, then crash): the worker reconnects, the job completes, the index is exact", { timeout: 600_000, skip: unavailable ?? false }, async () => {
   const cluster = await startPrivatePostgres();
   const fake = await startPipelineFake();
   let worker: ChildProcess | null = null;
@@ -53,7 +53,8 @@ test("PostgreSQL restarted twice mid-sync (clean, then crash): the worker reconn
     const done = await waitFor(async () => {
       const j = await job();
       return j && ["completed", "failed"].includes(j.status) ? j : null;
-    }, { timeoutMs: 240_000, intervalMs: 200, what: "the job to finish" });
+    // Generous: an attempt that failed on the dropped connections waits out pg-boss's backoff.
+    }, { timeoutMs: 480_000, intervalMs: 200, what: "the job to finish" });
     assert.equal(done.status, "completed", done.errorMessage ?? "");
     // Whether the sync attempt itself or only some of its batches failed and were retried
     // depends on which queries the restarts cut off; either way the job completes.

@@ -19,7 +19,7 @@ export const QUEUE_OPTIONS = {
     retryLimit: 8,
     retryDelay: 2,
     retryBackoff: true,
-    retryDelayMax: 300,
+    retryDelayMax: 120,
     heartbeatSeconds: 10,
     expireInSeconds: 6 * 3600,
   },
