@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, beforeEach, describe, test } from "node:test";
+import { sql } from "drizzle-orm";
 import { SOURCE_TYPES } from "@/lib/connectors/types";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
@@ -128,5 +129,44 @@ describe("API", () => {
     const removed = await call(sourceRoute.DELETE, "DELETE", `/api/sources/${id}`, { token, params: { id } });
     assert.equal(removed.status, 204);
     assertProblem(await call(sourceRoute.GET, "GET", `/api/sources/${id}`, { token, params: { id } }), 404, /No source/);
+  });
+
+  test("GET /api/sources pages with ?limit and nextCursor, newest first, through ties in creation time", async () => {
+    // Seven sources, three of them created in the same microsecond: the page ends by time, then id.
+    await db().execute(sql`insert into sources (type, name, config, created_at)
+      select 'local', 'page-' || g, '{}'::jsonb, timestamptz '2026-01-01 00:00:00.123456+00' + (least(g, 5) || ' seconds')::interval
+      from generate_series(1, 7) g`);
+    const all = await call(sourcesRoute.GET, "GET", "/api/sources", { token });
+    assert.equal(all.json.sources.length, 7);
+    assert.equal(all.json.nextCursor, null, "without a limit, everything and no cursor");
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pageNo = 0; pageNo < 10; pageNo++) {
+      const res: Awaited<ReturnType<typeof call>> = await call(sourcesRoute.GET, "GET", `/api/sources?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token });
+      assert.equal(res.status, 200);
+      assert.ok(res.json.sources.length <= 2);
+      seen.push(...res.json.sources.map((s: { id: string }) => s.id));
+      cursor = res.json.nextCursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(seen, all.json.sources.map((s: { id: string }) => s.id), "the pages together are the whole list, in order, once each");
+    assertProblem(await call(sourcesRoute.GET, "GET", "/api/sources?cursor=bm9wZQ&limit=2", { token }), 400, /cursor is not valid/);
+    assertProblem(await call(sourcesRoute.GET, "GET", "/api/sources?limit=0", { token }), 422, /limit/);
+  });
+
+  test("fileCount follows the files table: batch upserts, deletes, and a source's own count only", async () => {
+    const [a, b] = (await db().execute<{ id: string }>(sql`insert into sources (type, name, config) values ('local', 'a', '{}'), ('local', 'b', '{}') returning id`)).rows.map((r) => r.id);
+    const upsert = (sourceId: string, from: number, to: number) =>
+      db().execute(sql`insert into files (source_id, path, sha, size) select ${sourceId}::uuid, 'f' || g, 'x', 1 from generate_series(${from}::int, ${to}::int) g
+        on conflict (source_id, path) do update set sha = excluded.sha`);
+    await upsert(a!, 1, 10);
+    await upsert(a!, 6, 15); // five updated, five new
+    await upsert(b!, 1, 3);
+    await db().execute(sql`delete from files where source_id = ${a!}::uuid and path in ('f1', 'f2', 'f404')`);
+    const count = async (id: string) => (await call(sourceRoute.GET, "GET", `/api/sources/${id}`, { token, params: { id } })).json.source.fileCount;
+    assert.equal(await count(a!), 13);
+    assert.equal(await count(b!), 3);
+    const listed = await call(sourcesRoute.GET, "GET", "/api/sources", { token });
+    assert.deepEqual(Object.fromEntries(listed.json.sources.map((s: { name: string; fileCount: number }) => [s.name, s.fileCount])), { a: 13, b: 3 });
   });
 });

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { eq, inArray, sql } from "drizzle-orm";
-import { files, syncJobs } from "@/lib/db/schema";
+import { files, sources, syncJobs } from "@/lib/db/schema";
 import { idempotencyKey } from "@/lib/pipeline/deliver";
 import type { startPipelineFake } from "./fakes/pipeline-server";
 import { db, waitFor, writeTree } from "./helpers";
@@ -37,6 +37,8 @@ export async function assertIndexEquals(sourceId: string, expected: Map<string, 
   const extra = [...actual.keys()].filter((p) => !expected.has(p));
   assert.deepEqual({ missing: missing.slice(0, 10), extra: extra.slice(0, 10) }, { missing: [], extra: [] }, `${what} equals the source`);
   assert.equal(actual.size, expected.size);
+  const [counted] = await db().select({ fileCount: sources.fileCount }).from(sources).where(eq(sources.id, sourceId));
+  assert.equal(counted?.fileCount, expected.size, `${what}: the source's fileCount matches its files`);
 }
 
 /**

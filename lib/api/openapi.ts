@@ -8,6 +8,7 @@ import {
   JOB_STATUSES,
   jobFailuresQuery,
   listFilesQuery,
+  listSourcesQuery,
   listJobsQuery,
   SOURCE_STATUSES,
   syncBody,
@@ -46,7 +47,7 @@ const sourceDto = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   latestJob: jobDto.nullable().optional(),
-  fileCount: z.number().int().optional(),
+  fileCount: z.number().int(),
 });
 const fileDto = z.object({
   path: z.string(),
@@ -99,7 +100,7 @@ const providerParam = { name: "provider", in: "path", required: true, schema: { 
 
 export const OPERATIONS: Operation[] = [
   { method: "post", path: "/api/sources", summary: "Connect a source and queue its first full sync", body: createSourceBody, status: 201, response: z.object({ source: sourceDto, jobId: z.uuid() }) },
-  { method: "get", path: "/api/sources", summary: "The sources the caller may see, each with its latest job", status: 200, response: z.object({ sources: z.array(sourceDto) }) },
+  { method: "get", path: "/api/sources", summary: "The sources the caller may see, newest first, each with its latest job; all of them, or a page with ?limit", query: listSourcesQuery, status: 200, response: z.object({ sources: z.array(sourceDto), nextCursor: z.string().nullable() }) },
   { method: "get", path: "/api/sources/{id}", summary: "One source", status: 200, response: z.object({ source: sourceDto }) },
   { method: "patch", path: "/api/sources/{id}", summary: "Change a source's name or config", body: updateSourceBody, status: 200, response: z.object({ source: sourceDto }) },
   { method: "delete", path: "/api/sources/{id}", summary: "Remove a source, its webhook and its files (deletions delivered)", status: 204 },

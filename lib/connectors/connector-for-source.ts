@@ -13,18 +13,3 @@ export async function connectorForSource(source: Source, extra: Pick<ConnectorCo
     ...extra,
   });
 }
-
-/**
- * The connector of a stored source for checking a webhook: the webhook secret only. Checking a
- * signature never needs the provider token, and resolving it may refresh an OAuth token at
- * the provider (a network call before the answer) or fail for a credential that needs
- * reconnecting, which must not turn a correctly signed push into an error.
- */
-export function connectorForWebhook(source: Source): Connector {
-  return getConnectorDefinition(source.type).create({
-    sourceId: source.id,
-    config: source.config,
-    token: null,
-    webhookSecret: openWebhookSecret(source),
-  });
-}

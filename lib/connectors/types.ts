@@ -117,4 +117,9 @@ export type ConnectorDefinition = {
   create(context: ConnectorContext): Connector;
   /** Config implied by the source's name (git hosts: `owner/repo`), under the config sent. */
   configFromName?(name: string): Record<string, unknown>;
+  /**
+   * Whether a webhook request is signed with this secret, without a connector (no SDK client
+   * to build per request); the connectors' validateWebhook does the same with their own.
+   */
+  verifyWebhook?(secret: string, request: WebhookRequest): boolean;
 };

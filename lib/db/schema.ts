@@ -131,6 +131,9 @@ export const sources = pgTable(
     webhookSecret: text("webhook_secret"),
     // The provider account the source reads as (Dropbox account id): app-wide webhooks name it.
     accountId: varchar("account_id", { length: 255 }),
+    // Rows in `files` for this source, kept by statement-level triggers on files (migration
+    // 0007), so that listing 10,000 sources never counts a million files.
+    fileCount: integer("file_count").notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -138,6 +141,8 @@ export const sources = pgTable(
     index("sources_user_id_idx").on(t.userId),
     index("sources_type_idx").on(t.type),
     index("sources_type_account_id_idx").on(t.type, t.accountId),
+    // Webhooks find the sources that follow a repository by this (see receive-git-webhook).
+    index("sources_type_repo_idx").on(t.type, sql`lower(${t.config}->>'repo')`),
   ],
 );
 

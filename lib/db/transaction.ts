@@ -6,6 +6,18 @@ import * as schema from "./schema";
 /** pg-boss's executor for the same transaction, so a job is queued only if the rows commit. */
 export type SqlExecutor = { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
 
+// One drizzle handle per pooled connection: building one reads the whole schema's relations,
+// which every transaction (a webhook batch, a file batch) paid for again.
+const handles = new WeakMap<pg.PoolClient, Db>();
+function drizzleFor(client: pg.PoolClient): Db {
+  let db = handles.get(client);
+  if (!db) {
+    db = drizzle(client, { schema }) as unknown as Db;
+    handles.set(client, db);
+  }
+  return db;
+}
+
 /**
  * Runs `fn` in one transaction on one pooled connection, giving it both a drizzle handle and
  * a pg-boss executor bound to that connection.
@@ -14,7 +26,7 @@ export async function withTransaction<T>(fn: (tx: Db, executor: SqlExecutor, cli
   const client = await getPool().connect();
   try {
     await client.query("begin");
-    const tx = drizzle(client, { schema }) as unknown as Db;
+    const tx = drizzleFor(client);
     const executor: SqlExecutor = { executeSql: (text, values) => client.query(text, values as unknown[]) };
     const result = await fn(tx, executor, client);
     await client.query("commit");

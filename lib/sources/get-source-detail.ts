@@ -1,7 +1,6 @@
-import { count, eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
-import { files } from "@/lib/db/schema";
 import { getSourceOrThrow } from "./get-source-or-throw";
 import { latestJobs } from "./list-sources";
 import { toSourceDto } from "./serialize";
@@ -9,11 +8,8 @@ import { toSourceDto } from "./serialize";
 /** One source with its latest job and file count (what the API and the source page show). */
 export async function getSourceDetail(db: DbOrTx, actor: Actor, id: string) {
   const source = await getSourceOrThrow(db, actor, id);
-  const [jobs, [counted]] = await Promise.all([
-    latestJobs(db, [id]),
-    db.select({ n: count() }).from(files).where(eq(files.sourceId, id)),
-  ]);
-  return toSourceDto(source, { latestJob: jobs.get(id) ?? null, fileCount: counted?.n ?? 0 });
+  const jobs = await latestJobs(db, [id]);
+  return toSourceDto(source, { latestJob: jobs.get(id) ?? null });
 }
 
 /** The languages a source's files are in, for the file browser's filter (a skip scan over the index). */

@@ -22,6 +22,11 @@ export const syncBody = z.object({ type: z.enum(["full", "incremental"]).default
 export const sourceIdParams = z.object({ id: z.uuid({ error: "The source id must be a UUID." }) });
 export const jobIdParams = z.object({ id: z.uuid({ error: "The job id must be a UUID." }) });
 
+export const listSourcesQuery = z.object({
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
 export const listFilesQuery = z.object({
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

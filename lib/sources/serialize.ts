@@ -30,7 +30,7 @@ export function toJobDto(job: SyncJob) {
 }
 export type JobDto = ReturnType<typeof toJobDto>;
 
-export function toSourceDto(source: Source, extra: { latestJob?: SyncJob | null; fileCount?: number } = {}) {
+export function toSourceDto(source: Source, extra: { latestJob?: SyncJob | null } = {}) {
   return {
     id: source.id,
     type: source.type,
@@ -41,8 +41,8 @@ export function toSourceDto(source: Source, extra: { latestJob?: SyncJob | null;
     webhookId: source.webhookId,
     createdAt: iso(source.createdAt),
     updatedAt: iso(source.updatedAt),
+    fileCount: source.fileCount,
     ...(extra.latestJob !== undefined ? { latestJob: extra.latestJob ? toJobDto(extra.latestJob) : null } : {}),
-    ...(extra.fileCount !== undefined ? { fileCount: extra.fileCount } : {}),
   };
 }
 export type SourceDto = ReturnType<typeof toSourceDto>;

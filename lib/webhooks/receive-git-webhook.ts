@@ -1,9 +1,9 @@
-import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { AppError, problemResponse } from "@/lib/api/errors";
-import { getDb } from "@/lib/db/client";
-import { sources, type Source } from "@/lib/db/schema";
-import { connectorForWebhook } from "@/lib/connectors/connector-for-source";
+import { getPool } from "@/lib/db/client";
+import type { Source } from "@/lib/db/schema";
+import { openWebhookSecret } from "@/lib/connectors/provider-token";
+import { getConnectorDefinition } from "@/lib/connectors/registry";
 import type { WebhookProvider } from "./callback-url";
 import { recordWebhookEvent } from "./record-webhook-event";
 
@@ -23,21 +23,30 @@ type ProviderRules = {
 
 const refBranch = (ref: string) => (ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : null);
 
+// Built once: a zod schema compiles itself on first use, and building one per request cost
+// more than parsing with it.
+const fullNamePayload = z.object({ repository: z.object({ full_name: z.string() }) });
+const refPayload = z.object({ ref: z.string() });
+const gitlabProjectPayload = z.object({ project: z.object({ path_with_namespace: z.string(), web_url: z.string().optional() }) });
+const bitbucketRef = z.object({ type: z.string(), name: z.string() }).nullish();
+const bitbucketPushPayload = z.object({ push: z.object({ changes: z.array(z.object({ new: bitbucketRef, old: bitbucketRef })) }) });
+
+function pushedBranch(payload: unknown): string[] {
+  const parsed = refPayload.safeParse(payload);
+  const branch = parsed.success ? refBranch(parsed.data.ref) : null;
+  return branch ? [branch] : [];
+}
+
 const RULES: Record<WebhookProvider, ProviderRules> = {
   github: {
     signatureHeaders: ["x-hub-signature-256"],
     eventHeader: "x-github-event",
     deliveryHeaders: ["x-github-delivery"],
     repository: (p) => {
-      const parsed = z.object({ repository: z.object({ full_name: z.string() }) }).safeParse(p);
+      const parsed = fullNamePayload.safeParse(p);
       return parsed.success ? { repo: parsed.data.repository.full_name } : null;
     },
-    pushedBranches: (event, p) => {
-      if (event !== "push") return null;
-      const parsed = z.object({ ref: z.string() }).safeParse(p);
-      const branch = parsed.success ? refBranch(parsed.data.ref) : null;
-      return branch ? [branch] : [];
-    },
+    pushedBranches: (event, p) => (event === "push" ? pushedBranch(p) : null),
     isPing: (event) => event === "ping",
   },
   gitlab: {
@@ -45,7 +54,7 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
     eventHeader: "x-gitlab-event",
     deliveryHeaders: ["idempotency-key", "x-gitlab-event-uuid"],
     repository: (p) => {
-      const parsed = z.object({ project: z.object({ path_with_namespace: z.string(), web_url: z.string().optional() }) }).safeParse(p);
+      const parsed = gitlabProjectPayload.safeParse(p);
       if (!parsed.success) return null;
       let host: string | undefined;
       try {
@@ -55,12 +64,7 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
       }
       return { repo: parsed.data.project.path_with_namespace, host };
     },
-    pushedBranches: (event, p) => {
-      if (event !== "Push Hook") return null;
-      const parsed = z.object({ ref: z.string() }).safeParse(p);
-      const branch = parsed.success ? refBranch(parsed.data.ref) : null;
-      return branch ? [branch] : [];
-    },
+    pushedBranches: (event, p) => (event === "Push Hook" ? pushedBranch(p) : null),
     isPing: () => false,
   },
   bitbucket: {
@@ -68,13 +72,12 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
     eventHeader: "x-event-key",
     deliveryHeaders: ["x-request-uuid"],
     repository: (p) => {
-      const parsed = z.object({ repository: z.object({ full_name: z.string() }) }).safeParse(p);
+      const parsed = fullNamePayload.safeParse(p);
       return parsed.success ? { repo: parsed.data.repository.full_name } : null;
     },
     pushedBranches: (event, p) => {
       if (event !== "repo:push") return null;
-      const ref = z.object({ type: z.string(), name: z.string() }).nullish();
-      const parsed = z.object({ push: z.object({ changes: z.array(z.object({ new: ref, old: ref })) }) }).safeParse(p);
+      const parsed = bitbucketPushPayload.safeParse(p);
       if (!parsed.success) return [];
       return parsed.data.push.changes.flatMap((c) => [c.new, c.old]).filter((r) => r?.type === "branch").map((r) => r!.name);
     },
@@ -110,14 +113,20 @@ function firstHeader(headers: Headers, names: string[]): string | null {
   return null;
 }
 
-/** Sources of this provider that follow `repo` (case-insensitive, as providers treat names). */
-async function followers(provider: WebhookProvider, target: { repo: string; host?: string }): Promise<Source[]> {
-  const rows = await getDb()
-    .select()
-    .from(sources)
-    .where(and(eq(sources.type, provider), sql`lower(${sources.config}->>'repo') = lower(${target.repo})`));
-  if (provider !== "gitlab" || !target.host) return rows;
-  return rows.filter((s) => {
+type Follower = Pick<Source, "id" | "config" | "webhookSecret">;
+
+/**
+ * Sources of this provider that follow `repo` (case-insensitive, as providers treat names),
+ * by the index on (type, lower(config->>'repo')): one plain query, the hot path of every push.
+ */
+async function followers(provider: WebhookProvider, target: { repo: string; host?: string }): Promise<Follower[]> {
+  const { rows } = await getPool().query<{ id: string; config: Record<string, unknown>; webhook_secret: string | null }>(
+    `select id, config, webhook_secret from sources where type = $1 and lower(config->>'repo') = lower($2)`,
+    [provider, target.repo],
+  );
+  const found = rows.map((r) => ({ id: r.id, config: r.config, webhookSecret: r.webhook_secret }));
+  if (provider !== "gitlab" || !target.host) return found;
+  return found.filter((s) => {
     try {
       return new URL(String(s.config.host ?? "https://gitlab.com")).host.toLowerCase() === target.host!.toLowerCase();
     } catch {
@@ -159,10 +168,14 @@ export async function receiveGitWebhook(provider: WebhookProvider, request: Requ
       return accepted({ received: true });
     }
     const webhookRequest = { headers: request.headers, rawBody };
-    const verified: Source[] = [];
-    for (const source of candidates) {
-      if (connectorForWebhook(source).validateWebhook?.(webhookRequest)) verified.push(source);
-    }
+    // The webhook secret only: resolving the provider token may refresh an OAuth token (a
+    // network call) or fail for a credential that needs reconnecting, and neither may turn a
+    // correctly signed push into an error.
+    const { verifyWebhook } = getConnectorDefinition(provider);
+    const verified = candidates.filter((source) => {
+      const secret = openWebhookSecret(source);
+      return !!secret && !!verifyWebhook?.(secret, webhookRequest);
+    });
     if (verified.length === 0) throw new AppError("unauthorized", "The webhook signature does not match.");
 
     const event = request.headers.get(rules.eventHeader) ?? "unknown";

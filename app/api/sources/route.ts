@@ -1,8 +1,8 @@
-import { readJson, withApi } from "@/lib/api/with-api";
+import { readJson, searchParams, withApi } from "@/lib/api/with-api";
 import { getDb } from "@/lib/db/client";
 import { createSource } from "@/lib/sources/create-source";
 import { listSources } from "@/lib/sources/list-sources";
-import { createSourceBody } from "@/lib/sources/schemas";
+import { createSourceBody, listSourcesQuery } from "@/lib/sources/schemas";
 
 // POST /api/sources – connect a source and queue its first full sync
 export const POST = withApi(async ({ request, actor }) => {
@@ -10,5 +10,5 @@ export const POST = withApi(async ({ request, actor }) => {
   return Response.json(await createSource(getDb(), actor, body), { status: 201 });
 });
 
-// GET /api/sources – the sources the caller may see, each with its latest job
-export const GET = withApi(async ({ actor }) => ({ sources: await listSources(getDb(), actor) }));
+// GET /api/sources – the sources the caller may see, each with its latest job (?limit&cursor pages them)
+export const GET = withApi(async ({ request, actor }) => listSources(getDb(), actor, listSourcesQuery.parse(searchParams(request))));

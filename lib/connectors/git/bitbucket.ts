@@ -29,6 +29,12 @@ const diffstatEntry = z.object({
  * re-sync's listing is read from the archive (one download) with the SHA computed locally,
  * which keeps "unchanged blob, no read" true here too.
  */
+/** `X-Hub-Signature` (`sha256=<hex>`, HMAC of the raw body with the hook's secret). */
+function verifyBitbucketWebhook(secret: string, request: WebhookRequest): boolean {
+  const signature = request.headers.get("x-hub-signature") ?? request.headers.get("x-hub-signature-256");
+  return verifyHmacSha256(request.rawBody, secret, signature);
+}
+
 class BitbucketConnector implements Connector {
   private readonly repo: string;
   private branch: string | null;
@@ -188,9 +194,7 @@ class BitbucketConnector implements Connector {
   }
 
   validateWebhook(request: WebhookRequest): boolean {
-    const secret = this.context.webhookSecret;
-    const signature = request.headers.get("x-hub-signature") ?? request.headers.get("x-hub-signature-256");
-    return !!secret && verifyHmacSha256(request.rawBody, secret, signature);
+    return !!this.context.webhookSecret && verifyBitbucketWebhook(this.context.webhookSecret, request);
   }
 
   /** Bitbucket push payloads list no files: an incremental sync always asks diffstat. */
@@ -204,4 +208,5 @@ export const bitbucketConnector: ConnectorDefinition = {
   configSchema: bitbucketConfigSchema,
   configFromName,
   create: (context) => new BitbucketConnector(context),
+  verifyWebhook: verifyBitbucketWebhook,
 };

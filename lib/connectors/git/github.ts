@@ -32,6 +32,11 @@ export const githubPushPayload = z.object({
   repository: z.object({ full_name: z.string() }),
 });
 
+/** `X-Hub-Signature-256`: HMAC-SHA256 of the raw body with the hook's secret. */
+function verifyGitHubWebhook(secret: string, request: WebhookRequest): boolean {
+  return verifyHmacSha256(request.rawBody, secret, request.headers.get("x-hub-signature-256"));
+}
+
 class GitHubConnector implements Connector {
   private readonly owner: string;
   private readonly repo: string;
@@ -284,8 +289,7 @@ class GitHubConnector implements Connector {
   }
 
   validateWebhook(request: WebhookRequest): boolean {
-    const secret = this.context.webhookSecret;
-    return !!secret && verifyHmacSha256(request.rawBody, secret, request.headers.get("x-hub-signature-256"));
+    return !!this.context.webhookSecret && verifyGitHubWebhook(this.context.webhookSecret, request);
   }
 
   parseWebhook(request: WebhookRequest): FileChange[] {
@@ -299,4 +303,5 @@ export const githubConnector: ConnectorDefinition = {
   configSchema: githubConfigSchema,
   configFromName,
   create: (context) => new GitHubConnector(context),
+  verifyWebhook: verifyGitHubWebhook,
 };

@@ -6,7 +6,8 @@ import { assertAllowedUrl } from "../host-guard";
 import type { Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile, StreamFilesOptions, WebhookRequest } from "../types";
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch } from "./provider-http";
-import { BlobIndex, changesFromCommits, configFromName, gitConfigFields, isRegularFileMode, safeEqual } from "./shared";
+import { safeEqual } from "@/lib/webhooks/safe-equal";
+import { BlobIndex, changesFromCommits, configFromName, gitConfigFields, isRegularFileMode } from "./shared";
 
 export const gitlabConfigSchema = z.object({
   ...gitConfigFields,
@@ -67,6 +68,12 @@ export const gitlabPushPayload = z.object({
   commits: z.array(z.object({ added: z.array(z.string()).optional(), modified: z.array(z.string()).optional(), removed: z.array(z.string()).optional() })).optional(),
   total_commits_count: z.number().optional(),
 });
+
+/** GitLab sends the hook's secret token itself in `X-Gitlab-Token` (compared in constant time). */
+function verifyGitLabWebhook(secret: string, request: WebhookRequest): boolean {
+  const given = request.headers.get("x-gitlab-token");
+  return !!given && safeEqual(given, secret);
+}
 
 class GitLabConnector implements Connector {
   private readonly project: string;
@@ -237,9 +244,7 @@ class GitLabConnector implements Connector {
   }
 
   validateWebhook(request: WebhookRequest): boolean {
-    const secret = this.context.webhookSecret;
-    const given = request.headers.get("x-gitlab-token");
-    return !!secret && !!given && safeEqual(given, secret);
+    return !!this.context.webhookSecret && verifyGitLabWebhook(this.context.webhookSecret, request);
   }
 
   parseWebhook(request: WebhookRequest): FileChange[] {
@@ -252,4 +257,5 @@ export const gitlabConnector: ConnectorDefinition = {
   configSchema: gitlabConfigSchema,
   configFromName,
   create: (context) => new GitLabConnector(context),
+  verifyWebhook: verifyGitLabWebhook,
 };

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { safeEqual } from "@/lib/webhooks/safe-equal";
 import { z } from "zod";
 import type { FileChange, RemoteFile } from "../types";
 
@@ -14,13 +15,6 @@ export const gitConfigFields = {
 };
 
 export const configFromName = (name: string) => (/^[\w.-]+(\/[\w.-]+)+$/.test(name.trim()) ? { repo: name.trim() } : {});
-
-/** Constant-time equality of two strings (false on any length difference). */
-export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, "utf8");
-  const right = Buffer.from(b, "utf8");
-  return left.length === right.length && timingSafeEqual(left, right);
-}
 
 /** `sha256=<hex>` over the raw body, checked in constant time. */
 export function verifyHmacSha256(rawBody: string, secret: string, signature: string | null): boolean {
