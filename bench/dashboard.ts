@@ -131,14 +131,14 @@ async function main(): Promise<void> {
     APP_URL: "",
     AUTH_URL: "",
   };
-  const server = spawn(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(PORT)], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+  const server = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(PORT)], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
   try {
     const base = `http://127.0.0.1:${PORT}`;
     await waitFor(`${base}/api/health`, Date.now() + 60_000);
     const cookieName = "dc.session-token";
     const token = await encode({ token: { sub: userId, email: "bench@example.com" }, secret, salt: cookieName, maxAge: 3600 });
     const cookie = `${cookieName}=${token}`;
-    console.log(`[bench] ${LOADS} loads each after 5 warm-up loads, one at a time, against next start (${base})`);
+    console.log(`[bench] ${LOADS} loads each after 5 warm-up loads, one at a time, against the web server (${base})`);
     const results = [
       await measure(`sources page, ${SOURCES} sources`, `${base}/`, cookie, (html) => html.includes("source-1") && html.includes("acme/monorepo")),
       await measure(`source page, file browser of ${BIG_FILES.toLocaleString("en")} files`, `${base}/sources/${bigSourceId}`, cookie, (html) => html.includes("packages/pkg-")),

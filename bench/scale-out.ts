@@ -9,13 +9,16 @@ import { median, writeResults } from "./results";
 // npm run bench:scale-out — the same work (BENCH_SCALE_SOURCES local sources of
 // BENCH_SCALE_FILES files each, embedded pipeline) synced by one worker process and by two,
 // alternately for BENCH_ROUNDS rounds, on one PostgreSQL: wall time from the queued syncs to
-// the last completed one, medians and the speed-up. Each worker runs WORKER_CONCURRENCY=2
-// syncs at once. Resets the schema of BENCH_DATABASE_URL (default the dc_prove database).
+// the last completed one, medians and the speed-up. Twice: with each worker running one sync
+// at a time (WORKER_CONCURRENCY=1, what a second process adds), then two (the default, where
+// one worker already fills two cores); BENCH_WORKER_CONCURRENCY lists them ("1,2").
+// Resets the schema of BENCH_DATABASE_URL (default the dc_prove database).
 const DB_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/dc_prove";
 const SOURCES = Number(process.env.BENCH_SCALE_SOURCES ?? 8);
 const FILES = Number(process.env.BENCH_SCALE_FILES ?? 1500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WORKER_COUNTS = (process.env.BENCH_SCALE_WORKERS ?? "1,2").split(",").map(Number);
+const CONCURRENCIES = (process.env.BENCH_WORKER_CONCURRENCY ?? "1,2").split(",").map(Number);
 
 function generate(root: string): string[] {
   const folders: string[] = [];
@@ -41,9 +44,9 @@ async function resetDatabase(): Promise<void> {
   await runMigrations(DB_URL);
 }
 
-async function startWorker(): Promise<ChildProcess> {
+async function startWorker(concurrency: number): Promise<ChildProcess> {
   const worker = spawn(process.execPath, ["--max-semi-space-size=16", "--import", "tsx", "worker/index.ts"], {
-    env: { ...process.env, DATABASE_URL: DB_URL, WORKER_WATCH: "false", WORKER_CONCURRENCY: "2" },
+    env: { ...process.env, DATABASE_URL: DB_URL, WORKER_WATCH: "false", WORKER_CONCURRENCY: String(concurrency) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   process.once("exit", () => worker.kill("SIGKILL"));
@@ -51,7 +54,7 @@ async function startWorker(): Promise<ChildProcess> {
   return worker;
 }
 
-async function run(workers: number, folders: string[]): Promise<number> {
+async function run(workers: number, concurrency: number, folders: string[]): Promise<number> {
   await resetDatabase();
   const { closeDb, getDb } = await import("@/lib/db/client");
   const { stopBoss } = await import("@/lib/queue/boss");
@@ -63,7 +66,7 @@ async function run(workers: number, folders: string[]): Promise<number> {
     ids.push(row!.id);
   }
   // Workers first, ready and idle; then every sync is queued at once and the clock starts.
-  const children = await Promise.all(Array.from({ length: workers }, () => startWorker()));
+  const children = await Promise.all(Array.from({ length: workers }, () => startWorker(concurrency)));
   const started = Date.now();
   for (const id of ids) await requestSync({ sourceId: id, type: "full", trigger: "manual" });
   const client = new pg.Client({ connectionString: DB_URL });
@@ -90,32 +93,41 @@ async function main() {
   const root = path.join(os.tmpdir(), `dc-scale-bench-${process.pid}`);
   process.env.LOCAL_SOURCE_ROOTS = root;
   const folders = generate(root);
-  console.log(`[bench] ${SOURCES} sources × ${FILES} files; workers ${WORKER_COUNTS.join(" vs ")}; ${ROUNDS} rounds, alternating`);
-  const times = new Map<number, number[]>(WORKER_COUNTS.map((w) => [w, []]));
+  console.log(`[bench] ${SOURCES} sources × ${FILES} files; workers ${WORKER_COUNTS.join(" vs ")}; WORKER_CONCURRENCY ${CONCURRENCIES.join(", ")}; ${ROUNDS} rounds, alternating`);
+  const key = (w: number, c: number) => `${w}x${c}`;
+  const times = new Map<string, number[]>(CONCURRENCIES.flatMap((c) => WORKER_COUNTS.map((w) => [key(w, c), []] as [string, number[]])));
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const w of round % 2 ? [...WORKER_COUNTS].reverse() : WORKER_COUNTS) {
-        const t = await run(w, folders);
-        times.get(w)!.push(t);
-        console.log(`[bench] round ${round + 1}, ${w} worker(s): ${t.toFixed(1)} s, ${Math.round((SOURCES * FILES) / t)} files/s`);
+    for (const c of CONCURRENCIES) {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const w of round % 2 ? [...WORKER_COUNTS].reverse() : WORKER_COUNTS) {
+          const t = await run(w, c, folders);
+          times.get(key(w, c))!.push(t);
+          console.log(`[bench] WORKER_CONCURRENCY=${c}, round ${round + 1}, ${w} worker(s): ${t.toFixed(1)} s, ${Math.round((SOURCES * FILES) / t)} files/s`);
+        }
       }
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
   const total = SOURCES * FILES;
-  const med = WORKER_COUNTS.map((w) => ({ w, t: median(times.get(w)!) }));
-  const one = med.find((m) => m.w === 1)?.t ?? med[0]!.t;
-  for (const m of med) console.log(`[bench] ${m.w} worker(s): median ${m.t.toFixed(1)} s, ${Math.round(total / m.t)} files/s, speed-up ${(one / m.t).toFixed(2)}x`);
+  const metrics = CONCURRENCIES.flatMap((c) => {
+    const med = WORKER_COUNTS.map((w) => ({ w, t: median(times.get(key(w, c))!) }));
+    const one = med.find((m) => m.w === 1)?.t ?? med[0]!.t;
+    return med.flatMap((m) => {
+      console.log(`[bench] WORKER_CONCURRENCY=${c}, ${m.w} worker(s): median ${m.t.toFixed(1)} s, ${Math.round(total / m.t)} files/s, speed-up ${(one / m.t).toFixed(2)}x`);
+      const label = `${m.w} worker(s) × ${c} sync(s)`;
+      return [
+        { label: `${label} files/s`, value: Math.round(total / m.t), unit: "files/s", kind: "throughput" as const },
+        { label: `${label} wall time`, value: Math.round(m.t * 10) / 10, unit: "s", kind: "time" as const },
+        { label: `${label} speed-up`, value: Math.round((one / m.t) * 100) / 100, unit: "x", kind: "ratio" as const },
+      ];
+    });
+  });
   writeResults({
     bench: "scale-out",
-    title: `${SOURCES} local sources × ${FILES} files synced by 1 and by 2 worker processes (median of ${ROUNDS}, alternating, same PostgreSQL, ${os.cpus().length} cores)`,
-    metrics: med.flatMap((m) => [
-      { label: `${m.w} worker(s) files/s`, value: Math.round(total / m.t), unit: "files/s", kind: "throughput" as const },
-      { label: `${m.w} worker(s) wall time`, value: Math.round(m.t * 10) / 10, unit: "s", kind: "time" as const },
-      { label: `${m.w} worker(s) speed-up`, value: Math.round((one / m.t) * 100) / 100, unit: "x", kind: "ratio" as const },
-    ]),
-    notes: [...times].map(([w, ts]) => `${w} worker(s): ${ts.map((t) => t.toFixed(1)).join(", ")} s`),
+    title: `${SOURCES} local sources × ${FILES} files synced by 1 and by 2 worker processes, each running ${CONCURRENCIES.join(" or ")} syncs at once (median of ${ROUNDS}, alternating, same PostgreSQL, ${os.cpus().length} cores)`,
+    metrics,
+    notes: [...times].map(([k, ts]) => `${k.replace("x", " worker(s) × ")} sync(s): ${ts.map((t) => t.toFixed(1)).join(", ")} s`),
   });
   process.exit(0);
 }

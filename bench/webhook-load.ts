@@ -9,11 +9,12 @@ import { GitRepo } from "../test/fakes/git-repo";
 import { startGitHubFake } from "../test/fakes/github-fake";
 import { writeResults, type Metric } from "./results";
 
-// npm run bench:webhook-load — from this process (autocannon) against the built app under
-// `next start` on loopback, with one worker process draining the syncs:
+// npm run bench:webhook-load — from this process (autocannon) against the built app under the
+// web server `npm start` runs (server.ts) on loopback, with one worker process draining the syncs:
 // 1. signed GitHub push webhooks for BENCH_WEBHOOK_SECONDS (60) over BENCH_WEBHOOK_SOURCES (20)
 //    sources: req/s, p50, p99; then every accepted delivery is checked to be in webhook_events
-//    exactly once and to be followed by a completed sync of its source.
+//    exactly once and to be followed by a completed sync of its source. For comparison, the
+//    same load through Next's own server (`next start`), where Next's pipeline runs first.
 // 2. the list endpoints with BENCH_LIST_SOURCES (10,000) sources and BENCH_LIST_FILES
 //    (1,000,000) files seeded by generate_series: p50/p99 per endpoint for BENCH_LIST_SECONDS (10).
 // Resets the schema of BENCH_DATABASE_URL (default the dc_prove database). Builds the app
@@ -90,10 +91,14 @@ async function main() {
 
   const env = { ...process.env, DATABASE_URL: DB_URL, GITHUB_API_URL: github.base, WORKER_WATCH: "false", NODE_ENV: "production" as const };
   const startWorker = () => spawnLogged(["--max-semi-space-size=16", "--import", "tsx", "worker/index.ts"], env, "[worker] ready");
-  const port = await freePort();
-  const web = await spawnLogged([path.join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(port), "-H", "127.0.0.1"], env);
-  const base = `http://127.0.0.1:${port}`;
-  await waitUntil(() => fetch(`${base}/api/health`).then((r) => r.ok, () => false), 60_000, "next start");
+  const startWeb = async (args: string[]) => {
+    const port = await freePort();
+    const child = await spawnLogged([...args, "-p", String(port), "-H", "127.0.0.1"], env);
+    const url = `http://127.0.0.1:${port}`;
+    await waitUntil(() => fetch(`${url}/api/health`).then((r) => r.ok, () => false), 60_000, args.join(" "));
+    return { child, url };
+  };
+  const { child: web, url: base } = await startWeb(["--import", "tsx", "server.ts"]);
 
   // Each source's push body and signature are fixed; every request has its own delivery id.
   const bodies = Array.from({ length: SOURCES }, (_, i) => {
@@ -149,6 +154,17 @@ async function main() {
     body: "x",
   });
   console.log(`[bench] floor (same route, 415 before any database work): ${Math.round(floor.requests.average)} req/s, p50 ${floor.latency.p50} ms, p99 ${floor.latency.p99} ms`);
+
+  // The same signed load through `next start`, where Next's request pipeline runs before the
+  // same handler (what server.ts skips for webhooks), with the worker still syncing.
+  const viaNext = await startWeb([path.join(root, "node_modules", "next", "dist", "bin", "next"), "start"]);
+  const nextFrom = accepted.length;
+  const nextSeconds = Math.max(10, Math.round(SECONDS / 3));
+  console.log(`[bench] ${nextSeconds} s of the same webhooks through next start, with the worker syncing`);
+  const throughNext: Result = await autocannon({ url: viaNext.url, connections: CONNECTIONS, duration: nextSeconds, requests: [webhookRequest] });
+  viaNext.child.kill("SIGTERM");
+  runs.push({ label: "through next start", result: throughNext, accepted: accepted.length - nextFrom });
+  console.log(`[bench] webhooks, through next start: ${Math.round(throughNext.requests.average)} req/s, p50 ${throughNext.latency.p50} ms, p99 ${throughNext.latency.p99} ms, ${throughNext["2xx"]} accepted, ${throughNext.non2xx} non-2xx`);
 
   // Every accepted delivery recorded exactly once, each followed by a completed sync.
   await waitUntil(
@@ -213,7 +229,7 @@ async function main() {
 
   writeResults({
     bench: "webhook-load",
-    title: `Signed GitHub webhooks for ${SECONDS} s (${CONNECTIONS} connections, next start + 1 worker), then list endpoints with ${seeded.s} sources / ${seeded.f} files`,
+    title: `Signed GitHub webhooks for ${SECONDS} s (${CONNECTIONS} connections, server.ts + 1 worker; and through next start), then list endpoints with ${seeded.s} sources / ${seeded.f} files`,
     metrics: [
       ...runs.flatMap(({ label, result }) => [
         { label: `webhooks req/s, ${label}`, value: Math.round(result.requests.average), unit: "req/s", kind: "throughput" as const },

@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   }
 
   const env = { ...process.env, DATABASE_URL: url, PORT: String(port) };
-  const web = run([nextBin, "start", "-p", String(port)], env);
+  const web = run(["--import", "tsx", "server.ts", "-p", String(port)], env);
   let worker = run(WORKER_NODE_ARGS, env);
   let stopping = false;
 

@@ -8,6 +8,7 @@ import { encodeSessionCookie } from "@/lib/auth/session";
 import { files, pipelineDeliveries, syncJobs, users } from "@/lib/db/schema";
 import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
+import { stopFollowerCache } from "@/lib/webhooks/followers";
 
 export const db = () => getDb();
 
@@ -33,6 +34,7 @@ export async function resetDb(): Promise<void> {
 /** Closes the queue and the pool so the test process can exit. */
 export async function closeAll(): Promise<void> {
   await stopBoss({ timeout: 5000 });
+  await stopFollowerCache();
   await closeDb();
 }
 

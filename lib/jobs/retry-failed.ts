@@ -16,6 +16,6 @@ export async function retryFailedFiles(db: DbOrTx, actor: Actor, jobId: string):
   }
   const paths = await failedPaths(db, job.id);
   if (paths.length === 0) throw new AppError("conflict", "The job has no failed files to retry.");
-  const { job: queued, coalesced } = await requestSync({ sourceId: job.sourceId, type: "incremental", trigger: "retry", paths });
-  return { jobId: queued.id, paths: paths.length, coalesced };
+  const queued = await requestSync({ sourceId: job.sourceId, type: "incremental", trigger: "retry", paths });
+  return { jobId: queued.jobId, paths: paths.length, coalesced: queued.coalesced };
 }

@@ -59,8 +59,8 @@ export async function createSource(db: Db, actor: Actor, body: CreateSourceBody)
   let webhook: Webhook | null = null;
   try {
     webhook = await setupWebhook(db, inserted!, token);
-    const { job } = await requestSync({ sourceId: id, type: "full", trigger: "create" });
-    return { source: toSourceDto(webhook?.source ?? inserted!), jobId: job.id };
+    const { jobId } = await requestSync({ sourceId: id, type: "full", trigger: "create" });
+    return { source: toSourceDto(webhook?.source ?? inserted!), jobId };
   } catch (err) {
     await webhook?.remove().catch(() => {});
     await db.delete(sources).where(eq(sources.id, id));

@@ -1,9 +1,9 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { getBoss } from "@/lib/queue/boss";
 import { QUEUES } from "@/lib/queue/names";
 import type { Db } from "@/lib/db/client";
 import { withTransaction, type SqlExecutor } from "@/lib/db/transaction";
-import { syncJobs, type SyncJob } from "@/lib/db/schema";
+import { syncJobs } from "@/lib/db/schema";
 
 export type SyncType = "full" | "incremental";
 export type SyncTrigger = "create" | "manual" | "api" | "watcher" | "webhook" | "schedule" | "retry";
@@ -30,7 +30,9 @@ function mergePaths(a: string[] | null, b: string[] | undefined): string[] | nul
  * sync runs, any number of requests become a single follow-up. The sync_jobs row and the
  * pg-boss wake-up commit together, so a request is never lost.
  */
-export async function requestSync(request: SyncRequest): Promise<{ job: SyncJob; coalesced: boolean }> {
+export type SyncRequested = { jobId: string; coalesced: boolean };
+
+export async function requestSync(request: SyncRequest): Promise<SyncRequested> {
   await getBoss();
   return withTransaction((tx, executor) => requestSyncInTransaction(tx, executor, request));
 }
@@ -44,7 +46,7 @@ export async function requestSyncInTransaction(
   tx: Db,
   executor: SqlExecutor,
   request: SyncRequest,
-): Promise<{ job: SyncJob; coalesced: boolean }> {
+): Promise<SyncRequested> {
   return (await requestSyncsInTransaction(tx, executor, [request]))[0]!;
 }
 
@@ -57,18 +59,19 @@ export async function requestSyncsInTransaction(
   tx: Db,
   executor: SqlExecutor,
   requests: SyncRequest[],
-): Promise<{ job: SyncJob; coalesced: boolean }[]> {
+): Promise<SyncRequested[]> {
   if (requests.length === 0) return [];
   const boss = await getBoss();
   const sourceIds = [...new Set(requests.map((r) => r.sourceId))].sort();
   if (sourceIds.length !== requests.length) throw new Error("requestSyncsInTransaction takes at most one request per source.");
   await executor.executeSql("select pg_advisory_xact_lock(hashtextextended(s, 0)) from (select unnest($1::text[]) as s order by 1) as ordered", [sourceIds]);
-  const waitingRows = await tx
-    .select()
-    .from(syncJobs)
-    .where(and(inArray(syncJobs.sourceId, sourceIds), eq(syncJobs.status, "queued")));
-  const waitingBySource = new Map(waitingRows.map((w) => [w.sourceId, w]));
-  const answers = new Map<string, { job: SyncJob; coalesced: boolean }>();
+  // Plain SQL with one array parameter: this runs for every group of webhooks, and building the
+  // query with drizzle cost more than running it.
+  const waitingRows = (
+    await executor.executeSql(`select id, source_id, type, paths from sync_jobs where source_id = any($1::uuid[]) and status = 'queued'`, [sourceIds])
+  ).rows as { id: string; source_id: string; type: SyncType; paths: string[] | null }[];
+  const waitingBySource = new Map(waitingRows.map((w) => [w.source_id, w]));
+  const answers = new Map<string, SyncRequested>();
   const fresh: SyncRequest[] = [];
   for (const request of requests) {
     const waiting = waitingBySource.get(request.sourceId);
@@ -81,11 +84,11 @@ export async function requestSyncsInTransaction(
     const samePaths = (paths === null && waiting.paths === null) || (paths !== null && waiting.paths !== null && paths.length === waiting.paths.length);
     // A burst of webhooks folds into the waiting job; most of them change nothing in it.
     if (type === waiting.type && samePaths) {
-      answers.set(request.sourceId, { job: waiting, coalesced: true });
+      answers.set(request.sourceId, { jobId: waiting.id, coalesced: true });
       continue;
     }
-    const [job] = await tx.update(syncJobs).set({ type, paths }).where(eq(syncJobs.id, waiting.id)).returning();
-    answers.set(request.sourceId, { job: job!, coalesced: true });
+    await tx.update(syncJobs).set({ type, paths }).where(eq(syncJobs.id, waiting.id));
+    answers.set(request.sourceId, { jobId: waiting.id, coalesced: true });
   }
   if (fresh.length > 0) {
     const jobs = await tx
@@ -99,8 +102,8 @@ export async function requestSyncsInTransaction(
           paths: request.type === "incremental" && request.paths?.length ? [...new Set(request.paths)] : null,
         })),
       )
-      .returning();
-    for (const job of jobs) answers.set(job.sourceId, { job, coalesced: false });
+      .returning({ id: syncJobs.id, sourceId: syncJobs.sourceId });
+    for (const job of jobs) answers.set(job.sourceId, { jobId: job.id, coalesced: false });
     // Deduplicated when a wake-up for a source already waits: that one drains the new row.
     await boss.insert(
       QUEUES.syncSource,

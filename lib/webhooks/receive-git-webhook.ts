@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { AppError, problemResponse } from "@/lib/api/errors";
-import { getPool } from "@/lib/db/client";
-import type { Source } from "@/lib/db/schema";
 import { openWebhookSecret } from "@/lib/connectors/provider-token";
 import { getConnectorDefinition } from "@/lib/connectors/registry";
 import type { WebhookProvider } from "./callback-url";
+import { repositoryFollowers, type Follower } from "./followers";
 import { recordWebhookEvent } from "./record-webhook-event";
 
 /** GitHub caps payloads at 25 MB; anything larger is not a provider's. */
@@ -113,18 +112,9 @@ function firstHeader(headers: Headers, names: string[]): string | null {
   return null;
 }
 
-type Follower = Pick<Source, "id" | "config" | "webhookSecret">;
-
-/**
- * Sources of this provider that follow `repo` (case-insensitive, as providers treat names),
- * by the index on (type, lower(config->>'repo')): one plain query, the hot path of every push.
- */
-async function followers(provider: WebhookProvider, target: { repo: string; host?: string }): Promise<Follower[]> {
-  const { rows } = await getPool().query<{ id: string; config: Record<string, unknown>; webhook_secret: string | null }>(
-    `select id, config, webhook_secret from sources where type = $1 and lower(config->>'repo') = lower($2)`,
-    [provider, target.repo],
-  );
-  const found = rows.map((r) => ({ id: r.id, config: r.config, webhookSecret: r.webhook_secret }));
+/** Sources of this provider that follow the repository (GitLab: on the event's host). */
+async function followers(provider: WebhookProvider, target: { repo: string; host?: string }, fresh = false): Promise<Follower[]> {
+  const found = await repositoryFollowers(provider, target.repo, { fresh });
   if (provider !== "gitlab" || !target.host) return found;
   return found.filter((s) => {
     try {
@@ -134,6 +124,9 @@ async function followers(provider: WebhookProvider, target: { repo: string; host
     }
   });
 }
+
+/** PostgreSQL's SQLSTATE for an event naming a source that no longer exists. */
+const FOREIGN_KEY_VIOLATION = "23503";
 
 const accepted = (body: Record<string, unknown>, status = 202) => Response.json(body, { status });
 
@@ -161,32 +154,48 @@ export async function receiveGitWebhook(provider: WebhookProvider, request: Requ
     }
     const target = rules.repository(payload);
     if (!target) throw new AppError("bad_request", "The webhook payload names no repository.");
-    const candidates = await followers(provider, target);
-    if (candidates.length === 0) {
-      // Same answer as for a followed repository, so that callers learn nothing from it.
-      console.log(`[webhooks] ${provider} event for a repository no source follows; ignored`);
-      return accepted({ received: true });
-    }
     const webhookRequest = { headers: request.headers, rawBody };
     // The webhook secret only: resolving the provider token may refresh an OAuth token (a
     // network call) or fail for a credential that needs reconnecting, and neither may turn a
     // correctly signed push into an error.
     const { verifyWebhook } = getConnectorDefinition(provider);
-    const verified = candidates.filter((source) => {
-      const secret = openWebhookSecret(source);
-      return !!secret && !!verifyWebhook?.(secret, webhookRequest);
-    });
-    if (verified.length === 0) throw new AppError("unauthorized", "The webhook signature does not match.");
-
+    const signedFor = (sources: Follower[]) =>
+      sources.filter((source) => {
+        const secret = openWebhookSecret(source);
+        return !!secret && !!verifyWebhook?.(secret, webhookRequest);
+      });
     const event = request.headers.get(rules.eventHeader) ?? "unknown";
     const deliveryId = firstHeader(request.headers, rules.deliveryHeaders);
     const branches = rules.pushedBranches(event, payload);
-    const targets = branches
-      ? verified.filter((s) => branches.includes(String(s.config.branch ?? ""))).map((s) => ({ sourceId: s.id }))
-      : [];
-    const recorded = await recordWebhookEvent({ sourceType: provider, eventType: event, deliveryId, payload, targets });
-    if (rules.isPing(event)) return accepted({ received: true, pong: true }, 200);
-    return accepted({ received: true, duplicate: recorded.duplicate, queued: recorded.jobIds.length });
+
+    // First from the followers cache; again from the database when the signature matches no
+    // cached secret (changed a moment ago) or a cached source was deleted a moment ago.
+    for (const fresh of [false, true]) {
+      const candidates = await followers(provider, target, fresh);
+      if (candidates.length === 0) {
+        // Same answer as for a followed repository, so that callers learn nothing from it.
+        console.log(`[webhooks] ${provider} event for a repository no source follows; ignored`);
+        return accepted({ received: true });
+      }
+      const verified = signedFor(candidates);
+      if (verified.length === 0) {
+        if (!fresh) continue;
+        throw new AppError("unauthorized", "The webhook signature does not match.");
+      }
+      const targets = branches
+        ? verified.filter((s) => branches.includes(String(s.config.branch ?? ""))).map((s) => ({ sourceId: s.id }))
+        : [];
+      let recorded;
+      try {
+        recorded = await recordWebhookEvent({ sourceType: provider, eventType: event, deliveryId, payload, targets });
+      } catch (err) {
+        if (!fresh && (err as { code?: string }).code === FOREIGN_KEY_VIOLATION) continue;
+        throw err;
+      }
+      if (rules.isPing(event)) return accepted({ received: true, pong: true }, 200);
+      return accepted({ received: true, duplicate: recorded.duplicate, queued: recorded.jobIds.length });
+    }
+    throw new Error("unreachable: the second lookup always answers");
   } catch (err) {
     return problemResponse(err);
   }

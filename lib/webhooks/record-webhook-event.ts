@@ -110,7 +110,7 @@ async function recordBatch(tx: Db, executor: SqlExecutor, events: WebhookEventIn
     paths: whole ? undefined : [...new Set(paths)],
   }));
   const answers = await requestSyncsInTransaction(tx, executor, requested);
-  const jobBySource = new Map(requested.map((r, i) => [r.sourceId, answers[i]!.job.id]));
+  const jobBySource = new Map(requested.map((r, i) => [r.sourceId, answers[i]!.jobId]));
   return events.map((e, i) =>
     fresh.has(ids[i]!)
       ? { duplicate: false, eventId: ids[i]!, jobIds: e.targets.map((t) => jobBySource.get(t.sourceId)!) }

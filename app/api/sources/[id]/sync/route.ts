@@ -9,6 +9,6 @@ export const POST = withApi<{ id: string }>(async ({ request, params, actor }) =
   const { id } = sourceIdParams.parse(params);
   const body = syncBody.parse(await readJson(request));
   await getSourceOrThrow(getDb(), actor, id);
-  const { job, coalesced } = await requestSync({ sourceId: id, type: body.type, trigger: "api" });
-  return Response.json({ jobId: job.id, coalesced }, { status: 202 });
+  const { jobId, coalesced } = await requestSync({ sourceId: id, type: body.type, trigger: "api" });
+  return Response.json({ jobId, coalesced }, { status: 202 });
 });
