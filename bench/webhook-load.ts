@@ -207,8 +207,13 @@ async function main() {
 
   const auth = { authorization: `Bearer ${apiToken}` };
   const deepCursor = Buffer.from("big/dir5/file500005.ts").toString("base64url");
+  // The nextCursor of the page ending at the 5,000th source (as listSources writes it).
+  const midSource = (await client.query(`select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, id from sources order by created_at desc, id desc offset 4999 limit 1`)).rows[0];
+  const sourcesCursor = Buffer.from(`${midSource.at}|${midSource.id}`).toString("base64url");
   const endpoints: [string, string][] = [
     ["GET /api/sources (all 10,000)", "/api/sources"],
+    ["GET /api/sources?limit=100 (first page)", "/api/sources?limit=100"],
+    ["GET /api/sources?limit=100 (from the 5,000th)", `/api/sources?limit=100&cursor=${sourcesCursor}`],
     ["GET /api/sources/:id", `/api/sources/${big}`],
     ["GET /api/sources/:id/files (500,000-file source, first page)", `/api/sources/${big}/files?limit=100`],
     ["GET /api/sources/:id/files (deep cursor)", `/api/sources/${big}/files?limit=100&cursor=${deepCursor}`],

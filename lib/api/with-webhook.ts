@@ -1,7 +1,7 @@
 import { AppError, problemResponse } from "./errors";
 
 /** Provider payloads larger than this are refused before they are read into memory twice. */
-export const MAX_WEBHOOK_BODY = 1024 * 1024;
+export const MAX_NOTIFICATION_BODY = 1024 * 1024;
 
 /**
  * The wrapper of provider-facing webhook routes: no session or API token (the provider proves
@@ -20,8 +20,8 @@ export function withWebhook(handler: (request: Request) => Promise<Response>) {
 /** The raw body, exactly as signed. */
 export async function readRawBody(request: Request): Promise<string> {
   const length = Number(request.headers.get("content-length") ?? 0);
-  if (length > MAX_WEBHOOK_BODY) throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_WEBHOOK_BODY} bytes.`);
+  if (length > MAX_NOTIFICATION_BODY) throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_NOTIFICATION_BODY} bytes.`);
   const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_WEBHOOK_BODY) throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_WEBHOOK_BODY} bytes.`);
+  if (Buffer.byteLength(text) > MAX_NOTIFICATION_BODY) throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_NOTIFICATION_BODY} bytes.`);
   return text;
 }

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError, problemResponse } from "@/lib/api/errors";
+import { MAX_WEBHOOK_BODY } from "@/lib/webhooks/receive-git-webhook";
 
 /** A route handler as Next.js calls it (the routes served directly take no params). */
 export type RouteHandler = (request: Request) => Promise<Response> | Response;
 
-/** The largest body a direct route reads (GitHub caps webhook payloads at 25 MB). */
-export const MAX_DIRECT_BODY = 25 * 1024 * 1024;
+/** The largest body a direct route reads: the largest any of them accepts (git webhooks). */
+const MAX_DIRECT_BODY = MAX_WEBHOOK_BODY;
 
 // Request.url of a direct route: a fixed origin, never the Host header a client chose.
 const ORIGIN = "http://localhost";
