@@ -36,7 +36,7 @@ async function orNotFound<T>(promise: Promise<T>): Promise<T> {
 
 /** The sources list, each row cut down to what the list shows. */
 export async function dashboardSources(actor: Actor) {
-  const { sources: rows } = await listSources(getDb(), actor);
+  const { sources: rows } = await listSources(actor);
   return rows.map((s) => ({
     id: s.id,
     type: s.type,

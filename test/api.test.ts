@@ -10,7 +10,7 @@ import * as filesRoute from "@/app/api/sources/[id]/files/route";
 import * as jobsRoute from "@/app/api/jobs/route";
 import * as cancelRoute from "@/app/api/jobs/[id]/cancel/route";
 import { revokeApiToken } from "@/lib/auth/api-tokens";
-import { call, closeAll, db, operatorToken, resetDb, tempDir, writeTree } from "./helpers";
+import { call, closeAll, db, operatorToken, resetDb, signedInUser, tempDir, writeTree } from "./helpers";
 
 const roots = tempDir("dc-api-roots-");
 const inside = path.join(roots, "repo");
@@ -151,6 +151,15 @@ describe("API", () => {
     }
     assert.deepEqual(seen, all.json.sources.map((s: { id: string }) => s.id), "the pages together are the whole list, in order, once each");
     assertProblem(await call(sourcesRoute.GET, "GET", "/api/sources?cursor=bm9wZQ&limit=2", { token }), 400, /cursor is not valid/);
+    // A member lists their own sources only, paged the same way; the latest job rides along.
+    const member = await signedInUser("member@example.com");
+    const [own] = (await db().execute<{ id: string }>(sql`insert into sources (type, name, config, user_id) values ('local', 'mine', '{}', ${member.id}) returning id`)).rows;
+    await db().execute(sql`insert into sync_jobs (source_id, type, trigger, status, created_at) values
+      (${own!.id}, 'full', 'api', 'failed', now() - interval '1 minute'), (${own!.id}, 'incremental', 'api', 'queued', now())`);
+    const mine = await call(sourcesRoute.GET, "GET", "/api/sources?limit=5", { token: member.token });
+    assert.deepEqual(mine.json.sources.map((s: { name: string }) => s.name), ["mine"]);
+    assert.equal(mine.json.sources[0].latestJob.status, "queued");
+    assert.equal(mine.json.nextCursor, null);
     assertProblem(await call(sourcesRoute.GET, "GET", "/api/sources?limit=0", { token }), 422, /limit/);
   });
 

@@ -141,6 +141,8 @@ export const sources = pgTable(
     index("sources_user_id_idx").on(t.userId),
     index("sources_type_idx").on(t.type),
     index("sources_type_account_id_idx").on(t.type, t.accountId),
+    // GET /api/sources pages newest first (see list-sources), reading this backwards.
+    index("sources_created_at_id_idx").on(t.createdAt, t.id),
     // Webhooks find the sources that follow a repository by this (see receive-git-webhook).
     index("sources_type_repo_idx").on(t.type, sql`lower(${t.config}->>'repo')`),
   ],

@@ -9,7 +9,10 @@ export function publicConfig(config: Record<string, unknown>): Record<string, un
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-export function toJobDto(job: SyncJob) {
+/** What a job's DTO shows (every column but the paths and attempts). */
+export type JobFields = Omit<SyncJob, "paths" | "attempts">;
+
+export function toJobDto(job: JobFields) {
   return {
     id: job.id,
     sourceId: job.sourceId,
@@ -30,7 +33,10 @@ export function toJobDto(job: SyncJob) {
 }
 export type JobDto = ReturnType<typeof toJobDto>;
 
-export function toSourceDto(source: Source, extra: { latestJob?: SyncJob | null } = {}) {
+/** What a source's DTO shows: never its sealed secrets, account or cursor. */
+export type SourceFields = Pick<Source, "id" | "type" | "name" | "config" | "status" | "lastSyncAt" | "webhookId" | "createdAt" | "updatedAt" | "fileCount">;
+
+export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields | null } = {}) {
   return {
     id: source.id,
     type: source.type,

@@ -1,0 +1,1 @@
+CREATE INDEX "sources_created_at_id_idx" ON "sources" USING btree ("created_at","id");
