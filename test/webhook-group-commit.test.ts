@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { sql } from "drizzle-orm";
 import { sources } from "@/lib/db/schema";
+import { pruneWebhookEvents, webhookEventRetentionDays } from "@/lib/webhooks/prune-webhook-events";
 import { recordWebhookEvent } from "@/lib/webhooks/record-webhook-event";
 import { closeAll, db, resetDb } from "./helpers";
 
@@ -61,4 +62,24 @@ test("an event whose source was deleted does not fail the others of its batch", 
   assert.equal(results[1]!.status, "rejected");
   const [{ n }] = (await db().execute<{ n: number }>(sql`select count(*)::int as n from webhook_events`)).rows as [{ n: number }];
   assert.equal(n, 2);
+});
+
+test("webhook events past their retention are pruned, oldest first and in batches; recent ones and redelivery checks stay", async () => {
+  await resetDb();
+  // 10,050 events from 40 days ago (more than one delete batch), 3 from yesterday.
+  await db().execute(sql`insert into webhook_events (source_type, event_type, delivery_id, payload, created_at)
+    select 'github', 'push', 'old-' || g, '{}'::jsonb, now() - interval '40 days' from generate_series(1, 10050) g`);
+  await db().execute(sql`insert into webhook_events (source_type, event_type, delivery_id, payload, created_at)
+    select 'github', 'push', 'recent-' || g, '{}'::jsonb, now() - interval '1 day' from generate_series(1, 3) g`);
+  assert.equal(await pruneWebhookEvents(30), 10_050);
+  const left = await db().execute<{ delivery_id: string }>(sql`select delivery_id from webhook_events order by delivery_id`);
+  assert.deepEqual(left.rows.map((r) => r.delivery_id), ["recent-1", "recent-2", "recent-3"]);
+  // A recent delivery sent again is still recognised as a duplicate.
+  const again = await recordWebhookEvent({ sourceType: "github", eventType: "push", deliveryId: "recent-1", payload: {}, targets: [] });
+  assert.equal(again.duplicate, true);
+  assert.equal(await pruneWebhookEvents(30), 0);
+  process.env.WEBHOOK_EVENTS_RETENTION_DAYS = "0";
+  assert.throws(() => webhookEventRetentionDays(), /WEBHOOK_EVENTS_RETENTION_DAYS must be a number of days of at least 1/);
+  delete process.env.WEBHOOK_EVENTS_RETENTION_DAYS;
+  assert.equal(webhookEventRetentionDays(), 30);
 });

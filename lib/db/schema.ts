@@ -177,6 +177,8 @@ export const files = pgTable(
   {
     id: uuid("id").primaryKey().defaultRandom(),
     sourceId: uuid("source_id").notNull(),
+    // COLLATE "C" (migration 0010, not expressible here): paths order byte by byte, so one
+    // index serves the file browser's order, its cursor and its `LIKE 'prefix%'` filter.
     path: varchar("path", { length: 1024 }).notNull(),
     sha: varchar("sha", { length: 64 }),
     size: bigint("size", { mode: "number" }),
@@ -189,8 +191,6 @@ export const files = pgTable(
   },
   (t) => [
     uniqueIndex("files_source_id_path_key").on(t.sourceId, t.path),
-    // `path LIKE 'prefix%'` (the file browser's filter) can use this one under any collation.
-    index("files_source_id_path_pattern_idx").on(t.sourceId, t.path.op("varchar_pattern_ops")),
     index("files_source_id_language_idx").on(t.sourceId, t.language),
     foreignKey({ name: "files_source_id_fkey", columns: [t.sourceId], foreignColumns: [sources.id] }).onDelete(
       "cascade",
@@ -251,6 +251,8 @@ export const syncJobFailures = pgTable(
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
     jobId: uuid("job_id").notNull(),
+    // COLLATE "C" (migration 0010, not expressible here): paths order byte by byte, so one
+    // index serves the file browser's order, its cursor and its `LIKE 'prefix%'` filter.
     path: varchar("path", { length: 1024 }).notNull(),
     error: text("error").notNull(),
     createdAt: createdAt(),
@@ -315,6 +317,8 @@ export const webhookEvents = pgTable(
   (t) => [
     uniqueIndex("webhook_events_source_type_delivery_id_key").on(t.sourceType, t.deliveryId),
     index("webhook_events_source_id_idx").on(t.sourceId),
+    // The hourly prune deletes by age (see prune-webhook-events).
+    index("webhook_events_created_at_idx").on(t.createdAt),
   ],
 );
 
@@ -327,6 +331,8 @@ export const pipelineDeliveries = pgTable(
     id: bigserial("id", { mode: "number" }).primaryKey(),
     sourceId: uuid("source_id").notNull(),
     jobId: uuid("job_id"),
+    // COLLATE "C" (migration 0010, not expressible here): paths order byte by byte, so one
+    // index serves the file browser's order, its cursor and its `LIKE 'prefix%'` filter.
     path: varchar("path", { length: 1024 }).notNull(),
     sha: varchar("sha", { length: 64 }),
     op: varchar("op", { length: 10 }).notNull(),

@@ -46,6 +46,7 @@ export const QUEUE_OPTIONS = {
   [QUEUES.reencryptCredentials]: { policy: "singleton", retryLimit: 3, retryDelay: 30, expireInSeconds: 3600 },
   [QUEUES.pollSources]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
   [QUEUES.renewDriveChannels]: { policy: "singleton", retryLimit: 2, retryDelay: 60, expireInSeconds: 900 },
+  [QUEUES.pruneWebhookEvents]: { policy: "singleton", retryLimit: 1, retryDelay: 300, expireInSeconds: 1800 },
 } as const;
 
 async function startBoss(boss: PgBoss): Promise<PgBoss> {

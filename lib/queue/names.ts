@@ -9,6 +9,7 @@ export const QUEUES = {
   reencryptCredentials: "reencrypt-credentials",
   pollSources: "poll-sources",
   renewDriveChannels: "renew-drive-channels",
+  pruneWebhookEvents: "prune-webhook-events",
 } as const;
 
 /** A wake-up for one source: the sync_jobs table holds what to do, the worker drains it. */

@@ -28,6 +28,7 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
   await boss.schedule(QUEUES.pollSources, process.env.POLL_SOURCES_CRON ?? "* * * * *", {});
   // Drive channels expire; each is replaced well before (see RENEW_BEFORE_MS).
   await boss.schedule(QUEUES.renewDriveChannels, "*/15 * * * *", {});
+  await boss.schedule(QUEUES.pruneWebhookEvents, "17 * * * *", {});
   const watcher = options.watch === false ? null : new LocalWatcher();
   await watcher?.start();
   return {

@@ -2,6 +2,7 @@ import { processFileBatchJob } from "./process-file-batch";
 import { reencryptCredentialsJob } from "./reencrypt-credentials";
 import { refreshCredentialsJob } from "./refresh-credentials";
 import { pollSourcesJob } from "./poll-sources";
+import { pruneWebhookEventsJob } from "./prune-webhook-events";
 import { renewDriveChannelsJob } from "./renew-drive-channels";
 import { sendToPipelineJob } from "./send-to-pipeline";
 import { sweepSyncsJob } from "./sweep-syncs";
@@ -17,4 +18,5 @@ export const JOBS = [
   renewDriveChannelsJob,
   refreshCredentialsJob,
   reencryptCredentialsJob,
+  pruneWebhookEventsJob,
 ] as const;
