@@ -38,7 +38,10 @@ const handle = app.getRequestHandler();
 const server = createServer((req, res) => {
   const path = (req.url ?? "/").split("?", 1)[0]!;
   const handler = direct[path]?.[(req.method ?? "GET").toUpperCase()];
-  void (handler ? serveRoute(handler, req, res) : handle(req, res));
+  (handler ? serveRoute(handler, req, res) : handle(req, res)).catch((err: unknown) => {
+    console.error("[web] request failed:", err);
+    res.destroy();
+  });
 });
 server.listen(port, hostname, () => console.log(`[web] listening on http://${hostname ?? "localhost"}:${port}`));
 
