@@ -21,9 +21,12 @@ type CacheState = {
   listening: boolean;
   client: pg.Client | null;
   starting: boolean;
+  /** After a failed attempt, no other before this time (ms): no connection per webhook. */
+  retryAt: number;
 };
 const globalForFollowers = globalThis as unknown as { dataConnectorFollowers?: CacheState };
-const state = (globalForFollowers.dataConnectorFollowers ??= { entries: new Map(), generation: 0, listening: false, client: null, starting: false });
+const state = (globalForFollowers.dataConnectorFollowers ??= { entries: new Map(), generation: 0, listening: false, client: null, starting: false, retryAt: 0 });
+const RETRY_AFTER_MS = 60_000;
 const MAX_ENTRIES = 10_000;
 
 function forget(): void {
@@ -33,16 +36,19 @@ function forget(): void {
 
 /**
  * Opens the LISTEN connection and proves it works (a notification sent from another connection
- * arrives) before the cache is used. On any failure the cache stays off and a later lookup tries again.
+ * arrives) before the cache is used. On any failure the cache stays off, and a lookup a minute
+ * later tries again. A connection lost later turns the cache off until a lookup reconnects.
  */
 async function listen(): Promise<void> {
-  if (state.starting || state.client) return;
+  if (state.starting || state.client || Date.now() < state.retryAt) return;
   state.starting = true;
   const client = new pg.Client({ connectionString: databaseUrl() });
   const stop = () => {
-    state.listening = false;
-    state.client = null;
-    forget();
+    if (state.client === client) {
+      state.listening = false;
+      state.client = null;
+      forget();
+    }
     client.end().catch(() => {});
   };
   try {
@@ -71,6 +77,7 @@ async function listen(): Promise<void> {
     forget();
     state.listening = true;
   } catch {
+    state.retryAt = Date.now() + RETRY_AFTER_MS;
     stop();
   } finally {
     state.starting = false;
@@ -118,5 +125,6 @@ export async function stopFollowerCache(): Promise<void> {
   state.listening = false;
   state.client = null;
   forget();
+  state.retryAt = 0;
   await client?.end().catch(() => {});
 }
