@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/github/route";
@@ -339,5 +339,41 @@ describe("GitHub sources", () => {
     const removed = await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.sourceId}`, { token, params: { id: hooked.sourceId } });
     assert.equal(removed.status, 204);
     assert.equal(fake.hooks.length, 0);
+  });
+
+  test("PATCH to another repository moves the webhook: a hook there with its own secret, the old one removed", async () => {
+    // A fake where every repository of the owner exists (the same content), hooks kept per repository.
+    const hosts = await startGitHubFake({ owner: OWNER, name: NAME, token: TOKEN, repo, anyRepo: true });
+    process.env.GITHUB_API_URL = hosts.base;
+    try {
+      const { sourceId, source } = await connect();
+      assert.deepEqual(hosts.hooks.map((h) => h.repo), [NAME]);
+      const oldSecret = hosts.hooks[0]!.secret;
+      const moved = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${sourceId}`, { token, params: { id: sourceId }, body: { config: { repo: `${OWNER}/moved` } } });
+      assert.equal(moved.status, 200, JSON.stringify(moved.json));
+      assert.equal(moved.json.source.config.repo, `${OWNER}/moved`);
+      assert.deepEqual(hosts.hooks.map((h) => h.repo), ["moved"], "the hook moved with the source");
+      assert.ok(moved.json.source.webhookId && moved.json.source.webhookId !== source.webhookId);
+      const newSecret = hosts.hooks[0]!.secret;
+      assert.notEqual(newSecret, oldSecret);
+      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId)).orderBy(desc(syncJobs.createdAt)).limit(1);
+      assert.equal((await waitForJob(job!.id)).status, "completed");
+
+      const body = JSON.stringify({ ref: "refs/heads/main", before: repo.head(), after: repo.head(), commits: [], repository: { full_name: `${OWNER}/moved` } });
+      const pushed = await deliver(body, signedHeaders(body, newSecret));
+      assert.equal(pushed.status, 202);
+      assert.equal(pushed.json.queued, 1);
+      assert.equal((await deliver(body, signedHeaders(body, oldSecret))).status, 401, "the old hook's secret is gone");
+      const [queued] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId)).orderBy(desc(syncJobs.createdAt)).limit(1);
+      assert.equal((await waitForJob(queued!.id)).status, "completed");
+
+      // A rename that keeps the repository keeps the hook.
+      await call(sourceRoute.PATCH, "PATCH", `/api/sources/${sourceId}`, { token, params: { id: sourceId }, body: { name: "renamed" } });
+      assert.equal(hosts.hooks.length, 1);
+      assert.equal(hosts.hooks[0]!.secret, newSecret);
+    } finally {
+      process.env.GITHUB_API_URL = fake.base;
+      await hosts.close();
+    }
   });
 });

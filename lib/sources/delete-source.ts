@@ -3,11 +3,11 @@ import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
 import { pipelineDeliveries, sources } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline } from "@/lib/pipeline/deliver";
 import { getBoss } from "@/lib/queue/boss";
 import { QUEUES } from "@/lib/queue/names";
 import { getSourceOrThrow } from "./get-source-or-throw";
+import { removeSourceWebhook } from "./source-webhook";
 
 /**
  * Removes a source, its webhook and its files. The deletion of every file is recorded in the
@@ -16,16 +16,7 @@ import { getSourceOrThrow } from "./get-source-or-throw";
  */
 export async function deleteSource(db: Db, actor: Actor, id: string): Promise<void> {
   const source = await getSourceOrThrow(db, actor, id);
-  if (source.webhookId) {
-    // A provider that cannot be reached (or a revoked token) must not keep the source alive:
-    // a hook left behind only reaches a route that answers 202 to repositories it does not follow.
-    try {
-      const connector = await connectorForSource(source);
-      await connector.removeWebhook?.(source.webhookId);
-    } catch (err) {
-      console.warn(`[sources] could not remove the ${source.type} webhook of source ${id}: ${(err as Error).message}`);
-    }
-  }
+  await removeSourceWebhook(source);
   const pipeline = createPipeline();
   const boss = await getBoss();
   await withTransaction(async (tx, executor) => {

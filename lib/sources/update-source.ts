@@ -1,11 +1,12 @@
 import { eq } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
-import { sources } from "@/lib/db/schema";
+import { sources, type Source } from "@/lib/db/schema";
 import { resolveProviderToken, sealProviderToken } from "@/lib/connectors/provider-token";
 import { requestSync } from "@/lib/sync/request-sync";
 import { getSourceOrThrow } from "./get-source-or-throw";
 import { toSourceDto } from "./serialize";
+import { removeSourceWebhook, setupSourceWebhook } from "./source-webhook";
 import { checkSourceConfig } from "./validate-config";
 
 /** Renames a source or changes its config (merged, validated again; secrets not sent are kept). */
@@ -20,7 +21,7 @@ export async function updateSource(db: Db, actor: Actor, id: string, body: { nam
   if (sentToken) delete merged.credentialId;
   const stored = switchesAccount ? null : source.tokenSecret ? await resolveProviderToken(source) : null;
   const checked = body.config ? await checkSourceConfig(db, actor, source.type, merged, stored) : null;
-  const [updated] = await db
+  let [updated] = await db
     .update(sources)
     .set({
       name: body.name ?? source.name,
@@ -32,7 +33,28 @@ export async function updateSource(db: Db, actor: Actor, id: string, body: { nam
     })
     .where(eq(sources.id, id))
     .returning();
+  if (source.webhookId && webhookTargetChanged(source, updated!)) updated = await moveWebhook(db, source, updated!, checked?.token ?? null);
   // New filters change which files belong in the index: compare everything again.
   if (body.config) await requestSync({ sourceId: id, type: "full", trigger: "api" });
   return toSourceDto(updated!);
+}
+
+/** Config that says where a source's webhook lives: another repository needs another hook. */
+const WEBHOOK_TARGET_KEYS: Partial<Record<string, string[]>> = { github: ["repo"], gitlab: ["repo", "host"], bitbucket: ["repo"] };
+
+function webhookTargetChanged(before: Source, after: Source): boolean {
+  const target = (s: Source, key: string) => String(s.config[key] ?? "").toLowerCase();
+  return (WEBHOOK_TARGET_KEYS[before.type] ?? []).some((key) => target(before, key) !== target(after, key));
+}
+
+/**
+ * The source now follows another repository: a hook there (with a new secret), the old one
+ * removed. Without the new hook (the token may not manage hooks there) the source is polled.
+ */
+async function moveWebhook(db: Db, before: Source, after: Source, token: string | null): Promise<Source> {
+  const hook = await setupSourceWebhook(db, after, token);
+  await removeSourceWebhook(before);
+  if (hook) return hook.source;
+  const [polled] = await db.update(sources).set({ webhookId: null, webhookSecret: null, updatedAt: new Date() }).where(eq(sources.id, after.id)).returning();
+  return polled!;
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import { GitRepo } from "./git-repo";
 import { json, startHttpFake, type FakeRequest } from "./http-fake";
 
-export type GitHubHook = { id: number; url: string; secret: string; contentType: string; events: string[] };
+export type GitHubHook = { id: number; repo: string; url: string; secret: string; contentType: string; events: string[] };
 
 /**
  * GitHub's REST API as octokit calls it, for one repository backed by a real git repository:
@@ -109,12 +109,12 @@ export async function startGitHubFake(options: { owner: string; name: string; to
     }
     if (req.method === "POST" && rest === "/hooks") {
       const body = JSON.parse(req.body);
-      const hook = { id: nextHookId++, url: body.config.url, secret: body.config.secret, contentType: body.config.content_type, events: body.events };
+      const hook = { id: nextHookId++, repo: name, url: body.config.url, secret: body.config.secret, contentType: body.config.content_type, events: body.events };
       hooks.push(hook);
       return json(res, 201, { id: hook.id, name: "web", active: true, events: hook.events, config: { url: hook.url, content_type: hook.contentType, insecure_ssl: "0" } }, rateHeaders);
     }
     if (req.method === "DELETE" && (m = /^\/hooks\/(\d+)$/.exec(rest))) {
-      const index = hooks.findIndex((h) => h.id === Number(m![1]));
+      const index = hooks.findIndex((h) => h.id === Number(m![1]) && h.repo === name);
       if (index < 0) return notFound(res);
       hooks.splice(index, 1);
       res.writeHead(204, rateHeaders).end();
