@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { eq, sql } from "drizzle-orm";
@@ -58,6 +58,23 @@ export function writeTree(root: string, files: Record<string, string | Buffer>):
     mkdirSync(path.dirname(full), { recursive: true });
     writeFileSync(full, content);
   }
+}
+
+/**
+ * writeTree for folders a sync may be reading: each file is written beside the folder and
+ * renamed into place, so a reader sees the old content or the new, never the empty file a
+ * plain write starts with (a version the test would then find delivered).
+ */
+export function writeTreeAtomically(root: string, files: Record<string, string | Buffer>): void {
+  const staging = mkdtempSync(path.join(path.dirname(root), ".staging-"));
+  for (const [rel, content] of Object.entries(files)) {
+    const full = path.join(root, rel);
+    const staged = path.join(staging, rel.replaceAll("/", "__"));
+    mkdirSync(path.dirname(full), { recursive: true });
+    writeFileSync(staged, content);
+    renameSync(staged, full);
+  }
+  rmSync(staging, { recursive: true, force: true });
 }
 
 /** A user with an API token and a session cookie, as the dashboard would have it. */

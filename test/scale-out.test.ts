@@ -7,7 +7,7 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { startPipelineFake } from "./fakes/pipeline-server";
 import { startWorkerProcess, stopProcess } from "./fakes/worker-process";
-import { call, closeAll, db, operatorToken, resetDb, tempDir, writeTree } from "./helpers";
+import { call, closeAll, db, operatorToken, resetDb, tempDir, writeTreeAtomically } from "./helpers";
 import { assertDeliveredExactly, assertIndexEquals, expectedKeys, folderIndex, overlaps, syncRunIntervals, waitForIdle, writeCorpus } from "./prove-helpers";
 
 // Part 1 of issue 7: several worker processes on one PostgreSQL sync several sources at once.
@@ -62,7 +62,7 @@ test("three workers, nine sources, two rounds: every file version delivered once
     for (let s = 0; s <= SOURCES; s++) {
       const changed: Record<string, string> = {};
       for (let i = 0; i < (s === SOURCES ? BIG : FILES); i += 3) changed[`pkg${i % 12}/file${i}.ts`] = `export const changed${i} = ${s};\n`;
-      writeTree(folders[s]!, changed);
+      writeTreeAtomically(folders[s]!, changed);
       for (let r = 0; r < 3; r++) {
         const res = await call(syncRoute.POST, "POST", `/api/sources/${ids[s]}/sync`, { token, params: { id: ids[s]! }, body: { type: "full" } });
         assert.equal(res.status, 202);
