@@ -14,21 +14,29 @@ export const db = () => getDb();
 
 /** Empties every table and queue between tests. */
 export async function resetDb(): Promise<void> {
-  // A worker of the test may be reading these tables; TRUNCATE can then lose a deadlock
-  // (40P01), which is safe to retry.
+  await retryOnDeadlock(() =>
+    getDb().execute(
+      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries restart identity cascade`,
+    ),
+  );
+  const boss = await getBoss();
+  await retryOnDeadlock(() => boss.deleteAllJobs());
+}
+
+/**
+ * A worker of the test may be reading the tables being emptied; TRUNCATE (ours, or pg-boss's
+ * in deleteAllJobs) can then lose a deadlock (40P01), which is safe to retry.
+ */
+async function retryOnDeadlock(run: () => Promise<unknown>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await getDb().execute(
-        sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries restart identity cascade`,
-      );
-      break;
+      await run();
+      return;
     } catch (err) {
       const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
       if (code !== "40P01" || attempt >= 5) throw err;
     }
   }
-  const boss = await getBoss();
-  await boss.deleteAllJobs();
 }
 
 /** Closes the queue and the pool so the test process can exit. */
