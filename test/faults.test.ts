@@ -3,7 +3,6 @@ import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
@@ -11,6 +10,7 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import * as githubWebhook from "@/app/api/webhooks/github/route";
 import { files, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { idempotencyKey } from "@/lib/pipeline/deliver";
+import { freePort } from "./fakes/free-port";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitHubFake } from "./fakes/github-fake";
 import { startPipelineFake } from "./fakes/pipeline-server";
@@ -240,12 +240,7 @@ describe("GitHub sources", () => {
     await worker({ GITHUB_API_URL: github.base });
     await waitForIdle([sourceId]);
     assert.equal((await job(jobId)).status, "completed");
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const startWeb = async () => {
       const web = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(port), "-H", "127.0.0.1"], { env: { ...process.env, GITHUB_API_URL: github.base }, stdio: "ignore" });
       children.push(web);

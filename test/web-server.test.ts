@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import { sealWebhookSecret } from "@/lib/connectors/provider-token";
 import { syncJobs, webhookEvents } from "@/lib/db/schema";
+import { freePort } from "./fakes/free-port";
 import { exited, killOnExit } from "./fakes/worker-process";
 import { closeAll, db, resetDb, waitFor } from "./helpers";
 
@@ -15,15 +15,6 @@ import { closeAll, db, resetDb, waitFor } from "./helpers";
 // routes' own handlers called directly. Needs the built app, as CI builds before the tests.
 const built = existsSync(path.join(process.cwd(), ".next", "BUILD_ID"));
 const SECRET = "web-server-test-secret";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("the web server (server.ts)", { skip: built ? false : "needs the built app (`npm run build`)" }, () => {
   let web: ChildProcess;
