@@ -4,6 +4,18 @@ import nextTs from "eslint-config-next/typescript";
 const config = [
   ...next,
   ...nextTs,
-  { ignores: [".next/**", "node_modules/**", ".data/**", ".test-data/**", "drizzle/**", "next-env.d.ts", "test-results/**", "playwright-report/**", "e2e/artifacts/**"] },
+  {
+    ignores: [
+      ".next/**",
+      "node_modules/**",
+      ".data/**",
+      ".test-data/**",
+      "drizzle/**",
+      "next-env.d.ts",
+      "test-results/**",
+      "playwright-report/**",
+      "e2e/artifacts/**",
+    ],
+  },
 ];
 export default config;

@@ -14,7 +14,11 @@ function field(formData: FormData, name: string): string {
 /** Email and password; a failure goes back to the sign-in page with a code, never with the input. */
 export async function signInWithPasswordAction(formData: FormData): Promise<void> {
   try {
-    await signIn("credentials", { email: field(formData, "email"), password: field(formData, "password"), redirectTo: "/" });
+    await signIn("credentials", {
+      email: field(formData, "email"),
+      password: field(formData, "password"),
+      redirectTo: "/",
+    });
   } catch (err) {
     // A successful sign-in "throws" Next.js's redirect, which must pass through.
     if (err instanceof CredentialsSignin) redirect(`/sign-in?error=${encodeURIComponent(err.code)}`);

@@ -22,13 +22,19 @@ const GOAL_P99_MS = 300;
 async function seed(url: string): Promise<{ userId: string; bigSourceId: string }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query("drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;");
+  await client.query(
+    "drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;",
+  );
   await client.end();
   await runMigrations(url);
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   const started = Date.now();
-  const { rows: [user] } = await db.query<{ id: string }>("insert into users (email, role) values ('bench@example.com', 'admin') returning id");
+  const {
+    rows: [user],
+  } = await db.query<{ id: string }>(
+    "insert into users (email, role) values ('bench@example.com', 'admin') returning id",
+  );
   // 500 sources, each with 20 files and 3 jobs; every tenth one is syncing right now.
   await db.query(
     `insert into sources (user_id, type, name, config, status, last_sync_at, created_at)
@@ -54,7 +60,9 @@ async function seed(url: string): Promise<{ userId: string; bigSourceId: string 
      select s.id, 'src/file-' || f || '.ts', md5(s.id::text || f) || md5(f::text), 100 + f, 'typescript', now()
      from sources s, generate_series(1, 20) f`,
   );
-  const { rows: [big] } = await db.query<{ id: string }>(
+  const {
+    rows: [big],
+  } = await db.query<{ id: string }>(
     "insert into sources (user_id, type, name, config, status, last_sync_at) values ($1, 'github', 'acme/monorepo', '{\"repo\":\"acme/monorepo\",\"branch\":\"main\"}', 'synced', now()) returning id",
     [user!.id],
   );
@@ -72,15 +80,27 @@ async function seed(url: string): Promise<{ userId: string; bigSourceId: string 
     [big!.id, BIG_FILES],
   );
   await db.query("analyze");
-  const { rows: [counts] } = await db.query<{ sources: number; files: number }>("select (select count(*) from sources)::int as sources, (select count(*) from files)::int as files");
-  console.log(`[bench] seeded ${counts!.sources} sources and ${counts!.files.toLocaleString("en")} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const {
+    rows: [counts],
+  } = await db.query<{ sources: number; files: number }>(
+    "select (select count(*) from sources)::int as sources, (select count(*) from files)::int as files",
+  );
+  console.log(
+    `[bench] seeded ${counts!.sources} sources and ${counts!.files.toLocaleString("en")} files in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   await db.end();
   return { userId: user!.id, bigSourceId: big!.id };
 }
 
 async function waitFor(url: string, deadline: number): Promise<void> {
   while (Date.now() < deadline) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} did not answer in time`);
@@ -96,7 +116,8 @@ async function measure(label: string, url: string, cookie: string, check: (html:
     const res = await fetch(url, { headers: { cookie }, redirect: "manual" });
     const body = await res.text();
     const ms = performance.now() - t0;
-    if (res.status !== 200 || !check(body)) throw new Error(`${label}: answered ${res.status} without the expected content`);
+    if (res.status !== 200 || !check(body))
+      throw new Error(`${label}: answered ${res.status} without the expected content`);
     return { ms, bytes: body.length };
   };
   for (let i = 0; i < 5; i++) await load();
@@ -116,7 +137,8 @@ async function measure(label: string, url: string, cookie: string, check: (html:
 }
 
 async function main(): Promise<void> {
-  if (!URL_) throw new Error("Set DATABASE_URL to a scratch PostgreSQL database (its schema is dropped and recreated).");
+  if (!URL_)
+    throw new Error("Set DATABASE_URL to a scratch PostgreSQL database (its schema is dropped and recreated).");
   const root = process.cwd();
   if (!existsSync(path.join(root, ".next", "BUILD_ID"))) throw new Error("No build: run `npm run build` first.");
   const { userId, bigSourceId } = await seed(URL_);
@@ -131,21 +153,51 @@ async function main(): Promise<void> {
     APP_URL: "",
     AUTH_URL: "",
   };
-  const server = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(PORT)], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+  const server = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(PORT)], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   try {
     const base = `http://127.0.0.1:${PORT}`;
     await waitFor(`${base}/api/health`, Date.now() + 60_000);
     const cookieName = "dc.session-token";
-    const token = await encode({ token: { sub: userId, email: "bench@example.com" }, secret, salt: cookieName, maxAge: 3600 });
+    const token = await encode({
+      token: { sub: userId, email: "bench@example.com" },
+      secret,
+      salt: cookieName,
+      maxAge: 3600,
+    });
     const cookie = `${cookieName}=${token}`;
     console.log(`[bench] ${LOADS} loads each after 5 warm-up loads, one at a time, against the web server (${base})`);
     const results = [
-      await measure(`sources page, ${SOURCES} sources`, `${base}/`, cookie, (html) => html.includes("source-1") && html.includes("acme/monorepo")),
-      await measure(`source page, file browser of ${BIG_FILES.toLocaleString("en")} files`, `${base}/sources/${bigSourceId}`, cookie, (html) => html.includes("packages/pkg-")),
-      await measure(`GET /api/sources (${SOURCES} sources, the page's poll)`, `${base}/api/sources`, cookie, (json) => json.includes("acme/monorepo")),
-      await measure(`GET /api/sources/:id/files (next page)`, `${base}/api/sources/${bigSourceId}/files?limit=100&cursor=${Buffer.from("packages/pkg-5").toString("base64url")}`, cookie, (json) => json.includes("nextCursor")),
+      await measure(
+        `sources page, ${SOURCES} sources`,
+        `${base}/`,
+        cookie,
+        (html) => html.includes("source-1") && html.includes("acme/monorepo"),
+      ),
+      await measure(
+        `source page, file browser of ${BIG_FILES.toLocaleString("en")} files`,
+        `${base}/sources/${bigSourceId}`,
+        cookie,
+        (html) => html.includes("packages/pkg-"),
+      ),
+      await measure(`GET /api/sources (${SOURCES} sources, the page's poll)`, `${base}/api/sources`, cookie, (json) =>
+        json.includes("acme/monorepo"),
+      ),
+      await measure(
+        `GET /api/sources/:id/files (next page)`,
+        `${base}/api/sources/${bigSourceId}/files?limit=100&cursor=${Buffer.from("packages/pkg-5").toString("base64url")}`,
+        cookie,
+        (json) => json.includes("nextCursor"),
+      ),
     ];
-    console.log(results.every((p99) => p99 < GOAL_P99_MS) ? `[bench] every p99 under ${GOAL_P99_MS} ms` : `[bench] some p99 over ${GOAL_P99_MS} ms`);
+    console.log(
+      results.every((p99) => p99 < GOAL_P99_MS)
+        ? `[bench] every p99 under ${GOAL_P99_MS} ms`
+        : `[bench] some p99 over ${GOAL_P99_MS} ms`,
+    );
   } finally {
     server.kill("SIGTERM");
   }

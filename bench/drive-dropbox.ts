@@ -20,9 +20,13 @@ const byRoute = (routes: string[], perFileIds: boolean) => {
     const r = perFileIds ? raw.replace(/^files\/[^/]+/, "files/{id}") : raw;
     counts.set(r, (counts.get(r) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`).join(", ");
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, n]) => `${r} ${n}`)
+    .join(", ");
 };
-const body = (i: number, round = 0) => `// file ${i} round ${round}\n${"export const value = 1;\n".repeat(20 + (i % 40))}`;
+const body = (i: number, round = 0) =>
+  `// file ${i} round ${round}\n${"export const value = 1;\n".repeat(20 + (i % 40))}`;
 
 async function main() {
   if (!process.env.DATABASE_URL) throw new Error("Set DATABASE_URL to a PostgreSQL the benchmark may write to.");
@@ -52,7 +56,10 @@ async function main() {
 
   async function waitJob(sourceId: string, since: Date) {
     for (;;) {
-      const [job] = await db.select().from(syncJobs).where(and(eq(syncJobs.sourceId, sourceId), gt(syncJobs.createdAt, since)));
+      const [job] = await db
+        .select()
+        .from(syncJobs)
+        .where(and(eq(syncJobs.sourceId, sourceId), gt(syncJobs.createdAt, since)));
       if (job && ["completed", "failed"].includes(job.status)) return job;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -60,14 +67,19 @@ async function main() {
 
   // Drive: Bench/f00..f49/, 100 files each.
   const benchRoot = drive.folder("Bench");
-  const driveFolders = Array.from({ length: FOLDERS }, (_, i) => drive.folder(`f${String(i).padStart(2, "0")}`, benchRoot));
-  const driveIds = Array.from({ length: FILES }, (_, i) => drive.file(`file${i}.ts`, driveFolders[i % FOLDERS]!, body(i)));
+  const driveFolders = Array.from({ length: FOLDERS }, (_, i) =>
+    drive.folder(`f${String(i).padStart(2, "0")}`, benchRoot),
+  );
+  const driveIds = Array.from({ length: FILES }, (_, i) =>
+    drive.file(`file${i}.ts`, driveFolders[i % FOLDERS]!, body(i)),
+  );
   for (let i = 0; i < FILES; i++) dropbox.put(`/Bench/f${String(i % FOLDERS).padStart(2, "0")}/file${i}.ts`, body(i));
 
   const results: string[] = [];
   for (const provider of ["gdrive", "dropbox"] as const) {
     const fake = provider === "gdrive" ? drive : dropbox;
-    const config = provider === "gdrive" ? { token: drive.token, folderId: benchRoot } : { token: dropbox.token, path: "/Bench" };
+    const config =
+      provider === "gdrive" ? { token: drive.token, folderId: benchRoot } : { token: dropbox.token, path: "/Bench" };
     const routes = () => fake.requests.map((r) => r.route);
     const startRequests = fake.requests.length;
     const start = performance.now();
@@ -77,7 +89,9 @@ async function main() {
     const fullMs = performance.now() - start;
     if (full.status !== "completed") throw new Error(`${provider} full sync failed: ${full.errorMessage}`);
     const fullRoutes = routes().slice(startRequests);
-    results.push(`${provider}: full sync of ${full.filesTotal} files: ${(fullMs / 1000).toFixed(2)} s, ${fullRoutes.length} requests (${byRoute(fullRoutes, provider === "gdrive")})`);
+    results.push(
+      `${provider}: full sync of ${full.filesTotal} files: ${(fullMs / 1000).toFixed(2)} s, ${fullRoutes.length} requests (${byRoute(fullRoutes, provider === "gdrive")})`,
+    );
 
     const latencies: number[] = [];
     const incrementalRequests: number[] = [];
@@ -103,16 +117,27 @@ async function main() {
       if (provider === "gdrive") {
         const [row] = await db.select().from(driveChannels).where(eq(driveChannels.sourceId, sourceId));
         const channel = drive.channels.find((c) => c.id === row!.channelId)!;
-        const res = await gdriveRoute.POST(new Request("http://localhost/api/webhooks/gdrive", { method: "POST", headers: drive.notification(channel) }));
+        const res = await gdriveRoute.POST(
+          new Request("http://localhost/api/webhooks/gdrive", { method: "POST", headers: drive.notification(channel) }),
+        );
         if (res.status !== 200) throw new Error(`drive notification: ${res.status}`);
       } else {
         const raw = JSON.stringify({ list_folder: { accounts: [dropbox.accountId] } });
-        const res = await dropboxRoute.POST(new Request("http://localhost/api/webhooks/dropbox", { method: "POST", headers: { "x-dropbox-signature": dropboxSignature(raw, "bench-secret") }, body: raw }));
+        const res = await dropboxRoute.POST(
+          new Request("http://localhost/api/webhooks/dropbox", {
+            method: "POST",
+            headers: { "x-dropbox-signature": dropboxSignature(raw, "bench-secret") },
+            body: raw,
+          }),
+        );
         if (res.status !== 200) throw new Error(`dropbox notification: ${res.status}`);
       }
       const job = await waitJob(sourceId, since);
       if (job.status !== "completed") throw new Error(`${provider} incremental failed: ${job.errorMessage}`);
-      const delivered = await db.select().from(pipelineDeliveries).where(and(eq(pipelineDeliveries.sourceId, sourceId), eq(pipelineDeliveries.jobId, job.id)));
+      const delivered = await db
+        .select()
+        .from(pipelineDeliveries)
+        .where(and(eq(pipelineDeliveries.sourceId, sourceId), eq(pipelineDeliveries.jobId, job.id)));
       for (const d of delivered) latencies.push(d.deliveredAt!.getTime() - notifiedAt);
       lastRoutes = routes().slice(before);
       incrementalRequests.push(lastRoutes.length);
@@ -128,7 +153,9 @@ async function main() {
   await closeDb();
   await drive.close();
   await dropbox.close();
-  console.log(`\nbench:drive-dropbox (${FILES} files per provider, ${FOLDERS} folders, embedded pipeline, in-process worker)`);
+  console.log(
+    `\nbench:drive-dropbox (${FILES} files per provider, ${FOLDERS} folders, embedded pipeline, in-process worker)`,
+  );
   for (const line of results) console.log(`  ${line}`);
 }
 

@@ -23,7 +23,10 @@ function generate(repo: GitRepo): number {
   let bytes = 0;
   for (let i = 0; i < FILES; i++) {
     const lines = 5 + (i % 60);
-    const content = Array.from({ length: lines }, (_, l) => `line ${l} of file ${i}: ${"abcdefgh".repeat(1 + (l % 3))}`).join("\n");
+    const content = Array.from(
+      { length: lines },
+      (_, l) => `line ${l} of file ${i}: ${"abcdefgh".repeat(1 + (l % 3))}`,
+    ).join("\n");
     files[`pkg${i % 97}/mod${i % 13}/f${i}.${EXTS[i % EXTS.length]}`] = content;
     bytes += content.length;
   }
@@ -34,20 +37,28 @@ function generate(repo: GitRepo): number {
 async function resetDatabase(): Promise<void> {
   const client = new pg.Client({ connectionString: DB_URL });
   await client.connect();
-  await client.query("drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;");
+  await client.query(
+    "drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;",
+  );
   await client.end();
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(DB_URL);
 }
 
 async function startWorkerProcess(extraEnv: Record<string, string>): Promise<ChildProcess> {
-  const worker = spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], { env: { ...process.env, WORKER_WATCH: "false", ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] });
+  const worker = spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], {
+    env: { ...process.env, WORKER_WATCH: "false", ...extraEnv },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   process.once("exit", () => worker.kill("SIGKILL"));
-  await new Promise<void>((resolve) => worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()));
+  await new Promise<void>((resolve) =>
+    worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()),
+  );
   return worker;
 }
 
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const peakRssMb = (pid: number) =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 async function stopWorker(worker: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => worker.once("exit", resolve));
@@ -90,7 +101,11 @@ async function main() {
     const worker = await startWorkerProcess(env);
     const from = fake.requests.length;
     const start = performance.now();
-    const { jobId, source } = await createSource(getDb(), actor, { type: "github", name: "bench/repo", config: { token: TOKEN } });
+    const { jobId, source } = await createSource(getDb(), actor, {
+      type: "github",
+      name: "bench/repo",
+      config: { token: TOKEN },
+    });
     const job = await waitJob(jobId);
     const ms = performance.now() - start;
     const requests = fake.requests.length - from;
@@ -104,18 +119,32 @@ async function main() {
       const { POST } = await import("@/app/api/webhooks/github/route");
       const { sealWebhookSecret } = await import("@/lib/connectors/provider-token");
       const secret = "bench-secret";
-      await getDb().update(sources).set({ webhookId: "1", webhookSecret: sealWebhookSecret(sourceId, secret) }).where(eq(sources.id, sourceId));
+      await getDb()
+        .update(sources)
+        .set({ webhookId: "1", webhookSecret: sealWebhookSecret(sourceId, secret) })
+        .where(eq(sources.id, sourceId));
       for (let i = 0; i < PUSHES; i++) {
         const before = repo.head();
         const file = `pkg${i % 97}/mod${i % 13}/f${i}.${EXTS[i % EXTS.length]}`;
         const after = repo.commit({ [file]: `changed by push ${i}\n` });
-        const body = JSON.stringify({ ref: "refs/heads/main", before, after, commits: [], repository: { full_name: "bench/repo" } });
+        const body = JSON.stringify({
+          ref: "refs/heads/main",
+          before,
+          after,
+          commits: [],
+          repository: { full_name: "bench/repo" },
+        });
         const received = performance.now();
         const response = await POST(
           new Request("http://localhost/api/webhooks/github", {
             method: "POST",
             body,
-            headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": randomUUID(), "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}` },
+            headers: {
+              "content-type": "application/json",
+              "x-github-event": "push",
+              "x-github-delivery": randomUUID(),
+              "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+            },
           }),
         );
         if (response.status !== 202) throw new Error(`webhook answered ${response.status}`);
@@ -123,7 +152,13 @@ async function main() {
           const rows = await getDb()
             .select({ id: pipelineDeliveries.id })
             .from(pipelineDeliveries)
-            .where(and(eq(pipelineDeliveries.sourceId, sourceId), eq(pipelineDeliveries.path, file), eq(pipelineDeliveries.op, "upsert")))
+            .where(
+              and(
+                eq(pipelineDeliveries.sourceId, sourceId),
+                eq(pipelineDeliveries.path, file),
+                eq(pipelineDeliveries.op, "upsert"),
+              ),
+            )
             .limit(2);
           if (rows.length >= (i < FILES ? 2 : 1)) break;
           await new Promise((r) => setTimeout(r, 5));
@@ -131,8 +166,11 @@ async function main() {
         latencies.push(performance.now() - received);
       }
       latencies.sort((a, b) => a - b);
-      const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!;
-      results.push(`incremental webhook→delivered over ${PUSHES} pushes: p50 ${pct(50).toFixed(0)} ms  p99 ${pct(99).toFixed(0)} ms`);
+      const pct = (p: number) =>
+        latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!;
+      results.push(
+        `incremental webhook→delivered over ${PUSHES} pushes: p50 ${pct(50).toFixed(0)} ms  p99 ${pct(99).toFixed(0)} ms`,
+      );
     }
     await stopWorker(worker);
   }

@@ -19,7 +19,7 @@ const EXTS = ["ts", "py", "go", "rs", "java", "md", "json", "js", "css", "sql"];
 function generate(root: string): { bytes: number } {
   let bytes = 0;
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < FILES; i++) {
     const dir = path.join(root, `pkg${i % 97}`, `mod${i % 13}`);
     mkdirSync(dir, { recursive: true });
@@ -32,7 +32,9 @@ function generate(root: string): { bytes: number } {
       content = Buffer.from("x".repeat(1_200_000)); // over the 1 MB cap
     } else {
       const lines = Math.max(3, Math.floor(rand() ** 2 * 400));
-      content = Buffer.from(Array.from({ length: lines }, (_, l) => `line ${l} of file ${i}: ${"abcdefgh".repeat(1 + (l % 3))}`).join("\n"));
+      content = Buffer.from(
+        Array.from({ length: lines }, (_, l) => `line ${l} of file ${i}: ${"abcdefgh".repeat(1 + (l % 3))}`).join("\n"),
+      );
     }
     if (i % 100 === 7) {
       mkdirSync(path.join(root, "node_modules", `dep${i}`), { recursive: true });
@@ -51,7 +53,10 @@ async function floor(root: string): Promise<number> {
     for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) stack.push(full);
-      else createHash("sha256").update(await fs.readFile(full)).digest("hex");
+      else
+        createHash("sha256")
+          .update(await fs.readFile(full))
+          .digest("hex");
     }
   }
   return performance.now() - start;
@@ -62,7 +67,9 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   await runMigrations(url);
   const env = { ...process.env, DATABASE_URL: url, LOCAL_SOURCE_ROOTS: roots, WORKER_WATCH: "false" };
   const worker = spawn(process.execPath, WORKER_NODE_ARGS, { env, stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve) => worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()));
+  await new Promise<void>((resolve) =>
+    worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()),
+  );
   process.env.DATABASE_URL = url;
   process.env.LOCAL_SOURCE_ROOTS = roots;
   const { getDb, closeDb } = await import("@/lib/db/client");
@@ -73,7 +80,11 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   // The worker must not outlive a failed run.
   process.once("exit", () => worker.kill("SIGKILL"));
   const start = performance.now();
-  const { jobId } = await createSource(getDb(), { userId: null, role: "admin", via: "token" }, { type: "local", name: label, config: { path: folder } });
+  const { jobId } = await createSource(
+    getDb(),
+    { userId: null, role: "admin", via: "token" },
+    { type: "local", name: label, config: { path: folder } },
+  );
   let job;
   for (;;) {
     [job] = await getDb().select().from(syncJobs).where(eq(syncJobs.id, jobId));
@@ -100,7 +111,9 @@ async function main() {
   const floors = [await floor(folder), await floor(folder), await floor(folder)].sort((a, b) => a - b);
   const floorMs = floors[1]!;
   console.log(`${FILES} files, ${(bytes / 1e6).toFixed(0)} MB`);
-  console.log(`floor      walk+read+sha256 median of 3: ${(floorMs / 1000).toFixed(2)} s  ${(FILES / (floorMs / 1000)).toFixed(0)} files/s  ${(bytes / 1e6 / (floorMs / 1000)).toFixed(1)} MB/s`);
+  console.log(
+    `floor      walk+read+sha256 median of 3: ${(floorMs / 1000).toFixed(2)} s  ${(FILES / (floorMs / 1000)).toFixed(0)} files/s  ${(bytes / 1e6 / (floorMs / 1000)).toFixed(1)} MB/s`,
+  );
 
   if (TARGETS.includes("embedded")) {
     const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
@@ -110,7 +123,12 @@ async function main() {
   }
 
   const admin = new pg.Client({ connectionString: REAL_PG });
-  const reachable = TARGETS.includes("postgres") && (await admin.connect().then(() => true, () => false));
+  const reachable =
+    TARGETS.includes("postgres") &&
+    (await admin.connect().then(
+      () => true,
+      () => false,
+    ));
   if (reachable) {
     await admin.query("drop database if exists dc_bench with (force)");
     await admin.query("create database dc_bench");

@@ -1,7 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-export type Metric = { label: string; value: number; unit: string; kind: "throughput" | "latency" | "time" | "count" | "ratio" };
+export type Metric = {
+  label: string;
+  value: number;
+  unit: string;
+  kind: "throughput" | "latency" | "time" | "count" | "ratio";
+};
 export type BenchResult = { bench: string; title: string; metrics: Metric[]; notes?: string[] };
 
 /**

@@ -28,7 +28,10 @@ function generate(root: string): string[] {
       const dir = path.join(folder, `pkg${i % 20}`);
       if (i < 20) mkdirSync(dir, { recursive: true });
       const lines = 10 + (i % 80);
-      writeFileSync(path.join(dir, `f${i}.ts`), Array.from({ length: lines }, (_, l) => `export const v${l} = "${s}-${i}-${l}";`).join("\n"));
+      writeFileSync(
+        path.join(dir, `f${i}.ts`),
+        Array.from({ length: lines }, (_, l) => `export const v${l} = "${s}-${i}-${l}";`).join("\n"),
+      );
     }
     folders.push(folder);
   }
@@ -38,7 +41,9 @@ function generate(root: string): string[] {
 async function resetDatabase(): Promise<void> {
   const client = new pg.Client({ connectionString: DB_URL });
   await client.connect();
-  await client.query("drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;");
+  await client.query(
+    "drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;",
+  );
   await client.end();
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(DB_URL);
@@ -50,7 +55,9 @@ async function startWorker(concurrency: number): Promise<ChildProcess> {
     stdio: ["ignore", "pipe", "inherit"],
   });
   process.once("exit", () => worker.kill("SIGKILL"));
-  await new Promise<void>((resolve) => worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()));
+  await new Promise<void>((resolve) =>
+    worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()),
+  );
   return worker;
 }
 
@@ -62,7 +69,10 @@ async function run(workers: number, concurrency: number, folders: string[]): Pro
   const { sources } = await import("@/lib/db/schema");
   const ids: string[] = [];
   for (const [s, folder] of folders.entries()) {
-    const [row] = await getDb().insert(sources).values({ type: "local", name: `s${s}`, config: { path: folder } }).returning({ id: sources.id });
+    const [row] = await getDb()
+      .insert(sources)
+      .values({ type: "local", name: `s${s}`, config: { path: folder } })
+      .returning({ id: sources.id });
     ids.push(row!.id);
   }
   // Workers first, ready and idle; then every sync is queued at once and the clock starts.
@@ -72,7 +82,9 @@ async function run(workers: number, concurrency: number, folders: string[]): Pro
   const client = new pg.Client({ connectionString: DB_URL });
   await client.connect();
   for (;;) {
-    const { rows } = await client.query(`select count(*) filter (where status in ('queued', 'running'))::int as open, count(*) filter (where status = 'failed')::int as failed from sync_jobs`);
+    const { rows } = await client.query(
+      `select count(*) filter (where status in ('queued', 'running'))::int as open, count(*) filter (where status = 'failed')::int as failed from sync_jobs`,
+    );
     if (rows[0].failed > 0) throw new Error("a sync failed");
     if (rows[0].open === 0) break;
     await new Promise((r) => setTimeout(r, 50));
@@ -93,16 +105,22 @@ async function main() {
   const root = path.join(os.tmpdir(), `dc-scale-bench-${process.pid}`);
   process.env.LOCAL_SOURCE_ROOTS = root;
   const folders = generate(root);
-  console.log(`[bench] ${SOURCES} sources × ${FILES} files; workers ${WORKER_COUNTS.join(" vs ")}; WORKER_CONCURRENCY ${CONCURRENCIES.join(", ")}; ${ROUNDS} rounds, alternating`);
+  console.log(
+    `[bench] ${SOURCES} sources × ${FILES} files; workers ${WORKER_COUNTS.join(" vs ")}; WORKER_CONCURRENCY ${CONCURRENCIES.join(", ")}; ${ROUNDS} rounds, alternating`,
+  );
   const key = (w: number, c: number) => `${w}x${c}`;
-  const times = new Map<string, number[]>(CONCURRENCIES.flatMap((c) => WORKER_COUNTS.map((w) => [key(w, c), []] as [string, number[]])));
+  const times = new Map<string, number[]>(
+    CONCURRENCIES.flatMap((c) => WORKER_COUNTS.map((w) => [key(w, c), []] as [string, number[]])),
+  );
   try {
     for (const c of CONCURRENCIES) {
       for (let round = 0; round < ROUNDS; round++) {
         for (const w of round % 2 ? [...WORKER_COUNTS].reverse() : WORKER_COUNTS) {
           const t = await run(w, c, folders);
           times.get(key(w, c))!.push(t);
-          console.log(`[bench] WORKER_CONCURRENCY=${c}, round ${round + 1}, ${w} worker(s): ${t.toFixed(1)} s, ${Math.round((SOURCES * FILES) / t)} files/s`);
+          console.log(
+            `[bench] WORKER_CONCURRENCY=${c}, round ${round + 1}, ${w} worker(s): ${t.toFixed(1)} s, ${Math.round((SOURCES * FILES) / t)} files/s`,
+          );
         }
       }
     }
@@ -114,7 +132,9 @@ async function main() {
     const med = WORKER_COUNTS.map((w) => ({ w, t: median(times.get(key(w, c))!) }));
     const one = med.find((m) => m.w === 1)?.t ?? med[0]!.t;
     return med.flatMap((m) => {
-      console.log(`[bench] WORKER_CONCURRENCY=${c}, ${m.w} worker(s): median ${m.t.toFixed(1)} s, ${Math.round(total / m.t)} files/s, speed-up ${(one / m.t).toFixed(2)}x`);
+      console.log(
+        `[bench] WORKER_CONCURRENCY=${c}, ${m.w} worker(s): median ${m.t.toFixed(1)} s, ${Math.round(total / m.t)} files/s, speed-up ${(one / m.t).toFixed(2)}x`,
+      );
       const label = `${m.w} worker(s) × ${c} sync(s)`;
       return [
         { label: `${label} files/s`, value: Math.round(total / m.t), unit: "files/s", kind: "throughput" as const },
@@ -127,7 +147,9 @@ async function main() {
     bench: "scale-out",
     title: `${SOURCES} local sources × ${FILES} files synced by 1 and by 2 worker processes, each running ${CONCURRENCIES.join(" or ")} syncs at once (median of ${ROUNDS}, alternating, same PostgreSQL, ${os.cpus().length} cores)`,
     metrics,
-    notes: [...times].map(([k, ts]) => `${k.replace("x", " worker(s) × ")} sync(s): ${ts.map((t) => t.toFixed(1)).join(", ")} s`),
+    notes: [...times].map(
+      ([k, ts]) => `${k.replace("x", " worker(s) × ")} sync(s): ${ts.map((t) => t.toFixed(1)).join(", ")} s`,
+    ),
   });
   process.exit(0);
 }

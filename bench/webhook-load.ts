@@ -66,7 +66,9 @@ async function main() {
   }
   const client = new pg.Client({ connectionString: DB_URL });
   await client.connect();
-  await client.query("drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;");
+  await client.query(
+    "drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;",
+  );
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(DB_URL);
   const { sealProviderToken, sealWebhookSecret } = await import("@/lib/connectors/provider-token");
@@ -83,26 +85,54 @@ async function main() {
     const name = `octo/load-${i}`;
     await client.query(
       `insert into sources (id, type, name, config, status, cursor, last_sync_at, token_secret, webhook_secret) values ($1, 'github', $2, $3, 'synced', $4, now(), $5, $6)`,
-      [id, name, JSON.stringify({ repo: name, branch: "main" }), head, sealProviderToken(id, TOKEN), sealWebhookSecret(id, `${SECRET_PREFIX}${i}`)],
+      [
+        id,
+        name,
+        JSON.stringify({ repo: name, branch: "main" }),
+        head,
+        sealProviderToken(id, TOKEN),
+        sealWebhookSecret(id, `${SECRET_PREFIX}${i}`),
+      ],
     );
     sourceIds.push(id);
   }
   const apiToken = await createApiToken(getDb(), "bench", null);
 
-  const env = { ...process.env, DATABASE_URL: DB_URL, GITHUB_API_URL: github.base, WORKER_WATCH: "false", NODE_ENV: "production" as const };
-  const startWorker = () => spawnLogged(["--max-semi-space-size=16", "--import", "tsx", "worker/index.ts"], env, "[worker] ready");
+  const env = {
+    ...process.env,
+    DATABASE_URL: DB_URL,
+    GITHUB_API_URL: github.base,
+    WORKER_WATCH: "false",
+    NODE_ENV: "production" as const,
+  };
+  const startWorker = () =>
+    spawnLogged(["--max-semi-space-size=16", "--import", "tsx", "worker/index.ts"], env, "[worker] ready");
   const startWeb = async (args: string[]) => {
     const port = await freePort();
     const child = await spawnLogged([...args, "-p", String(port), "-H", "127.0.0.1"], env);
     const url = `http://127.0.0.1:${port}`;
-    await waitUntil(() => fetch(`${url}/api/health`).then((r) => r.ok, () => false), 60_000, args.join(" "));
+    await waitUntil(
+      () =>
+        fetch(`${url}/api/health`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      60_000,
+      args.join(" "),
+    );
     return { child, url };
   };
   const { child: web, url: base } = await startWeb(["--import", "tsx", "server.ts"]);
 
   // Each source's push body and signature are fixed; every request has its own delivery id.
   const bodies = Array.from({ length: SOURCES }, (_, i) => {
-    const body = JSON.stringify({ ref: "refs/heads/main", before: head, after: head, commits: [], repository: { full_name: `octo/load-${i}` } });
+    const body = JSON.stringify({
+      ref: "refs/heads/main",
+      before: head,
+      after: head,
+      commits: [],
+      repository: { full_name: `octo/load-${i}` },
+    });
     return { body, signature: `sha256=${createHmac("sha256", `${SECRET_PREFIX}${i}`).update(body).digest("hex")}` };
   });
   let counter = 0;
@@ -114,7 +144,16 @@ async function main() {
       const i = counter++ % SOURCES;
       const id = randomUUID();
       context.id = id;
-      return { ...req, body: bodies[i]!.body, headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": id, "x-hub-signature-256": bodies[i]!.signature } };
+      return {
+        ...req,
+        body: bodies[i]!.body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "push",
+          "x-github-delivery": id,
+          "x-hub-signature-256": bodies[i]!.signature,
+        },
+      };
     },
     onResponse: (status: number, _body: string, context: Record<string, unknown>) => {
       if (status === 202) accepted.push(context.id as string);
@@ -134,12 +173,24 @@ async function main() {
     if (label !== "ingestion alone") worker ??= await startWorker();
     const from = accepted.length;
     // Commits land during the run, so that the syncs the webhooks start have work to do.
-    const committer = setInterval(() => repo.commit({ [`src/c${Date.now()}.ts`]: `export const t = ${Date.now()};\n` }, {}, "tick"), 5_000);
-    console.log(`[bench] ${SECONDS} s of signed GitHub webhooks, ${CONNECTIONS} connections, ${SOURCES} sources, ${label}`);
-    const result: Result = await autocannon({ url: base, connections: CONNECTIONS, duration: SECONDS, requests: [webhookRequest] });
+    const committer = setInterval(
+      () => repo.commit({ [`src/c${Date.now()}.ts`]: `export const t = ${Date.now()};\n` }, {}, "tick"),
+      5_000,
+    );
+    console.log(
+      `[bench] ${SECONDS} s of signed GitHub webhooks, ${CONNECTIONS} connections, ${SOURCES} sources, ${label}`,
+    );
+    const result: Result = await autocannon({
+      url: base,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      requests: [webhookRequest],
+    });
     clearInterval(committer);
     runs.push({ label, result, accepted: accepted.length - from });
-    console.log(`[bench] webhooks, ${label}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result["2xx"]} accepted, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+    console.log(
+      `[bench] webhooks, ${label}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result["2xx"]} accepted, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
     worker ??= await startWorker();
   }
 
@@ -153,7 +204,9 @@ async function main() {
     headers: { "content-type": "text/plain" },
     body: "x",
   });
-  console.log(`[bench] floor (same route, 415 before any database work): ${Math.round(floor.requests.average)} req/s, p50 ${floor.latency.p50} ms, p99 ${floor.latency.p99} ms`);
+  console.log(
+    `[bench] floor (same route, 415 before any database work): ${Math.round(floor.requests.average)} req/s, p50 ${floor.latency.p50} ms, p99 ${floor.latency.p99} ms`,
+  );
 
   // The same signed load through `next start`, where Next's request pipeline runs before the
   // same handler (what server.ts skips for webhooks), with the worker still syncing.
@@ -161,18 +214,31 @@ async function main() {
   const nextFrom = accepted.length;
   const nextSeconds = Math.max(10, Math.round(SECONDS / 3));
   console.log(`[bench] ${nextSeconds} s of the same webhooks through next start, with the worker syncing`);
-  const throughNext: Result = await autocannon({ url: viaNext.url, connections: CONNECTIONS, duration: nextSeconds, requests: [webhookRequest] });
+  const throughNext: Result = await autocannon({
+    url: viaNext.url,
+    connections: CONNECTIONS,
+    duration: nextSeconds,
+    requests: [webhookRequest],
+  });
   viaNext.child.kill("SIGTERM");
   runs.push({ label: "through next start", result: throughNext, accepted: accepted.length - nextFrom });
-  console.log(`[bench] webhooks, through next start: ${Math.round(throughNext.requests.average)} req/s, p50 ${throughNext.latency.p50} ms, p99 ${throughNext.latency.p99} ms, ${throughNext["2xx"]} accepted, ${throughNext.non2xx} non-2xx`);
+  console.log(
+    `[bench] webhooks, through next start: ${Math.round(throughNext.requests.average)} req/s, p50 ${throughNext.latency.p50} ms, p99 ${throughNext.latency.p99} ms, ${throughNext["2xx"]} accepted, ${throughNext.non2xx} non-2xx`,
+  );
 
   // Every accepted delivery recorded exactly once, each followed by a completed sync.
   await waitUntil(
-    async () => (await client.query(`select count(*)::int as n from sync_jobs where status in ('queued', 'running')`)).rows[0].n === 0,
+    async () =>
+      (await client.query(`select count(*)::int as n from sync_jobs where status in ('queued', 'running')`)).rows[0]
+        .n === 0,
     180_000,
     "the worker to drain the syncs",
   );
-  const events = (await client.query(`select delivery_id, count(*)::int as n from webhook_events where source_type = 'github' group by 1`)).rows as { delivery_id: string; n: number }[];
+  const events = (
+    await client.query(
+      `select delivery_id, count(*)::int as n from webhook_events where source_type = 'github' group by 1`,
+    )
+  ).rows as { delivery_id: string; n: number }[];
   const recorded = new Map(events.map((e) => [e.delivery_id, e.n]));
   const lost = accepted.filter((id) => !recorded.has(id)).length;
   const twice = events.filter((e) => e.n > 1).length;
@@ -180,9 +246,17 @@ async function main() {
     await client.query(`select count(*)::int as n from webhook_events e where e.source_type = 'github' and (not e.processed or not exists (
       select 1 from sync_jobs j where j.source_id = e.source_id and j.status = 'completed' and j.started_at >= e.created_at))`)
   ).rows[0].n as number;
-  const syncs = (await client.query(`select count(*)::int as n, count(*) filter (where status = 'failed')::int as failed from sync_jobs where trigger = 'webhook'`)).rows[0];
-  const indexedHead = (await client.query(`select count(*)::int as n from sources where type = 'github' and cursor = $1`, [repo.head()])).rows[0].n as number;
-  console.log(`[bench] accepted ${accepted.length}, recorded ${recorded.size} (the rest were in flight when a run ended), lost ${lost}, recorded twice ${twice}, not followed by a sync ${unsynced}; ${syncs.n} webhook syncs (${syncs.failed} failed), ${indexedHead}/${SOURCES} sources at the last commit`);
+  const syncs = (
+    await client.query(
+      `select count(*)::int as n, count(*) filter (where status = 'failed')::int as failed from sync_jobs where trigger = 'webhook'`,
+    )
+  ).rows[0];
+  const indexedHead = (
+    await client.query(`select count(*)::int as n from sources where type = 'github' and cursor = $1`, [repo.head()])
+  ).rows[0].n as number;
+  console.log(
+    `[bench] accepted ${accepted.length}, recorded ${recorded.size} (the rest were in flight when a run ended), lost ${lost}, recorded twice ${twice}, not followed by a sync ${unsynced}; ${syncs.n} webhook syncs (${syncs.failed} failed), ${indexedHead}/${SOURCES} sources at the last commit`,
+  );
   worker!.kill("SIGTERM");
 
   // The list endpoints against 10,000 sources and 1,000,000 files.
@@ -190,25 +264,42 @@ async function main() {
   const seedStart = Date.now();
   const bigFiles = Math.floor(LIST_FILES / 2);
   const perSmall = Math.floor((LIST_FILES - bigFiles) / (LIST_SOURCES - 1));
-  await client.query(`insert into sources (type, name, config, status, last_sync_at, created_at)
-    select 'local', 'list-' || g, jsonb_build_object('path', '/srv/list/' || g), 'synced', now(), now() - (g || ' seconds')::interval from generate_series(1, $1::int) g`, [LIST_SOURCES]);
+  await client.query(
+    `insert into sources (type, name, config, status, last_sync_at, created_at)
+    select 'local', 'list-' || g, jsonb_build_object('path', '/srv/list/' || g), 'synced', now(), now() - (g || ' seconds')::interval from generate_series(1, $1::int) g`,
+    [LIST_SOURCES],
+  );
   const big = (await client.query(`select id from sources where name = 'list-1'`)).rows[0].id as string;
   const small = (await client.query(`select id from sources where name = 'list-2'`)).rows[0].id as string;
-  await client.query(`insert into files (source_id, path, sha, size, language, indexed_at)
-    select $1::uuid, 'big/dir' || (g % 1000) || '/file' || g || '.ts', md5(g::text), 100 + g % 5000, 'typescript', now() from generate_series(1, $2::int) g`, [big, LIST_FILES - perSmall * (LIST_SOURCES - 1)]);
-  await client.query(`insert into files (source_id, path, sha, size, language, indexed_at)
+  await client.query(
+    `insert into files (source_id, path, sha, size, language, indexed_at)
+    select $1::uuid, 'big/dir' || (g % 1000) || '/file' || g || '.ts', md5(g::text), 100 + g % 5000, 'typescript', now() from generate_series(1, $2::int) g`,
+    [big, LIST_FILES - perSmall * (LIST_SOURCES - 1)],
+  );
+  await client.query(
+    `insert into files (source_id, path, sha, size, language, indexed_at)
     select s.id, 'src/file' || g || (case when g % 3 = 0 then '.py' else '.ts' end), md5(s.id::text || g), 100, case when g % 3 = 0 then 'python' else 'typescript' end, now()
-    from sources s cross join generate_series(1, $1::int) g where s.type = 'local' and s.id <> $2::uuid`, [perSmall, big]);
+    from sources s cross join generate_series(1, $1::int) g where s.type = 'local' and s.id <> $2::uuid`,
+    [perSmall, big],
+  );
   await client.query(`insert into sync_jobs (source_id, type, trigger, status, progress, started_at, completed_at)
     select id, 'full', 'create', 'completed', 100, now(), now() from sources where type = 'local'`);
   await client.query("analyze");
-  const seeded = (await client.query(`select (select count(*) from sources)::int as s, (select count(*) from files)::int as f`)).rows[0];
-  console.log(`[bench] seeded ${seeded.s} sources, ${seeded.f} files in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+  const seeded = (
+    await client.query(`select (select count(*) from sources)::int as s, (select count(*) from files)::int as f`)
+  ).rows[0];
+  console.log(
+    `[bench] seeded ${seeded.s} sources, ${seeded.f} files in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`,
+  );
 
   const auth = { authorization: `Bearer ${apiToken}` };
   const deepCursor = Buffer.from("big/dir5/file500005.ts").toString("base64url");
   // The nextCursor of the page ending at the 5,000th source (as listSources writes it).
-  const midSource = (await client.query(`select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, id from sources order by created_at desc, id desc offset 4999 limit 1`)).rows[0];
+  const midSource = (
+    await client.query(
+      `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, id from sources order by created_at desc, id desc offset 4999 limit 1`,
+    )
+  ).rows[0];
   const sourcesCursor = Buffer.from(`${midSource.at}|${midSource.id}`).toString("base64url");
   const endpoints: [string, string][] = [
     ["GET /api/sources (all 10,000)", "/api/sources"],
@@ -217,19 +308,33 @@ async function main() {
     ["GET /api/sources/:id", `/api/sources/${big}`],
     ["GET /api/sources/:id/files (500,000-file source, first page)", `/api/sources/${big}/files?limit=100`],
     ["GET /api/sources/:id/files (deep cursor)", `/api/sources/${big}/files?limit=100&cursor=${deepCursor}`],
-    ["GET /api/sources/:id/files?prefix= (500,000-file source)", `/api/sources/${big}/files?limit=100&prefix=big/dir777/`],
+    [
+      "GET /api/sources/:id/files?prefix= (500,000-file source)",
+      `/api/sources/${big}/files?limit=100&prefix=big/dir777/`,
+    ],
     ["GET /api/sources/:id/files?language= (small source)", `/api/sources/${small}/files?limit=100&language=python`],
     ["GET /api/jobs", "/api/jobs?limit=50"],
   ];
   const listMetrics: Metric[] = [];
   const listRows: string[] = [];
   for (const [label, url] of endpoints) {
-    const r = await autocannon({ url: `${base}${url}`, connections: 4, duration: LIST_SECONDS, headers: auth, timeout: 30 });
+    const r = await autocannon({
+      url: `${base}${url}`,
+      connections: 4,
+      duration: LIST_SECONDS,
+      headers: auth,
+      timeout: 30,
+    });
     const line = `${label}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${r["2xx"]} ok, ${r.non2xx} non-2xx, ${r.errors} errors)`;
     console.log(`[bench] ${line}`);
     listRows.push(line);
     listMetrics.push({ label: `${label} p99`, value: r.latency.p99, unit: "ms", kind: "latency" });
-    listMetrics.push({ label: `${label} req/s`, value: Math.round(r.requests.average), unit: "req/s", kind: "throughput" });
+    listMetrics.push({
+      label: `${label} req/s`,
+      value: Math.round(r.requests.average),
+      unit: "req/s",
+      kind: "throughput",
+    });
   }
 
   writeResults({
@@ -237,11 +342,21 @@ async function main() {
     title: `Signed GitHub webhooks for ${SECONDS} s (${CONNECTIONS} connections, server.ts + 1 worker; and through next start), then list endpoints with ${seeded.s} sources / ${seeded.f} files`,
     metrics: [
       ...runs.flatMap(({ label, result }) => [
-        { label: `webhooks req/s, ${label}`, value: Math.round(result.requests.average), unit: "req/s", kind: "throughput" as const },
+        {
+          label: `webhooks req/s, ${label}`,
+          value: Math.round(result.requests.average),
+          unit: "req/s",
+          kind: "throughput" as const,
+        },
         { label: `webhooks p50, ${label}`, value: result.latency.p50, unit: "ms", kind: "latency" as const },
         { label: `webhooks p99, ${label}`, value: result.latency.p99, unit: "ms", kind: "latency" as const },
       ]),
-      { label: "floor req/s (415, no database)", value: Math.round(floor.requests.average), unit: "req/s", kind: "throughput" },
+      {
+        label: "floor req/s (415, no database)",
+        value: Math.round(floor.requests.average),
+        unit: "req/s",
+        kind: "throughput",
+      },
       { label: "floor p99 (415, no database)", value: floor.latency.p99, unit: "ms", kind: "latency" },
       { label: "webhooks accepted", value: accepted.length, unit: "requests", kind: "count" },
       { label: "accepted but not recorded", value: lost, unit: "events", kind: "count" },
@@ -250,7 +365,10 @@ async function main() {
       ...listMetrics,
     ],
     notes: [
-      ...runs.map(({ label, result }) => `webhooks, ${label}: ${result["2xx"]} 2xx, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`),
+      ...runs.map(
+        ({ label, result }) =>
+          `webhooks, ${label}: ${result["2xx"]} 2xx, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+      ),
       `${syncs.n} webhook syncs (${syncs.failed} failed); ${indexedHead}/${SOURCES} sources at the last commit; ${recorded.size - accepted.length} recorded events were in flight when a run ended`,
       ...listRows.map((r) => `list: ${r}`),
     ],

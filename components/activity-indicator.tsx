@@ -27,7 +27,11 @@ export function ActivityIndicator({ initial }: { initial: ActivityDto }) {
         <span role="status" aria-live="polite">
           {summary}
         </span>
-        {failures > 0 && <span className="rounded-full bg-red-100 px-1.5 text-red-800 dark:bg-red-950 dark:text-red-300">{failures} failed</span>}
+        {failures > 0 && (
+          <span className="rounded-full bg-red-100 px-1.5 text-red-800 dark:bg-red-950 dark:text-red-300">
+            {failures} failed
+          </span>
+        )}
       </summary>
       <div className="absolute right-0 z-20 mt-2 w-72 rounded-lg border border-zinc-200 bg-white p-3 text-xs shadow-lg dark:border-zinc-800 dark:bg-zinc-900">
         <p className="mb-2 font-medium">

@@ -42,7 +42,11 @@ export function AddCredentialForm() {
           {state.error}
         </p>
       )}
-      {state.ok && <p className={`sm:col-span-2 ${okAlertClass}`}>Token saved (encrypted). Use its credential id in a source&apos;s config.</p>}
+      {state.ok && (
+        <p className={`sm:col-span-2 ${okAlertClass}`}>
+          Token saved (encrypted). Use its credential id in a source&apos;s config.
+        </p>
+      )}
     </form>
   );
 }

@@ -33,7 +33,9 @@ const DESCRIPTIONS: Record<SourceType, string> = {
 export function ConnectSourceForm(props: Props) {
   const router = useRouter();
   const [type, setType] = useState<SourceType | null>(
-    props.initialType && props.available.includes(props.initialType as SourceType) ? (props.initialType as SourceType) : null,
+    props.initialType && props.available.includes(props.initialType as SourceType)
+      ? (props.initialType as SourceType)
+      : null,
   );
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [submitting, setSubmitting] = useState(false);
@@ -100,7 +102,9 @@ export function ConnectSourceForm(props: Props) {
                   />
                   {PROVIDER_LABELS[t]}
                 </span>
-                <span id={`provider-${t}-description`} className="mt-1 text-xs text-zinc-500">{enabled ? DESCRIPTIONS[t] : "Not available in this installation yet"}</span>
+                <span id={`provider-${t}-description`} className="mt-1 text-xs text-zinc-500">
+                  {enabled ? DESCRIPTIONS[t] : "Not available in this installation yet"}
+                </span>
               </label>
             );
           })}
@@ -118,7 +122,9 @@ export function ConnectSourceForm(props: Props) {
                 key={type}
                 type={type}
                 credentials={props.credentials}
-                oauthConfigured={props.providers.some((p) => p.id === (type === "gdrive" ? "google" : type) && p.configured)}
+                oauthConfigured={props.providers.some(
+                  (p) => p.id === (type === "gdrive" ? "google" : type) && p.configured,
+                )}
                 errors={errors}
                 onChange={onProviderChange}
               />
@@ -166,7 +172,8 @@ function LocalFields({ roots, errors }: { roots: string[]; errors: Record<string
       hint={
         roots.length > 0 ? (
           <>
-            An absolute folder under {roots.map((r, i) => (
+            An absolute folder under{" "}
+            {roots.map((r, i) => (
               <span key={r}>
                 {i > 0 && ", "}
                 <code>{r}</code>
@@ -183,7 +190,14 @@ function LocalFields({ roots, errors }: { roots: string[]; errors: Record<string
     >
       {(p) => (
         <>
-          <input {...p} name="path" list="local-roots" placeholder={roots[0] ? `${roots[0]}/…` : "/srv/code"} autoComplete="off" className={`${p.className} font-mono`} />
+          <input
+            {...p}
+            name="path"
+            list="local-roots"
+            placeholder={roots[0] ? `${roots[0]}/…` : "/srv/code"}
+            autoComplete="off"
+            className={`${p.className} font-mono`}
+          />
           <datalist id="local-roots">
             {roots.map((r) => (
               <option key={r} value={r} />

@@ -9,13 +9,28 @@ import { RelativeTime } from "./relative-time";
 import { errorAlertClass, inputClass, secondaryButtonClass } from "./ui";
 import { useDebounced } from "./use-debounced";
 
-type FileDto = { path: string; sha: string | null; size: number | null; language: string | null; lastModified: string | null; indexedAt: string | null };
+type FileDto = {
+  path: string;
+  sha: string | null;
+  size: number | null;
+  language: string | null;
+  lastModified: string | null;
+  indexedAt: string | null;
+};
 type Page = { files: FileDto[]; nextCursor: string | null };
 
 const PAGE = 100;
 
 /** The source's indexed files in path order, filtered by path prefix and language, a page at a time. */
-export function FileBrowser({ sourceId, initial, languages }: { sourceId: string; initial: Page; languages: string[] }) {
+export function FileBrowser({
+  sourceId,
+  initial,
+  languages,
+}: {
+  sourceId: string;
+  initial: Page;
+  languages: string[];
+}) {
   const [prefix, setPrefix] = useState("");
   const [language, setLanguage] = useState("");
   const debouncedPrefix = useDebounced(prefix, 250);
@@ -51,7 +66,12 @@ export function FileBrowser({ sourceId, initial, languages }: { sourceId: string
         </label>
         <label className="text-sm">
           <span className="sr-only">Language</span>
-          <select value={language} onChange={(e) => setLanguage(e.target.value)} className={inputClass} aria-label="Filter by language">
+          <select
+            value={language}
+            onChange={(e) => setLanguage(e.target.value)}
+            className={inputClass}
+            aria-label="Filter by language"
+          >
             <option value="">All languages</option>
             {languages.map((l) => (
               <option key={l} value={l}>
@@ -66,22 +86,41 @@ export function FileBrowser({ sourceId, initial, languages }: { sourceId: string
           Could not load the files: {query.error.message}
         </p>
       )}
-      <div className={`overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800 ${query.isFetching && !query.isFetchingNextPage ? "opacity-70" : ""}`}>
-        <table className="w-full min-w-[40rem] text-left text-sm" aria-label="Indexed files" aria-busy={query.isFetching}>
+      <div
+        className={`overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800 ${query.isFetching && !query.isFetchingNextPage ? "opacity-70" : ""}`}
+      >
+        <table
+          className="w-full min-w-[40rem] text-left text-sm"
+          aria-label="Indexed files"
+          aria-busy={query.isFetching}
+        >
           <thead className="bg-zinc-50 text-xs text-zinc-600 dark:bg-zinc-900 dark:text-zinc-400">
             <tr>
-              <th scope="col" className="px-3 py-2 font-medium">Path</th>
-              <th scope="col" className="px-3 py-2 font-medium">Language</th>
-              <th scope="col" className="px-3 py-2 text-right font-medium">Size</th>
-              <th scope="col" className="px-3 py-2 font-medium">SHA</th>
-              <th scope="col" className="px-3 py-2 font-medium">Indexed</th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                Path
+              </th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                Language
+              </th>
+              <th scope="col" className="px-3 py-2 text-right font-medium">
+                Size
+              </th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                SHA
+              </th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                Indexed
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-zinc-100 dark:divide-zinc-900">
             {files.map((f) => (
               <tr key={f.path} data-testid="file-row">
                 <td className="max-w-md truncate px-3 py-1.5 font-mono text-xs">
-                  <Link href={`/sources/${sourceId}/file?path=${encodeURIComponent(f.path)}`} className="hover:underline focus-visible:underline">
+                  <Link
+                    href={`/sources/${sourceId}/file?path=${encodeURIComponent(f.path)}`}
+                    className="hover:underline focus-visible:underline"
+                  >
                     {f.path}
                   </Link>
                 </td>
@@ -113,7 +152,12 @@ export function FileBrowser({ sourceId, initial, languages }: { sourceId: string
         </table>
       </div>
       {query.hasNextPage && (
-        <button type="button" className={secondaryButtonClass} disabled={query.isFetchingNextPage} onClick={() => void query.fetchNextPage()}>
+        <button
+          type="button"
+          className={secondaryButtonClass}
+          disabled={query.isFetchingNextPage}
+          onClick={() => void query.fetchNextPage()}
+        >
           {query.isFetchingNextPage ? "Loading…" : `Show ${PAGE} more`}
         </button>
       )}

@@ -26,7 +26,12 @@ export function Field({
   hint?: React.ReactNode;
   error?: string;
   className?: string;
-  children: (props: { id: string; "aria-invalid": boolean | undefined; "aria-describedby": string | undefined; className: string }) => React.ReactNode;
+  children: (props: {
+    id: string;
+    "aria-invalid": boolean | undefined;
+    "aria-describedby": string | undefined;
+    className: string;
+  }) => React.ReactNode;
 }) {
   const id = useId();
   const describedBy = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
@@ -47,7 +52,12 @@ export function Field({
         </p>
       )}
       {error && (
-        <p id={`${id}-error`} role="alert" className="mt-1 text-xs text-red-700 dark:text-red-400" data-testid="field-error">
+        <p
+          id={`${id}-error`}
+          role="alert"
+          className="mt-1 text-xs text-red-700 dark:text-red-400"
+          data-testid="field-error"
+        >
           {error}
         </p>
       )}
@@ -79,21 +89,59 @@ export function filtersFromForm(form: FormData): Filters & { maxFileSize?: numbe
 }
 
 /** Include and exclude globs, languages and the size cap, shared by the connect and settings forms. */
-export function FilterFields({ defaults = {}, errors, languages }: { defaults?: Filters; errors: Record<string, string>; languages: string[] }) {
+export function FilterFields({
+  defaults = {},
+  errors,
+  languages,
+}: {
+  defaults?: Filters;
+  errors: Record<string, string>;
+  languages: string[];
+}) {
   const listId = useId();
   return (
     <fieldset className="grid gap-4 sm:grid-cols-2">
       <legend className="mb-2 text-base font-semibold">Filters</legend>
       <Field label="Include" hint="Globs, one per line (e.g. src/**). Empty: every file." error={errors.include}>
-        {(p) => <textarea {...p} name="include" rows={3} defaultValue={defaults.include?.join("\n")} className={`${p.className} font-mono`} />}
+        {(p) => (
+          <textarea
+            {...p}
+            name="include"
+            rows={3}
+            defaultValue={defaults.include?.join("\n")}
+            className={`${p.className} font-mono`}
+          />
+        )}
       </Field>
-      <Field label="Exclude" hint="Globs, one per line (e.g. **/*.min.js). node_modules, .git and the like are always skipped." error={errors.exclude}>
-        {(p) => <textarea {...p} name="exclude" rows={3} defaultValue={defaults.exclude?.join("\n")} className={`${p.className} font-mono`} />}
+      <Field
+        label="Exclude"
+        hint="Globs, one per line (e.g. **/*.min.js). node_modules, .git and the like are always skipped."
+        error={errors.exclude}
+      >
+        {(p) => (
+          <textarea
+            {...p}
+            name="exclude"
+            rows={3}
+            defaultValue={defaults.exclude?.join("\n")}
+            className={`${p.className} font-mono`}
+          />
+        )}
       </Field>
-      <Field label="Languages" hint="Comma-separated, e.g. typescript, python. Empty: every language." error={errors.languages}>
+      <Field
+        label="Languages"
+        hint="Comma-separated, e.g. typescript, python. Empty: every language."
+        error={errors.languages}
+      >
         {(p) => (
           <>
-            <input {...p} name="languages" list={listId} defaultValue={defaults.languages?.join(", ")} autoComplete="off" />
+            <input
+              {...p}
+              name="languages"
+              list={listId}
+              defaultValue={defaults.languages?.join(", ")}
+              autoComplete="off"
+            />
             <datalist id={listId}>
               {languages.map((l) => (
                 <option key={l} value={l} />

@@ -34,13 +34,27 @@ export function JobHistory({ sourceId, initial }: { sourceId: string; initial: J
         <table className="w-full min-w-[44rem] text-left text-sm" aria-label="Job history">
           <thead className="bg-zinc-50 text-xs text-zinc-600 dark:bg-zinc-900 dark:text-zinc-400">
             <tr>
-              <th scope="col" className="px-3 py-2 font-medium">Started</th>
-              <th scope="col" className="px-3 py-2 font-medium">Type</th>
-              <th scope="col" className="px-3 py-2 font-medium">Trigger</th>
-              <th scope="col" className="px-3 py-2 font-medium">Status</th>
-              <th scope="col" className="px-3 py-2 text-right font-medium">Duration</th>
-              <th scope="col" className="px-3 py-2 text-right font-medium">Indexed / unchanged / failed</th>
-              <th scope="col" className="px-3 py-2 font-medium">Error</th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                Started
+              </th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                Type
+              </th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                Trigger
+              </th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                Status
+              </th>
+              <th scope="col" className="px-3 py-2 text-right font-medium">
+                Duration
+              </th>
+              <th scope="col" className="px-3 py-2 text-right font-medium">
+                Indexed / unchanged / failed
+              </th>
+              <th scope="col" className="px-3 py-2 font-medium">
+                Error
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-zinc-100 dark:divide-zinc-900">
@@ -58,11 +72,16 @@ export function JobHistory({ sourceId, initial }: { sourceId: string; initial: J
                   <td className="px-3 py-1.5">
                     <StatusBadge status={j.status} />
                   </td>
-                  <td className="px-3 py-1.5 text-right text-xs tabular-nums">{duration === null ? "—" : formatDuration(duration)}</td>
+                  <td className="px-3 py-1.5 text-right text-xs tabular-nums">
+                    {duration === null ? "—" : formatDuration(duration)}
+                  </td>
                   <td className="px-3 py-1.5 text-right text-xs tabular-nums">
                     {j.filesProcessed} / {j.filesSkipped} / {j.filesFailed}
                   </td>
-                  <td className="max-w-xs truncate px-3 py-1.5 text-xs text-red-700 dark:text-red-400" title={j.errorMessage ?? undefined}>
+                  <td
+                    className="max-w-xs truncate px-3 py-1.5 text-xs text-red-700 dark:text-red-400"
+                    title={j.errorMessage ?? undefined}
+                  >
                     {j.errorMessage ?? ""}
                   </td>
                 </tr>

@@ -18,7 +18,11 @@ type Failures = { failures: JobFailureDto[]; total: number };
 const live = (job: JobDto) => job.status === "running" || job.status === "queued";
 
 /** One job: live progress, the files that failed and why, and a retry of just those. */
-export function JobView(props: { job: JobDto; source: { id: string; name: string; type: string }; failures: Failures }) {
+export function JobView(props: {
+  job: JobDto;
+  source: { id: string; name: string; type: string };
+  failures: Failures;
+}) {
   const router = useRouter();
   const client = useQueryClient();
   const now = useNow(1000);
@@ -80,7 +84,8 @@ export function JobView(props: { job: JobDto; source: { id: string; name: string
             {job.type === "full" ? "Full" : "Incremental"} sync of {props.source.name}
           </h1>
           <p className="mt-1 flex flex-wrap items-center gap-2 text-sm text-zinc-600 dark:text-zinc-400">
-            <StatusBadge status={job.status} testId="job-status" /> triggered by {job.trigger} · queued <RelativeTime iso={job.createdAt} />
+            <StatusBadge status={job.status} testId="job-status" /> triggered by {job.trigger} · queued{" "}
+            <RelativeTime iso={job.createdAt} />
           </p>
         </div>
         <div className="flex gap-2">
@@ -143,7 +148,10 @@ export function JobView(props: { job: JobDto; source: { id: string; name: string
         ) : failures.total === 0 ? (
           <p className="text-sm text-zinc-500">No file failed.</p>
         ) : (
-          <ul className="divide-y divide-zinc-200 rounded-lg border border-zinc-200 text-sm dark:divide-zinc-800 dark:border-zinc-800" aria-label="Failed files">
+          <ul
+            className="divide-y divide-zinc-200 rounded-lg border border-zinc-200 text-sm dark:divide-zinc-800 dark:border-zinc-800"
+            aria-label="Failed files"
+          >
             {failures.failures.map((f) => (
               <li key={f.path} className="px-3 py-2" data-testid="failure">
                 <p className="break-all font-mono text-xs">{f.path}</p>
@@ -151,7 +159,9 @@ export function JobView(props: { job: JobDto; source: { id: string; name: string
               </li>
             ))}
             {failures.total > failures.failures.length && (
-              <li className="px-3 py-2 text-xs text-zinc-500">and {failures.total - failures.failures.length} more (all are retried)</li>
+              <li className="px-3 py-2 text-xs text-zinc-500">
+                and {failures.total - failures.failures.length} more (all are retried)
+              </li>
             )}
           </ul>
         )}

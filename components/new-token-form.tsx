@@ -11,7 +11,14 @@ export function NewTokenForm() {
   return (
     <div className="space-y-3">
       <form action={action} className="flex gap-2" onSubmit={() => setCopied(false)}>
-        <input name="name" placeholder="Token name, e.g. search-service" required maxLength={255} className={inputClass} aria-label="Token name" />
+        <input
+          name="name"
+          placeholder="Token name, e.g. search-service"
+          required
+          maxLength={255}
+          className={inputClass}
+          aria-label="Token name"
+        />
         <button type="submit" disabled={pending} className={buttonClass}>
           Create token
         </button>

@@ -7,7 +7,13 @@ import { useNow } from "./use-now";
  * A job's progress: the bar, files done of total and the time left. It always takes the same
  * height, so rows do not jump as a sync starts, runs and ends.
  */
-export function ProgressBar({ job, label }: { job: JobProgress & { progress: number; detail?: string | null }; label: string }) {
+export function ProgressBar({
+  job,
+  label,
+}: {
+  job: JobProgress & { progress: number; detail?: string | null };
+  label: string;
+}) {
   const now = useNow(1000);
   const done = filesDone(job);
   const remaining = estimateRemainingMs(job, now);
@@ -23,7 +29,10 @@ export function ProgressBar({ job, label }: { job: JobProgress & { progress: num
         aria-label={label}
         aria-valuetext={`${percent}%, ${done} of ${job.filesTotal} files`}
       >
-        <div className="h-full bg-blue-600 transition-[width] duration-500 dark:bg-blue-500" style={{ width: `${percent}%` }} />
+        <div
+          className="h-full bg-blue-600 transition-[width] duration-500 dark:bg-blue-500"
+          style={{ width: `${percent}%` }}
+        />
       </div>
       <p className="mt-1 truncate text-xs tabular-nums text-zinc-600 dark:text-zinc-400" data-testid="progress-text">
         {job.status === "queued" ? (

@@ -11,7 +11,13 @@ import { PROVIDER_LABELS } from "./status-badge";
 import { secondaryButtonClass } from "./ui";
 import { useDebounced } from "./use-debounced";
 
-const OAUTH_PROVIDER: Partial<Record<SourceType, string>> = { github: "github", gitlab: "gitlab", bitbucket: "bitbucket", gdrive: "google", dropbox: "dropbox" };
+const OAUTH_PROVIDER: Partial<Record<SourceType, string>> = {
+  github: "github",
+  gitlab: "gitlab",
+  bitbucket: "bitbucket",
+  gdrive: "google",
+  dropbox: "dropbox",
+};
 const GIT = new Set<SourceType>(["github", "gitlab", "bitbucket"]);
 
 type Props = {
@@ -47,7 +53,8 @@ export function ProviderFields({ type, credentials, oauthConfigured, errors, onC
       : { credentialId: account };
   const base = { ...auth, ...(type === "gitlab" && host ? { host } : {}) };
 
-  const browse = (body: Record<string, unknown>) => apiFetch<{ items: BrowseItem[] }>(`/api/providers/${type}/browse`, { method: "POST", body: { ...base, ...body } });
+  const browse = (body: Record<string, unknown>) =>
+    apiFetch<{ items: BrowseItem[] }>(`/api/providers/${type}/browse`, { method: "POST", body: { ...base, ...body } });
   const repos = useQuery({
     queryKey: ["browse", type, base, "repositories", q],
     queryFn: () => browse({ what: "repositories", q: q || undefined }),
@@ -105,7 +112,10 @@ export function ProviderFields({ type, credentials, oauthConfigured, errors, onC
           {mine.map((c) => (
             <label key={c.id} className="flex items-center gap-2">
               <input type="radio" name="account" checked={account === c.id} onChange={() => setAccount(c.id)} />
-              {c.accountName ?? "account"} <span className="text-xs text-zinc-500">({c.kind === "oauth" ? "connected account" : "saved token"})</span>
+              {c.accountName ?? "account"}{" "}
+              <span className="text-xs text-zinc-500">
+                ({c.kind === "oauth" ? "connected account" : "saved token"})
+              </span>
             </label>
           ))}
           <label className="flex items-center gap-2">
@@ -117,17 +127,45 @@ export function ProviderFields({ type, credentials, oauthConfigured, errors, onC
           <div className="grid gap-3 sm:grid-cols-2">
             {type === "bitbucket" && (
               <Field label="Atlassian account email" error={errors.username}>
-                {(p) => <input {...p} type="email" value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />}
+                {(p) => (
+                  <input
+                    {...p}
+                    type="email"
+                    value={username}
+                    onChange={(e) => setUsername(e.target.value)}
+                    autoComplete="off"
+                  />
+                )}
               </Field>
             )}
             <Field label="Access token" hint="Stored encrypted; never shown again." error={errors.token}>
-              {(p) => <input {...p} type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />}
+              {(p) => (
+                <input
+                  {...p}
+                  type="password"
+                  value={token}
+                  onChange={(e) => setToken(e.target.value)}
+                  autoComplete="off"
+                />
+              )}
             </Field>
           </div>
         )}
         {type === "gitlab" && (
-          <Field label="GitLab URL" hint="Empty: https://gitlab.com. A self-managed instance: its https URL." error={errors.host}>
-            {(p) => <input {...p} type="url" value={host} onChange={(e) => setHost(e.target.value)} placeholder="https://gitlab.com" />}
+          <Field
+            label="GitLab URL"
+            hint="Empty: https://gitlab.com. A self-managed instance: its https URL."
+            error={errors.host}
+          >
+            {(p) => (
+              <input
+                {...p}
+                type="url"
+                value={host}
+                onChange={(e) => setHost(e.target.value)}
+                placeholder="https://gitlab.com"
+              />
+            )}
           </Field>
         )}
       </fieldset>
@@ -158,7 +196,11 @@ export function ProviderFields({ type, credentials, oauthConfigured, errors, onC
               )}
             </Field>
             {auth && (
-              <ul role="listbox" aria-label="Repositories" className="max-h-56 overflow-auto rounded-md border border-zinc-200 text-sm dark:border-zinc-800">
+              <ul
+                role="listbox"
+                aria-label="Repositories"
+                className="max-h-56 overflow-auto rounded-md border border-zinc-200 text-sm dark:border-zinc-800"
+              >
                 {repos.isFetching && <li className="px-3 py-2 text-xs text-zinc-500">Loading…</li>}
                 {repos.data?.items.map((r) => (
                   <li key={r.id} role="option" aria-selected={repo === r.id}>
@@ -174,7 +216,9 @@ export function ProviderFields({ type, credentials, oauthConfigured, errors, onC
                     </button>
                   </li>
                 ))}
-                {repos.data && repos.data.items.length === 0 && <li className="px-3 py-2 text-xs text-zinc-500">No repository matches.</li>}
+                {repos.data && repos.data.items.length === 0 && (
+                  <li className="px-3 py-2 text-xs text-zinc-500">No repository matches.</li>
+                )}
               </ul>
             )}
           </div>
@@ -208,19 +252,29 @@ export function ProviderFields({ type, credentials, oauthConfigured, errors, onC
             ))}
           </nav>
           <p className="text-xs text-zinc-500">
-            Indexes <strong>{current?.name ?? (type === "gdrive" ? "all of My Drive" : "the whole Dropbox")}</strong>. Open a subfolder to index only that one.
+            Indexes <strong>{current?.name ?? (type === "gdrive" ? "all of My Drive" : "the whole Dropbox")}</strong>.
+            Open a subfolder to index only that one.
           </p>
           {auth && (
-            <ul aria-label="Subfolders" className="max-h-56 overflow-auto rounded-md border border-zinc-200 dark:border-zinc-800">
+            <ul
+              aria-label="Subfolders"
+              className="max-h-56 overflow-auto rounded-md border border-zinc-200 dark:border-zinc-800"
+            >
               {folderList.isFetching && <li className="px-3 py-2 text-xs text-zinc-500">Loading…</li>}
               {folderList.data?.items.map((f) => (
                 <li key={f.id}>
-                  <button type="button" onClick={() => setFolders([...folders, f])} className="w-full px-3 py-1.5 text-left text-xs hover:bg-zinc-100 dark:hover:bg-zinc-800">
+                  <button
+                    type="button"
+                    onClick={() => setFolders([...folders, f])}
+                    className="w-full px-3 py-1.5 text-left text-xs hover:bg-zinc-100 dark:hover:bg-zinc-800"
+                  >
                     📁 {f.name}
                   </button>
                 </li>
               ))}
-              {folderList.data && folderList.data.items.length === 0 && <li className="px-3 py-2 text-xs text-zinc-500">No subfolders.</li>}
+              {folderList.data && folderList.data.items.length === 0 && (
+                <li className="px-3 py-2 text-xs text-zinc-500">No subfolders.</li>
+              )}
             </ul>
           )}
           {errors.folderId || errors.path ? (

@@ -19,11 +19,25 @@ export function SetupForm() {
       </label>
       <label className="block text-sm">
         <span className="mb-1 block font-medium">Password (at least 12 characters)</span>
-        <input name="password" type="password" autoComplete="new-password" minLength={12} required className={inputClass} />
+        <input
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          required
+          className={inputClass}
+        />
       </label>
       <label className="block text-sm">
         <span className="mb-1 block font-medium">Password again</span>
-        <input name="confirm" type="password" autoComplete="new-password" minLength={12} required className={inputClass} />
+        <input
+          name="confirm"
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          required
+          className={inputClass}
+        />
       </label>
       <button type="submit" disabled={pending} className={`${buttonClass} w-full`}>
         {pending ? "Creating…" : "Create admin and sign in"}

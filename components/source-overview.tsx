@@ -103,7 +103,9 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
                   <ProgressBar job={job} label={`Sync progress of ${source.name}`} />
                 ) : (
                   <p className="line-clamp-2 text-xs text-zinc-600 dark:text-zinc-400">
-                    {job.status === "failed" && job.errorMessage ? job.errorMessage : `${job.filesProcessed} indexed · ${job.filesSkipped} unchanged · ${job.filesFailed} failed`}
+                    {job.status === "failed" && job.errorMessage
+                      ? job.errorMessage
+                      : `${job.filesProcessed} indexed · ${job.filesSkipped} unchanged · ${job.filesFailed} failed`}
                   </p>
                 )}
               </div>
@@ -164,10 +166,20 @@ function SourceActions({ source }: { source: SourceRow }) {
   return (
     <div className="flex flex-col items-end gap-2">
       <div className="flex flex-wrap gap-2">
-        <button type="button" className={secondaryButtonClass} disabled={busy !== null} onClick={() => void sync("incremental")}>
+        <button
+          type="button"
+          className={secondaryButtonClass}
+          disabled={busy !== null}
+          onClick={() => void sync("incremental")}
+        >
           Sync changes
         </button>
-        <button type="button" className={secondaryButtonClass} disabled={busy !== null} onClick={() => void sync("full")}>
+        <button
+          type="button"
+          className={secondaryButtonClass}
+          disabled={busy !== null}
+          onClick={() => void sync("full")}
+        >
           Full sync
         </button>
         {active && (
@@ -175,7 +187,12 @@ function SourceActions({ source }: { source: SourceRow }) {
             Cancel sync
           </button>
         )}
-        <button type="button" className={dangerButtonClass} disabled={busy !== null} onClick={() => dialog.current?.showModal()}>
+        <button
+          type="button"
+          className={dangerButtonClass}
+          disabled={busy !== null}
+          onClick={() => dialog.current?.showModal()}
+        >
           Delete…
         </button>
       </div>
@@ -197,15 +214,27 @@ function SourceActions({ source }: { source: SourceRow }) {
             <li>
               its <strong>{files}</strong> indexed files and their chunks (the pipeline is told each one is deleted),
             </li>
-            <li>its job history and webhook events{source.webhookId ? ", and the webhook registered at the provider" : ""}.</li>
+            <li>
+              its job history and webhook events{source.webhookId ? ", and the webhook registered at the provider" : ""}
+              .
+            </li>
           </ul>
-          <p>{source.type === "local" ? "The folder on disk is not touched." : "Nothing is changed at the provider's side beyond the webhook."}</p>
+          <p>
+            {source.type === "local"
+              ? "The folder on disk is not touched."
+              : "Nothing is changed at the provider's side beyond the webhook."}
+          </p>
         </div>
         <div className="mt-6 flex justify-end gap-2">
           <button type="button" className={secondaryButtonClass} onClick={() => dialog.current?.close()} autoFocus>
             Keep it
           </button>
-          <button type="button" className={`${dangerButtonClass} bg-red-600 text-white hover:bg-red-700 dark:bg-red-700 dark:text-white`} disabled={busy === "delete"} onClick={() => void remove()}>
+          <button
+            type="button"
+            className={`${dangerButtonClass} bg-red-600 text-white hover:bg-red-700 dark:bg-red-700 dark:text-white`}
+            disabled={busy === "delete"}
+            onClick={() => void remove()}
+          >
             {busy === "delete" ? "Deleting…" : `Delete ${source.name}`}
           </button>
         </div>

@@ -25,7 +25,11 @@ export function SourceSettingsForm({ source, languages }: { source: SourceDto; l
     const form = new FormData(event.currentTarget);
     const filters = filtersFromForm(form);
     // Send every filter key, empty ones as null-ish defaults, so clearing a field clears the filter.
-    const next: Record<string, unknown> = { include: filters.include ?? [], exclude: filters.exclude ?? [], languages: filters.languages ?? [] };
+    const next: Record<string, unknown> = {
+      include: filters.include ?? [],
+      exclude: filters.exclude ?? [],
+      languages: filters.languages ?? [],
+    };
     // null removes the cap (back to the default), as PATCH reads it.
     next.maxFileSize = filters.maxFileSize ?? null;
     if (GIT_HOSTS.has(source.type)) {
@@ -37,8 +41,17 @@ export function SourceSettingsForm({ source, languages }: { source: SourceDto; l
     setSaved(false);
     try {
       // A config change queues a full sync: send it only when something in it changed.
-      const changed = Object.entries(next).some(([key, value]) => JSON.stringify(value) !== JSON.stringify((config as Record<string, unknown>)[key] ?? (Array.isArray(value) ? [] : value === null ? null : undefined)));
-      await apiFetch(`/api/sources/${source.id}`, { method: "PATCH", body: { name: String(form.get("name") ?? ""), ...(changed ? { config: next } : {}) } });
+      const changed = Object.entries(next).some(
+        ([key, value]) =>
+          JSON.stringify(value) !==
+          JSON.stringify(
+            (config as Record<string, unknown>)[key] ?? (Array.isArray(value) ? [] : value === null ? null : undefined),
+          ),
+      );
+      await apiFetch(`/api/sources/${source.id}`, {
+        method: "PATCH",
+        body: { name: String(form.get("name") ?? ""), ...(changed ? { config: next } : {}) },
+      });
       setResync(changed);
       setSaved(true);
       await client.invalidateQueries({ queryKey: ["source", source.id] });
@@ -71,7 +84,9 @@ export function SourceSettingsForm({ source, languages }: { source: SourceDto; l
           {errors.form}
         </p>
       )}
-      {saved && <p className={okAlertClass}>Saved.{resync ? " A full sync was queued to apply the new settings." : ""}</p>}
+      {saved && (
+        <p className={okAlertClass}>Saved.{resync ? " A full sync was queued to apply the new settings." : ""}</p>
+      )}
       <button type="submit" className={buttonClass} disabled={pending}>
         {pending ? "Saving…" : "Save settings"}
       </button>

@@ -14,7 +14,19 @@ export type SourceRow = SourceDto & { latestJob?: NonNullable<SourceDto["latestJ
 /** What a row of the list shows: the page sends only this, so 500 sources stay a light page. */
 export type SourceListRow = Pick<SourceDto, "id" | "type" | "name" | "status" | "lastSyncAt"> & {
   fileCount?: number;
-  latestJob?: Pick<JobDto, "id" | "status" | "progress" | "filesTotal" | "filesProcessed" | "filesSkipped" | "filesFailed" | "errorMessage" | "detail" | "startedAt"> | null;
+  latestJob?: Pick<
+    JobDto,
+    | "id"
+    | "status"
+    | "progress"
+    | "filesTotal"
+    | "filesProcessed"
+    | "filesSkipped"
+    | "filesFailed"
+    | "errorMessage"
+    | "detail"
+    | "startedAt"
+  > | null;
 };
 
 const isActive = (s: SourceListRow) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
@@ -39,7 +51,10 @@ export function SourcesLive({ initial, total }: { initial: SourceListRow[]; tota
           Could not refresh: {query.error.message}
         </p>
       )}
-      <ul className="divide-y divide-zinc-200 rounded-lg border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800" aria-label="Sources">
+      <ul
+        className="divide-y divide-zinc-200 rounded-lg border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800"
+        aria-label="Sources"
+      >
         {sources.map((source) => (
           <SourceItem key={source.id} source={source} />
         ))}
@@ -58,7 +73,10 @@ function SourceItem({ source }: { source: SourceListRow }) {
   return (
     <li className="grid gap-x-6 gap-y-2 p-4 md:grid-cols-[minmax(0,2fr)_minmax(0,3fr)_auto]" data-testid="source-row">
       <div className="min-w-0">
-        <Link href={`/sources/${source.id}`} className="block truncate font-medium hover:underline focus-visible:underline">
+        <Link
+          href={`/sources/${source.id}`}
+          className="block truncate font-medium hover:underline focus-visible:underline"
+        >
           {source.name}
         </Link>
         <div className="mt-1 flex flex-wrap items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
@@ -94,14 +112,18 @@ function EmptyState() {
     <div className="rounded-lg border border-dashed border-zinc-300 p-8 text-center dark:border-zinc-700">
       <p className="text-lg font-medium">No sources yet</p>
       <p className="mx-auto mt-2 max-w-md text-sm text-zinc-600 dark:text-zinc-400">
-        Connect a repository, a Drive or Dropbox folder, or a folder on this machine. Its files are indexed and kept fresh, and every change is
-        handed to the pipeline.
+        Connect a repository, a Drive or Dropbox folder, or a folder on this machine. Its files are indexed and kept
+        fresh, and every change is handed to the pipeline.
       </p>
       <Link href="/sources/new" className={`${buttonClass} mt-6`}>
         Connect your first source
       </Link>
       <p className="mt-6 text-xs text-zinc-500">
-        Or through the API: <code>POST /api/sources</code> with an API token from <Link href="/settings" className="underline">Settings</Link>.
+        Or through the API: <code>POST /api/sources</code> with an API token from{" "}
+        <Link href="/settings" className="underline">
+          Settings
+        </Link>
+        .
       </p>
     </div>
   );

@@ -16,7 +16,10 @@ const LABELS: Record<string, string> = { needs_reauth: "needs reconnecting" };
 /** A source's or a job's status as a coloured pill (the word itself carries the meaning). */
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
   return (
-    <span data-testid={testId} className={`inline-block whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ${STYLES[status] ?? STYLES.pending}`}>
+    <span
+      data-testid={testId}
+      className={`inline-block whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ${STYLES[status] ?? STYLES.pending}`}
+    >
       {LABELS[status] ?? status}
     </span>
   );

@@ -27,12 +27,21 @@ function writeProject() {
   mkdirSync(path.join(FOLDER, "src", "lib"), { recursive: true });
   writeFileSync(
     path.join(FOLDER, "src", "greet.ts"),
-    ["// Greets someone.", "export function greet(name: string): string {", "  return `Hello, ${name}!`;", "}", ""].join("\n"),
+    [
+      "// Greets someone.",
+      "export function greet(name: string): string {",
+      "  return `Hello, ${name}!`;",
+      "}",
+      "",
+    ].join("\n"),
   );
   writeFileSync(path.join(FOLDER, "README.md"), "# Project\n\nA folder indexed by the e2e suite.\n");
   // Enough files that the sync takes a moment and its progress can be watched.
   for (let i = 0; i < FILE_COUNT; i++) {
-    writeFileSync(path.join(FOLDER, "src", "lib", `module-${String(i).padStart(4, "0")}.ts`), `export const value${i} = ${i};\n`);
+    writeFileSync(
+      path.join(FOLDER, "src", "lib", `module-${String(i).padStart(4, "0")}.ts`),
+      `export const value${i} = ${i};\n`,
+    );
   }
 }
 
@@ -108,13 +117,21 @@ test("connect a local folder: a bad folder is refused beside its field, then the
             seen.add(value);
           }
         }
-        return page.getByTestId("latest-job-status").textContent({ timeout: 1000 }).catch(() => null);
+        return page
+          .getByTestId("latest-job-status")
+          .textContent({ timeout: 1000 })
+          .catch(() => null);
       },
       // Generous: on a loaded 2-core CI machine the embedded database makes this sync slow.
       { timeout: 240_000, intervals: [200] },
     )
     .toBe("completed");
-  test.info().annotations.push({ type: "progress seen", description: [...seen].sort((a, b) => a - b).join(", ") || "(finished before the first poll)" });
+  test
+    .info()
+    .annotations.push({
+      type: "progress seen",
+      description: [...seen].sort((a, b) => a - b).join(", ") || "(finished before the first poll)",
+    });
   await expect(page.getByTestId("source-status")).toHaveText("synced");
   await expect(page.getByTestId("file-count")).toHaveText((FILE_COUNT + 2).toLocaleString("en"));
   await expect(page.getByTestId("file-row").first()).toBeVisible();
@@ -124,7 +141,9 @@ test("connect a local folder: a bad folder is refused beside its field, then the
   await page.getByRole("link", { name: /full sync/ }).click();
   await expect(page.getByTestId("job-status")).toHaveText("completed");
   await expect(page.getByRole("progressbar", { name: "Job progress" })).toHaveAttribute("aria-valuenow", "100");
-  await expect(page.getByTestId("progress-text")).toContainText(`${(FILE_COUNT + 2).toLocaleString("en")} of ${(FILE_COUNT + 2).toLocaleString("en")} files`);
+  await expect(page.getByTestId("progress-text")).toContainText(
+    `${(FILE_COUNT + 2).toLocaleString("en")} of ${(FILE_COUNT + 2).toLocaleString("en")} files`,
+  );
   await expect(page.getByText("No file failed.")).toBeVisible();
   await snap("08-job");
 
@@ -154,7 +173,13 @@ test("browse the files, open one and see its content and chunks", async () => {
 test("edit the file on disk: the watcher's incremental sync brings the change", async () => {
   writeFileSync(
     path.join(FOLDER, "src", "greet.ts"),
-    ["// Greets someone, politely.", "export function greet(name: string): string {", "  return `Good morning, ${name}.`;", "}", ""].join("\n"),
+    [
+      "// Greets someone, politely.",
+      "export function greet(name: string): string {",
+      "  return `Good morning, ${name}.`;",
+      "}",
+      "",
+    ].join("\n"),
   );
   await expect(async () => {
     await page.reload();
@@ -213,7 +238,9 @@ test("delete the source after a confirmation that says what goes", async () => {
   await page.getByRole("button", { name: "Delete…" }).click();
   const dialog = page.getByRole("dialog", { name: "Delete project?" });
   await expect(dialog).toBeVisible();
-  await expect(dialog.getByTestId("delete-summary")).toContainText(`${(FILE_COUNT + 2).toLocaleString("en")} indexed files`);
+  await expect(dialog.getByTestId("delete-summary")).toContainText(
+    `${(FILE_COUNT + 2).toLocaleString("en")} indexed files`,
+  );
   await expect(dialog.getByTestId("delete-summary")).toContainText("The folder on disk is not touched.");
   await snap("18-delete-confirmation");
   // Keyboard: Escape closes the dialog without deleting.

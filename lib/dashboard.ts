@@ -83,7 +83,10 @@ export async function filePageData(actor: Actor, sourceId: string, path: string)
 
 export async function jobPageData(actor: Actor, id: string) {
   const job = await orNotFound(getJobOrThrow(getDb(), actor, id));
-  const [source, failures] = await Promise.all([getSourceOrThrow(getDb(), actor, job.sourceId), listJobFailures(getDb(), id)]);
+  const [source, failures] = await Promise.all([
+    getSourceOrThrow(getDb(), actor, job.sourceId),
+    listJobFailures(getDb(), id),
+  ]);
   return { job: toJobDto(job), source: { id: source.id, name: source.name, type: source.type }, failures };
 }
 
@@ -94,7 +97,11 @@ export async function activityData(actor: Actor) {
 /** What the connect page offers: the folders local sources may read, and the accounts to use. */
 export async function connectData(actor: Actor) {
   const credentials = await listCredentials(getDb(), actor);
-  const providers = OAUTH_PROVIDERS.map((id) => ({ id, label: providerLabel(id), configured: oauthClient(id) !== null }));
+  const providers = OAUTH_PROVIDERS.map((id) => ({
+    id,
+    label: providerLabel(id),
+    configured: oauthClient(id) !== null,
+  }));
   const available = SOURCE_TYPES.filter((type) => {
     try {
       getConnectorDefinition(type);
@@ -108,7 +115,14 @@ export async function connectData(actor: Actor) {
 
 /** What the settings page shows: the user's API tokens, the accounts they may use, the providers they can connect. */
 export async function settingsData(actor: Actor & { userId: string }) {
-  const [tokens, credentials] = await Promise.all([listApiTokens(getDb(), actor.userId), listCredentials(getDb(), actor)]);
-  const providers = OAUTH_PROVIDERS.map((id) => ({ id, label: providerLabel(id), configured: oauthClient(id) !== null }));
+  const [tokens, credentials] = await Promise.all([
+    listApiTokens(getDb(), actor.userId),
+    listCredentials(getDb(), actor),
+  ]);
+  const providers = OAUTH_PROVIDERS.map((id) => ({
+    id,
+    label: providerLabel(id),
+    configured: oauthClient(id) !== null,
+  }));
   return { tokens, credentials, providers };
 }

@@ -46,7 +46,14 @@ export function formatExact(iso: string): string {
   return new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" }) + " UTC";
 }
 
-export type JobProgress = { status: string; filesTotal: number; filesProcessed: number; filesSkipped: number; filesFailed: number; startedAt: string | null };
+export type JobProgress = {
+  status: string;
+  filesTotal: number;
+  filesProcessed: number;
+  filesSkipped: number;
+  filesFailed: number;
+  startedAt: string | null;
+};
 
 export const filesDone = (job: JobProgress) => job.filesProcessed + job.filesSkipped + job.filesFailed;
 
@@ -60,7 +67,10 @@ export function estimateRemainingMs(job: JobProgress, now: number): number | nul
   return (elapsed / done) * (job.filesTotal - done);
 }
 
-export function jobDurationMs(job: { startedAt: string | null; completedAt: string | null }, now: number): number | null {
+export function jobDurationMs(
+  job: { startedAt: string | null; completedAt: string | null },
+  now: number,
+): number | null {
   if (!job.startedAt) return null;
   return (job.completedAt ? new Date(job.completedAt).getTime() : now) - new Date(job.startedAt).getTime();
 }

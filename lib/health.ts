@@ -6,7 +6,10 @@ import { getBoss } from "@/lib/queue/boss";
 export async function checkHealth(): Promise<{ ok: boolean; database: boolean; queue: boolean }> {
   const database = await getDb()
     .execute(sql`select 1`)
-    .then(() => true, () => false);
+    .then(
+      () => true,
+      () => false,
+    );
   const queue = await getBoss()
     .then((boss) => boss.isInstalled())
     .catch(() => false);

@@ -12,14 +12,24 @@ import type { BenchResult, Metric } from "../bench/results";
 const root = process.cwd();
 const outDir = path.join(root, "bench", "out");
 const resultsDir = path.join(outDir, "results");
-const list = (v?: string) => (v ? v.split(",").map((s) => s.trim()).filter(Boolean) : []);
+const list = (v?: string) =>
+  v
+    ? v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 
 type Run = { name: string; seconds: number; code: number; output: string; result: BenchResult };
 
 function run(script: string): Promise<{ code: number; output: string; seconds: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn("npm", ["run", "--silent", script], { cwd: root, env: { ...process.env, BENCH_RESULTS_DIR: resultsDir }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npm", ["run", "--silent", script], {
+      cwd: root,
+      env: { ...process.env, BENCH_RESULTS_DIR: resultsDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const take = (stream: NodeJS.WriteStream) => (d: Buffer) => {
       stream.write(d);
@@ -35,12 +45,21 @@ function run(script: string): Promise<{ code: number; output: string; seconds: n
 export function figuresFromOutput(name: string, output: string): Metric[] {
   const metrics: Metric[] = [];
   const patterns: [RegExp, (m: RegExpMatchArray) => Metric | null][] = [
-    [/([\d,]+(?:\.\d+)?)\s*(files\/s|req\/s|MB\/s)/g, (m) => ({ label: m[2]!, value: Number(m[1]!.replace(/,/g, "")), unit: m[2]!, kind: "throughput" })],
-    [/\b(p\d{2})\s+([\d,]+(?:\.\d+)?)\s*ms/g, (m) => ({ label: m[1]!, value: Number(m[2]!.replace(/,/g, "")), unit: "ms", kind: "latency" })],
+    [
+      /([\d,]+(?:\.\d+)?)\s*(files\/s|req\/s|MB\/s)/g,
+      (m) => ({ label: m[2]!, value: Number(m[1]!.replace(/,/g, "")), unit: m[2]!, kind: "throughput" }),
+    ],
+    [
+      /\b(p\d{2})\s+([\d,]+(?:\.\d+)?)\s*ms/g,
+      (m) => ({ label: m[1]!, value: Number(m[2]!.replace(/,/g, "")), unit: "ms", kind: "latency" }),
+    ],
     [/(?<![\w/.])(\d+(?:\.\d+)?) s\b/g, (m) => ({ label: "wall time", value: Number(m[1]), unit: "s", kind: "time" })],
   ];
   for (const raw of output.split("\n")) {
-    const line = raw.replace(/\x1b\[[0-9;]*m/g, "").replace(/^\[[^\]]+\]\s*/, "").trim();
+    const line = raw
+      .replace(/\x1b\[[0-9;]*m/g, "")
+      .replace(/^\[[^\]]+\]\s*/, "")
+      .trim();
     if (!line || line.startsWith(">") || /^(error|warn)/i.test(line)) continue;
     const head = /^[\w.-]+/.exec(line)?.[0] ?? name;
     for (const [pattern, make] of patterns) {
@@ -91,7 +110,9 @@ export function chart(runs: Run[]): string {
       const w = Math.max(1, ((width - labelWidth - 90) * row.value) / max);
       parts.push(`<text x="10" y="${y + 13}" font-size="11">${escapeXml(row.label.slice(0, 85))}</text>`);
       parts.push(`<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${bar - 4}" fill="${color}"/>`);
-      parts.push(`<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 12}" font-size="11">${row.value.toLocaleString("en-US")}</text>`);
+      parts.push(
+        `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 12}" font-size="11">${row.value.toLocaleString("en-US")}</text>`,
+      );
       y += bar;
     }
     y += 24;
@@ -135,7 +156,20 @@ async function main() {
     runs.push({ name, seconds, code, output, result });
   }
   writeFileSync(path.join(root, "bench", "report.svg"), chart(runs));
-  const env = ["BENCH_DATABASE_URL", "BENCH_FILES", "BENCH_TARGETS", "BENCH_GIT_FILES", "BENCH_PUSHES", "BENCH_ROUNDS", "BENCH_WEBHOOK_SECONDS", "BENCH_LIST_SECONDS", "BENCH_SCALE_FILES", "BENCH_SCALE_SOURCES", "BENCH_ONLY", "BENCH_SKIP"]
+  const env = [
+    "BENCH_DATABASE_URL",
+    "BENCH_FILES",
+    "BENCH_TARGETS",
+    "BENCH_GIT_FILES",
+    "BENCH_PUSHES",
+    "BENCH_ROUNDS",
+    "BENCH_WEBHOOK_SECONDS",
+    "BENCH_LIST_SECONDS",
+    "BENCH_SCALE_FILES",
+    "BENCH_SCALE_SOURCES",
+    "BENCH_ONLY",
+    "BENCH_SKIP",
+  ]
     .filter((k) => process.env[k])
     .map((k) => `${k}=${process.env[k]!.replace(/\/\/[^@/]*@/, "//")}`);
   const md: string[] = [
@@ -148,14 +182,23 @@ async function main() {
     "",
   ];
   for (const r of runs) {
-    md.push(`## bench:${r.name}${r.code === 0 ? "" : ` (exit code ${r.code})`}`, "", `${r.result.title}. Ran ${r.seconds.toFixed(0)} s.`, "");
+    md.push(
+      `## bench:${r.name}${r.code === 0 ? "" : ` (exit code ${r.code})`}`,
+      "",
+      `${r.result.title}. Ran ${r.seconds.toFixed(0)} s.`,
+      "",
+    );
     if (r.result.metrics.length) {
       md.push("| figure | value |", "|---|---|");
       for (const m of r.result.metrics) md.push(`| ${m.label} | ${m.value.toLocaleString("en-US")} ${m.unit} |`);
       md.push("");
     }
     for (const note of r.result.notes ?? []) md.push(`- ${note}`);
-    const tail = r.output.trim().split("\n").filter((l) => !/^\[(worker|queue|db|sync)\]/.test(l)).slice(-15);
+    const tail = r.output
+      .trim()
+      .split("\n")
+      .filter((l) => !/^\[(worker|queue|db|sync)\]/.test(l))
+      .slice(-15);
     md.push("", "<details><summary>output (last lines)</summary>", "", "```", ...tail, "```", "", "</details>", "");
   }
   writeFileSync(path.join(root, "bench", "REPORT.md"), md.join("\n"));

@@ -40,7 +40,9 @@ async function askPassword(): Promise<{ password: string; generated: boolean }> 
     answer = await rl.question("Password (empty to generate one): ");
     rl.close();
   }
-  return answer ? { password: answer, generated: false } : { password: randomBytes(18).toString("base64url"), generated: true };
+  return answer
+    ? { password: answer, generated: false }
+    : { password: randomBytes(18).toString("base64url"), generated: true };
 }
 
 async function main(): Promise<void> {
@@ -64,12 +66,17 @@ async function main(): Promise<void> {
       const name = args[2] ?? fail(`tokens create needs a name.\n\n${USAGE}`);
       let userId: string | null = null;
       if (email) {
-        const [user] = await db.select({ id: users.id }).from(users).where(eq(sql`lower(${users.email})`, email.toLowerCase()));
+        const [user] = await db
+          .select({ id: users.id })
+          .from(users)
+          .where(eq(sql`lower(${users.email})`, email.toLowerCase()));
         if (!user) fail(`No user with email ${email}. Create one with: npm run cli -- users create ${email}`);
         userId = user.id;
       }
       const token = await createApiToken(db, name, userId);
-      console.log(`Created API token "${name}"${email ? ` for ${email}` : " (operator: sees every source)"}. It is shown only now:`);
+      console.log(
+        `Created API token "${name}"${email ? ` for ${email}` : " (operator: sees every source)"}. It is shown only now:`,
+      );
       console.log(token);
     } else if (group === "tokens" && action === "revoke") {
       const name = args[2] ?? fail(`tokens revoke needs a name.\n\n${USAGE}`);
@@ -78,7 +85,9 @@ async function main(): Promise<void> {
       console.log(`Revoked ${count} token(s) named "${name}".`);
     } else if (group === "credentials" && action === "reencrypt") {
       const { moved, failed } = await reencryptCredentials();
-      console.log(`Re-encrypted ${moved} credential(s) with the current key.${failed ? ` ${failed} could not be opened (see above).` : ""}`);
+      console.log(
+        `Re-encrypted ${moved} credential(s) with the current key.${failed ? ` ${failed} could not be opened (see above).` : ""}`,
+      );
       if (failed) process.exitCode = 1;
     } else if (group === "users" && action === "create") {
       const role = option(args, "--role") ?? "member";
@@ -86,7 +95,8 @@ async function main(): Promise<void> {
       const email = args[2] ?? fail(`users create needs an email.\n\n${USAGE}`);
       if (!/^[^@\s]+@[^@\s]+$/.test(email)) fail(`"${email}" is not an email address.`);
       const { password, generated } = await askPassword();
-      if (password.length < MIN_PASSWORD_LENGTH) fail(`The password must have at least ${MIN_PASSWORD_LENGTH} characters.`);
+      if (password.length < MIN_PASSWORD_LENGTH)
+        fail(`The password must have at least ${MIN_PASSWORD_LENGTH} characters.`);
       const inserted = await db
         .insert(users)
         .values({ email, role, passwordHash: await hashPassword(password) })

@@ -25,7 +25,10 @@ function waitForExit(child: ChildProcess): Promise<number | null> {
 
 async function waitForHealth(url: string, deadline: number): Promise<boolean> {
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return true;
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -65,14 +68,19 @@ async function ensureFirstAdmin(url: string): Promise<void> {
   const email = process.env.ADMIN_EMAIL?.trim();
   const password = process.env.ADMIN_PASSWORD;
   if (!email && !password) return;
-  if (!email || !password) throw new Error("Set both ADMIN_EMAIL and ADMIN_PASSWORD (or neither, and use the setup page).");
+  if (!email || !password)
+    throw new Error("Set both ADMIN_EMAIL and ADMIN_PASSWORD (or neither, and use the setup page).");
   process.env.DATABASE_URL = url;
   try {
     const admin = await createFirstAdmin({ email, password }).catch((err: unknown) => {
       const issues = (err as { issues?: { message: string }[] }).issues;
       throw issues ? new Error(`ADMIN_EMAIL/ADMIN_PASSWORD: ${issues.map((i) => i.message).join(" ")}`) : err;
     });
-    console.log(admin ? `[start] created the first admin ${admin.email}` : "[start] users exist already: ADMIN_EMAIL/ADMIN_PASSWORD ignored");
+    console.log(
+      admin
+        ? `[start] created the first admin ${admin.email}`
+        : "[start] users exist already: ADMIN_EMAIL/ADMIN_PASSWORD ignored",
+    );
   } finally {
     await closeDb();
   }

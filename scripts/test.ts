@@ -9,7 +9,9 @@ import { startEmbeddedPostgres } from "@/lib/db/embedded";
 async function resetDatabase(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query("drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;");
+  await client.query(
+    "drop schema if exists public cascade; drop schema if exists pgboss cascade; drop schema if exists drizzle cascade; create schema public;",
+  );
   await client.end();
 }
 
@@ -21,17 +23,24 @@ async function main(): Promise<void> {
   console.log(`[test] database: ${embedded ? "embedded (PGlite)" : url.replace(/\/\/[^@]*@/, "//")}`);
 
   const filter = process.argv.slice(2);
-  const files = globSync("test/**/*.test.ts").filter((f) => filter.length === 0 || filter.some((x) => f.includes(x))).sort();
+  const files = globSync("test/**/*.test.ts")
+    .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+    .sort();
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
-    { stdio: "inherit", env: {
+    {
+      stdio: "inherit",
+      env: {
         ...process.env,
         DATABASE_URL: url,
         TEST_DATABASE_KIND: embedded ? "embedded" : "server",
         // A fixed test keyring (never used outside tests): "test" encrypts, "old" only decrypts.
-        ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? `test:${Buffer.alloc(32, 7).toString("base64")},old:${Buffer.alloc(32, 9).toString("base64")}`,
-      }, },
+        ENCRYPTION_KEYS:
+          process.env.ENCRYPTION_KEYS ??
+          `test:${Buffer.alloc(32, 7).toString("base64")},old:${Buffer.alloc(32, 9).toString("base64")}`,
+      },
+    },
   );
   const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
   await embedded?.stop();

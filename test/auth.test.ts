@@ -34,13 +34,20 @@ type Handler = (request: Request, context: { params: Promise<never> }) => Promis
 type Route = { file: string; url: string; methods: [string, Handler][] };
 
 /** Routes open without a session or token, by file. */
-const OPEN_ROUTES = [/app\/api\/health\//, /app\/api\/oauth\/\[provider\]\/callback\//, /app\/api\/auth\/\[\.\.\.nextauth\]\//, /app\/api\/webhooks\//];
+const OPEN_ROUTES = [
+  /app\/api\/health\//,
+  /app\/api\/oauth\/\[provider\]\/callback\//,
+  /app\/api\/auth\/\[\.\.\.nextauth\]\//,
+  /app\/api\/webhooks\//,
+];
 
 async function loadRoutes(): Promise<Route[]> {
   const routes: Route[] = [];
   for (const file of globSync("app/api/**/route.ts").sort()) {
     const mod = (await import(path.resolve(file))) as Record<string, unknown>;
-    const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((m) => typeof mod[m] === "function").map((m) => [m, mod[m] as Handler] as [string, Handler]);
+    const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+      .filter((m) => typeof mod[m] === "function")
+      .map((m) => [m, mod[m] as Handler] as [string, Handler]);
     const url = "/" + path.dirname(file).replace(/^app\//, "");
     routes.push({ file, url, methods });
   }
@@ -62,17 +69,33 @@ describe("sign-in and the API's authorization", () => {
     const revoked = await signedInUser("gone@example.com");
     await revokeApiToken(db(), "gone@example.com token");
 
-    const created = await call(sourcesRoute.POST, "POST", "/api/sources", { token: b.token, body: { type: "local", name: "b-repo", config: { path: path.join(roots, "repo") } } });
+    const created = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token: b.token,
+      body: { type: "local", name: "b-repo", config: { path: path.join(roots, "repo") } },
+    });
     assert.equal(created.status, 201);
-    const cred = await call(credentialsRoute.POST, "POST", "/api/credentials", { token: b.token, body: { provider: "github", token: "ghp_matrix000000000000000000000000000000" } });
+    const cred = await call(credentialsRoute.POST, "POST", "/api/credentials", {
+      token: b.token,
+      body: { provider: "github", token: "ghp_matrix000000000000000000000000000000" },
+    });
     assert.equal(cred.status, 201);
     const params = { id: "", provider: "github", nextauth: "session" };
     const paramsFor = (url: string) => ({
       ...params,
-      id: url.includes("/jobs/") ? created.json.jobId : url.includes("/credentials/") ? cred.json.credential.id : created.json.source.id,
+      id: url.includes("/jobs/")
+        ? created.json.jobId
+        : url.includes("/credentials/")
+          ? cred.json.credential.id
+          : created.json.source.id,
     });
     const bodyFor = (url: string, method: string) =>
-      method === "POST" && url.endsWith("/sync") ? { type: "incremental" } : method === "PATCH" ? { name: "renamed" } : method === "POST" ? {} : undefined;
+      method === "POST" && url.endsWith("/sync")
+        ? { type: "incremental" }
+        : method === "PATCH"
+          ? { name: "renamed" }
+          : method === "POST"
+            ? {}
+            : undefined;
 
     assert.ok(routes.length >= 12, "found the route files");
     for (const route of routes) {
@@ -87,9 +110,21 @@ describe("sign-in and the API's authorization", () => {
         const anon = await call(handler, method, url, { params: p, body });
         assert.equal(anon.status, 401, `${label} anonymous`);
         assert.equal(anon.type, "application/problem+json", `${label} anonymous answers a problem`);
-        assert.equal((await call(handler, method, url, { params: p, body, token: revoked.token })).status, 401, `${label} revoked token`);
-        assert.equal((await call(handler, method, url, { params: p, body, token: "dc_not-a-token" })).status, 401, `${label} unknown token`);
-        assert.equal((await call(handler, method, url, { params: p, body, headers: { authorization: "Basic eDp5" } })).status, 401, `${label} other scheme`);
+        assert.equal(
+          (await call(handler, method, url, { params: p, body, token: revoked.token })).status,
+          401,
+          `${label} revoked token`,
+        );
+        assert.equal(
+          (await call(handler, method, url, { params: p, body, token: "dc_not-a-token" })).status,
+          401,
+          `${label} unknown token`,
+        );
+        assert.equal(
+          (await call(handler, method, url, { params: p, body, headers: { authorization: "Basic eDp5" } })).status,
+          401,
+          `${label} other scheme`,
+        );
         if (owned) {
           const foreign = await call(handler, method, url, { params: p, body, token: a.token });
           assert.equal(foreign.status, 404, `${label} with A's token on B's resource: ${JSON.stringify(foreign.json)}`);
@@ -99,7 +134,10 @@ describe("sign-in and the API's authorization", () => {
             // The owner and an admin reach it (the file itself is not synced yet: "No file" is fine).
             for (const who of [b, admin]) {
               const res = await call(handler, method, url, { params: p, token: who.token });
-              assert.ok(res.status === 200 || /no indexed file/.test(res.json?.detail ?? ""), `${label} by ${who.email}: ${res.status}`);
+              assert.ok(
+                res.status === 200 || /no indexed file/.test(res.json?.detail ?? ""),
+                `${label} by ${who.email}: ${res.status}`,
+              );
             }
           }
         } else if (method === "GET") {
@@ -114,8 +152,14 @@ describe("sign-in and the API's authorization", () => {
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { token: a.token })).json.sources.length, 0);
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { token: b.token })).json.sources.length, 1);
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { token: admin.token })).json.sources.length, 1);
-    assert.equal((await call(credentialsRoute.GET, "GET", "/api/credentials", { cookie: a.cookie })).json.credentials.length, 0);
-    assert.equal((await call(credentialsRoute.GET, "GET", "/api/credentials", { cookie: b.cookie })).json.credentials.length, 1);
+    assert.equal(
+      (await call(credentialsRoute.GET, "GET", "/api/credentials", { cookie: a.cookie })).json.credentials.length,
+      0,
+    );
+    assert.equal(
+      (await call(credentialsRoute.GET, "GET", "/api/credentials", { cookie: b.cookie })).json.credentials.length,
+      1,
+    );
   });
 
   test("a session cookie works until it expires, is tampered with, signed out, or its user is removed; cross-site writes are refused", async () => {
@@ -128,18 +172,34 @@ describe("sign-in and the API's authorization", () => {
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: tampered })).status, 401);
 
     const body = { type: "local", name: "x", config: { path: path.join(roots, "repo") } };
-    const crossSite = await call(sourcesRoute.POST, "POST", "/api/sources", { cookie: user.cookie, body, headers: { "sec-fetch-site": "cross-site", origin: "https://evil.example" } });
+    const crossSite = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      cookie: user.cookie,
+      body,
+      headers: { "sec-fetch-site": "cross-site", origin: "https://evil.example" },
+    });
     assert.equal(crossSite.status, 403);
-    const sameSite = await call(sourcesRoute.POST, "POST", "/api/sources", { cookie: user.cookie, body, headers: { "sec-fetch-site": "same-origin", origin: "http://localhost" } });
+    const sameSite = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      cookie: user.cookie,
+      body,
+      headers: { "sec-fetch-site": "same-origin", origin: "http://localhost" },
+    });
     assert.equal(sameSite.status, 201);
 
     // Sign-out revokes the session on the server: the same cookie, replayed, is refused.
-    const claims = await decode({ token: user.cookie.slice(user.cookie.indexOf("=") + 1), secret: authSecrets(), salt: sessionCookieName() });
+    const claims = await decode({
+      token: user.cookie.slice(user.cookie.indexOf("=") + 1),
+      secret: authSecrets(),
+      salt: sessionCookieName(),
+    });
     assert.ok(typeof claims?.jti === "string", "sessions carry a token id");
     const second = await encodeSessionCookie({ id: user.id, email: user.email });
     await revokeSession(db(), claims!);
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: user.cookie })).status, 401);
-    assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: second })).status, 200, "only that session is signed out");
+    assert.equal(
+      (await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: second })).status,
+      200,
+      "only that session is signed out",
+    );
 
     await db().delete(users).where(eq(users.id, user.id));
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: second })).status, 401);
@@ -153,26 +213,53 @@ describe("sign-in and the API's authorization", () => {
     assert.equal(await verifyPassword("x", "scrypt$legacy"), false);
 
     await signedInUser("p@example.com");
-    const ok = await signInWithPassword(db(), { email: "P@Example.com", password: "a long test password", address: "10.0.0.1" });
+    const ok = await signInWithPassword(db(), {
+      email: "P@Example.com",
+      password: "a long test password",
+      address: "10.0.0.1",
+    });
     assert.equal(ok.ok && ok.user.email, "p@example.com");
-    assert.deepEqual(await signInWithPassword(db(), { email: "p@example.com", password: "nope", address: "10.0.0.1" }), { ok: false, reason: "invalid" });
-    assert.deepEqual(await signInWithPassword(db(), { email: "nobody@example.com", password: "nope", address: "10.0.0.1" }), { ok: false, reason: "invalid" });
+    assert.deepEqual(
+      await signInWithPassword(db(), { email: "p@example.com", password: "nope", address: "10.0.0.1" }),
+      { ok: false, reason: "invalid" },
+    );
+    assert.deepEqual(
+      await signInWithPassword(db(), { email: "nobody@example.com", password: "nope", address: "10.0.0.1" }),
+      { ok: false, reason: "invalid" },
+    );
   });
 
   test("failed sign-ins are limited per account and per address, in PostgreSQL (another process sees the same count)", async () => {
     await signedInUser("victim@example.com");
     for (let i = 0; i < ACCOUNT_ATTEMPTS; i++) {
-      const r = await signInWithPassword(db(), { email: "victim@example.com", password: `guess ${i}`, address: `192.0.2.${i}` });
+      const r = await signInWithPassword(db(), {
+        email: "victim@example.com",
+        password: `guess ${i}`,
+        address: `192.0.2.${i}`,
+      });
       assert.equal(r.ok === false && r.reason, "invalid");
     }
     // A second connection pool stands in for another web process.
     const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
     try {
       const other = drizzle(pool, { schema });
-      const limited = await signInWithPassword(other, { email: "victim@example.com", password: "a long test password", address: "198.51.100.1" });
+      const limited = await signInWithPassword(other, {
+        email: "victim@example.com",
+        password: "a long test password",
+        address: "198.51.100.1",
+      });
       assert.equal(limited.ok, false);
-      assert.equal(!limited.ok && limited.reason, "rate_limited", "even the right password waits once the account's budget is spent");
-      assert.ok(!limited.ok && limited.reason === "rate_limited" && limited.retryAfterSeconds > 0 && limited.retryAfterSeconds <= 900);
+      assert.equal(
+        !limited.ok && limited.reason,
+        "rate_limited",
+        "even the right password waits once the account's budget is spent",
+      );
+      assert.ok(
+        !limited.ok &&
+          limited.reason === "rate_limited" &&
+          limited.retryAfterSeconds > 0 &&
+          limited.retryAfterSeconds <= 900,
+      );
     } finally {
       await pool.end();
     }
@@ -182,19 +269,33 @@ describe("sign-in and the API's authorization", () => {
     for (let i = 0; i < ADDRESS_ATTEMPTS; i++) {
       await signInWithPassword(db(), { email: `spray${i}@example.com`, password: "x", address: "203.0.113.9" });
     }
-    const sprayed = await signInWithPassword(db(), { email: "other@example.com", password: "a long test password", address: "203.0.113.9" });
+    const sprayed = await signInWithPassword(db(), {
+      email: "other@example.com",
+      password: "a long test password",
+      address: "203.0.113.9",
+    });
     assert.equal(!sprayed.ok && sprayed.reason, "rate_limited");
-    const elsewhere = await signInWithPassword(db(), { email: "other@example.com", password: "a long test password", address: "203.0.113.10" });
+    const elsewhere = await signInWithPassword(db(), {
+      email: "other@example.com",
+      password: "a long test password",
+      address: "203.0.113.10",
+    });
     assert.equal(elsewhere.ok, true, "another address is not affected");
 
-    assert.equal(clientAddress(new Headers({ "x-forwarded-for": "1.1.1.1, 10.0.0.7" })), "10.0.0.7", "the nearest proxy's entry, not the client's claim");
+    assert.equal(
+      clientAddress(new Headers({ "x-forwarded-for": "1.1.1.1, 10.0.0.7" })),
+      "10.0.0.7",
+      "the nearest proxy's entry, not the client's claim",
+    );
   });
 
   test("the first admin is created once, however many setups race", async () => {
     assert.equal(await hasAnyUser(db()), false);
     await assert.rejects(createFirstAdmin({ email: "root@example.com", password: "short" }), /at least 12 characters/);
     const results = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => createFirstAdmin({ email: `root${i}@example.com`, password: "a long enough password" })),
+      Array.from({ length: 5 }, (_, i) =>
+        createFirstAdmin({ email: `root${i}@example.com`, password: "a long enough password" }),
+      ),
     );
     assert.equal(results.filter(Boolean).length, 1);
     const rows = await db().select().from(users);
@@ -203,11 +304,17 @@ describe("sign-in and the API's authorization", () => {
   });
 
   test("npm run cli -- tokens create prints the token as the last line, and it works", async () => {
-    const { stdout } = await run(process.execPath, ["--import", "tsx", "scripts/cli.ts", "tokens", "create", "cli-test"], { env: process.env });
+    const { stdout } = await run(
+      process.execPath,
+      ["--import", "tsx", "scripts/cli.ts", "tokens", "create", "cli-test"],
+      { env: process.env },
+    );
     const token = stdout.trim().split("\n").at(-1)!;
     assert.match(token, /^dc_[A-Za-z0-9_-]{43}$/);
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { token })).status, 200);
-    await run(process.execPath, ["--import", "tsx", "scripts/cli.ts", "tokens", "revoke", "cli-test"], { env: process.env });
+    await run(process.execPath, ["--import", "tsx", "scripts/cli.ts", "tokens", "revoke", "cli-test"], {
+      env: process.env,
+    });
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { token })).status, 401);
   });
 
@@ -224,7 +331,10 @@ describe("sign-in and the API's authorization", () => {
         assert.ok(doc.paths[docPath]?.[method.toLowerCase()], `${method} ${docPath} is documented`);
       }
     }
-    const expected = z.toJSONSchema(createSourceBody, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+    const expected = z.toJSONSchema(createSourceBody, { io: "input", unrepresentable: "any" }) as Record<
+      string,
+      unknown
+    >;
     delete expected.$schema;
     assert.deepEqual(doc.paths["/api/sources"].post.requestBody.content["application/json"].schema, expected);
     assert.deepEqual(doc.paths["/api/health"].get.security, []);

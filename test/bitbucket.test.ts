@@ -10,7 +10,17 @@ import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startBitbucketFake } from "./fakes/bitbucket-fake";
-import { call, closeAll, db, deliveredSince, deliveryCount, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";
+import {
+  call,
+  closeAll,
+  db,
+  deliveredSince,
+  deliveryCount,
+  operatorToken,
+  resetDb,
+  waitFor,
+  waitForJob,
+} from "./helpers";
 
 const TOKEN = "bbat-fakeTokenForTests";
 const FULL_NAME = "team/demo";
@@ -22,26 +32,53 @@ let token: string;
 
 async function assertIndexExact(sourceId: string) {
   const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
-  const expected = repo.tree(repo.head()).map((e) => [e.path, createHash("sha256").update(repo.blob(e.sha)!).digest("hex")]);
+  const expected = repo
+    .tree(repo.head())
+    .map((e) => [e.path, createHash("sha256").update(repo.blob(e.sha)!).digest("hex")]);
   assert.deepEqual(rows.map((r) => [r.path, r.sha]).sort(), expected.sort());
 }
 
 async function cursorIsHead(sourceId: string) {
-  await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "the source to reach the head" });
-  await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, { what: "jobs to settle" });
+  await waitFor(
+    async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(),
+    { what: "the source to reach the head" },
+  );
+  await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, {
+    what: "jobs to settle",
+  });
 }
 
 function push(secret: string, header = "x-hub-signature", delivery = randomUUID(), branch = "main") {
   const body = JSON.stringify({
     repository: { full_name: FULL_NAME, type: "repository" },
-    push: { changes: [{ new: { type: "branch", name: branch, target: { hash: repo.head() } }, old: { type: "branch", name: branch }, truncated: false, commits: [] }] },
+    push: {
+      changes: [
+        {
+          new: { type: "branch", name: branch, target: { hash: repo.head() } },
+          old: { type: "branch", name: branch },
+          truncated: false,
+          commits: [],
+        },
+      ],
+    },
   });
   const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-  return { body, headers: { "content-type": "application/json", "x-event-key": "repo:push", "x-request-uuid": delivery, "x-hook-uuid": "{hook}", [header]: signature } };
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-event-key": "repo:push",
+      "x-request-uuid": delivery,
+      "x-hook-uuid": "{hook}",
+      [header]: signature,
+    },
+  };
 }
 
 async function deliver(p: { body: string; headers: Record<string, string> }) {
-  const response = await webhookRoute.POST(new Request("http://localhost/api/webhooks/bitbucket", { method: "POST", headers: p.headers, body: p.body }));
+  const response = await webhookRoute.POST(
+    new Request("http://localhost/api/webhooks/bitbucket", { method: "POST", headers: p.headers, body: p.body }),
+  );
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
@@ -52,7 +89,11 @@ const A = `/2.0/repositories/${FULL_NAME}`;
 describe("Bitbucket sources", () => {
   before(async () => {
     repo = new GitRepo();
-    repo.commit({ "README.md": "# Demo\n", "src/a.ts": "export const a = 1;\n", "src/b.py": "b = 2\n", "docs/c.md": "c\n" }, {}, "initial");
+    repo.commit(
+      { "README.md": "# Demo\n", "src/a.ts": "export const a = 1;\n", "src/b.py": "b = 2\n", "docs/c.md": "c\n" },
+      {},
+      "initial",
+    );
     // Pages of 100 diffstat entries: a 400-file push takes several pages.
     fake = await startBitbucketFake({ fullName: FULL_NAME, token: TOKEN, repo, pagelen: 100 });
     process.env.BITBUCKET_API_URL = `${fake.base}/2.0`;
@@ -72,7 +113,10 @@ describe("Bitbucket sources", () => {
   });
 
   async function connect() {
-    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "bitbucket", name: FULL_NAME, config: { token: TOKEN } } });
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "bitbucket", name: FULL_NAME, config: { token: TOKEN } },
+    });
     assert.equal(res.status, 201, JSON.stringify(res.json));
     assert.equal((await waitForJob(res.json.jobId)).status, "completed");
     return res.json.source as { id: string };
@@ -82,7 +126,12 @@ describe("Bitbucket sources", () => {
     let from = fake.requests.length;
     const source = await connect();
     await assertIndexExact(source.id);
-    assert.deepEqual(log(from), [`GET ${A}`, `POST ${A}/hooks`, `GET ${A}/refs/branches/main`, `GET /${FULL_NAME}/get/<sha>.tar.gz`]);
+    assert.deepEqual(log(from), [
+      `GET ${A}`,
+      `POST ${A}/hooks`,
+      `GET ${A}/refs/branches/main`,
+      `GET /${FULL_NAME}/get/<sha>.tar.gz`,
+    ]);
     assert.deepEqual(fake.hooks[0]!.events, ["repo:push"]);
     const secret = fake.hooks[0]!.secret;
 
@@ -147,12 +196,19 @@ describe("Bitbucket sources", () => {
     other.body = other.body.replace(FULL_NAME, "someone/else");
     assert.equal((await deliver(other)).status, 202);
     assert.equal((await db().select().from(webhookEvents)).length, 0);
-    assert.equal((await call(sourceRoute.DELETE, "DELETE", `/api/sources/${source.id}`, { token, params: { id: source.id } })).status, 204);
+    assert.equal(
+      (await call(sourceRoute.DELETE, "DELETE", `/api/sources/${source.id}`, { token, params: { id: source.id } }))
+        .status,
+      204,
+    );
     assert.equal(fake.hooks.length, 0);
   });
   test("401, 403 and 404 at connect are 400s that say what to fix; nothing is stored", async () => {
     const connectWith = (config: Record<string, unknown>, name = FULL_NAME) =>
-      call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "bitbucket", name, config: { token: TOKEN, ...config } } });
+      call(sourcesRoute.POST, "POST", "/api/sources", {
+        token,
+        body: { type: "bitbucket", name, config: { token: TOKEN, ...config } },
+      });
     const bad = await connectWith({ token: "bbat-wrongTokenForTests" });
     assert.equal(bad.status, 400);
     assert.match(bad.json.detail, /Bitbucket rejected the token \(401\).*new token/);
@@ -161,7 +217,10 @@ describe("Bitbucket sources", () => {
     fake.forbid(new RegExp(`^GET ${A}$`));
     const forbidden = await connectWith({});
     assert.equal(forbidden.status, 400);
-    assert.match(forbidden.json.detail, /Bitbucket refused access to team\/demo \(403\).*lacks permission.*repository read/);
+    assert.match(
+      forbidden.json.detail,
+      /Bitbucket refused access to team\/demo \(403\).*lacks permission.*repository read/,
+    );
     const missing = await connectWith({}, "team/nope");
     assert.equal(missing.status, 400);
     assert.match(missing.json.detail, /team\/nope was not found \(404\)/);
@@ -178,26 +237,52 @@ describe("Bitbucket sources", () => {
     let from = fake.requests.length;
     const source = await connect();
     await assertIndexExact(source.id);
-    assert.deepEqual(log(from), [`GET ${A}`, `POST ${A}/hooks`, `GET ${A}/refs/branches/main`, `GET /${FULL_NAME}/get/<sha>.tar.gz`, `GET /${FULL_NAME}/get/<sha>.tar.gz`]);
+    assert.deepEqual(log(from), [
+      `GET ${A}`,
+      `POST ${A}/hooks`,
+      `GET ${A}/refs/branches/main`,
+      `GET /${FULL_NAME}/get/<sha>.tar.gz`,
+      `GET /${FULL_NAME}/get/<sha>.tar.gz`,
+    ]);
 
-    repo.commit({ "src/throttled.ts": "export const throttled = true;\n", "src/second.ts": "export const second = 2;\n" });
+    repo.commit({
+      "src/throttled.ts": "export const throttled = true;\n",
+      "src/second.ts": "export const second = 2;\n",
+    });
     const seen = await deliveryCount(source.id);
     fake.throttle(/\/diffstat\//);
     // Three 500s: two are retried inline, the third fails the attempt, which pg-boss retries.
-    fake.inject(/\/diffstat\//, 500, { times: 3, body: JSON.stringify({ type: "error", error: { message: "Something went wrong" } }) });
+    fake.inject(/\/diffstat\//, 500, {
+      times: 3,
+      body: JSON.stringify({ type: "error", error: { message: "Something went wrong" } }),
+    });
     fake.throttle(/\/src\/[0-9a-f]{40}\//);
-    fake.inject(/\/src\/[0-9a-f]{40}\//, 502, { times: 2, headers: { "content-type": "text/html" }, body: "<html><body>502 Bad Gateway</body></html>" });
+    fake.inject(/\/src\/[0-9a-f]{40}\//, 502, {
+      times: 2,
+      headers: { "content-type": "text/html" },
+      body: "<html><body>502 Bad Gateway</body></html>",
+    });
     from = fake.requests.length;
     assert.equal((await deliver(push(fake.hooks[0]!.secret))).status, 202);
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"));
-    await waitFor(async () => ((await db().select().from(syncJobs).where(eq(syncJobs.id, job!.id)))[0]?.detail ?? "").startsWith("waiting for rate limit until "), {
-      what: "the job to show the rate-limit wait",
-      intervalMs: 20,
-    });
+    await waitFor(
+      async () =>
+        ((await db().select().from(syncJobs).where(eq(syncJobs.id, job!.id)))[0]?.detail ?? "").startsWith(
+          "waiting for rate limit until ",
+        ),
+      {
+        what: "the job to show the rate-limit wait",
+        intervalMs: 20,
+      },
+    );
     const done = await waitForJob(job!.id);
     assert.equal(done.status, "completed", done.errorMessage ?? "");
     await assertIndexExact(source.id);
-    assert.deepEqual(await deliveredSince(source.id, seen), ["upsert src/second.ts", "upsert src/throttled.ts"], "each change delivered once");
+    assert.deepEqual(
+      await deliveredSince(source.id, seen),
+      ["upsert src/second.ts", "upsert src/throttled.ts"],
+      "each change delivered once",
+    );
     assert.equal(log(from).filter((l) => l.includes("/diffstat/")).length, 5, "one 429, three 500s, then the answer");
   });
 
@@ -212,8 +297,20 @@ describe("Bitbucket sources", () => {
     assert.equal((await deliver({ body: ok.body, headers: unsigned })).status, 401);
     assert.equal((await deliver(push("not the secret"))).status, 401);
     assert.equal((await deliver(push("not the secret", "x-hub-signature-256"))).status, 401);
-    assert.equal((await deliver({ body: ok.body.replace('"main"', '"mainx"'), headers: ok.headers })).status, 401, "signed over the raw body");
-    assert.equal((await deliver({ body: ok.body, headers: { ...ok.headers, "x-hub-signature": ok.headers["x-hub-signature"]!.replace("sha256=", "sha1=") } })).status, 401);
+    assert.equal(
+      (await deliver({ body: ok.body.replace('"main"', '"mainx"'), headers: ok.headers })).status,
+      401,
+      "signed over the raw body",
+    );
+    assert.equal(
+      (
+        await deliver({
+          body: ok.body,
+          headers: { ...ok.headers, "x-hub-signature": ok.headers["x-hub-signature"]!.replace("sha256=", "sha1=") },
+        })
+      ).status,
+      401,
+    );
 
     const other = push("whatever");
     other.body = other.body.replace(FULL_NAME, "someone/else");
@@ -222,16 +319,31 @@ describe("Bitbucket sources", () => {
     assert.deepEqual(unknown.json, { received: true });
 
     assert.equal((await deliver({ body: "{not json", headers: ok.headers })).status, 400);
-    assert.equal((await deliver({ body: ok.body, headers: { ...ok.headers, "content-type": "application/x-www-form-urlencoded" } })).status, 415);
+    assert.equal(
+      (
+        await deliver({
+          body: ok.body,
+          headers: { ...ok.headers, "content-type": "application/x-www-form-urlencoded" },
+        })
+      ).status,
+      415,
+    );
     const huge = " ".repeat(25 * 1024 * 1024 + 1);
     assert.equal((await deliver({ body: huge, headers: ok.headers })).status, 413);
-    assert.equal((await db().select().from(webhookEvents)).length, 0, "nothing recorded for rejected or unknown deliveries");
+    assert.equal(
+      (await db().select().from(webhookEvents)).length,
+      0,
+      "nothing recorded for rejected or unknown deliveries",
+    );
 
     const branch = await deliver(push(secret, "x-hub-signature", randomUUID(), "feature"));
     assert.equal(branch.status, 202);
     assert.equal(branch.json.queued, 0);
     const events = await db().select().from(webhookEvents);
-    assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`), ["repo:push false"]);
+    assert.deepEqual(
+      events.map((e) => `${e.eventType} ${e.processed}`),
+      ["repo:push false"],
+    );
     assert.equal((await db().select().from(syncJobs)).length, jobsBefore, "nothing queued");
   });
 
@@ -251,7 +363,12 @@ describe("Bitbucket sources", () => {
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
     assert.deepEqual(await deliveredSince(source.id, seen), ["upsert polled.md"]);
-    assert.deepEqual(log(from), [`GET ${A}/refs/branches/main`, `GET ${A}/refs/branches/main`, `GET ${A}/diffstat/<sha>..<sha>`, `GET ${A}/src/<sha>/polled.md`]);
+    assert.deepEqual(log(from), [
+      `GET ${A}/refs/branches/main`,
+      `GET ${A}/refs/branches/main`,
+      `GET ${A}/diffstat/<sha>..<sha>`,
+      `GET ${A}/src/<sha>/polled.md`,
+    ]);
     from = fake.requests.length;
     assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
     assert.equal(fake.requests.length - from, 1);
@@ -259,7 +376,11 @@ describe("Bitbucket sources", () => {
     process.env.APP_URL = "https://connector.example.test";
     const hooked = await connect();
     assert.equal(fake.hooks.length, 1);
-    assert.equal((await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.id}`, { token, params: { id: hooked.id } })).status, 204);
+    assert.equal(
+      (await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.id}`, { token, params: { id: hooked.id } }))
+        .status,
+      204,
+    );
     assert.equal(fake.hooks.length, 0);
   });
 });

@@ -20,7 +20,10 @@ process.env.LOCAL_SOURCE_ROOTS = roots;
 let token: string;
 
 async function connect() {
-  const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "local", name: "repo", config: { path: folder } } });
+  const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+    token,
+    body: { type: "local", name: "repo", config: { path: folder } },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.json));
   return res.json as { source: { id: string }; jobId: string };
 }
@@ -34,23 +37,40 @@ describe("dashboard API", () => {
 
   test("POST /api/jobs/:id/retry-failed queues an incremental sync of exactly the failed paths", async () => {
     const { source, jobId } = await connect();
-    const early = await call(retryRoute.POST, "POST", `/api/jobs/${jobId}/retry-failed`, { token, params: { id: jobId } });
+    const early = await call(retryRoute.POST, "POST", `/api/jobs/${jobId}/retry-failed`, {
+      token,
+      params: { id: jobId },
+    });
     assert.equal(early.status, 409, "a queued job has nothing to retry yet");
-    await db().update(syncJobs).set({ status: "completed", filesFailed: 2, completedAt: new Date() }).where(eq(syncJobs.id, jobId));
-    await db().insert(syncJobFailures).values([
-      { jobId, path: "a.ts", error: "read failed: EACCES" },
-      { jobId, path: "b/c.py", error: "the pipeline answered 500" },
-    ]);
+    await db()
+      .update(syncJobs)
+      .set({ status: "completed", filesFailed: 2, completedAt: new Date() })
+      .where(eq(syncJobs.id, jobId));
+    await db()
+      .insert(syncJobFailures)
+      .values([
+        { jobId, path: "a.ts", error: "read failed: EACCES" },
+        { jobId, path: "b/c.py", error: "the pipeline answered 500" },
+      ]);
 
-    const failures = await call(failuresRoute.GET, "GET", `/api/jobs/${jobId}/failures`, { token, params: { id: jobId } });
+    const failures = await call(failuresRoute.GET, "GET", `/api/jobs/${jobId}/failures`, {
+      token,
+      params: { id: jobId },
+    });
     assert.equal(failures.status, 200);
     assert.equal(failures.json.total, 2);
-    assert.deepEqual(failures.json.failures.map((f: { path: string; error: string }) => [f.path, f.error]), [
-      ["a.ts", "read failed: EACCES"],
-      ["b/c.py", "the pipeline answered 500"],
-    ]);
+    assert.deepEqual(
+      failures.json.failures.map((f: { path: string; error: string }) => [f.path, f.error]),
+      [
+        ["a.ts", "read failed: EACCES"],
+        ["b/c.py", "the pipeline answered 500"],
+      ],
+    );
 
-    const retry = await call(retryRoute.POST, "POST", `/api/jobs/${jobId}/retry-failed`, { token, params: { id: jobId } });
+    const retry = await call(retryRoute.POST, "POST", `/api/jobs/${jobId}/retry-failed`, {
+      token,
+      params: { id: jobId },
+    });
     assert.equal(retry.status, 202, JSON.stringify(retry.json));
     assert.equal(retry.json.paths, 2);
     const [queued] = await db().select().from(syncJobs).where(eq(syncJobs.id, retry.json.jobId));
@@ -65,7 +85,10 @@ describe("dashboard API", () => {
     let res = await call(activityRoute.GET, "GET", "/api/activity", { token });
     assert.equal(res.status, 200);
     assert.equal(res.json.queued + res.json.running, 1);
-    await db().update(syncJobs).set({ status: "failed", errorMessage: "the folder is gone", completedAt: new Date() }).where(eq(syncJobs.id, jobId));
+    await db()
+      .update(syncJobs)
+      .set({ status: "failed", errorMessage: "the folder is gone", completedAt: new Date() })
+      .where(eq(syncJobs.id, jobId));
     res = await call(activityRoute.GET, "GET", "/api/activity", { token });
     assert.deepEqual([res.json.queued, res.json.running], [0, 0]);
     assert.equal(res.json.recentFailures.length, 1);
@@ -78,8 +101,19 @@ describe("dashboard API", () => {
     const { source } = await connect();
     const one = await call(sourceRoute.GET, "GET", `/api/sources/${source.id}`, { token, params: { id: source.id } });
     assert.equal(one.json.source.fileCount, 0);
-    await db().insert(webhookEvents).values({ sourceId: source.id, sourceType: "github", eventType: "push", deliveryId: "d-1", payload: { secret: "x" } });
-    const res = await call(eventsRoute.GET, "GET", `/api/sources/${source.id}/webhook-events`, { token, params: { id: source.id } });
+    await db()
+      .insert(webhookEvents)
+      .values({
+        sourceId: source.id,
+        sourceType: "github",
+        eventType: "push",
+        deliveryId: "d-1",
+        payload: { secret: "x" },
+      });
+    const res = await call(eventsRoute.GET, "GET", `/api/sources/${source.id}/webhook-events`, {
+      token,
+      params: { id: source.id },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.json.events.length, 1);
     assert.equal(res.json.events[0].eventType, "push");
@@ -89,14 +123,30 @@ describe("dashboard API", () => {
   });
 
   test("POST /api/providers/:type/browse needs an account or a token, and refuses what a provider cannot list", async () => {
-    const none = await call(browseRoute.POST, "POST", "/api/providers/github/browse", { token, params: { type: "github" }, body: { what: "repositories" } });
+    const none = await call(browseRoute.POST, "POST", "/api/providers/github/browse", {
+      token,
+      params: { type: "github" },
+      body: { what: "repositories" },
+    });
     assert.equal(none.status, 400);
     assert.equal(none.json.errors[0].path, "token");
-    const folders = await call(browseRoute.POST, "POST", "/api/providers/github/browse", { token, params: { type: "github" }, body: { what: "folders", token: "t" } });
+    const folders = await call(browseRoute.POST, "POST", "/api/providers/github/browse", {
+      token,
+      params: { type: "github" },
+      body: { what: "folders", token: "t" },
+    });
     assert.equal(folders.status, 400);
-    const local = await call(browseRoute.POST, "POST", "/api/providers/local/browse", { token, params: { type: "local" }, body: { what: "folders" } });
+    const local = await call(browseRoute.POST, "POST", "/api/providers/local/browse", {
+      token,
+      params: { type: "local" },
+      body: { what: "folders" },
+    });
     assert.equal(local.status, 400);
-    const branches = await call(browseRoute.POST, "POST", "/api/providers/github/browse", { token, params: { type: "github" }, body: { what: "branches", token: "t" } });
+    const branches = await call(browseRoute.POST, "POST", "/api/providers/github/browse", {
+      token,
+      params: { type: "github" },
+      body: { what: "branches", token: "t" },
+    });
     assert.equal(branches.status, 422);
   });
 });

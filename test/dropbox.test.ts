@@ -29,7 +29,10 @@ async function latestJob(sourceId: string, after: Date) {
 }
 
 async function connect(config: Record<string, unknown> = { path: "/Docs" }, name = "docs") {
-  const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "dropbox", name, config: { token: fake.token, ...config } } });
+  const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+    token,
+    body: { type: "dropbox", name, config: { token: fake.token, ...config } },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.json));
   const job = await waitForJob(res.json.jobId);
   assert.equal(job.status, "completed", job.errorMessage ?? "");
@@ -80,7 +83,10 @@ describe("Dropbox sources", () => {
   });
 
   test("the webhook signature matches Dropbox's documented test vector", () => {
-    assert.equal(dropboxSignature('{"delta": {"users": [12345]}}', "the_secret"), "0a8c16b085420b960dc78664279fe09e936a2a01b1f91064869d9e77dfd64529");
+    assert.equal(
+      dropboxSignature('{"delta": {"users": [12345]}}', "the_secret"),
+      "0a8c16b085420b960dc78664279fe09e936a2a01b1f91064869d9e77dfd64529",
+    );
   });
 
   test("a full sync indexes exactly the folder's files, paged, with content_hash as version; the token is sealed and never returned", async () => {
@@ -101,17 +107,24 @@ describe("Dropbox sources", () => {
   });
 
   test("POST /api/sources refuses a missing folder and a path without a leading slash", async () => {
-    const missing = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "dropbox", name: "x", config: { token: fake.token, path: "/Nope" } } });
+    const missing = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "dropbox", name: "x", config: { token: fake.token, path: "/Nope" } },
+    });
     assert.equal(missing.status, 400);
     assert.match(missing.json.detail, /does not exist/);
-    const relative = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "dropbox", name: "x", config: { token: fake.token, path: "Docs" } } });
+    const relative = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "dropbox", name: "x", config: { token: fake.token, path: "Docs" } },
+    });
     assert.equal(relative.status, 400);
     assert.match(relative.json.detail, /must start with/);
   });
 
   test("a signed notification brings adds, edits, renames, moves and deletes exactly, downloading only what changed", async () => {
     const sourceId = await connect();
-    const before = (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId))).length;
+    const before = (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)))
+      .length;
     const downloads = fake.count("files/download");
     fake.put("/Docs/new.md", "# New\n");
     fake.put("/Docs/src/app.ts", "export const app = 2;\n");
@@ -120,7 +133,9 @@ describe("Dropbox sources", () => {
     fake.remove("/Docs/notes");
     fake.put("/Other/elsewhere.md", "outside\n");
     const since = new Date();
-    const res = await notify(JSON.stringify({ list_folder: { accounts: [fake.accountId] }, delta: { users: [12345] } }));
+    const res = await notify(
+      JSON.stringify({ list_folder: { accounts: [fake.accountId] }, delta: { users: [12345] } }),
+    );
     assert.equal(res.status, 200);
     const job = await waitForJob((await latestJob(sourceId, since)).id);
     assert.equal(job.status, "completed", job.errorMessage ?? "");
@@ -134,7 +149,12 @@ describe("Dropbox sources", () => {
       "upsert new.md",
       "upsert src/app.ts",
     ]);
-    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), ["README2.md", "lib/deep/util.py", "new.md", "src/app.ts"]);
+    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), [
+      "README2.md",
+      "lib/deep/util.py",
+      "new.md",
+      "src/app.ts",
+    ]);
     assert.equal(fake.count("files/download") - downloads, 4, "only the four new or changed paths were downloaded");
     assert.equal(fake.count("files/list_folder"), 1, "no re-listing after the first sync");
   });
@@ -144,14 +164,27 @@ describe("Dropbox sources", () => {
     fake.resetCursors();
     fake.put("/Docs/after-reset.md", "# after\n");
     fake.remove("/Docs/src/app.ts");
-    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "incremental" },
+    });
     const job = await waitForJob(res.json.jobId);
     assert.equal(job.status, "completed", job.errorMessage ?? "");
     assert.equal(fake.count("files/list_folder"), 2, "listed again from scratch");
-    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), ["README.md", "after-reset.md", "notes/todo.txt", "src/deep/util.py"]);
+    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), [
+      "README.md",
+      "after-reset.md",
+      "notes/todo.txt",
+      "src/deep/util.py",
+    ]);
     // The new cursor works: the next change arrives incrementally.
     fake.put("/Docs/later.md", "# later\n");
-    const again = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
+    const again = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "incremental" },
+    });
     assert.equal((await waitForJob(again.json.jobId)).status, "completed");
     assert.equal(fake.count("files/list_folder"), 2);
     assert.ok((await indexed(sourceId)).has("later.md"));
@@ -172,7 +205,9 @@ describe("Dropbox sources", () => {
   });
 
   test("GET /api/webhooks/dropbox echoes the challenge as text/plain with nosniff", async () => {
-    const res = await dropboxWebhook.GET(new Request("http://localhost/api/webhooks/dropbox?challenge=abc%3Cscript%3E123"));
+    const res = await dropboxWebhook.GET(
+      new Request("http://localhost/api/webhooks/dropbox?challenge=abc%3Cscript%3E123"),
+    );
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("content-type"), "text/plain");
     assert.equal(res.headers.get("x-content-type-options"), "nosniff");
@@ -187,7 +222,13 @@ describe("Dropbox sources", () => {
     const body = JSON.stringify({ list_folder: { accounts: [fake.accountId] } });
     const countJobs = async () => (await db().select().from(syncJobs)).length;
     const jobsBefore = await countJobs();
-    for (const signature of [null, "", dropboxSignature(body, "wrong-secret"), dropboxSignature(body + " ", SECRET), "zz"]) {
+    for (const signature of [
+      null,
+      "",
+      dropboxSignature(body, "wrong-secret"),
+      dropboxSignature(body + " ", SECRET),
+      "zz",
+    ]) {
       const res = await notify(body, signature);
       assert.equal(res.status, 401, `signature ${signature}`);
       assert.equal(res.headers.get("content-type"), "application/problem+json");
@@ -218,17 +259,27 @@ describe("Dropbox sources", () => {
   });
 
   test("429 with Retry-After is waited out, shown on the job, and no file is lost", async () => {
-    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "dropbox", name: "docs", config: { token: fake.token, path: "/Docs" } } });
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "dropbox", name: "docs", config: { token: fake.token, path: "/Docs" } },
+    });
     const sourceId = res.json.source.id as string;
     await waitForJob(res.json.jobId);
     fake.put("/Docs/a.md", "a\n");
     fake.put("/Docs/b.md", "b\n");
     fake.throttleNext(2, 1, "files/download");
-    const sync = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
-    const waiting = await waitFor(async () => {
-      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, sync.json.jobId));
-      return job?.detail?.includes("rate limit") ? job : null;
-    }, { what: "the wait to show on the job" });
+    const sync = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "incremental" },
+    });
+    const waiting = await waitFor(
+      async () => {
+        const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, sync.json.jobId));
+        return job?.detail?.includes("rate limit") ? job : null;
+      },
+      { what: "the wait to show on the job" },
+    );
     assert.match(waiting.detail!, /waiting for rate limit until .*too_many_requests/);
     const job = await waitForJob(sync.json.jobId);
     assert.equal(job.status, "completed", job.errorMessage ?? "");
@@ -241,7 +292,11 @@ describe("Dropbox sources", () => {
   test("an expired or revoked token marks the source needs_reauth, visible in the API", async () => {
     const sourceId = await connect();
     fake.revokeTokens();
-    const sync = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
+    const sync = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "incremental" },
+    });
     const job = await waitForJob(sync.json.jobId);
     assert.equal(job.status, "failed");
     assert.match(job.errorMessage!, /Dropbox refused the token \(expired_access_token/);

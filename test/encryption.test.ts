@@ -3,7 +3,14 @@ import { after, beforeEach, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import { credentials } from "@/lib/db/schema";
 import { openCredentialSecret, sealCredentialSecret } from "@/lib/oauth/credential-secret";
-import { DecryptionError, decryptSecret, encryptSecret, getKeyring, keyIdOf, parseKeyring } from "@/lib/oauth/encryption";
+import {
+  DecryptionError,
+  decryptSecret,
+  encryptSecret,
+  getKeyring,
+  keyIdOf,
+  parseKeyring,
+} from "@/lib/oauth/encryption";
 import { getAccessToken } from "@/lib/oauth/get-access-token";
 import { getBoss } from "@/lib/queue/boss";
 import { QUEUES } from "@/lib/queue/names";
@@ -36,7 +43,11 @@ describe("tokens at rest", () => {
     assert.equal(decryptSecret(sealed, "credentials:1"), "ghp_secret-value");
     for (const part of [1, 2, 3] as const) {
       for (const byte of [0, 5]) {
-        assert.throws(() => decryptSecret(flip(sealed, part, byte), "credentials:1"), DecryptionError, `part ${part} byte ${byte}`);
+        assert.throws(
+          () => decryptSecret(flip(sealed, part, byte), "credentials:1"),
+          DecryptionError,
+          `part ${part} byte ${byte}`,
+        );
       }
     }
     assert.throws(() => decryptSecret(sealed, "credentials:2"), DecryptionError, "bound to its row");
@@ -71,7 +82,8 @@ describe("tokens at rest", () => {
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await insertCredential(user.id, `token-${i}`, before));
     ids.push(await insertCredential(user.id, "token-new"));
-    const keyIds = async () => (await db().select({ keyId: credentials.keyId }).from(credentials)).map((r) => r.keyId).sort();
+    const keyIds = async () =>
+      (await db().select({ keyId: credentials.keyId }).from(credentials)).map((r) => r.keyId).sort();
     assert.deepEqual(await keyIds(), ["old", "old", "old", "old", "old", "test"]);
     for (let i = 0; i < 5; i++) assert.equal(await getAccessToken(ids[i]!), `token-${i}`, "an old row still reads");
 

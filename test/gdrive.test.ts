@@ -11,7 +11,18 @@ import { driveChannels, sources, syncJobBatches, syncJobFailures, syncJobs } fro
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { DOC, FORM, SHEET, SLIDES, startDriveFake, type DriveFake } from "./fakes/drive-server";
-import { call, closeAll, db, deliveredSince, deliveryCount, indexed, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";
+import {
+  call,
+  closeAll,
+  db,
+  deliveredSince,
+  deliveryCount,
+  indexed,
+  operatorToken,
+  resetDb,
+  waitFor,
+  waitForJob,
+} from "./helpers";
 
 let fake: DriveFake;
 let worker: RunningWorker;
@@ -19,14 +30,21 @@ let token: string;
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 
 async function connect(config: Record<string, unknown>) {
-  const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gdrive", name: "drive", config: { token: fake.token, ...config } } });
+  const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+    token,
+    body: { type: "gdrive", name: "drive", config: { token: fake.token, ...config } },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.json));
   const job = await waitForJob(res.json.jobId);
   assert.equal(job.status, "completed", job.errorMessage ?? "");
   return res.json.source.id as string;
 }
 async function incremental(sourceId: string) {
-  const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
+  const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+    token,
+    params: { id: sourceId },
+    body: { type: "incremental" },
+  });
   const job = await waitForJob(res.json.jobId);
   assert.equal(job.status, "completed", job.errorMessage ?? "");
   return job;
@@ -94,9 +112,17 @@ describe("Google Drive sources", () => {
     assert.match(rows.get("docs/Plan.md")!.providerVersion!, /^v\d+$/);
     assert.equal(rows.get("docs/Budget.csv")!.sha, createHash("sha256").update("item,cost\ntea,3\n").digest("hex"));
     const listing = fake.requests.filter((r) => r.route === "files" && r.method === "GET");
-    assert.ok(listing.every((r) => r.query.get("pageSize") === "1000" && /^nextPageToken,files\(/.test(r.query.get("fields") ?? "")), "pageSize 1000 and a narrow field mask");
+    assert.ok(
+      listing.every(
+        (r) => r.query.get("pageSize") === "1000" && /^nextPageToken,files\(/.test(r.query.get("fields") ?? ""),
+      ),
+      "pageSize 1000 and a narrow field mask",
+    );
     assert.ok(listing.every((r) => /trashed = false/.test(r.query.get("q") ?? "")));
-    assert.ok(listing.some((r) => r.query.get("pageToken")), "paged");
+    assert.ok(
+      listing.some((r) => r.query.get("pageToken")),
+      "paged",
+    );
     assert.equal(fake.count(/\/export$/), 3);
     const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
     assert.equal(source!.config.token, undefined, "the token is not kept in config");
@@ -117,7 +143,10 @@ describe("Google Drive sources", () => {
     // 261 reads, plus the folder's own metadata looked up at connect and at the sync's start.
     assert.ok(reads <= 261 + 2, `one download or export per file, no lookups by path (${reads} file requests)`);
     // Besides the reads: listing pages (this fake pages by 4), the start token, the folder.
-    assert.ok(fake.count() - before - fake.count("files") - reads < 10, `other requests: ${fake.count() - before - fake.count("files") - reads}`);
+    assert.ok(
+      fake.count() - before - fake.count("files") - reads < 10,
+      `other requests: ${fake.count() - before - fake.count("files") - reads}`,
+    );
   });
 
   test("a shared drive is listed with supportsAllDrives and corpora=drive", async () => {
@@ -127,7 +156,11 @@ describe("Google Drive sources", () => {
     fake.file("top.txt", driveId, "top\n");
     const sourceId = await connect({ driveId });
     assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), ["specs/api.md", "top.txt"]);
-    assert.ok(fake.requests.filter((r) => r.route === "files").every((r) => r.query.get("corpora") === "drive" && r.query.get("driveId") === driveId));
+    assert.ok(
+      fake.requests
+        .filter((r) => r.route === "files")
+        .every((r) => r.query.get("corpora") === "drive" && r.query.get("driveId") === driveId),
+    );
     fake.file("new.md", specs, "# new\n");
     await incremental(sourceId);
     assert.ok((await indexed(sourceId)).has("specs/new.md"));
@@ -138,10 +171,16 @@ describe("Google Drive sources", () => {
     const sourceId = await connect({});
     const keys = [...(await indexed(sourceId)).keys()];
     assert.ok(keys.includes("Projects/src/app.ts") && keys.includes("Elsewhere/other.md"));
-    const missing = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gdrive", name: "x", config: { token: fake.token, folderId: "nope" } } });
+    const missing = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "gdrive", name: "x", config: { token: fake.token, folderId: "nope" } },
+    });
     assert.equal(missing.status, 400);
     assert.match(missing.json.detail, /not found/);
-    const notFolder = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gdrive", name: "x", config: { token: fake.token, folderId: ids.app } } });
+    const notFolder = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "gdrive", name: "x", config: { token: fake.token, folderId: ids.app } },
+    });
     assert.equal(notFolder.status, 400);
     assert.match(notFolder.json.detail, /not a folder/);
   });
@@ -174,7 +213,13 @@ describe("Google Drive sources", () => {
       "upsert source/app.ts",
       "upsert source/util.py",
     ]);
-    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), ["README-renamed.md", "docs/Plan.md", "incoming/inside-incoming.md", "source/app.ts", "source/util.py"]);
+    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), [
+      "README-renamed.md",
+      "docs/Plan.md",
+      "incoming/inside-incoming.md",
+      "source/app.ts",
+      "source/util.py",
+    ]);
     // Only the renamed and moved-in folders were listed again (one query per level), not the tree.
     assert.ok(fake.count("files") - listed <= 4, `files.list calls: ${fake.count("files") - listed}`);
 
@@ -200,7 +245,11 @@ describe("Google Drive sources", () => {
     await incremental(sourceId);
     const afterIncremental = [...(await indexed(sourceId)).keys()].sort();
     const before = await deliveryCount(sourceId);
-    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "full" } });
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "full" },
+    });
     assert.equal((await waitForJob(res.json.jobId)).status, "completed");
     assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), afterIncremental);
     assert.equal(await deliveryCount(sourceId), before, "nothing delivered twice");
@@ -215,10 +264,16 @@ describe("Google Drive sources", () => {
     assert.equal(fake.count("changes") - feed, 1, "one request per poll");
     fake.edit(ids.app, "export const app = 2;\n");
     assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
-    const [job] = await db().select().from(syncJobs).where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "schedule")));
+    const [job] = await db()
+      .select()
+      .from(syncJobs)
+      .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "schedule")));
     const done = await waitForJob(job!.id);
     assert.equal(done.status, "completed", done.errorMessage ?? "");
-    assert.equal((await indexed(sourceId)).get("src/app.ts")?.sha, createHash("sha256").update("export const app = 2;\n").digest("hex"));
+    assert.equal(
+      (await indexed(sourceId)).get("src/app.ts")?.sha,
+      createHash("sha256").update("export const app = 2;\n").digest("hex"),
+    );
   });
 
   test("push: a channel with a sealed random token at create; sync messages queue nothing; wrong or missing id/token/resource is 401; a change queues one incremental sync", async () => {
@@ -266,7 +321,9 @@ describe("Google Drive sources", () => {
     assert.equal((await ok.json()).queued, true);
     const again = await post(headers); // a redelivery of the same message
     assert.equal((await again.json()).queued, false);
-    const jobs = (await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId))).filter((j) => j.trigger === "webhook");
+    const jobs = (await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId))).filter(
+      (j) => j.trigger === "webhook",
+    );
     assert.equal(jobs.length, 1);
     assert.equal(jobs[0]!.type, "incremental");
     await waitForJob(jobs[0]!.id);
@@ -280,7 +337,10 @@ describe("Google Drive sources", () => {
     const [old] = await db().select().from(driveChannels).where(eq(driveChannels.sourceId, sourceId));
     const fresh = await renewDriveChannels();
     assert.deepEqual(fresh, { opened: 0, stopped: 0, failed: 0 }, "a channel far from expiry is kept");
-    await db().update(driveChannels).set({ expiresAt: new Date(Date.now() + 10 * 60_000) }).where(eq(driveChannels.id, old!.id));
+    await db()
+      .update(driveChannels)
+      .set({ expiresAt: new Date(Date.now() + 10 * 60_000) })
+      .where(eq(driveChannels.id, old!.id));
     const renewed = await renewDriveChannels();
     assert.deepEqual(renewed, { opened: 1, stopped: 1, failed: 0 });
     const [current] = await db().select().from(driveChannels).where(eq(driveChannels.sourceId, sourceId));
@@ -291,7 +351,10 @@ describe("Google Drive sources", () => {
     const oldChannel = fake.channels.find((c) => c.id === old!.channelId)!;
     assert.equal((await post(fake.notification(oldChannel))).status, 401, "the old channel is no longer accepted");
 
-    const del = await call(sourceRoute.DELETE, "DELETE", `/api/sources/${sourceId}`, { token, params: { id: sourceId } });
+    const del = await call(sourceRoute.DELETE, "DELETE", `/api/sources/${sourceId}`, {
+      token,
+      params: { id: sourceId },
+    });
     assert.equal(del.status, 204);
     assert.equal(fake.events.at(-1), `stop ${current!.channelId}`);
     assert.equal((await db().select().from(driveChannels)).length, 0);
@@ -304,19 +367,33 @@ describe("Google Drive sources", () => {
       const name = `${kind}.md`;
       fake.file(name, ids.docs, `# ${kind}\n`);
       fake.throttleNext(1, kind, "changes");
-      const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
-      const waiting = await waitFor(async () => {
-        const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, res.json.jobId));
-        return job?.detail?.includes("rate limit") ? job : null;
-      }, { what: `the ${kind} wait to show on the job` });
-      assert.match(waiting.detail!, new RegExp(`waiting for rate limit until .*HTTP ${kind === "429" ? "429" : `403 ${kind}`}`));
+      const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+        token,
+        params: { id: sourceId },
+        body: { type: "incremental" },
+      });
+      const waiting = await waitFor(
+        async () => {
+          const [job] = await db().select().from(syncJobs).where(eq(syncJobs.id, res.json.jobId));
+          return job?.detail?.includes("rate limit") ? job : null;
+        },
+        { what: `the ${kind} wait to show on the job` },
+      );
+      assert.match(
+        waiting.detail!,
+        new RegExp(`waiting for rate limit until .*HTTP ${kind === "429" ? "429" : `403 ${kind}`}`),
+      );
       const job = await waitForJob(res.json.jobId);
       assert.equal(job.status, "completed", job.errorMessage ?? "");
       assert.ok((await indexed(sourceId)).has(`docs/${name}`), kind);
     }
     // Rate limits in the middle of a full listing resume the listing rather than fail it.
     fake.throttleNext(2, "userRateLimitExceeded", "files");
-    const full = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "full" } });
+    const full = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "full" },
+    });
     assert.equal((await waitForJob(full.json.jobId)).status, "completed");
     assert.equal((await indexed(sourceId)).size, SEEDED.length + 3);
   });
@@ -324,7 +401,10 @@ describe("Google Drive sources", () => {
   test("an export over Drive's limit is recorded as a failed file; a revoked token marks the source needs_reauth", async () => {
     const ids = seed();
     fake.file("Huge", ids.docs, "x".repeat(10 * 1024 * 1024 + 1), DOC);
-    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gdrive", name: "drive", config: { token: fake.token, folderId: ids.projects } } });
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "gdrive", name: "drive", config: { token: fake.token, folderId: ids.projects } },
+    });
     const sourceId = res.json.source.id as string;
     const job = await waitForJob(res.json.jobId);
     assert.equal(job.status, "completed");
@@ -335,7 +415,11 @@ describe("Google Drive sources", () => {
     assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), SEEDED);
 
     fake.revokeTokens();
-    const sync = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
+    const sync = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "incremental" },
+    });
     const failed = await waitForJob(sync.json.jobId);
     assert.equal(failed.status, "failed");
     assert.match(failed.errorMessage!, /Google Drive refused the token/);

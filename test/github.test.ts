@@ -12,7 +12,18 @@ import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitHubFake } from "./fakes/github-fake";
-import { call, closeAll, db, deliveredSince, deliveryCount, operatorToken, resetDb, signedInUser, waitFor, waitForJob } from "./helpers";
+import {
+  call,
+  closeAll,
+  db,
+  deliveredSince,
+  deliveryCount,
+  operatorToken,
+  resetDb,
+  signedInUser,
+  waitFor,
+  waitForJob,
+} from "./helpers";
 
 const TOKEN = "ghp_fakeTokenForTests0123456789";
 const OWNER = "octo";
@@ -51,7 +62,10 @@ async function assertIndexExact(sourceId: string) {
 }
 
 async function connect(config: Record<string, unknown> = {}) {
-  const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN, ...config } } });
+  const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+    token,
+    body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN, ...config } },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.json));
   const job = await waitForJob(res.json.jobId);
   assert.equal(job.status, "completed", job.errorMessage ?? "");
@@ -59,7 +73,16 @@ async function connect(config: Record<string, unknown> = {}) {
 }
 
 function pushPayload(before: string, after: string, ref = "refs/heads/main") {
-  return JSON.stringify({ ref, before, after, forced: false, created: false, deleted: false, commits: [], repository: { full_name: `${OWNER}/${NAME}` } });
+  return JSON.stringify({
+    ref,
+    before,
+    after,
+    forced: false,
+    created: false,
+    deleted: false,
+    commits: [],
+    repository: { full_name: `${OWNER}/${NAME}` },
+  });
 }
 
 function signedHeaders(body: string, secret: string, event = "push", delivery = randomUUID()) {
@@ -73,7 +96,9 @@ function signedHeaders(body: string, secret: string, event = "push", delivery = 
 }
 
 async function deliver(body: string, headers: Record<string, string>) {
-  const response = await webhookRoute.POST(new Request("http://localhost/api/webhooks/github", { method: "POST", headers, body }));
+  const response = await webhookRoute.POST(
+    new Request("http://localhost/api/webhooks/github", { method: "POST", headers, body }),
+  );
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
@@ -136,10 +161,16 @@ describe("GitHub sources", () => {
   });
 
   test("a source may use a stored token credential (config.credentialId) instead of its own token; another user's credential is refused", async () => {
-    const created = await call(credentialsRoute.POST, "POST", "/api/credentials", { token, body: { provider: "github", token: TOKEN, accountName: "octo" } });
+    const created = await call(credentialsRoute.POST, "POST", "/api/credentials", {
+      token,
+      body: { provider: "github", token: TOKEN, accountName: "octo" },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.json));
     const credentialId = created.json.credential.id as string;
-    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { credentialId } } });
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "github", name: `${OWNER}/${NAME}`, config: { credentialId } },
+    });
     assert.equal(res.status, 201, JSON.stringify(res.json));
     const job = await waitForJob(res.json.jobId);
     assert.equal(job.status, "completed", job.errorMessage ?? "");
@@ -149,7 +180,10 @@ describe("GitHub sources", () => {
     await assertIndexExact(row!.id);
 
     const other = await signedInUser("other@example.test");
-    const refused = await call(sourcesRoute.POST, "POST", "/api/sources", { token: other.token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { credentialId } } });
+    const refused = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token: other.token,
+      body: { type: "github", name: `${OWNER}/${NAME}`, config: { credentialId } },
+    });
     assert.equal(refused.status, 400);
     assert.match(refused.json.detail, /credentialId/);
   });
@@ -159,7 +193,10 @@ describe("GitHub sources", () => {
     const secret = fake.hooks[0]!.secret;
     const before = repo.head();
     const seen = await deliveryCount(sourceId);
-    const after = repo.commit({ "src/index.ts": "export const answer = 43;\n", "src/new.go": "package main\n", "docs/guide.md": null }, { "src/util.py": "lib/util.py" });
+    const after = repo.commit(
+      { "src/index.ts": "export const answer = 43;\n", "src/new.go": "package main\n", "docs/guide.md": null },
+      { "src/util.py": "lib/util.py" },
+    );
     const body = pushPayload(before, after);
     const delivery = randomUUID();
     const from = fake.requests.length;
@@ -168,7 +205,13 @@ describe("GitHub sources", () => {
     assert.equal(fake.requests.length, from, "the webhook answers without calling GitHub");
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
-    assert.deepEqual(await deliveredSince(sourceId, seen), ["delete docs/guide.md", "delete src/util.py", "upsert lib/util.py", "upsert src/index.ts", "upsert src/new.go"]);
+    assert.deepEqual(await deliveredSince(sourceId, seen), [
+      "delete docs/guide.md",
+      "delete src/util.py",
+      "upsert lib/util.py",
+      "upsert src/index.ts",
+      "upsert src/new.go",
+    ]);
     await assertIndexExact(sourceId);
     assert.deepEqual(syncLog(from), [
       `GET /repos/${OWNER}/${NAME}/commits/main`,
@@ -195,7 +238,10 @@ describe("GitHub sources", () => {
     repo.commit({ "src/index.ts": "export const answer = 1;\n", "dropped.txt": "only on the old history\n" });
     let body = pushPayload(base, repo.head());
     await deliver(body, signedHeaders(body, secret));
-    await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "first push synced" });
+    await waitFor(
+      async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(),
+      { what: "first push synced" },
+    );
     // Force-push: the branch loses that commit and gets another.
     const lost = repo.head();
     repo.resetTo(base);
@@ -203,8 +249,13 @@ describe("GitHub sources", () => {
     let from = fake.requests.length;
     body = JSON.stringify({ ...JSON.parse(pushPayload(lost, repo.head())), forced: true });
     assert.equal((await deliver(body, signedHeaders(body, secret))).status, 202);
-    await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "force-push synced" });
-    await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, { what: "job settled" });
+    await waitFor(
+      async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(),
+      { what: "force-push synced" },
+    );
+    await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, {
+      what: "job settled",
+    });
     await assertIndexExact(sourceId);
     assert.deepEqual(syncLog(from), [
       `GET /repos/${OWNER}/${NAME}/commits/main`,
@@ -225,7 +276,10 @@ describe("GitHub sources", () => {
     from = fake.requests.length;
     body = pushPayload(before, repo.head());
     await deliver(body, signedHeaders(body, secret));
-    await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "400-file push synced" });
+    await waitFor(
+      async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(),
+      { what: "400-file push synced" },
+    );
     await assertIndexExact(sourceId);
     assert.deepEqual(syncLog(from), [
       `GET /repos/${OWNER}/${NAME}/commits/main`,
@@ -237,19 +291,33 @@ describe("GitHub sources", () => {
   });
 
   test("401, 403 and 404 at connect are 400s that say what to fix; nothing is stored", async () => {
-    const bad = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: "wrong" } } });
+    const bad = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: "wrong" } },
+    });
     assert.equal(bad.status, 400);
     assert.match(bad.json.detail, /rejected the token \(401\).*new token/);
-    assert.ok(!JSON.stringify(bad.json).includes("wrong\""));
-    fake.inject(/^GET \/repos\/octo\/demo$/, 403, { body: JSON.stringify({ message: "Resource not accessible by personal access token" }) });
-    const forbidden = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN } } });
+    assert.ok(!JSON.stringify(bad.json).includes('wrong"'));
+    fake.inject(/^GET \/repos\/octo\/demo$/, 403, {
+      body: JSON.stringify({ message: "Resource not accessible by personal access token" }),
+    });
+    const forbidden = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN } },
+    });
     assert.equal(forbidden.status, 400);
     assert.match(forbidden.json.detail, /403.*lacks permission/);
-    const missing = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: "octo/nope", config: { token: TOKEN } } });
+    const missing = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "github", name: "octo/nope", config: { token: TOKEN } },
+    });
     assert.equal(missing.status, 400);
     assert.match(missing.json.detail, /octo\/nope was not found \(404\)/);
     assert.equal(missing.json.errors[0].path, "config.repo");
-    const branch = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN, branch: "nope" } } });
+    const branch = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "github", name: `${OWNER}/${NAME}`, config: { token: TOKEN, branch: "nope" } },
+    });
     assert.equal(branch.status, 400);
     assert.match(branch.json.detail, /branch "nope" does not exist/);
     assert.equal((await db().select().from(sources)).length, 0);
@@ -260,8 +328,16 @@ describe("GitHub sources", () => {
     const secret = fake.hooks[0]!.secret;
     const before = repo.head();
     repo.commit({ "src/limited.ts": "export {};\n", "src/second.ts": "export {};\n" });
-    fake.inject(/^GET \/repos\/octo\/demo\/compare\//, 429, { headers: { "retry-after": "1" }, body: JSON.stringify({ message: "API rate limit exceeded" }) });
-    fake.inject(/^GET \/repos\/octo\/demo\/git\/blobs\//, 403, { headers: { "retry-after": "1" }, body: JSON.stringify({ message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." }) });
+    fake.inject(/^GET \/repos\/octo\/demo\/compare\//, 429, {
+      headers: { "retry-after": "1" },
+      body: JSON.stringify({ message: "API rate limit exceeded" }),
+    });
+    fake.inject(/^GET \/repos\/octo\/demo\/git\/blobs\//, 403, {
+      headers: { "retry-after": "1" },
+      body: JSON.stringify({
+        message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+      }),
+    });
     fake.inject(/^GET \/repos\/octo\/demo\/git\/blobs\//, 502, { body: JSON.stringify({ message: "Server Error" }) });
     const body = pushPayload(before, repo.head());
     await deliver(body, signedHeaders(body, secret));
@@ -296,16 +372,28 @@ describe("GitHub sources", () => {
     assert.deepEqual(unknown.json, { received: true });
 
     assert.equal((await deliver("{not json", signedHeaders("{not json", secret))).status, 400);
-    assert.equal((await deliver(body, { ...signedHeaders(body, secret), "content-type": "application/x-www-form-urlencoded" })).status, 415);
+    assert.equal(
+      (await deliver(body, { ...signedHeaders(body, secret), "content-type": "application/x-www-form-urlencoded" }))
+        .status,
+      415,
+    );
     const huge = " ".repeat(25 * 1024 * 1024 + 1);
     assert.equal((await deliver(huge, signedHeaders(huge, secret))).status, 413);
-    assert.equal((await db().select().from(webhookEvents)).length, 0, "nothing recorded for rejected or unknown deliveries");
+    assert.equal(
+      (await db().select().from(webhookEvents)).length,
+      0,
+      "nothing recorded for rejected or unknown deliveries",
+    );
 
     const branchBody = pushPayload(repo.head(), repo.head(), "refs/heads/feature");
     const branch = await deliver(branchBody, signedHeaders(branchBody, secret));
     assert.equal(branch.status, 202);
     assert.equal(branch.json.queued, 0);
-    const ping = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1, repository: { full_name: `${OWNER}/${NAME}` } });
+    const ping = JSON.stringify({
+      zen: "Keep it logically awesome.",
+      hook_id: 1,
+      repository: { full_name: `${OWNER}/${NAME}` },
+    });
     const pong = await deliver(ping, signedHeaders(ping, secret, "ping"));
     assert.equal(pong.status, 200);
     const events = await db().select().from(webhookEvents);
@@ -336,7 +424,10 @@ describe("GitHub sources", () => {
     process.env.APP_URL = "https://connector.example.test";
     const hooked = await connect();
     assert.equal(fake.hooks.length, 1);
-    const removed = await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.sourceId}`, { token, params: { id: hooked.sourceId } });
+    const removed = await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.sourceId}`, {
+      token,
+      params: { id: hooked.sourceId },
+    });
     assert.equal(removed.status, 204);
     assert.equal(fake.hooks.length, 0);
   });
@@ -347,28 +438,59 @@ describe("GitHub sources", () => {
     process.env.GITHUB_API_URL = hosts.base;
     try {
       const { sourceId, source } = await connect();
-      assert.deepEqual(hosts.hooks.map((h) => h.repo), [NAME]);
+      assert.deepEqual(
+        hosts.hooks.map((h) => h.repo),
+        [NAME],
+      );
       const oldSecret = hosts.hooks[0]!.secret;
-      const moved = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${sourceId}`, { token, params: { id: sourceId }, body: { config: { repo: `${OWNER}/moved` } } });
+      const moved = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${sourceId}`, {
+        token,
+        params: { id: sourceId },
+        body: { config: { repo: `${OWNER}/moved` } },
+      });
       assert.equal(moved.status, 200, JSON.stringify(moved.json));
       assert.equal(moved.json.source.config.repo, `${OWNER}/moved`);
-      assert.deepEqual(hosts.hooks.map((h) => h.repo), ["moved"], "the hook moved with the source");
+      assert.deepEqual(
+        hosts.hooks.map((h) => h.repo),
+        ["moved"],
+        "the hook moved with the source",
+      );
       assert.ok(moved.json.source.webhookId && moved.json.source.webhookId !== source.webhookId);
       const newSecret = hosts.hooks[0]!.secret;
       assert.notEqual(newSecret, oldSecret);
-      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId)).orderBy(desc(syncJobs.createdAt)).limit(1);
+      const [job] = await db()
+        .select()
+        .from(syncJobs)
+        .where(eq(syncJobs.sourceId, sourceId))
+        .orderBy(desc(syncJobs.createdAt))
+        .limit(1);
       assert.equal((await waitForJob(job!.id)).status, "completed");
 
-      const body = JSON.stringify({ ref: "refs/heads/main", before: repo.head(), after: repo.head(), commits: [], repository: { full_name: `${OWNER}/moved` } });
+      const body = JSON.stringify({
+        ref: "refs/heads/main",
+        before: repo.head(),
+        after: repo.head(),
+        commits: [],
+        repository: { full_name: `${OWNER}/moved` },
+      });
       const pushed = await deliver(body, signedHeaders(body, newSecret));
       assert.equal(pushed.status, 202);
       assert.equal(pushed.json.queued, 1);
       assert.equal((await deliver(body, signedHeaders(body, oldSecret))).status, 401, "the old hook's secret is gone");
-      const [queued] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId)).orderBy(desc(syncJobs.createdAt)).limit(1);
+      const [queued] = await db()
+        .select()
+        .from(syncJobs)
+        .where(eq(syncJobs.sourceId, sourceId))
+        .orderBy(desc(syncJobs.createdAt))
+        .limit(1);
       assert.equal((await waitForJob(queued!.id)).status, "completed");
 
       // A rename that keeps the repository keeps the hook.
-      await call(sourceRoute.PATCH, "PATCH", `/api/sources/${sourceId}`, { token, params: { id: sourceId }, body: { name: "renamed" } });
+      await call(sourceRoute.PATCH, "PATCH", `/api/sources/${sourceId}`, {
+        token,
+        params: { id: sourceId },
+        body: { name: "renamed" },
+      });
       assert.equal(hosts.hooks.length, 1);
       assert.equal(hosts.hooks[0]!.secret, newSecret);
     } finally {

@@ -10,7 +10,17 @@ import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
-import { call, closeAll, db, deliveredSince, deliveryCount, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";
+import {
+  call,
+  closeAll,
+  db,
+  deliveredSince,
+  deliveryCount,
+  operatorToken,
+  resetDb,
+  waitFor,
+  waitForJob,
+} from "./helpers";
 
 const TOKEN = "glpat-fakeTokenForTests01234";
 const PROJECT = "group/sub/demo";
@@ -22,27 +32,42 @@ let token: string;
 
 async function assertIndexExact(sourceId: string) {
   const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
-  const expected = repo.tree(repo.head()).map((e) => [e.path, createHash("sha256").update(repo.blob(e.sha)!).digest("hex")]);
+  const expected = repo
+    .tree(repo.head())
+    .map((e) => [e.path, createHash("sha256").update(repo.blob(e.sha)!).digest("hex")]);
   assert.deepEqual(rows.map((r) => [r.path, r.sha]).sort(), expected.sort());
   const tree = new Map(repo.tree(repo.head()).map((e) => [e.path, e.sha]));
   for (const row of rows) assert.equal(row.providerVersion, tree.get(row.path), `blob SHA of ${row.path}`);
 }
 
 async function cursorIsHead(sourceId: string) {
-  await waitFor(async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(), { what: "the source to reach the head" });
-  await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, { what: "jobs to settle" });
+  await waitFor(
+    async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]?.cursor === repo.head(),
+    { what: "the source to reach the head" },
+  );
+  await waitFor(async () => (await db().select().from(syncJobs).where(eq(syncJobs.status, "running"))).length === 0, {
+    what: "jobs to settle",
+  });
 }
 
 /** Until the job shows a rate-limit wait (polled fast: the waits are about a second). */
 async function showsRateLimitWait(jobId: string) {
-  await waitFor(async () => ((await db().select().from(syncJobs).where(eq(syncJobs.id, jobId)))[0]?.detail ?? "").startsWith("waiting for rate limit until "), {
-    what: "the job to show the rate-limit wait",
-    intervalMs: 20,
-  });
+  await waitFor(
+    async () =>
+      ((await db().select().from(syncJobs).where(eq(syncJobs.id, jobId)))[0]?.detail ?? "").startsWith(
+        "waiting for rate limit until ",
+      ),
+    {
+      what: "the job to show the rate-limit wait",
+      intervalMs: 20,
+    },
+  );
 }
 
 async function deliver(body: string, headers: Record<string, string>) {
-  const response = await webhookRoute.POST(new Request("http://localhost/api/webhooks/gitlab", { method: "POST", headers, body }));
+  const response = await webhookRoute.POST(
+    new Request("http://localhost/api/webhooks/gitlab", { method: "POST", headers, body }),
+  );
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
@@ -57,7 +82,16 @@ function push(secret: string, before: string, after: string, key = randomUUID(),
     commits: [],
     project: { path_with_namespace: PROJECT, web_url: `${fake.base}/${PROJECT}` },
   });
-  return { body, headers: { "content-type": "application/json", "x-gitlab-event": "Push Hook", "x-gitlab-token": secret, "idempotency-key": key, "x-gitlab-event-uuid": randomUUID() } };
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-gitlab-event": "Push Hook",
+      "x-gitlab-token": secret,
+      "idempotency-key": key,
+      "x-gitlab-event-uuid": randomUUID(),
+    },
+  };
 }
 
 const log = (from: number) => fake.log(from).map((l) => l.replace(/[0-9a-f]{40}/g, "<sha>"));
@@ -68,7 +102,11 @@ const RAW_P = `/api/v4/projects/${encodeURIComponent(PROJECT)}`;
 describe("GitLab sources", () => {
   before(async () => {
     repo = new GitRepo();
-    repo.commit({ "README.md": "# Demo\n", "src/a.ts": "export const a = 1;\n", "src/b.py": "b = 2\n", "docs/c.md": "c\n" }, {}, "initial");
+    repo.commit(
+      { "README.md": "# Demo\n", "src/a.ts": "export const a = 1;\n", "src/b.py": "b = 2\n", "docs/c.md": "c\n" },
+      {},
+      "initial",
+    );
     fake = await startGitLabFake({ project: PROJECT, token: TOKEN, repo });
     process.env.ALLOWED_PRIVATE_HOSTS = new URL(fake.base).host;
     worker = await startWorker({ watch: false });
@@ -86,7 +124,10 @@ describe("GitLab sources", () => {
   });
 
   async function connect() {
-    const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gitlab", name: PROJECT, config: { host: fake.base, token: TOKEN } } });
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "gitlab", name: PROJECT, config: { host: fake.base, token: TOKEN } },
+    });
     assert.equal(res.status, 201, JSON.stringify(res.json));
     assert.equal((await waitForJob(res.json.jobId)).status, "completed");
     return res.json.source as { id: string; config: Record<string, unknown>; webhookId: string };
@@ -100,7 +141,12 @@ describe("GitLab sources", () => {
     assert.equal(fake.hooks[0]!.url, "https://connector.example.test/api/webhooks/gitlab");
     assert.equal(fake.hooks[0]!.pushEvents, true);
     await assertIndexExact(source.id);
-    assert.deepEqual(log(from), [`GET ${P}`, `POST ${P}/hooks`, `GET ${P}/repository/branches/main`, `GET ${P}/repository/archive.tar.gz`]);
+    assert.deepEqual(log(from), [
+      `GET ${P}`,
+      `POST ${P}/hooks`,
+      `GET ${P}/repository/branches/main`,
+      `GET ${P}/repository/archive.tar.gz`,
+    ]);
   });
 
   test("a host the user typed that resolves to loopback is refused unless ALLOWED_PRIVATE_HOSTS lists it", async () => {
@@ -108,11 +154,17 @@ describe("GitLab sources", () => {
     delete process.env.ALLOWED_PRIVATE_HOSTS;
     try {
       const from = fake.requests.length;
-      const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gitlab", name: PROJECT, config: { host: fake.base, token: TOKEN } } });
+      const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+        token,
+        body: { type: "gitlab", name: PROJECT, config: { host: fake.base, token: TOKEN } },
+      });
       assert.equal(res.status, 400);
       assert.match(res.json.detail, /loopback, link-local or private address.*ALLOWED_PRIVATE_HOSTS/);
       assert.equal(fake.requests.length, from, "nothing was sent");
-      const scheme = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gitlab", name: PROJECT, config: { host: "ftp://gitlab.example.com", token: TOKEN } } });
+      const scheme = await call(sourcesRoute.POST, "POST", "/api/sources", {
+        token,
+        body: { type: "gitlab", name: PROJECT, config: { host: "ftp://gitlab.example.com", token: TOKEN } },
+      });
       assert.equal(scheme.status, 400);
     } finally {
       process.env.ALLOWED_PRIVATE_HOSTS = saved;
@@ -123,7 +175,10 @@ describe("GitLab sources", () => {
     const source = await connect();
     const secret = fake.hooks[0]!.token;
     let before = repo.head();
-    repo.commit({ "src/a.ts": "export const a = 2;\n", "src/new.go": "package main\n", "docs/c.md": null }, { "src/b.py": "lib/b.py" });
+    repo.commit(
+      { "src/a.ts": "export const a = 2;\n", "src/new.go": "package main\n", "docs/c.md": null },
+      { "src/b.py": "lib/b.py" },
+    );
     let from = fake.requests.length;
     const key = randomUUID();
     let p = push(secret, before, repo.head(), key);
@@ -169,7 +224,11 @@ describe("GitLab sources", () => {
     await deliver(p.body, p.headers);
     await cursorIsHead(source.id);
     await assertIndexExact(source.id);
-    assert.deepEqual(log(from), [`GET ${P}/repository/branches/main`, `GET ${P}/repository/compare`, `GET ${P}/repository/archive.tar.gz`]);
+    assert.deepEqual(log(from), [
+      `GET ${P}/repository/branches/main`,
+      `GET ${P}/repository/compare`,
+      `GET ${P}/repository/archive.tar.gz`,
+    ]);
     assert.equal((await db().select().from(webhookEvents)).length, 3);
   });
 
@@ -184,22 +243,41 @@ describe("GitLab sources", () => {
 
     const before = repo.head();
     repo.commit({ "src/limited.ts": "export {};\n" });
-    fake.inject(/repository\/compare/, 429, { headers: { "ratelimit-remaining": "0", "ratelimit-reset": String(Math.ceil(Date.now() / 1000) + 1) }, body: JSON.stringify({ message: "Retry later" }) });
+    fake.inject(/repository\/compare/, 429, {
+      headers: { "ratelimit-remaining": "0", "ratelimit-reset": String(Math.ceil(Date.now() / 1000) + 1) },
+      body: JSON.stringify({ message: "Retry later" }),
+    });
     const ok = push(fake.hooks[0]!.token, before, repo.head());
     await deliver(ok.body, ok.headers);
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "webhook"));
-    await waitFor(async () => ((await db().select().from(syncJobs).where(eq(syncJobs.id, job!.id)))[0]?.detail ?? "").startsWith("waiting for rate limit until"), { what: "rate-limit detail", intervalMs: 20 });
+    await waitFor(
+      async () =>
+        ((await db().select().from(syncJobs).where(eq(syncJobs.id, job!.id)))[0]?.detail ?? "").startsWith(
+          "waiting for rate limit until",
+        ),
+      { what: "rate-limit detail", intervalMs: 20 },
+    );
     assert.equal((await waitForJob(job!.id)).status, "completed");
     await assertIndexExact(source.id);
-    const deliveries = await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.path, "src/limited.ts"));
+    const deliveries = await db()
+      .select()
+      .from(pipelineDeliveries)
+      .where(eq(pipelineDeliveries.path, "src/limited.ts"));
     assert.equal(deliveries.length, 1);
 
-    assert.equal((await call(sourceRoute.DELETE, "DELETE", `/api/sources/${source.id}`, { token, params: { id: source.id } })).status, 204);
+    assert.equal(
+      (await call(sourceRoute.DELETE, "DELETE", `/api/sources/${source.id}`, { token, params: { id: source.id } }))
+        .status,
+      204,
+    );
     assert.equal(fake.hooks.length, 0, "the project hook is removed with the source");
   });
   test("401, 403 and 404 at connect are 400s that say what to fix; nothing is stored", async () => {
     const connectWith = (config: Record<string, unknown>, name = PROJECT) =>
-      call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "gitlab", name, config: { host: fake.base, token: TOKEN, ...config } } });
+      call(sourcesRoute.POST, "POST", "/api/sources", {
+        token,
+        body: { type: "gitlab", name, config: { host: fake.base, token: TOKEN, ...config } },
+      });
     const bad = await connectWith({ token: "glpat-wrongTokenForTests" });
     assert.equal(bad.status, 400);
     assert.match(bad.json.detail, /GitLab rejected the token \(401\).*new token/);
@@ -208,7 +286,10 @@ describe("GitLab sources", () => {
     fake.inject(new RegExp(`^GET ${RAW_P}(\\?.*)?$`), 403, { body: JSON.stringify({ message: "403 Forbidden" }) });
     const forbidden = await connectWith({});
     assert.equal(forbidden.status, 400);
-    assert.match(forbidden.json.detail, /GitLab refused access to group\/sub\/demo \(403\).*lacks permission.*read_repository/);
+    assert.match(
+      forbidden.json.detail,
+      /GitLab refused access to group\/sub\/demo \(403\).*lacks permission.*read_repository/,
+    );
     const missing = await connectWith({}, "group/sub/nope");
     assert.equal(missing.status, 400);
     assert.match(missing.json.detail, /group\/sub\/nope was not found \(404\)/);
@@ -226,16 +307,29 @@ describe("GitLab sources", () => {
     let from = fake.requests.length;
     const source = await connect();
     await assertIndexExact(source.id);
-    assert.deepEqual(log(from), [`GET ${P}`, `POST ${P}/hooks`, `GET ${P}/repository/branches/main`, `GET ${P}/repository/archive.tar.gz`, `GET ${P}/repository/archive.tar.gz`]);
+    assert.deepEqual(log(from), [
+      `GET ${P}`,
+      `POST ${P}/hooks`,
+      `GET ${P}/repository/branches/main`,
+      `GET ${P}/repository/archive.tar.gz`,
+      `GET ${P}/repository/archive.tar.gz`,
+    ]);
 
     const before = repo.head();
-    repo.commit({ "src/throttled.ts": "export const throttled = true;\n", "src/second.ts": "export const second = 2;\n" });
+    repo.commit({
+      "src/throttled.ts": "export const throttled = true;\n",
+      "src/second.ts": "export const second = 2;\n",
+    });
     const seen = await deliveryCount(source.id);
     fake.throttle(/repository\/compare/, 1);
     // Three 503s: two are retried inline, the third fails the attempt, which pg-boss retries.
     fake.inject(/repository\/compare/, 503, { times: 3, body: JSON.stringify({ message: "503 Service Unavailable" }) });
     fake.throttle(/repository\/files\//, 1);
-    fake.inject(/repository\/files\//, 502, { times: 2, headers: { "content-type": "text/html" }, body: "<html><body><h1>502 Bad Gateway</h1></body></html>" });
+    fake.inject(/repository\/files\//, 502, {
+      times: 2,
+      headers: { "content-type": "text/html" },
+      body: "<html><body><h1>502 Bad Gateway</h1></body></html>",
+    });
     from = fake.requests.length;
     const p = push(fake.hooks[0]!.token, before, repo.head());
     assert.equal((await deliver(p.body, p.headers)).status, 202);
@@ -245,9 +339,17 @@ describe("GitLab sources", () => {
     assert.equal(done.status, "completed", done.errorMessage ?? "");
     assert.equal(done.detail, null);
     await assertIndexExact(source.id);
-    assert.deepEqual(await deliveredSince(source.id, seen), ["upsert src/second.ts", "upsert src/throttled.ts"], "each change delivered once");
+    assert.deepEqual(
+      await deliveredSince(source.id, seen),
+      ["upsert src/second.ts", "upsert src/throttled.ts"],
+      "each change delivered once",
+    );
     const compares = log(from).filter((l) => l.endsWith("/repository/compare")).length;
-    assert.equal(compares, 5, "one 429, three 503s (two inline retries and the retried attempt's first), then the answer");
+    assert.equal(
+      compares,
+      5,
+      "one 429, three 503s (two inline retries and the retried attempt's first), then the answer",
+    );
   });
 
   test("webhook bad input: missing or wrong X-Gitlab-Token 401, unknown project 202, malformed 400, wrong type 415, too large 413, other branch and other events recorded and ignored", async () => {
@@ -271,10 +373,17 @@ describe("GitLab sources", () => {
     assert.deepEqual((await deliver(elsewhere, ok.headers)).json, { received: true });
 
     assert.equal((await deliver("{not json", ok.headers)).status, 400);
-    assert.equal((await deliver(ok.body, { ...ok.headers, "content-type": "application/x-www-form-urlencoded" })).status, 415);
+    assert.equal(
+      (await deliver(ok.body, { ...ok.headers, "content-type": "application/x-www-form-urlencoded" })).status,
+      415,
+    );
     const huge = " ".repeat(25 * 1024 * 1024 + 1);
     assert.equal((await deliver(huge, ok.headers)).status, 413);
-    assert.equal((await db().select().from(webhookEvents)).length, 0, "nothing recorded for rejected or unknown deliveries");
+    assert.equal(
+      (await db().select().from(webhookEvents)).length,
+      0,
+      "nothing recorded for rejected or unknown deliveries",
+    );
 
     const branch = push(secret, repo.head(), repo.head(), randomUUID(), "refs/heads/feature");
     const ignored = await deliver(branch.body, branch.headers);
@@ -285,7 +394,10 @@ describe("GitLab sources", () => {
     assert.equal(tagged.status, 202);
     assert.equal(tagged.json.queued, 0);
     const events = await db().select().from(webhookEvents);
-    assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`).sort(), ["Push Hook false", "Tag Push Hook false"]);
+    assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`).sort(), [
+      "Push Hook false",
+      "Tag Push Hook false",
+    ]);
     assert.equal((await db().select().from(syncJobs)).length, jobsBefore, "nothing queued");
   });
 
@@ -325,7 +437,11 @@ describe("GitLab sources", () => {
 
     const hooked = await connect();
     assert.equal(fake.hooks.length, 1);
-    assert.equal((await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.id}`, { token, params: { id: hooked.id } })).status, 204);
+    assert.equal(
+      (await call(sourceRoute.DELETE, "DELETE", `/api/sources/${hooked.id}`, { token, params: { id: hooked.id } }))
+        .status,
+      204,
+    );
     assert.equal(fake.hooks.length, 0);
   });
 });

@@ -46,7 +46,10 @@ export async function closeAll(): Promise<void> {
   await closeDb();
 }
 
-export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, { timeoutMs = 30_000, intervalMs = 50, what = "condition" } = {}): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | null | undefined | false>,
+  { timeoutMs = 30_000, intervalMs = 50, what = "condition" } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -87,7 +90,10 @@ export function writeTreeAtomically(root: string, files: Record<string, string |
 
 /** A user with an API token and a session cookie, as the dashboard would have it. */
 export async function signedInUser(email: string, role: "admin" | "member" = "member") {
-  const [user] = await getDb().insert(users).values({ email, role, passwordHash: await hashPassword("a long test password") }).returning();
+  const [user] = await getDb()
+    .insert(users)
+    .values({ email, role, passwordHash: await hashPassword("a long test password") })
+    .returning();
   const token = await createApiToken(getDb(), `${email} token`, user!.id);
   return { id: user!.id, email, token, cookie: await encodeSessionCookie(user!) };
 }
@@ -116,7 +122,8 @@ export async function call(handler: RouteHandler, method: string, url: string, o
   let body: string | undefined;
   if (options.rawBody !== undefined) body = options.rawBody;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined && options.contentType !== null) headers.set("content-type", options.contentType ?? "application/json");
+  if (body !== undefined && options.contentType !== null)
+    headers.set("content-type", options.contentType ?? "application/json");
   const request = new Request(new URL(url, "http://localhost"), { method, headers, body });
   const response = await handler(request, { params: Promise.resolve((options.params ?? {}) as never) });
   const text = await response.text();
@@ -143,7 +150,11 @@ export async function indexed(sourceId: string) {
 
 /** Everything handed to the pipeline for a source, in order. */
 export async function deliveries(sourceId: string) {
-  return getDb().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)).orderBy(pipelineDeliveries.id);
+  return getDb()
+    .select()
+    .from(pipelineDeliveries)
+    .where(eq(pipelineDeliveries.sourceId, sourceId))
+    .orderBy(pipelineDeliveries.id);
 }
 
 export async function deliveryCount(sourceId: string) {
@@ -152,5 +163,8 @@ export async function deliveryCount(sourceId: string) {
 
 /** The deliveries after the first `count`, as sorted "op path" lines. */
 export async function deliveredSince(sourceId: string, count: number) {
-  return (await deliveries(sourceId)).slice(count).map((d) => `${d.op} ${d.path}`).sort();
+  return (await deliveries(sourceId))
+    .slice(count)
+    .map((d) => `${d.op} ${d.path}`)
+    .sort();
 }

@@ -37,41 +37,94 @@ async function counts() {
 }
 
 const headerNames = [
-  "content-type", "x-github-event", "x-github-delivery", "x-hub-signature-256", "x-hub-signature", "x-gitlab-token", "x-gitlab-event",
-  "x-gitlab-event-uuid", "idempotency-key", "x-event-key", "x-request-uuid", "x-dropbox-signature", "x-goog-channel-id",
-  "x-goog-channel-token", "x-goog-resource-id", "x-goog-resource-state", "x-goog-message-number", "content-length", "authorization",
+  "content-type",
+  "x-github-event",
+  "x-github-delivery",
+  "x-hub-signature-256",
+  "x-hub-signature",
+  "x-gitlab-token",
+  "x-gitlab-event",
+  "x-gitlab-event-uuid",
+  "idempotency-key",
+  "x-event-key",
+  "x-request-uuid",
+  "x-dropbox-signature",
+  "x-goog-channel-id",
+  "x-goog-channel-token",
+  "x-goog-resource-id",
+  "x-goog-resource-state",
+  "x-goog-message-number",
+  "content-length",
+  "authorization",
 ];
 // Header values must be ByteStrings without CR/LF; anything else a client cannot even send.
 const headerValue = fc.oneof(
   fc.string({ maxLength: 80 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")),
-  fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "push", "Push Hook", "repo:push", "ping", channelId, "sha256=", "-1", "99999999999"),
+  fc.constantFrom(
+    "application/json",
+    "application/json; charset=utf-8",
+    "text/plain",
+    "push",
+    "Push Hook",
+    "repo:push",
+    "ping",
+    channelId,
+    "sha256=",
+    "-1",
+    "99999999999",
+  ),
   fc.stringMatching(/^sha256=[0-9a-f]{64}$/),
   fc.stringMatching(/^sha1=[0-9a-f]{40}$/),
 );
 const headers = fc.dictionary(fc.constantFrom(...headerNames), headerValue, { maxKeys: 10 });
 const pushLike = (repo: string) =>
-  fc.record(
-    {
-      ref: fc.oneof(fc.constant("refs/heads/main"), fc.string()),
-      repository: fc.record({ full_name: fc.oneof(fc.constant(repo), fc.string()) }),
-      project: fc.record({ path_with_namespace: fc.oneof(fc.constant(repo), fc.string()), web_url: fc.oneof(fc.constant("https://gitlab.com/x"), fc.string()) }),
-      push: fc.record({ changes: fc.array(fc.record({ new: fc.record({ type: fc.constant("branch"), name: fc.constant("main") }) }), { maxLength: 3 }) }),
-      list_folder: fc.record({ accounts: fc.array(fc.oneof(fc.constant("dbid:hostile"), fc.string()), { maxLength: 3 }) }),
-    },
-    { requiredKeys: [] },
-  ).map((o) => JSON.stringify(o));
-const body = (repo: string) => fc.oneof(fc.string({ maxLength: 300 }), fc.json({ maxDepth: 3 }), pushLike(repo), fc.constant(""), fc.constant("null"), fc.constant("[]"));
+  fc
+    .record(
+      {
+        ref: fc.oneof(fc.constant("refs/heads/main"), fc.string()),
+        repository: fc.record({ full_name: fc.oneof(fc.constant(repo), fc.string()) }),
+        project: fc.record({
+          path_with_namespace: fc.oneof(fc.constant(repo), fc.string()),
+          web_url: fc.oneof(fc.constant("https://gitlab.com/x"), fc.string()),
+        }),
+        push: fc.record({
+          changes: fc.array(fc.record({ new: fc.record({ type: fc.constant("branch"), name: fc.constant("main") }) }), {
+            maxLength: 3,
+          }),
+        }),
+        list_folder: fc.record({
+          accounts: fc.array(fc.oneof(fc.constant("dbid:hostile"), fc.string()), { maxLength: 3 }),
+        }),
+      },
+      { requiredKeys: [] },
+    )
+    .map((o) => JSON.stringify(o));
+const body = (repo: string) =>
+  fc.oneof(
+    fc.string({ maxLength: 300 }),
+    fc.json({ maxDepth: 3 }),
+    pushLike(repo),
+    fc.constant(""),
+    fc.constant("null"),
+    fc.constant("[]"),
+  );
 /** A signature header a forger might try: random, of another body, or keyed with another secret. */
 const forged = fc.oneof(
   fc.stringMatching(/^sha256=[0-9a-f]{64}$/),
   fc.string({ maxLength: 70 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")),
-  fc.string({ minLength: 1, maxLength: 20 }).map((k) => `sha256=${createHmac("sha256", `${SECRET}${k}`).update("{}").digest("hex")}`),
+  fc
+    .string({ minLength: 1, maxLength: 20 })
+    .map((k) => `sha256=${createHmac("sha256", `${SECRET}${k}`).update("{}").digest("hex")}`),
 );
 
 type Handler = (request: Request) => Promise<Response>;
 
 async function send(handler: Handler, provider: string, method: string, raw: string, hdrs: Record<string, string>) {
-  const request = new Request(`http://localhost/api/webhooks/${provider}`, { method, headers: new Headers(hdrs), body: method === "GET" ? undefined : raw });
+  const request = new Request(`http://localhost/api/webhooks/${provider}`, {
+    method,
+    headers: new Headers(hdrs),
+    body: method === "GET" ? undefined : raw,
+  });
   const response = await handler(request);
   return { status: response.status, text: await response.text() };
 }
@@ -83,38 +136,85 @@ describe("hostile input", () => {
     sourceIds = [];
     for (const [type, repo] of Object.entries(REPOS)) {
       const id = randomUUID();
-      await db().insert(sources).values({ id, type, name: repo, config: { repo, branch: "main", ...(type === "gitlab" ? { host: "https://gitlab.com" } : {}) }, webhookSecret: sealWebhookSecret(id, SECRET) });
+      await db()
+        .insert(sources)
+        .values({
+          id,
+          type,
+          name: repo,
+          config: { repo, branch: "main", ...(type === "gitlab" ? { host: "https://gitlab.com" } : {}) },
+          webhookSecret: sealWebhookSecret(id, SECRET),
+        });
       sourceIds.push(id);
     }
     const dropboxId = randomUUID();
-    await db().insert(sources).values({ id: dropboxId, type: "dropbox", name: "dbx", config: { path: "/" }, accountId: "dbid:hostile" });
+    await db()
+      .insert(sources)
+      .values({ id: dropboxId, type: "dropbox", name: "dbx", config: { path: "/" }, accountId: "dbid:hostile" });
     const driveId = randomUUID();
     await db().insert(sources).values({ id: driveId, type: "gdrive", name: "drive", config: {} });
-    await db().insert(driveChannels).values({ sourceId: driveId, channelId, resourceId: "res-1", sealedToken: encryptSecret(randomBytes(16).toString("hex"), `drive-channel:${channelId}`) });
+    await db()
+      .insert(driveChannels)
+      .values({
+        sourceId: driveId,
+        channelId,
+        resourceId: "res-1",
+        sealedToken: encryptSecret(randomBytes(16).toString("hex"), `drive-channel:${channelId}`),
+      });
     sourceIds.push(dropboxId, driveId);
   });
   after(() => closeAll());
 
-  for (const [provider, handler] of [["github", githubWebhook.POST], ["gitlab", gitlabWebhook.POST], ["bitbucket", bitbucketWebhook.POST]] as const) {
+  for (const [provider, handler] of [
+    ["github", githubWebhook.POST],
+    ["gitlab", gitlabWebhook.POST],
+    ["bitbucket", bitbucketWebhook.POST],
+  ] as const) {
     test(`POST /api/webhooks/${provider}: random bodies, headers and signatures never verify, never 500, never queue`, async () => {
-      const signatureHeader = provider === "github" ? "x-hub-signature-256" : provider === "gitlab" ? "x-gitlab-token" : "x-hub-signature-256";
+      const signatureHeader =
+        provider === "github"
+          ? "x-hub-signature-256"
+          : provider === "gitlab"
+            ? "x-gitlab-token"
+            : "x-hub-signature-256";
       await fc.assert(
-        fc.asyncProperty(body(REPOS[provider]), headers, forged, fc.boolean(), async (raw, hdrs, signature, withSignature) => {
-          const all = { ...hdrs, ...(withSignature ? { [signatureHeader]: signature } : {}) };
-          delete all["content-length"];
-          const res = await send(handler as Handler, provider, "POST", raw, all);
-          assert.ok(res.status < 500, `${res.status} ${res.text}`);
-          if (res.status < 300) assert.deepEqual(JSON.parse(res.text), { received: true }, "only the answer for a repository no source follows");
-          else assert.ok([400, 401, 413, 415, 422].includes(res.status), `${res.status} ${res.text}`);
-        }),
+        fc.asyncProperty(
+          body(REPOS[provider]),
+          headers,
+          forged,
+          fc.boolean(),
+          async (raw, hdrs, signature, withSignature) => {
+            const all = { ...hdrs, ...(withSignature ? { [signatureHeader]: signature } : {}) };
+            delete all["content-length"];
+            const res = await send(handler as Handler, provider, "POST", raw, all);
+            assert.ok(res.status < 500, `${res.status} ${res.text}`);
+            if (res.status < 300)
+              assert.deepEqual(
+                JSON.parse(res.text),
+                { received: true },
+                "only the answer for a repository no source follows",
+              );
+            else assert.ok([400, 401, 413, 415, 422].includes(res.status), `${res.status} ${res.text}`);
+          },
+        ),
         { numRuns: RUNS },
       );
       // Well-formed pushes for the followed repository with forged signatures: these reach the
       // signature check against the real secret, and always fail it.
-      const event = provider === "github" ? ["x-github-event", "push"] : provider === "gitlab" ? ["x-gitlab-event", "Push Hook"] : ["x-event-key", "repo:push"];
+      const event =
+        provider === "github"
+          ? ["x-github-event", "push"]
+          : provider === "gitlab"
+            ? ["x-gitlab-event", "Push Hook"]
+            : ["x-event-key", "repo:push"];
       await fc.assert(
         fc.asyncProperty(pushLike(REPOS[provider]), forged, fc.uuid(), async (raw, signature, delivery) => {
-          const payload = { ...JSON.parse(raw), ref: "refs/heads/main", repository: { full_name: REPOS[provider] }, project: { path_with_namespace: REPOS[provider], web_url: `https://gitlab.com/${REPOS[provider]}` } };
+          const payload = {
+            ...JSON.parse(raw),
+            ref: "refs/heads/main",
+            repository: { full_name: REPOS[provider] },
+            project: { path_with_namespace: REPOS[provider], web_url: `https://gitlab.com/${REPOS[provider]}` },
+          };
           const res = await send(handler as Handler, provider, "POST", JSON.stringify(payload), {
             "content-type": "application/json",
             [event[0]!]: event[1]!,
@@ -135,9 +235,14 @@ describe("hostile input", () => {
     await fc.assert(
       fc.asyncProperty(body("x"), headers, forged, async (raw, hdrs, signature) => {
         delete hdrs["content-length"];
-        const res = await send(dropboxWebhook.POST, "dropbox", "POST", raw, { ...hdrs, "x-dropbox-signature": signature.replace(/^sha256=/, "") });
+        const res = await send(dropboxWebhook.POST, "dropbox", "POST", raw, {
+          ...hdrs,
+          "x-dropbox-signature": signature.replace(/^sha256=/, ""),
+        });
         assert.equal(res.status, 401, res.text);
-        const challenge = await dropboxWebhook.GET(new Request(`http://localhost/api/webhooks/dropbox?challenge=${encodeURIComponent(raw.slice(0, 100))}`));
+        const challenge = await dropboxWebhook.GET(
+          new Request(`http://localhost/api/webhooks/dropbox?challenge=${encodeURIComponent(raw.slice(0, 100))}`),
+        );
         assert.ok(challenge.status === 200 || challenge.status === 400, String(challenge.status));
         if (challenge.status === 200) assert.equal(challenge.headers.get("x-content-type-options"), "nosniff");
       }),
@@ -148,11 +253,19 @@ describe("hostile input", () => {
 
   test("POST /api/webhooks/gdrive: random channel headers and tokens (also for a real channel id) never verify, never 500, never queue", async () => {
     await fc.assert(
-      fc.asyncProperty(body("x"), headers, fc.oneof(fc.constant(channelId), fc.uuid(), fc.string({ maxLength: 80 })), async (raw, hdrs, id) => {
-        delete hdrs["content-length"];
-        const res = await send(gdriveWebhook.POST, "gdrive", "POST", raw, { ...hdrs, "x-goog-channel-id": id.replace(/[^\x20-\x7e]/g, "") });
-        assert.equal(res.status, 401, res.text);
-      }),
+      fc.asyncProperty(
+        body("x"),
+        headers,
+        fc.oneof(fc.constant(channelId), fc.uuid(), fc.string({ maxLength: 80 })),
+        async (raw, hdrs, id) => {
+          delete hdrs["content-length"];
+          const res = await send(gdriveWebhook.POST, "gdrive", "POST", raw, {
+            ...hdrs,
+            "x-goog-channel-id": id.replace(/[^\x20-\x7e]/g, ""),
+          });
+          assert.equal(res.status, 401, res.text);
+        },
+      ),
       { numRuns: RUNS },
     );
     assert.deepEqual(await counts(), { events: 0, jobs: 0, queued: 0 });
@@ -164,37 +277,67 @@ describe("hostile input", () => {
     const jsonBody = fc.oneof(
       fc.json({ maxDepth: 3 }),
       fc.string({ maxLength: 200 }),
-      fc.record({ type: fc.oneof(fc.constantFrom("local", "github", "gitlab", "bitbucket", "gdrive", "dropbox", "ftp"), fc.string()), name: fc.string(), config: fc.dictionary(fc.string(), fc.jsonValue()) }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+      fc
+        .record(
+          {
+            type: fc.oneof(
+              fc.constantFrom("local", "github", "gitlab", "bitbucket", "gdrive", "dropbox", "ftp"),
+              fc.string(),
+            ),
+            name: fc.string(),
+            config: fc.dictionary(fc.string(), fc.jsonValue()),
+          },
+          { requiredKeys: [] },
+        )
+        .map((o) => JSON.stringify(o)),
     );
     await fc.assert(
-      fc.asyncProperty(fc.string({ maxLength: 60 }), jsonBody, anyId, fc.string({ maxLength: 60 }), async (badToken, raw, someId, query) => {
-        const bearer = `dc_${badToken.replace(/[^\x21-\x7e]/g, "")}`;
-        const unauth = await call(sourcesRoute.GET, "GET", "/api/sources", { headers: { authorization: `Bearer ${bearer}` }, token: null });
-        assert.equal(unauth.status, 401);
-        const created = await call(sourcesRoute.POST, "POST", "/api/sources", { token, rawBody: raw });
-        assert.ok(created.status >= 400 && created.status < 500, `POST /api/sources ${created.status} ${created.text}`);
-        assert.match(created.type ?? "", /problem\+json/);
-        const params = { id: someId };
-        for (const [handler, method, url, options] of [
-          [sourceRoute.GET, "GET", `/api/sources/x`, {}],
-          [filesRoute.GET, "GET", `/api/sources/x/files?${encodeURI(query)}`, {}],
-          [syncRoute.POST, "POST", `/api/sources/x/sync`, { rawBody: raw }],
-        ] as const) {
-          const res = await call(handler as never, method, url, { token, params, ...options });
-          assert.ok(res.status < 500, `${method} ${url} (${someId}) ${res.status} ${res.text}`);
-          if (method === "POST" && someId !== id) assert.ok(res.status >= 400);
-        }
-        if (someId !== id) {
-          const patched = await call(sourceRoute.PATCH as never, "PATCH", "/api/sources/x", { token, params, rawBody: raw });
-          assert.ok(patched.status >= 400 && patched.status < 500, `PATCH ${patched.status}`);
-        }
-      }),
+      fc.asyncProperty(
+        fc.string({ maxLength: 60 }),
+        jsonBody,
+        anyId,
+        fc.string({ maxLength: 60 }),
+        async (badToken, raw, someId, query) => {
+          const bearer = `dc_${badToken.replace(/[^\x21-\x7e]/g, "")}`;
+          const unauth = await call(sourcesRoute.GET, "GET", "/api/sources", {
+            headers: { authorization: `Bearer ${bearer}` },
+            token: null,
+          });
+          assert.equal(unauth.status, 401);
+          const created = await call(sourcesRoute.POST, "POST", "/api/sources", { token, rawBody: raw });
+          assert.ok(
+            created.status >= 400 && created.status < 500,
+            `POST /api/sources ${created.status} ${created.text}`,
+          );
+          assert.match(created.type ?? "", /problem\+json/);
+          const params = { id: someId };
+          for (const [handler, method, url, options] of [
+            [sourceRoute.GET, "GET", `/api/sources/x`, {}],
+            [filesRoute.GET, "GET", `/api/sources/x/files?${encodeURI(query)}`, {}],
+            [syncRoute.POST, "POST", `/api/sources/x/sync`, { rawBody: raw }],
+          ] as const) {
+            const res = await call(handler as never, method, url, { token, params, ...options });
+            assert.ok(res.status < 500, `${method} ${url} (${someId}) ${res.status} ${res.text}`);
+            if (method === "POST" && someId !== id) assert.ok(res.status >= 400);
+          }
+          if (someId !== id) {
+            const patched = await call(sourceRoute.PATCH as never, "PATCH", "/api/sources/x", {
+              token,
+              params,
+              rawBody: raw,
+            });
+            assert.ok(patched.status >= 400 && patched.status < 500, `PATCH ${patched.status}`);
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
     // A sync request for the real source with a valid body may have queued one: nothing else did.
     const after = await counts();
     assert.equal(after.events, 0);
-    const jobs = await db().execute<{ n: number }>(sql`select count(*)::int as n from sync_jobs where source_id <> ${id}`);
+    const jobs = await db().execute<{ n: number }>(
+      sql`select count(*)::int as n from sync_jobs where source_id <> ${id}`,
+    );
     assert.equal(jobs.rows[0]!.n, 0);
     const sourceCount = await db().execute<{ n: number }>(sql`select count(*)::int as n from sources`);
     assert.equal(sourceCount.rows[0]!.n, sourceIds.length, "no source was created");
@@ -202,7 +345,15 @@ describe("hostile input", () => {
 
   test("a correctly signed push for a source whose connected account is gone still verifies (the webhook never resolves the provider token)", async () => {
     const id = randomUUID();
-    await db().insert(sources).values({ id, type: "github", name: "octo/broken", config: { repo: "octo/broken", branch: "main", credentialId: randomUUID() }, webhookSecret: sealWebhookSecret(id, SECRET) });
+    await db()
+      .insert(sources)
+      .values({
+        id,
+        type: "github",
+        name: "octo/broken",
+        config: { repo: "octo/broken", branch: "main", credentialId: randomUUID() },
+        webhookSecret: sealWebhookSecret(id, SECRET),
+      });
     const raw = JSON.stringify({ ref: "refs/heads/main", repository: { full_name: "octo/broken" } });
     const res = await send(githubWebhook.POST as Handler, "github", "POST", raw, {
       "content-type": "application/json",

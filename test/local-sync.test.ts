@@ -11,7 +11,19 @@ import { syncJobBatches, syncJobs } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { buildLocalTree, EXPECTED_FILES } from "./fixtures/local-tree";
 import { startPipelineFake } from "./fakes/pipeline-server";
-import { call, closeAll, db, deliveries, indexed, operatorToken, resetDb, tempDir, waitFor, waitForJob, writeTree } from "./helpers";
+import {
+  call,
+  closeAll,
+  db,
+  deliveries,
+  indexed,
+  operatorToken,
+  resetDb,
+  tempDir,
+  waitFor,
+  waitForJob,
+  writeTree,
+} from "./helpers";
 
 const rootsDir = tempDir("dc-roots-");
 const outside = tempDir("dc-outside-");
@@ -22,7 +34,10 @@ let token: string;
 let folder: string;
 
 async function connect(name = "demo") {
-  const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type: "local", name, config: { path: folder } } });
+  const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+    token,
+    body: { type: "local", name, config: { path: folder } },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.json));
   const job = await waitForJob(res.json.jobId);
   assert.equal(job.status, "completed", job.errorMessage ?? "");
@@ -62,10 +77,16 @@ describe("local sources", () => {
     assert.deepEqual(sent.map((d) => d.path).sort(), Object.keys(EXPECTED_FILES).sort());
     assert.ok(sent.every((d) => d.op === "upsert"));
 
-    const res = await call(contentRoute.GET, "GET", `/api/sources/${sourceId}/files/content?path=src/util.py`, { token, params: { id: sourceId } });
+    const res = await call(contentRoute.GET, "GET", `/api/sources/${sourceId}/files/content?path=src/util.py`, {
+      token,
+      params: { id: sourceId },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.json.content, "def add(a, b):\n    return a + b\n", "line endings normalized");
-    const long = await call(contentRoute.GET, "GET", `/api/sources/${sourceId}/files/content?path=src/index.ts`, { token, params: { id: sourceId } });
+    const long = await call(contentRoute.GET, "GET", `/api/sources/${sourceId}/files/content?path=src/index.ts`, {
+      token,
+      params: { id: sourceId },
+    });
     assert.equal(long.json.content, readFileSync(path.join(folder, "src/index.ts"), "utf8"));
     assert.ok(long.json.chunks.length >= 3, "a 150-line file is cut into several chunks");
   });
@@ -94,11 +115,18 @@ describe("local sources", () => {
     writeFileSync(path.join(folder, "src/util.py"), "def add(a, b):\n    return b + a\n");
     unlinkSync(path.join(folder, "docs/notes.md"));
     writeFileSync(path.join(folder, "src/new.rs"), "fn main() {}\n");
-    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "incremental" },
+    });
     assert.equal(res.status, 202);
     const job = await waitForJob(res.json.jobId);
     assert.equal(job.status, "completed");
-    const sent = (await deliveries(sourceId)).slice(before.length).map((d) => `${d.op} ${d.path}`).sort();
+    const sent = (await deliveries(sourceId))
+      .slice(before.length)
+      .map((d) => `${d.op} ${d.path}`)
+      .sort();
     assert.deepEqual(sent, ["delete docs/notes.md", "upsert src/new.rs", "upsert src/util.py"]);
     const rows = await indexed(sourceId);
     assert.equal(rows.has("docs/notes.md"), false);
@@ -124,7 +152,11 @@ describe("local sources", () => {
     assert.equal(first!.filesProcessed + first!.filesSkipped + first!.filesFailed, first!.filesTotal);
 
     writeFileSync(path.join(folder, "many/m7.ts"), Buffer.from([0x00, 0x01, 0x02, 0xff, 0x00]));
-    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, { token, params: { id: sourceId }, body: { type: "incremental" } });
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "incremental" },
+    });
     const job = await waitForJob(res.json.jobId);
     assert.equal(job.status, "completed");
     assert.equal((await indexed(sourceId)).has("many/m7.ts"), false);
@@ -147,10 +179,16 @@ describe("local sources", () => {
         },
         { what: "the watcher's sync to deliver three changes" },
       );
-      const [job] = await db().select().from(syncJobs).where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "watcher")));
+      const [job] = await db()
+        .select()
+        .from(syncJobs)
+        .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "watcher")));
       assert.ok(job, "a job triggered by the watcher");
       await waitForJob(job.id);
-      const sent = (await deliveries(sourceId)).slice(before.length).map((d) => `${d.op} ${d.path}`).sort();
+      const sent = (await deliveries(sourceId))
+        .slice(before.length)
+        .map((d) => `${d.op} ${d.path}`)
+        .sort();
       assert.deepEqual(sent, ["delete README.md", "upsert docs/added.md", "upsert lib/main.go"]);
       const rows = await indexed(sourceId);
       assert.equal(rows.has("README.md"), false);
@@ -159,5 +197,4 @@ describe("local sources", () => {
       await watching.stop();
     }
   });
-
 });

@@ -38,7 +38,10 @@ async function callRoute(...args: Parameters<typeof call>) {
 /** The browser's steps: our authorize route, the provider's consent, back to our callback. */
 async function startFlow(provider: FakeProvider, user: User, returnTo?: string) {
   const query = returnTo === undefined ? "" : `?returnTo=${encodeURIComponent(returnTo)}`;
-  const res = await callRoute(authorizeRoute.GET, "GET", `/api/oauth/${provider}/authorize${query}`, { cookie: user.cookie, params: { provider } });
+  const res = await callRoute(authorizeRoute.GET, "GET", `/api/oauth/${provider}/authorize${query}`, {
+    cookie: user.cookie,
+    params: { provider },
+  });
   assert.equal(res.status, 302, res.text);
   const binding = res.headers.get("set-cookie")!.split(";")[0]!;
   const location = new URL(res.headers.get("location")!);
@@ -70,7 +73,10 @@ async function expiredCredential(provider: FakeProvider, user: User, refreshToke
       expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
     })
     .returning();
-  await db().update(credentials).set(sealCredentialSecret(row!.id, { accessToken: `${provider}-at-stale`, refreshToken })).where(eq(credentials.id, row!.id));
+  await db()
+    .update(credentials)
+    .set(sealCredentialSecret(row!.id, { accessToken: `${provider}-at-stale`, refreshToken }))
+    .where(eq(credentials.id, row!.id));
   return row!.id;
 }
 
@@ -80,7 +86,9 @@ async function expiredCredential(provider: FakeProvider, user: User, refreshToke
  */
 async function databaseDump(): Promise<string> {
   if (process.env.TEST_DATABASE_KIND !== "embedded") {
-    const { stdout } = await run("pg_dump", ["--data-only", "--no-owner", process.env.DATABASE_URL!], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run("pg_dump", ["--data-only", "--no-owner", process.env.DATABASE_URL!], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return stdout;
   }
   const tables = await db().execute<{ name: string }>(
@@ -109,7 +117,13 @@ describe("OAuth connections, refresh and secrecy", () => {
   });
   beforeEach(async () => {
     await resetDb();
-    Object.assign(fake.settings, { deny: false, refreshDelayMs: 0, expiresIn: 3600, githubExpiring: true, failRefreshWith: null });
+    Object.assign(fake.settings, {
+      deny: false,
+      refreshDelayMs: 0,
+      expiresIn: 3600,
+      githubExpiring: true,
+      failRefreshWith: null,
+    });
   });
   after(async () => {
     Object.assign(console, originals);
@@ -124,7 +138,10 @@ describe("OAuth connections, refresh and secrecy", () => {
       const flow = await startFlow(provider, user);
       assert.equal(flow.authorizeUrl.searchParams.get("code_challenge_method"), "S256");
       assert.match(flow.authorizeUrl.searchParams.get("code_challenge")!, /^[A-Za-z0-9_-]{43}$/);
-      assert.equal(flow.authorizeUrl.searchParams.get("redirect_uri"), `http://localhost/api/oauth/${provider}/callback`);
+      assert.equal(
+        flow.authorizeUrl.searchParams.get("redirect_uri"),
+        `http://localhost/api/oauth/${provider}/callback`,
+      );
       assert.match(flow.binding, /^dc\.oauth-binding=/);
 
       const done = await finish(provider, flow.callback, flow.cookie);
@@ -152,39 +169,62 @@ describe("OAuth connections, refresh and secrecy", () => {
     const a = await signedInUser("a@example.com");
     const b = await signedInUser("b@example.com");
     const cases: [string, () => Promise<{ status: number; json: { detail: string } | null }>][] = [
-      ["missing", async () => {
-        const f = await startFlow("github", a);
-        const url = new URL(f.callback);
-        url.searchParams.delete("state");
-        return finish("github", url, f.cookie);
-      }],
-      ["unknown", async () => {
-        const f = await startFlow("github", a);
-        const url = new URL(f.callback);
-        url.searchParams.set("state", "made-up-state");
-        return finish("github", url, f.cookie);
-      }],
-      ["expired", async () => {
-        const f = await startFlow("github", a);
-        await db().update(oauthStates).set({ expiresAt: sql`now() - interval '1 second'` });
-        return finish("github", f.callback, f.cookie);
-      }],
-      ["no binding cookie", async () => {
-        const f = await startFlow("github", a);
-        return finish("github", f.callback, a.cookie);
-      }],
-      ["another browser", async () => {
-        const f = await startFlow("github", a);
-        return finish("github", f.callback, `${a.cookie}; dc.oauth-binding=${"x".repeat(43)}`);
-      }],
-      ["another user's session", async () => {
-        const f = await startFlow("github", a);
-        return finish("github", f.callback, `${b.cookie}; ${f.binding}`);
-      }],
-      ["another provider's callback", async () => {
-        const f = await startFlow("github", a);
-        return finish("gitlab", f.callback.toString().replace("/github/", "/gitlab/"), f.cookie);
-      }],
+      [
+        "missing",
+        async () => {
+          const f = await startFlow("github", a);
+          const url = new URL(f.callback);
+          url.searchParams.delete("state");
+          return finish("github", url, f.cookie);
+        },
+      ],
+      [
+        "unknown",
+        async () => {
+          const f = await startFlow("github", a);
+          const url = new URL(f.callback);
+          url.searchParams.set("state", "made-up-state");
+          return finish("github", url, f.cookie);
+        },
+      ],
+      [
+        "expired",
+        async () => {
+          const f = await startFlow("github", a);
+          await db()
+            .update(oauthStates)
+            .set({ expiresAt: sql`now() - interval '1 second'` });
+          return finish("github", f.callback, f.cookie);
+        },
+      ],
+      [
+        "no binding cookie",
+        async () => {
+          const f = await startFlow("github", a);
+          return finish("github", f.callback, a.cookie);
+        },
+      ],
+      [
+        "another browser",
+        async () => {
+          const f = await startFlow("github", a);
+          return finish("github", f.callback, `${a.cookie}; dc.oauth-binding=${"x".repeat(43)}`);
+        },
+      ],
+      [
+        "another user's session",
+        async () => {
+          const f = await startFlow("github", a);
+          return finish("github", f.callback, `${b.cookie}; ${f.binding}`);
+        },
+      ],
+      [
+        "another provider's callback",
+        async () => {
+          const f = await startFlow("github", a);
+          return finish("gitlab", f.callback.toString().replace("/github/", "/gitlab/"), f.cookie);
+        },
+      ],
     ];
     for (const [name, attempt] of cases) {
       const res = await attempt();
@@ -235,13 +275,19 @@ describe("OAuth connections, refresh and secrecy", () => {
       const res = await finish("gitlab", flow.callback, flow.cookie);
       assert.equal(res.headers.get("location"), expected, returnTo);
     }
-    const unknown = await callRoute(authorizeRoute.GET, "GET", "/api/oauth/svn/authorize", { cookie: user.cookie, params: { provider: "svn" } });
+    const unknown = await callRoute(authorizeRoute.GET, "GET", "/api/oauth/svn/authorize", {
+      cookie: user.cookie,
+      params: { provider: "svn" },
+    });
     assert.equal(unknown.status, 422);
     assert.match(unknown.json.detail, /Unknown OAuth provider/);
     const savedId = process.env.GOOGLE_CLIENT_ID;
     delete process.env.GOOGLE_CLIENT_ID;
     try {
-      const unconfigured = await callRoute(authorizeRoute.GET, "GET", "/api/oauth/google/authorize", { cookie: user.cookie, params: { provider: "google" } });
+      const unconfigured = await callRoute(authorizeRoute.GET, "GET", "/api/oauth/google/authorize", {
+        cookie: user.cookie,
+        params: { provider: "google" },
+      });
       assert.equal(unconfigured.status, 400);
       assert.match(unconfigured.json.detail, /set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET/);
     } finally {
@@ -264,11 +310,17 @@ describe("OAuth connections, refresh and secrecy", () => {
     assert.ok(row!.lastRefreshedAt);
 
     // The old refresh token is void at the provider; the saved rotated one still works.
-    await db().update(credentials).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(credentials.id, id));
+    await db()
+      .update(credentials)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(credentials.id, id));
     fake.settings.refreshDelayMs = 0;
     const again = await getAccessToken(id);
     assert.notEqual(again, tokens[0]);
-    assert.ok(fake.calls.filter((c) => c.grant === "refresh_token").every((c) => c.ok), "never sent a void refresh token");
+    assert.ok(
+      fake.calls.filter((c) => c.grant === "refresh_token").every((c) => c.ok),
+      "never sent a void refresh token",
+    );
   });
 
   test("invalid_grant marks the credential and its sources needs_reauth; reconnecting the same account restores them", async () => {
@@ -278,13 +330,27 @@ describe("OAuth connections, refresh and secrecy", () => {
     const [cred] = await db().select().from(credentials);
     const [source] = await db()
       .insert(sources)
-      .values({ userId: user.id, type: "github", name: "octocat/hello", config: { credentialId: cred!.id }, status: "synced" })
+      .values({
+        userId: user.id,
+        type: "github",
+        name: "octocat/hello",
+        config: { credentialId: cred!.id },
+        status: "synced",
+      })
       .returning();
     // The user revokes the app at GitHub: the refresh token dies; our access token expires.
-    const { refreshToken } = JSON.parse(JSON.stringify(await import("@/lib/oauth/credential-secret").then((m) => m.openCredentialSecret(cred!))));
+    const { refreshToken } = JSON.parse(
+      JSON.stringify(await import("@/lib/oauth/credential-secret").then((m) => m.openCredentialSecret(cred!))),
+    );
     fake.revokeRefreshToken(refreshToken);
-    await db().update(credentials).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(credentials.id, cred!.id));
-    await assert.rejects(getProviderToken(cred!.id), (err: unknown) => err instanceof ConnectorAuthError && /reconnected/.test((err as Error).message));
+    await db()
+      .update(credentials)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(credentials.id, cred!.id));
+    await assert.rejects(
+      getProviderToken(cred!.id),
+      (err: unknown) => err instanceof ConnectorAuthError && /reconnected/.test((err as Error).message),
+    );
     const [after1] = await db().select().from(credentials).where(eq(credentials.id, cred!.id));
     assert.equal(after1!.status, "needs_reauth");
     assert.match(after1!.lastError!, /bad_refresh_token/);
@@ -309,7 +375,10 @@ describe("OAuth connections, refresh and secrecy", () => {
     try {
       worker = await startWorker({ watch: false });
       await (await getBoss()).send(QUEUES.refreshCredentials, {});
-      await waitFor(async () => (await db().select().from(credentials).where(eq(credentials.id, soon)))[0]!.lastRefreshedAt, { what: "the refresh job" });
+      await waitFor(
+        async () => (await db().select().from(credentials).where(eq(credentials.id, soon)))[0]!.lastRefreshedAt,
+        { what: "the refresh job" },
+      );
     } finally {
       await worker?.stop({ timeout: 5000 });
     }
@@ -322,49 +391,112 @@ describe("OAuth connections, refresh and secrecy", () => {
   test("POST /api/credentials stores PATs and Bitbucket API tokens sealed; bad input is a 422; a used credential cannot be deleted", async () => {
     const user = await signedInUser("pat@example.com");
     const pat = "glpat-KNOWNSECRET1234567890";
-    const created = await callRoute(credentialsRoute.POST, "POST", "/api/credentials", { token: user.token, body: { provider: "gitlab", token: pat, accountName: "tanuki" } });
+    const created = await callRoute(credentialsRoute.POST, "POST", "/api/credentials", {
+      token: user.token,
+      body: { provider: "gitlab", token: pat, accountName: "tanuki" },
+    });
     assert.equal(created.status, 201);
-    assert.deepEqual(Object.keys(created.json.credential).sort(), ["accountId", "accountName", "createdAt", "expiresAt", "id", "kind", "lastError", "provider", "scopes", "status", "updatedAt"]);
+    assert.deepEqual(Object.keys(created.json.credential).sort(), [
+      "accountId",
+      "accountName",
+      "createdAt",
+      "expiresAt",
+      "id",
+      "kind",
+      "lastError",
+      "provider",
+      "scopes",
+      "status",
+      "updatedAt",
+    ]);
     assert.equal(created.json.credential.kind, "pat");
     assert.equal(await getAccessToken(created.json.credential.id), pat);
 
-    const noUser = await callRoute(credentialsRoute.POST, "POST", "/api/credentials", { token: user.token, body: { provider: "bitbucket", token: "ATATT-x" } });
+    const noUser = await callRoute(credentialsRoute.POST, "POST", "/api/credentials", {
+      token: user.token,
+      body: { provider: "bitbucket", token: "ATATT-x" },
+    });
     assert.equal(noUser.status, 422);
     assert.match(noUser.json.detail, /username is required/);
-    const bb = await callRoute(credentialsRoute.POST, "POST", "/api/credentials", { token: user.token, body: { provider: "bitbucket", token: "ATATT-KNOWNBB", username: "me@example.com" } });
+    const bb = await callRoute(credentialsRoute.POST, "POST", "/api/credentials", {
+      token: user.token,
+      body: { provider: "bitbucket", token: "ATATT-KNOWNBB", username: "me@example.com" },
+    });
     assert.equal(bb.json.credential.kind, "api_token");
-    assert.deepEqual(await getProviderToken(bb.json.credential.id), { provider: "bitbucket", kind: "api_token", accessToken: "ATATT-KNOWNBB", username: "me@example.com" });
-    assert.equal((await callRoute(credentialsRoute.POST, "POST", "/api/credentials", { token: user.token, body: { provider: "dropbox", token: "x" } })).status, 422);
+    assert.deepEqual(await getProviderToken(bb.json.credential.id), {
+      provider: "bitbucket",
+      kind: "api_token",
+      accessToken: "ATATT-KNOWNBB",
+      username: "me@example.com",
+    });
+    assert.equal(
+      (
+        await callRoute(credentialsRoute.POST, "POST", "/api/credentials", {
+          token: user.token,
+          body: { provider: "dropbox", token: "x" },
+        })
+      ).status,
+      422,
+    );
 
     const id = created.json.credential.id;
-    await db().insert(sources).values({ userId: user.id, type: "gitlab", name: "g/r", config: { credentialId: id } });
-    const refused = await callRoute(credentialRoute.DELETE, "DELETE", `/api/credentials/${id}`, { token: user.token, params: { id } });
+    await db()
+      .insert(sources)
+      .values({ userId: user.id, type: "gitlab", name: "g/r", config: { credentialId: id } });
+    const refused = await callRoute(credentialRoute.DELETE, "DELETE", `/api/credentials/${id}`, {
+      token: user.token,
+      params: { id },
+    });
     assert.equal(refused.status, 409);
     await db().delete(sources);
-    assert.equal((await callRoute(credentialRoute.DELETE, "DELETE", `/api/credentials/${id}`, { token: user.token, params: { id } })).status, 204);
+    assert.equal(
+      (
+        await callRoute(credentialRoute.DELETE, "DELETE", `/api/credentials/${id}`, {
+          token: user.token,
+          params: { id },
+        })
+      ).status,
+      204,
+    );
   });
 
   test("a known token never appears in an API response, what the pages render, a log line, or a pg_dump of the database", async () => {
     const user = await signedInUser("leak@example.com");
     const known = ["ghp_KNOWNLEAKCHECK0123456789abcdef0123", "ATATT-KNOWN-LEAK-BB"];
-    await callRoute(credentialsRoute.POST, "POST", "/api/credentials", { token: user.token, body: { provider: "github", token: known[0] } });
-    await callRoute(credentialsRoute.POST, "POST", "/api/credentials", { token: user.token, body: { provider: "bitbucket", token: known[1], username: "u@example.com" } });
+    await callRoute(credentialsRoute.POST, "POST", "/api/credentials", {
+      token: user.token,
+      body: { provider: "github", token: known[0] },
+    });
+    await callRoute(credentialsRoute.POST, "POST", "/api/credentials", {
+      token: user.token,
+      body: { provider: "bitbucket", token: known[1], username: "u@example.com" },
+    });
     for (const provider of PROVIDERS) {
       const flow = await startFlow(provider, user);
       await finish(provider, flow.callback, flow.cookie);
     }
     // Refresh some, so rotated tokens are in play too; and leave one failing refresh in the log.
-    const ids = (await db().select({ id: credentials.id, kind: credentials.kind }).from(credentials)).filter((c) => c.kind === "oauth").map((c) => c.id);
-    await db().update(credentials).set({ expiresAt: new Date(Date.now() - 1000) });
+    const ids = (await db().select({ id: credentials.id, kind: credentials.kind }).from(credentials))
+      .filter((c) => c.kind === "oauth")
+      .map((c) => c.id);
+    await db()
+      .update(credentials)
+      .set({ expiresAt: new Date(Date.now() - 1000) });
     for (const id of ids) known.push(await getAccessToken(id));
     for (const id of ids) {
-      const secret = (await import("@/lib/oauth/credential-secret")).openCredentialSecret((await db().select().from(credentials).where(eq(credentials.id, id)))[0]!);
+      const secret = (await import("@/lib/oauth/credential-secret")).openCredentialSecret(
+        (await db().select().from(credentials).where(eq(credentials.id, id)))[0]!,
+      );
       if (secret.refreshToken) known.push(secret.refreshToken);
     }
     assert.ok(known.length >= 10);
     // Every response of the API, and the data the pages render.
-    answered.push(JSON.stringify((await callRoute(credentialsRoute.GET, "GET", "/api/credentials", { token: user.token })).json));
-    answered.push(JSON.stringify((await callRoute(sourcesRoute.GET, "GET", "/api/sources", { token: user.token })).json));
+    answered.push(
+      JSON.stringify((await callRoute(credentialsRoute.GET, "GET", "/api/credentials", { token: user.token })).json),
+    );
+    answered.push(
+      JSON.stringify((await callRoute(sourcesRoute.GET, "GET", "/api/sources", { token: user.token })).json),
+    );
     answered.push(JSON.stringify(await listCredentials(db(), { userId: user.id, role: "member", via: "session" })));
     answered.push(JSON.stringify(await listApiTokens(db(), user.id)));
 

@@ -13,7 +13,8 @@ export const sha256 = (content: Buffer | string) => createHash("sha256").update(
 /** `count` small text files under `folder` (several folders, varied sizes); returns their contents. */
 export function writeCorpus(folder: string, count: number, seed = ""): Record<string, string> {
   const tree: Record<string, string> = {};
-  for (let i = 0; i < count; i++) tree[`pkg${i % 12}/file${i}.ts`] = `export const value${i} = "${seed}${i}";\n`.repeat(1 + (i % 9));
+  for (let i = 0; i < count; i++)
+    tree[`pkg${i % 12}/file${i}.ts`] = `export const value${i} = "${seed}${i}";\n`.repeat(1 + (i % 9));
   writeTree(folder, tree);
   return tree;
 }
@@ -30,12 +31,20 @@ export function folderIndex(folder: string): Map<string, string> {
 }
 
 /** The index of a source equals `expected` (path → SHA-256), no row more, no row less. */
-export async function assertIndexEquals(sourceId: string, expected: Map<string, string>, what = "the index"): Promise<void> {
+export async function assertIndexEquals(
+  sourceId: string,
+  expected: Map<string, string>,
+  what = "the index",
+): Promise<void> {
   const rows = await db().select({ path: files.path, sha: files.sha }).from(files).where(eq(files.sourceId, sourceId));
   const actual = new Map(rows.map((r) => [r.path, r.sha]));
   const missing = [...expected.keys()].filter((p) => actual.get(p) !== expected.get(p));
   const extra = [...actual.keys()].filter((p) => !expected.has(p));
-  assert.deepEqual({ missing: missing.slice(0, 10), extra: extra.slice(0, 10) }, { missing: [], extra: [] }, `${what} equals the source`);
+  assert.deepEqual(
+    { missing: missing.slice(0, 10), extra: extra.slice(0, 10) },
+    { missing: [], extra: [] },
+    `${what} equals the source`,
+  );
   assert.equal(actual.size, expected.size);
   const [counted] = await db().select({ fileCount: sources.fileCount }).from(sources).where(eq(sources.id, sourceId));
   assert.equal(counted?.fileCount, expected.size, `${what}: the source's fileCount matches its files`);
@@ -56,7 +65,11 @@ export function assertDeliveredExactly(
   const appliedKeys = new Set(fake.delivered("/store").map((r) => r.key));
   const missing = [...required].filter((k) => !appliedKeys.has(k));
   const extra = [...appliedKeys].filter((k) => !allowed.has(k) && !required.has(k));
-  assert.deepEqual({ missing: missing.length, extra: extra.length }, { missing: 0, extra: 0 }, "every file version delivered, nothing else");
+  assert.deepEqual(
+    { missing: missing.length, extra: extra.length },
+    { missing: 0, extra: 0 },
+    "every file version delivered, nothing else",
+  );
   return { repeats: ledger.repeats, applied: ledger.applied };
 }
 
@@ -69,7 +82,9 @@ export async function waitForIdle(sourceIds: string[], timeoutMs = 120_000) {
   return waitFor(
     async () => {
       const rows = await db().select().from(syncJobs).where(inArray(syncJobs.sourceId, sourceIds));
-      return rows.length > 0 && rows.every((r) => ["completed", "failed", "cancelled"].includes(r.status)) ? rows : null;
+      return rows.length > 0 && rows.every((r) => ["completed", "failed", "cancelled"].includes(r.status))
+        ? rows
+        : null;
     },
     { timeoutMs, intervalMs: 100, what: "every sync to finish" },
   );
@@ -83,7 +98,10 @@ export async function syncRunIntervals(): Promise<Map<string, { start: number; e
   const out = new Map<string, { start: number; end: number }[]>();
   for (const r of rows.rows) {
     const list = out.get(r.key) ?? [];
-    list.push({ start: new Date(r.started).getTime(), end: r.completed ? new Date(r.completed).getTime() : Number.POSITIVE_INFINITY });
+    list.push({
+      start: new Date(r.started).getTime(),
+      end: r.completed ? new Date(r.completed).getTime() : Number.POSITIVE_INFINITY,
+    });
     out.set(r.key, list);
   }
   return out;
@@ -95,7 +113,10 @@ export function overlaps(intervals: { start: number; end: number; label?: string
   const found: string[] = [];
   let latest = sorted[0];
   for (const next of sorted.slice(1)) {
-    if (next.start < latest!.end) found.push(`${latest!.label ?? "?"} [${latest!.start}, ${latest!.end}] overlaps ${next.label ?? "?"} [${next.start}, ${next.end}]`);
+    if (next.start < latest!.end)
+      found.push(
+        `${latest!.label ?? "?"} [${latest!.start}, ${latest!.end}] overlaps ${next.label ?? "?"} [${next.start}, ${next.end}]`,
+      );
     if (next.end > latest!.end) latest = next;
   }
   return found;

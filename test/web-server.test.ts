@@ -28,9 +28,19 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
       values (${sourceId}, 'github', 'octo/web', ${JSON.stringify({ repo: "octo/web", branch: "main" })}::jsonb, 'synced', ${sealWebhookSecret(sourceId, SECRET)})`);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    web = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(port), "-H", "127.0.0.1"], { env: process.env, stdio: "ignore" });
+    web = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(port), "-H", "127.0.0.1"], {
+      env: process.env,
+      stdio: "ignore",
+    });
     killOnExit(web);
-    await waitFor(() => fetch(`${base}/api/health`).then((r) => r.ok, () => false), { timeoutMs: 60_000, intervalMs: 100, what: "server.ts" });
+    await waitFor(
+      () =>
+        fetch(`${base}/api/health`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      { timeoutMs: 60_000, intervalMs: 100, what: "server.ts" },
+    );
   });
   after(async () => {
     web?.kill("SIGTERM");
@@ -39,7 +49,13 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
   });
 
   const push = (deliveryId: string, secret = SECRET) => {
-    const body = JSON.stringify({ ref: "refs/heads/main", before: "a", after: "b", commits: [], repository: { full_name: "octo/web" } });
+    const body = JSON.stringify({
+      ref: "refs/heads/main",
+      before: "a",
+      after: "b",
+      commits: [],
+      repository: { full_name: "octo/web" },
+    });
     return fetch(`${base}/api/webhooks/github`, {
       method: "POST",
       headers: {
@@ -77,10 +93,18 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
   });
 
   test("the direct routes keep the routes' answers: 415, 413 before reading a huge body, the Dropbox challenge, 405 from Next", async () => {
-    const wrongType = await fetch(`${base}/api/webhooks/github`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
+    const wrongType = await fetch(`${base}/api/webhooks/github`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "x",
+    });
     assert.equal(wrongType.status, 415);
     assert.match((await wrongType.json()).detail, /application\/json/);
-    const huge = await fetch(`${base}/api/webhooks/github`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.alloc(26 * 1024 * 1024, 32) });
+    const huge = await fetch(`${base}/api/webhooks/github`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.alloc(26 * 1024 * 1024, 32),
+    });
     assert.equal(huge.status, 413);
     const challenge = await fetch(`${base}/api/webhooks/dropbox?challenge=abc123`);
     assert.equal(challenge.status, 200);

@@ -14,12 +14,27 @@ const REPO = "octo/cached";
 
 async function addSource(secret: string): Promise<string> {
   const id = randomUUID();
-  await db().insert(sources).values({ id, type: "github", name: REPO, config: { repo: REPO, branch: "main" }, status: "synced", webhookSecret: sealWebhookSecret(id, secret) });
+  await db()
+    .insert(sources)
+    .values({
+      id,
+      type: "github",
+      name: REPO,
+      config: { repo: REPO, branch: "main" },
+      status: "synced",
+      webhookSecret: sealWebhookSecret(id, secret),
+    });
   return id;
 }
 
 async function push(secret: string): Promise<{ status: number; json: { queued?: number } }> {
-  const body = JSON.stringify({ ref: "refs/heads/main", before: "a", after: "b", commits: [], repository: { full_name: REPO } });
+  const body = JSON.stringify({
+    ref: "refs/heads/main",
+    before: "a",
+    after: "b",
+    commits: [],
+    repository: { full_name: REPO },
+  });
   const res = await githubWebhook.POST(
     new Request("http://localhost/api/webhooks/github", {
       method: "POST",
@@ -46,7 +61,10 @@ test("the followers cache follows every change to sources: a rotated secret, a n
   assert.equal((await push("secret-one")).json.queued, 1);
 
   // A rotated secret works at once (a signature no cached secret matches asks the database).
-  await db().update(sources).set({ webhookSecret: sealWebhookSecret(first, "secret-two") }).where(eq(sources.id, first));
+  await db()
+    .update(sources)
+    .set({ webhookSecret: sealWebhookSecret(first, "secret-two") })
+    .where(eq(sources.id, first));
   const rotated = await push("secret-two");
   assert.equal(rotated.status, 202);
   assert.equal(rotated.json.queued, 1);
@@ -54,13 +72,18 @@ test("the followers cache follows every change to sources: a rotated secret, a n
 
   // A second source following the repository gets the pushes too (two waiting syncs).
   await addSource("secret-two");
-  await waitFor(async () => (await push("secret-two")).json.queued === 2, { timeoutMs: 5_000, what: "the new follower to be seen" });
+  await waitFor(async () => (await push("secret-two")).json.queued === 2, {
+    timeoutMs: 5_000,
+    what: "the new follower to be seen",
+  });
 
   // A deleted source never turns a push into an error, even right after the delete.
   await db().delete(sources).where(eq(sources.id, first));
   const afterDelete = await push("secret-two");
   assert.equal(afterDelete.status, 202);
   assert.equal(afterDelete.json.queued, 1);
-  const events = await db().execute<{ n: number }>(sql`select count(*)::int as n from webhook_events where source_id = ${first}::uuid`);
+  const events = await db().execute<{ n: number }>(
+    sql`select count(*)::int as n from webhook_events where source_id = ${first}::uuid`,
+  );
   assert.equal(events.rows[0]!.n, 0, "the deleted source's events went with it");
 });

@@ -53,7 +53,10 @@ export async function addCredentialAction(_prev: AddCredentialState, formData: F
 
 export type DeleteCredentialState = { error?: string };
 
-export async function deleteCredentialAction(_prev: DeleteCredentialState, formData: FormData): Promise<DeleteCredentialState> {
+export async function deleteCredentialAction(
+  _prev: DeleteCredentialState,
+  formData: FormData,
+): Promise<DeleteCredentialState> {
   const user = await requireUser();
   const id = z.uuid().safeParse(formData.get("id"));
   if (!id.success) return { error: "Unknown credential." };

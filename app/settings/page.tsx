@@ -45,16 +45,28 @@ export default async function SettingsPage({
           API tokens
         </h2>
         <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">
-          For other services: send <code>Authorization: Bearer &lt;token&gt;</code>. See the <a className="underline" href="/api/openapi.json">API reference</a>.
+          For other services: send <code>Authorization: Bearer &lt;token&gt;</code>. See the{" "}
+          <a className="underline" href="/api/openapi.json">
+            API reference
+          </a>
+          .
         </p>
         <NewTokenForm />
         {tokens.length > 0 && (
-          <ul className="mt-4 divide-y divide-zinc-200 rounded-lg border border-zinc-200 text-sm dark:divide-zinc-800 dark:border-zinc-800" aria-label="API tokens">
+          <ul
+            className="mt-4 divide-y divide-zinc-200 rounded-lg border border-zinc-200 text-sm dark:divide-zinc-800 dark:border-zinc-800"
+            aria-label="API tokens"
+          >
             {tokens.map((t) => (
               <li key={t.id} className="flex items-center justify-between gap-4 px-4 py-3" data-testid="token-row">
                 <div className="min-w-0">
                   <p className="font-medium">
-                    {t.name} {t.revokedAt && <span className="ml-1 rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-normal text-zinc-600 dark:bg-zinc-800 dark:text-zinc-400">revoked</span>}
+                    {t.name}{" "}
+                    {t.revokedAt && (
+                      <span className="ml-1 rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-normal text-zinc-600 dark:bg-zinc-800 dark:text-zinc-400">
+                        revoked
+                      </span>
+                    )}
                   </p>
                   <p className="text-xs text-zinc-500">
                     created {when(t.createdAt)} · last used {when(t.lastUsedAt)}
@@ -94,7 +106,9 @@ export default async function SettingsPage({
         <h2 id="accounts" className="mb-1 text-lg font-semibold">
           Connected accounts
         </h2>
-        <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">Provider tokens are stored encrypted and never shown again.</p>
+        <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">
+          Provider tokens are stored encrypted and never shown again.
+        </p>
         <div className="mb-4 flex flex-wrap gap-2">
           {providers.map((p) =>
             p.configured ? (
@@ -102,27 +116,38 @@ export default async function SettingsPage({
                 Connect {p.label}
               </a>
             ) : (
-              <span key={p.id} title={`Set ${p.id.toUpperCase()}_CLIENT_ID and ${p.id.toUpperCase()}_CLIENT_SECRET`} className={`${secondaryButtonClass} cursor-not-allowed opacity-50`}>
+              <span
+                key={p.id}
+                title={`Set ${p.id.toUpperCase()}_CLIENT_ID and ${p.id.toUpperCase()}_CLIENT_SECRET`}
+                className={`${secondaryButtonClass} cursor-not-allowed opacity-50`}
+              >
                 {p.label} not configured
               </span>
             ),
           )}
         </div>
         {credentials.length > 0 && (
-          <ul className="mb-6 divide-y divide-zinc-200 rounded-lg border border-zinc-200 text-sm dark:divide-zinc-800 dark:border-zinc-800" aria-label="Connected accounts">
+          <ul
+            className="mb-6 divide-y divide-zinc-200 rounded-lg border border-zinc-200 text-sm dark:divide-zinc-800 dark:border-zinc-800"
+            aria-label="Connected accounts"
+          >
             {credentials.map((c) => (
               <li key={c.id} className="flex items-center justify-between gap-4 px-4 py-3">
                 <div>
                   <p className="font-medium">
                     {providerLabel(c.provider)} · {c.accountName ?? "token"}{" "}
-                    <span className="text-xs font-normal text-zinc-500">({c.kind === "oauth" ? "OAuth" : c.kind === "pat" ? "personal access token" : "API token"})</span>
+                    <span className="text-xs font-normal text-zinc-500">
+                      ({c.kind === "oauth" ? "OAuth" : c.kind === "pat" ? "personal access token" : "API token"})
+                    </span>
                   </p>
                   <p className="text-xs text-zinc-500">
                     id <code>{c.id}</code>
                     {c.expiresAt && ` · token expires ${when(c.expiresAt)}`}
                   </p>
                   {c.status === "needs_reauth" && (
-                    <p className="mt-1 text-xs text-amber-700 dark:text-amber-400">Needs reconnecting: {c.lastError ?? "the provider no longer accepts the token."}</p>
+                    <p className="mt-1 text-xs text-amber-700 dark:text-amber-400">
+                      Needs reconnecting: {c.lastError ?? "the provider no longer accepts the token."}
+                    </p>
                   )}
                 </div>
                 <div className="flex items-start gap-2">

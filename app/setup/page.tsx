@@ -11,7 +11,9 @@ export default async function SetupPage() {
   return (
     <section className="mx-auto max-w-sm">
       <h1 className="mb-2 text-2xl font-semibold">Set up Data Connector</h1>
-      <p className="mb-6 text-sm text-zinc-600 dark:text-zinc-400">Create the first admin account. You can add more users later from the command line.</p>
+      <p className="mb-6 text-sm text-zinc-600 dark:text-zinc-400">
+        Create the first admin account. You can add more users later from the command line.
+      </p>
       <SetupForm />
     </section>
   );

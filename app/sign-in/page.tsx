@@ -12,13 +12,18 @@ const MESSAGES: Record<string, string> = {
   invalid: "Wrong email or password.",
   credentials: "Wrong email or password.",
   rate_limited: "Too many sign-in attempts for this account or from this address. Wait 15 minutes and try again.",
-  AccessDenied: "That account may not sign in here. An admin must first create a user with the account's verified email.",
+  AccessDenied:
+    "That account may not sign in here. An admin must first create a user with the account's verified email.",
   OAuthCallbackError: "The provider did not complete the sign-in. Try again.",
   setup_done: "The first admin already exists. Sign in instead.",
 };
 const LABELS = { github: "GitHub", gitlab: "GitLab", google: "Google" } as const;
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string; code?: string }> }) {
+export default async function SignInPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ error?: string; code?: string }>;
+}) {
   if (!(await hasAnyUser(getDb()))) redirect("/setup");
   if (await currentUser()) redirect("/");
   const query = await searchParams;

@@ -57,7 +57,12 @@ const fileDto = z.object({
   lastModified: z.iso.datetime().nullable(),
   indexedAt: z.iso.datetime().nullable(),
 });
-const chunkDto = z.object({ ordinal: z.number().int(), startLine: z.number().int(), endLine: z.number().int(), content: z.string() });
+const chunkDto = z.object({
+  ordinal: z.number().int(),
+  startLine: z.number().int(),
+  endLine: z.number().int(),
+  content: z.string(),
+});
 const jobFailureDto = z.object({ path: z.string(), error: z.string(), createdAt: z.iso.datetime() });
 const webhookEventDto = z.object({
   id: z.uuid(),
@@ -71,7 +76,13 @@ const activityDto = z.object({
   queued: z.number().int(),
   running: z.number().int(),
   recentFailures: z.array(
-    z.object({ jobId: z.uuid(), sourceId: z.uuid(), sourceName: z.string(), errorMessage: z.string().nullable(), completedAt: z.iso.datetime().nullable() }),
+    z.object({
+      jobId: z.uuid(),
+      sourceId: z.uuid(),
+      sourceName: z.string(),
+      errorMessage: z.string().nullable(),
+      completedAt: z.iso.datetime().nullable(),
+    }),
   ),
 });
 const problem = z.object({
@@ -96,32 +107,181 @@ type Operation = {
 };
 
 const uuid = (name: string) => ({ name, in: "path", required: true, schema: { type: "string", format: "uuid" } });
-const providerParam = { name: "provider", in: "path", required: true, schema: { type: "string", enum: [...OAUTH_PROVIDERS] } };
+const providerParam = {
+  name: "provider",
+  in: "path",
+  required: true,
+  schema: { type: "string", enum: [...OAUTH_PROVIDERS] },
+};
 
 export const OPERATIONS: Operation[] = [
-  { method: "post", path: "/api/sources", summary: "Connect a source and queue its first full sync", body: createSourceBody, status: 201, response: z.object({ source: sourceDto, jobId: z.uuid() }) },
-  { method: "get", path: "/api/sources", summary: "The sources the caller may see, newest first, each with its latest job; all of them, or a page with ?limit", query: listSourcesQuery, status: 200, response: z.object({ sources: z.array(sourceDto), nextCursor: z.string().nullable() }) },
-  { method: "get", path: "/api/sources/{id}", summary: "One source", status: 200, response: z.object({ source: sourceDto }) },
-  { method: "patch", path: "/api/sources/{id}", summary: "Change a source's name or config", body: updateSourceBody, status: 200, response: z.object({ source: sourceDto }) },
-  { method: "delete", path: "/api/sources/{id}", summary: "Remove a source, its webhook and its files (deletions delivered)", status: 204 },
-  { method: "post", path: "/api/sources/{id}/sync", summary: "Request a full or incremental sync", body: syncBody, status: 202, response: z.object({ jobId: z.uuid(), coalesced: z.boolean().optional() }) },
-  { method: "get", path: "/api/sources/{id}/files", summary: "The source's files, paged", query: listFilesQuery, status: 200, response: z.object({ files: z.array(fileDto), nextCursor: z.string().nullable() }) },
-  { method: "get", path: "/api/sources/{id}/files/content", summary: "One file's text and its chunks", query: fileContentQuery, status: 200, response: z.object({ file: fileDto, content: z.string(), chunks: z.array(chunkDto) }) },
-  { method: "get", path: "/api/jobs", summary: "Sync jobs, newest first", query: listJobsQuery, status: 200, response: z.object({ jobs: z.array(jobDto) }) },
+  {
+    method: "post",
+    path: "/api/sources",
+    summary: "Connect a source and queue its first full sync",
+    body: createSourceBody,
+    status: 201,
+    response: z.object({ source: sourceDto, jobId: z.uuid() }),
+  },
+  {
+    method: "get",
+    path: "/api/sources",
+    summary:
+      "The sources the caller may see, newest first, each with its latest job; all of them, or a page with ?limit",
+    query: listSourcesQuery,
+    status: 200,
+    response: z.object({ sources: z.array(sourceDto), nextCursor: z.string().nullable() }),
+  },
+  {
+    method: "get",
+    path: "/api/sources/{id}",
+    summary: "One source",
+    status: 200,
+    response: z.object({ source: sourceDto }),
+  },
+  {
+    method: "patch",
+    path: "/api/sources/{id}",
+    summary: "Change a source's name or config",
+    body: updateSourceBody,
+    status: 200,
+    response: z.object({ source: sourceDto }),
+  },
+  {
+    method: "delete",
+    path: "/api/sources/{id}",
+    summary: "Remove a source, its webhook and its files (deletions delivered)",
+    status: 204,
+  },
+  {
+    method: "post",
+    path: "/api/sources/{id}/sync",
+    summary: "Request a full or incremental sync",
+    body: syncBody,
+    status: 202,
+    response: z.object({ jobId: z.uuid(), coalesced: z.boolean().optional() }),
+  },
+  {
+    method: "get",
+    path: "/api/sources/{id}/files",
+    summary: "The source's files, paged",
+    query: listFilesQuery,
+    status: 200,
+    response: z.object({ files: z.array(fileDto), nextCursor: z.string().nullable() }),
+  },
+  {
+    method: "get",
+    path: "/api/sources/{id}/files/content",
+    summary: "One file's text and its chunks",
+    query: fileContentQuery,
+    status: 200,
+    response: z.object({ file: fileDto, content: z.string(), chunks: z.array(chunkDto) }),
+  },
+  {
+    method: "get",
+    path: "/api/jobs",
+    summary: "Sync jobs, newest first",
+    query: listJobsQuery,
+    status: 200,
+    response: z.object({ jobs: z.array(jobDto) }),
+  },
   { method: "get", path: "/api/jobs/{id}", summary: "One sync job", status: 200, response: z.object({ job: jobDto }) },
-  { method: "post", path: "/api/jobs/{id}/cancel", summary: "Cancel a queued or running job", status: 202, response: z.object({ job: jobDto }) },
-  { method: "post", path: "/api/jobs/{id}/retry-failed", summary: "Queue an incremental sync of the files a finished job failed on", status: 202, response: z.object({ jobId: z.uuid(), paths: z.number().int(), coalesced: z.boolean() }) },
-  { method: "get", path: "/api/jobs/{id}/failures", summary: "The files a job could not index, and why", query: jobFailuresQuery, status: 200, response: z.object({ failures: z.array(jobFailureDto), total: z.number().int() }) },
-  { method: "get", path: "/api/sources/{id}/webhook-events", summary: "The source's latest webhook events (no payloads)", query: webhookEventsQuery, status: 200, response: z.object({ events: z.array(webhookEventDto) }) },
-  { method: "post", path: "/api/providers/{type}/browse", summary: "List the repositories and branches (git hosts) or folders (Drive, Dropbox) a token or connected account can read", body: browseBody, status: 200, response: z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), detail: z.string().optional() })) }) },
-  { method: "get", path: "/api/activity", summary: "Queued and running jobs, and the last day's failed ones", status: 200, response: activityDto },
-  { method: "get", path: "/api/credentials", summary: "Connected accounts and stored provider tokens (never the secret)", status: 200, response: z.object({ credentials: z.array(credentialDto) }) },
-  { method: "post", path: "/api/credentials", summary: "Store a GitHub/GitLab personal access token or a Bitbucket API token", body: createCredentialBody, status: 201, response: z.object({ credential: credentialDto }) },
-  { method: "get", path: "/api/credentials/{id}", summary: "One credential (never the secret)", status: 200, response: z.object({ credential: credentialDto }) },
+  {
+    method: "post",
+    path: "/api/jobs/{id}/cancel",
+    summary: "Cancel a queued or running job",
+    status: 202,
+    response: z.object({ job: jobDto }),
+  },
+  {
+    method: "post",
+    path: "/api/jobs/{id}/retry-failed",
+    summary: "Queue an incremental sync of the files a finished job failed on",
+    status: 202,
+    response: z.object({ jobId: z.uuid(), paths: z.number().int(), coalesced: z.boolean() }),
+  },
+  {
+    method: "get",
+    path: "/api/jobs/{id}/failures",
+    summary: "The files a job could not index, and why",
+    query: jobFailuresQuery,
+    status: 200,
+    response: z.object({ failures: z.array(jobFailureDto), total: z.number().int() }),
+  },
+  {
+    method: "get",
+    path: "/api/sources/{id}/webhook-events",
+    summary: "The source's latest webhook events (no payloads)",
+    query: webhookEventsQuery,
+    status: 200,
+    response: z.object({ events: z.array(webhookEventDto) }),
+  },
+  {
+    method: "post",
+    path: "/api/providers/{type}/browse",
+    summary:
+      "List the repositories and branches (git hosts) or folders (Drive, Dropbox) a token or connected account can read",
+    body: browseBody,
+    status: 200,
+    response: z.object({
+      items: z.array(z.object({ id: z.string(), name: z.string(), detail: z.string().optional() })),
+    }),
+  },
+  {
+    method: "get",
+    path: "/api/activity",
+    summary: "Queued and running jobs, and the last day's failed ones",
+    status: 200,
+    response: activityDto,
+  },
+  {
+    method: "get",
+    path: "/api/credentials",
+    summary: "Connected accounts and stored provider tokens (never the secret)",
+    status: 200,
+    response: z.object({ credentials: z.array(credentialDto) }),
+  },
+  {
+    method: "post",
+    path: "/api/credentials",
+    summary: "Store a GitHub/GitLab personal access token or a Bitbucket API token",
+    body: createCredentialBody,
+    status: 201,
+    response: z.object({ credential: credentialDto }),
+  },
+  {
+    method: "get",
+    path: "/api/credentials/{id}",
+    summary: "One credential (never the secret)",
+    status: 200,
+    response: z.object({ credential: credentialDto }),
+  },
   { method: "delete", path: "/api/credentials/{id}", summary: "Forget a credential that no source uses", status: 204 },
-  { method: "get", path: "/api/oauth/{provider}/authorize", summary: "Start connecting an account: redirects to the provider with state and PKCE", query: z.object({ returnTo: z.string().optional().describe("A path of this app to come back to") }), status: 302, redirect: true },
-  { method: "get", path: "/api/oauth/{provider}/callback", summary: "The provider's redirect back: stores the credential and returns to the dashboard", open: true, query: z.object({ state: z.string(), code: z.string().optional(), error: z.string().optional() }), status: 303, redirect: true },
-  { method: "get", path: "/api/health", summary: "Database and queue reachable", open: true, status: 200, response: z.object({ ok: z.boolean() }).loose() },
+  {
+    method: "get",
+    path: "/api/oauth/{provider}/authorize",
+    summary: "Start connecting an account: redirects to the provider with state and PKCE",
+    query: z.object({ returnTo: z.string().optional().describe("A path of this app to come back to") }),
+    status: 302,
+    redirect: true,
+  },
+  {
+    method: "get",
+    path: "/api/oauth/{provider}/callback",
+    summary: "The provider's redirect back: stores the credential and returns to the dashboard",
+    open: true,
+    query: z.object({ state: z.string(), code: z.string().optional(), error: z.string().optional() }),
+    status: 303,
+    redirect: true,
+  },
+  {
+    method: "get",
+    path: "/api/health",
+    summary: "Database and queue reachable",
+    open: true,
+    status: 200,
+    response: z.object({ ok: z.boolean() }).loose(),
+  },
   { method: "get", path: "/api/openapi.json", summary: "This document", status: 200 },
 ];
 
@@ -140,11 +300,22 @@ function queryParameters(query: z.ZodObject) {
 
 function pathParameters(path: string) {
   if (path.includes("{provider}")) return [providerParam];
-  if (path.includes("{type}")) return [{ name: "type", in: "path", required: true, schema: { type: "string", enum: ["github", "gitlab", "bitbucket", "gdrive", "dropbox"] } }];
+  if (path.includes("{type}"))
+    return [
+      {
+        name: "type",
+        in: "path",
+        required: true,
+        schema: { type: "string", enum: ["github", "gitlab", "bitbucket", "gdrive", "dropbox"] },
+      },
+    ];
   return path.includes("{id}") ? [uuid("id")] : [];
 }
 
-const errorResponse = (description: string) => ({ description, content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+});
 
 export function openApiDocument(serverUrl?: string) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -165,7 +336,9 @@ export function openApiDocument(serverUrl?: string) {
       summary: op.summary,
       ...(op.open ? { security: [] } : {}),
       parameters: [...pathParameters(op.path), ...(op.query ? queryParameters(op.query) : [])],
-      ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body, "input") } } } } : {}),
+      ...(op.body
+        ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body, "input") } } } }
+        : {}),
       responses,
     };
   }
@@ -174,14 +347,20 @@ export function openApiDocument(serverUrl?: string) {
     info: {
       title: "Data Connector API",
       version: "1",
-      description: "Send `Authorization: Bearer <token>` (create tokens in Settings or with `npm run cli -- tokens create <name>`). Errors are RFC 9457 problem details.",
+      description:
+        "Send `Authorization: Bearer <token>` (create tokens in Settings or with `npm run cli -- tokens create <name>`). Errors are RFC 9457 problem details.",
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     security: [{ bearer: [] }, { session: [] }],
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An API token (dc_...)" },
-        session: { type: "apiKey", in: "cookie", name: "dc.session-token", description: "The dashboard's sign-in session" },
+        session: {
+          type: "apiKey",
+          in: "cookie",
+          name: "dc.session-token",
+          description: "The dashboard's sign-in session",
+        },
       },
       schemas: { Problem: jsonSchema(problem, "output") },
     },

@@ -20,8 +20,10 @@ export function withWebhook(handler: (request: Request) => Promise<Response>) {
 /** The raw body, exactly as signed. */
 export async function readRawBody(request: Request): Promise<string> {
   const length = Number(request.headers.get("content-length") ?? 0);
-  if (length > MAX_NOTIFICATION_BODY) throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_NOTIFICATION_BODY} bytes.`);
+  if (length > MAX_NOTIFICATION_BODY)
+    throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_NOTIFICATION_BODY} bytes.`);
   const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_NOTIFICATION_BODY) throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_NOTIFICATION_BODY} bytes.`);
+  if (Buffer.byteLength(text) > MAX_NOTIFICATION_BODY)
+    throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_NOTIFICATION_BODY} bytes.`);
   return text;
 }

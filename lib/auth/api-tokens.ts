@@ -40,12 +40,24 @@ export async function actorForToken(db: DbOrTx, token: string): Promise<Actor | 
   return { userId: row.userId, role: row.userId === null || row.role === "admin" ? "admin" : "member", via: "token" };
 }
 
-export type ApiTokenDto = { id: string; name: string; createdAt: string; lastUsedAt: string | null; revokedAt: string | null };
+export type ApiTokenDto = {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+};
 
 /** A user's tokens for the settings page: names and dates, never a hash. */
 export async function listApiTokens(db: DbOrTx, userId: string): Promise<ApiTokenDto[]> {
   const rows = await db
-    .select({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, revokedAt: apiTokens.revokedAt })
+    .select({
+      id: apiTokens.id,
+      name: apiTokens.name,
+      createdAt: apiTokens.createdAt,
+      lastUsedAt: apiTokens.lastUsedAt,
+      revokedAt: apiTokens.revokedAt,
+    })
     .from(apiTokens)
     .where(eq(apiTokens.userId, userId))
     .orderBy(desc(apiTokens.createdAt));

@@ -34,10 +34,16 @@ function oauthProviders(): NextAuthConfig["providers"] {
           url: `${api}/user`,
           // The primary address only when GitHub has verified it (the public one may not be).
           async request({ tokens }: { tokens: { access_token?: string } }) {
-            const headers = { authorization: `Bearer ${tokens.access_token}`, "user-agent": "data-connector", accept: "application/vnd.github+json" };
+            const headers = {
+              authorization: `Bearer ${tokens.access_token}`,
+              "user-agent": "data-connector",
+              accept: "application/vnd.github+json",
+            };
             const profile = (await (await fetch(`${api}/user`, { headers })).json()) as Record<string, unknown>;
             const res = await fetch(`${api}/user/emails`, { headers });
-            const emails = res.ok ? ((await res.json()) as { email: string; primary: boolean; verified: boolean }[]) : [];
+            const emails = res.ok
+              ? ((await res.json()) as { email: string; primary: boolean; verified: boolean }[])
+              : [];
             return { ...profile, verified_email: emails.find((e) => e.primary && e.verified)?.email ?? null };
           },
         },
@@ -45,7 +51,13 @@ function oauthProviders(): NextAuthConfig["providers"] {
     );
   }
   if (enabled.includes("gitlab")) {
-    providers.push(GitLab({ clientId: process.env.GITLAB_CLIENT_ID, clientSecret: process.env.GITLAB_CLIENT_SECRET, baseUrl: providerWebUrl("gitlab") }));
+    providers.push(
+      GitLab({
+        clientId: process.env.GITLAB_CLIENT_ID,
+        clientSecret: process.env.GITLAB_CLIENT_SECRET,
+        baseUrl: providerWebUrl("gitlab"),
+      }),
+    );
   }
   if (enabled.includes("google")) {
     providers.push(
@@ -64,11 +76,17 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
   trustHost: true,
   session: { strategy: "jwt", maxAge: sessionMaxAge(), updateAge: 0 },
   useSecureCookies: secureCookies(),
-  cookies: { sessionToken: { name: sessionCookieName(), options: { httpOnly: true, sameSite: "lax", path: "/", secure: secureCookies() } } },
+  cookies: {
+    sessionToken: {
+      name: sessionCookieName(),
+      options: { httpOnly: true, sameSite: "lax", path: "/", secure: secureCookies() },
+    },
+  },
   pages: { signIn: "/sign-in", error: "/sign-in" },
   // Never log a token, a code or a profile: only the error's name.
   logger: {
-    error: (error) => console.error(`[auth] ${(error as { type?: string }).type ?? error.name}: ${error.message.split("\n")[0]}`),
+    error: (error) =>
+      console.error(`[auth] ${(error as { type?: string }).type ?? error.name}: ${error.message.split("\n")[0]}`),
     warn: (code) => console.warn(`[auth] warning ${code}`),
     debug: () => {},
   },

@@ -16,7 +16,10 @@ export async function currentUser(): Promise<CurrentUser | null> {
   const id = session?.user?.id;
   if (!id) return null;
   if (await isSessionRevoked(getDb(), { jti: (session as { jti?: unknown }).jti })) return null;
-  const [user] = await getDb().select({ id: users.id, email: users.email, name: users.name, role: users.role }).from(users).where(eq(users.id, id));
+  const [user] = await getDb()
+    .select({ id: users.id, email: users.email, name: users.name, role: users.role })
+    .from(users)
+    .where(eq(users.id, id));
   return user ? { ...user, role: user.role === "admin" ? "admin" : "member" } : null;
 }
 

@@ -16,7 +16,10 @@ export const newUserInput = z.object({
 });
 
 export async function hasAnyUser(db: DbOrTx): Promise<boolean> {
-  const [row] = await db.select({ one: sql<number>`1` }).from(users).limit(1);
+  const [row] = await db
+    .select({ one: sql<number>`1` })
+    .from(users)
+    .limit(1);
   return row !== undefined;
 }
 
@@ -25,13 +28,19 @@ export async function hasAnyUser(db: DbOrTx): Promise<boolean> {
  * ADMIN_EMAIL/ADMIN_PASSWORD both end here). Returns null when a user already exists; a
  * transaction-scoped advisory lock makes two racing setups create one admin.
  */
-export async function createFirstAdmin(input: { email: string; password: string }): Promise<{ id: string; email: string } | null> {
+export async function createFirstAdmin(input: {
+  email: string;
+  password: string;
+}): Promise<{ id: string; email: string } | null> {
   const { email, password } = newUserInput.parse(input);
   const passwordHash = await hashPassword(password);
   return withTransaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('data-connector:first-admin'))`);
     if (await hasAnyUser(tx)) return null;
-    const [user] = await tx.insert(users).values({ email, passwordHash, role: "admin" }).returning({ id: users.id, email: users.email });
+    const [user] = await tx
+      .insert(users)
+      .values({ email, passwordHash, role: "admin" })
+      .returning({ id: users.id, email: users.email });
     return user!;
   });
 }

@@ -7,7 +7,9 @@ export type SignInProvider = (typeof SIGN_IN_PROVIDERS)[number];
 
 /** Sign-in providers whose OAuth app is configured (`<PROVIDER>_CLIENT_ID` and `_SECRET`). */
 export function configuredSignInProviders(env: NodeJS.ProcessEnv = process.env): SignInProvider[] {
-  return SIGN_IN_PROVIDERS.filter((p) => env[`${p.toUpperCase()}_CLIENT_ID`] && env[`${p.toUpperCase()}_CLIENT_SECRET`]);
+  return SIGN_IN_PROVIDERS.filter(
+    (p) => env[`${p.toUpperCase()}_CLIENT_ID`] && env[`${p.toUpperCase()}_CLIENT_SECRET`],
+  );
 }
 
 /** The email the provider vouches for, or null when it does not say the address is verified. */
@@ -39,6 +41,9 @@ export async function userForOAuthSignIn(
 ): Promise<{ id: string; email: string } | null> {
   const email = verifiedEmail(provider, profile);
   if (!email) return null;
-  const [user] = await db.select({ id: users.id, email: users.email }).from(users).where(eq(sql`lower(${users.email})`, email));
+  const [user] = await db
+    .select({ id: users.id, email: users.email })
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email));
   return user ?? null;
 }

@@ -8,11 +8,15 @@ import { getKeyring } from "@/lib/oauth/encryption";
  * once the old key leaves the ring.
  */
 export function authSecrets(): string[] {
-  const explicit = process.env.AUTH_SECRET?.split(",").map((s) => s.trim()).filter(Boolean);
+  const explicit = process.env.AUTH_SECRET?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (explicit && explicit.length > 0) return explicit;
   const ring = getKeyring();
   const ids = [ring.current, ...[...ring.keys.keys()].filter((k) => k !== ring.current)];
   return ids.map((kid) =>
-    Buffer.from(hkdfSync("sha256", ring.keys.get(kid)!, Buffer.alloc(0), "data-connector session cookies", 32)).toString("base64url"),
+    Buffer.from(
+      hkdfSync("sha256", ring.keys.get(kid)!, Buffer.alloc(0), "data-connector session cookies", 32),
+    ).toString("base64url"),
   );
 }

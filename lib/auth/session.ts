@@ -47,8 +47,16 @@ export async function actorForSession(db: DbOrTx, request: Request): Promise<Act
 }
 
 /** A session cookie for a user, exactly as the sign-in would set it (used by tests and tools). */
-export async function encodeSessionCookie(user: { id: string; email: string }, maxAge = sessionMaxAge()): Promise<string> {
+export async function encodeSessionCookie(
+  user: { id: string; email: string },
+  maxAge = sessionMaxAge(),
+): Promise<string> {
   const name = sessionCookieName();
-  const token = await encode({ token: { sub: user.id, email: user.email }, secret: authSecrets()[0]!, salt: name, maxAge });
+  const token = await encode({
+    token: { sub: user.id, email: user.email },
+    secret: authSecrets()[0]!,
+    salt: name,
+    maxAge,
+  });
   return `${name}=${token}`;
 }

@@ -15,7 +15,11 @@ export type SignInResult =
  * by the nearest proxy (or by Next.js itself), which the client cannot choose.
  */
 export function clientAddress(headers: Headers): string {
-  const forwarded = headers.get("x-forwarded-for")?.split(",").map((s) => s.trim()).filter(Boolean);
+  const forwarded = headers
+    .get("x-forwarded-for")
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return forwarded?.at(-1) || headers.get("x-real-ip")?.trim() || "unknown";
 }
 
@@ -39,5 +43,8 @@ export async function signInWithPassword(
   const valid = await verifyPassword(input.password, user?.passwordHash ?? (await timingDummyHash()));
   if (!user || !user.passwordHash || !valid) return { ok: false, reason: "invalid" };
   await recordSuccess(db, accountKey, addressKey);
-  return { ok: true, user: { id: user.id, email: user.email, name: user.name, role: user.role === "admin" ? "admin" : "member" } };
+  return {
+    ok: true,
+    user: { id: user.id, email: user.email, name: user.name, role: user.role === "admin" ? "admin" : "member" },
+  };
 }

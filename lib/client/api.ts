@@ -16,7 +16,10 @@ export class ApiError extends Error {
  * Calls this app's JSON API from the browser with the session cookie. Mutations send JSON; a
  * problem answer becomes an ApiError carrying its field errors.
  */
-export async function apiFetch<T>(url: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+export async function apiFetch<T>(
+  url: string,
+  init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(url, {

@@ -40,20 +40,32 @@ async function tokenFor(db: DbOrTx, actor: Actor, type: string, body: BrowseBody
   if (body.credentialId) {
     const credential = await getCredentialOrThrow(db, actor, body.credentialId);
     const provider = type === "gdrive" ? "google" : type;
-    if (credential.provider !== provider) throw new AppError("invalid_config", "That account belongs to another provider.", [{ path: "credentialId", message: "Pick an account of this provider." }]);
+    if (credential.provider !== provider)
+      throw new AppError("invalid_config", "That account belongs to another provider.", [
+        { path: "credentialId", message: "Pick an account of this provider." },
+      ]);
     return credentialToken(credential.id);
   }
-  throw new AppError("invalid_config", "Connect an account or paste a token first.", [{ path: "token", message: "Connect an account or paste a token first." }]);
+  throw new AppError("invalid_config", "Connect an account or paste a token first.", [
+    { path: "token", message: "Connect an account or paste a token first." },
+  ]);
 }
 
 async function getJson(url: string, headers: Record<string, string>, provider: string): Promise<unknown> {
-  const res = await providerFetch(url, { headers: { accept: "application/json", "user-agent": "data-connector", ...headers } });
+  const res = await providerFetch(url, {
+    headers: { accept: "application/json", "user-agent": "data-connector", ...headers },
+  });
   if (res.status === 401 || res.status === 403) {
-    throw new AppError("invalid_config", `${provider} refused the token (${res.status}). Check that it is valid and may read repositories.`, [
-      { path: "token", message: `${provider} refused this token.` },
-    ]);
+    throw new AppError(
+      "invalid_config",
+      `${provider} refused the token (${res.status}). Check that it is valid and may read repositories.`,
+      [{ path: "token", message: `${provider} refused this token.` }],
+    );
   }
-  if (res.status === 404) throw new AppError("not_found", `${provider} has no such repository, or the token may not see it.`, [{ path: "repo", message: "Not found with this token." }]);
+  if (res.status === 404)
+    throw new AppError("not_found", `${provider} has no such repository, or the token may not see it.`, [
+      { path: "repo", message: "Not found with this token." },
+    ]);
   if (!res.ok) throw new AppError("unavailable", `${provider} answered ${res.status}; try again.`);
   return res.json();
 }
@@ -64,13 +76,19 @@ const seg = (repo: string) => repo.split("/").map(encodeURIComponent).join("/");
 async function github(token: string, body: BrowseBody): Promise<BrowseItem[]> {
   const auth = { authorization: `Bearer ${token}` };
   if (body.what === "branches") {
-    const rows = z.array(z.object({ name: z.string() })).parse(await getJson(`${githubApiUrl()}/repos/${seg(body.repo!)}/branches?per_page=100`, auth, "GitHub"));
+    const rows = z
+      .array(z.object({ name: z.string() }))
+      .parse(await getJson(`${githubApiUrl()}/repos/${seg(body.repo!)}/branches?per_page=100`, auth, "GitHub"));
     return rows.map((b) => ({ id: b.name, name: b.name })).filter((b) => matches(body.q)(b.name));
   }
   const rows = z
-    .array(z.object({ full_name: z.string(), description: z.string().nullish(), default_branch: z.string().optional() }))
+    .array(
+      z.object({ full_name: z.string(), description: z.string().nullish(), default_branch: z.string().optional() }),
+    )
     .parse(await getJson(`${githubApiUrl()}/user/repos?per_page=100&sort=updated`, auth, "GitHub"));
-  return rows.filter((r) => matches(body.q)(r.full_name)).map((r) => ({ id: r.full_name, name: r.full_name, detail: r.default_branch }));
+  return rows
+    .filter((r) => matches(body.q)(r.full_name))
+    .map((r) => ({ id: r.full_name, name: r.full_name, detail: r.default_branch }));
 }
 
 async function gitlab(token: string, body: BrowseBody): Promise<BrowseItem[]> {
@@ -78,21 +96,47 @@ async function gitlab(token: string, body: BrowseBody): Promise<BrowseItem[]> {
   const auth = { authorization: `Bearer ${token}` };
   const q = body.q ? `&search=${encodeURIComponent(body.q)}` : "";
   if (body.what === "branches") {
-    const rows = z.array(z.object({ name: z.string() })).parse(await getJson(`${api}/projects/${encodeURIComponent(body.repo!)}/repository/branches?per_page=100${q}`, auth, "GitLab"));
+    const rows = z
+      .array(z.object({ name: z.string() }))
+      .parse(
+        await getJson(
+          `${api}/projects/${encodeURIComponent(body.repo!)}/repository/branches?per_page=100${q}`,
+          auth,
+          "GitLab",
+        ),
+      );
     return rows.map((b) => ({ id: b.name, name: b.name }));
   }
   const rows = z
     .array(z.object({ path_with_namespace: z.string(), default_branch: z.string().nullish() }))
-    .parse(await getJson(`${api}/projects?membership=true&simple=true&order_by=last_activity_at&per_page=100${q}`, auth, "GitLab"));
-  return rows.map((r) => ({ id: r.path_with_namespace, name: r.path_with_namespace, detail: r.default_branch ?? undefined }));
+    .parse(
+      await getJson(
+        `${api}/projects?membership=true&simple=true&order_by=last_activity_at&per_page=100${q}`,
+        auth,
+        "GitLab",
+      ),
+    );
+  return rows.map((r) => ({
+    id: r.path_with_namespace,
+    name: r.path_with_namespace,
+    detail: r.default_branch ?? undefined,
+  }));
 }
 
 async function bitbucket(token: string, body: BrowseBody): Promise<BrowseItem[]> {
-  const auth = { authorization: token.includes(":") ? `Basic ${Buffer.from(token).toString("base64")}` : `Bearer ${token}` };
+  const auth = {
+    authorization: token.includes(":") ? `Basic ${Buffer.from(token).toString("base64")}` : `Bearer ${token}`,
+  };
   const page = <T extends z.ZodType>(item: T) => z.object({ values: z.array(item) });
   if (body.what === "branches") {
     const q = body.q ? `&q=${encodeURIComponent(`name ~ "${body.q.replace(/"/g, "")}"`)}` : "";
-    const rows = page(z.object({ name: z.string() })).parse(await getJson(`${bitbucketApiUrl()}/repositories/${seg(body.repo!)}/refs/branches?pagelen=100${q}`, auth, "Bitbucket"));
+    const rows = page(z.object({ name: z.string() })).parse(
+      await getJson(
+        `${bitbucketApiUrl()}/repositories/${seg(body.repo!)}/refs/branches?pagelen=100${q}`,
+        auth,
+        "Bitbucket",
+      ),
+    );
     return rows.values.map((b) => ({ id: b.name, name: b.name }));
   }
   const q = body.q ? `&q=${encodeURIComponent(`full_name ~ "${body.q.replace(/"/g, "")}"`)}` : "";
@@ -117,7 +161,10 @@ async function gdrive(token: string, body: BrowseBody): Promise<BrowseItem[]> {
     return (res.data.files ?? []).map((f) => ({ id: f.id!, name: f.name ?? f.id! }));
   } catch (err) {
     const failure = googleFailure(err);
-    if (failure.status === 401 || failure.status === 403) throw new AppError("invalid_config", `Google refused the token: ${failure.message}`, [{ path: "token", message: "Google refused this token." }]);
+    if (failure.status === 401 || failure.status === 403)
+      throw new AppError("invalid_config", `Google refused the token: ${failure.message}`, [
+        { path: "token", message: "Google refused this token." },
+      ]);
     throw new AppError("unavailable", `Google Drive answered: ${failure.message}`);
   }
 }
@@ -130,20 +177,37 @@ async function dropbox(token: string, body: BrowseBody): Promise<BrowseItem[]> {
       .map((e) => ({ id: e.path_display ?? e.path_lower ?? e.name, name: e.name }));
   } catch (err) {
     const summary = errorSummary(err);
-    if (/401|invalid_access_token|expired/i.test(summary)) throw new AppError("invalid_config", `Dropbox refused the token: ${summary}`, [{ path: "token", message: "Dropbox refused this token." }]);
+    if (/401|invalid_access_token|expired/i.test(summary))
+      throw new AppError("invalid_config", `Dropbox refused the token: ${summary}`, [
+        { path: "token", message: "Dropbox refused this token." },
+      ]);
     throw new AppError("unavailable", `Dropbox answered: ${summary}`);
   }
 }
 
-const BROWSERS: Record<string, (token: string, body: BrowseBody) => Promise<BrowseItem[]>> = { github, gitlab, bitbucket, gdrive, dropbox };
+const BROWSERS: Record<string, (token: string, body: BrowseBody) => Promise<BrowseItem[]>> = {
+  github,
+  gitlab,
+  bitbucket,
+  gdrive,
+  dropbox,
+};
 
 /** Lists repositories, branches or folders of a provider account, at most 100, filtered by `q`. */
-export async function browseProvider(db: DbOrTx, actor: Actor, type: string, body: BrowseBody): Promise<{ items: BrowseItem[] }> {
+export async function browseProvider(
+  db: DbOrTx,
+  actor: Actor,
+  type: string,
+  body: BrowseBody,
+): Promise<{ items: BrowseItem[] }> {
   const browse = BROWSERS[type];
   if (!browse) throw new AppError("bad_request", `Sources of type "${type}" have nothing to browse.`);
   const isGit = type === "github" || type === "gitlab" || type === "bitbucket";
   if (isGit ? body.what === "folders" : body.what !== "folders") {
-    throw new AppError("bad_request", isGit ? "Git hosts list repositories and branches." : "Drive and Dropbox list folders.");
+    throw new AppError(
+      "bad_request",
+      isGit ? "Git hosts list repositories and branches." : "Drive and Dropbox list folders.",
+    );
   }
   const token = await tokenFor(db, actor, type, body);
   return { items: (await browse(token, body)).slice(0, LIMIT) };

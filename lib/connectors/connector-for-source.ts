@@ -4,7 +4,10 @@ import { getConnectorDefinition } from "./registry";
 import type { Connector, ConnectorContext } from "./types";
 
 /** The connector of a stored source, with its token and webhook secret decrypted. */
-export async function connectorForSource(source: Source, extra: Pick<ConnectorContext, "onWait"> = {}): Promise<Connector> {
+export async function connectorForSource(
+  source: Source,
+  extra: Pick<ConnectorContext, "onWait"> = {},
+): Promise<Connector> {
   return getConnectorDefinition(source.type).create({
     sourceId: source.id,
     config: source.config,

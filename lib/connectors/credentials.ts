@@ -15,5 +15,8 @@ export const tokenConfigSchema = z.object({
  */
 export async function resolveAccessToken(context: ConnectorContext): Promise<string> {
   if (context.token) return context.token;
-  throw new ConnectorConfigError("config.token is required: an access token for the provider account (or config.credentialId, a connected account).", "token");
+  throw new ConnectorConfigError(
+    "config.token is required: an access token for the provider account (or config.credentialId, a connected account).",
+    "token",
+  );
 }

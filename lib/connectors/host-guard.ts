@@ -80,12 +80,17 @@ export async function assertAllowedUrl(url: URL, field = "host"): Promise<void> 
   const [host, hostPort] = hostKeys(url);
   const allowed = allowedHosts();
   if (allowed.has(host!) || allowed.has(hostPort!)) return;
-  const addresses = isIP(host!) ? [host!] : await lookup(host!, { all: true, verbatim: true }).then(
-    (found) => found.map((a) => a.address),
-    () => {
-      throw new ConnectorConfigError(`The host ${host} could not be resolved. Check the spelling of the URL.`, field);
-    },
-  );
+  const addresses = isIP(host!)
+    ? [host!]
+    : await lookup(host!, { all: true, verbatim: true }).then(
+        (found) => found.map((a) => a.address),
+        () => {
+          throw new ConnectorConfigError(
+            `The host ${host} could not be resolved. Check the spelling of the URL.`,
+            field,
+          );
+        },
+      );
   if (addresses.some(isInternalAddress)) {
     throw new ConnectorConfigError(
       `${host} resolves to a loopback, link-local or private address, which sources may not reach. An operator can allow it by adding "${host}" or "${hostPort}" to ALLOWED_PRIVATE_HOSTS.`,

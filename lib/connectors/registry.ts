@@ -33,7 +33,10 @@ export function isSourceType(type: string): type is SourceType {
 /** The connector for a type; a clear 400 naming the valid types for an unknown one. */
 export function getConnectorDefinition(type: string): ConnectorDefinition {
   if (!isSourceType(type)) {
-    throw new AppError("unknown_source_type", `Unknown source type "${type}". Valid types: ${SOURCE_TYPES.join(", ")}.`);
+    throw new AppError(
+      "unknown_source_type",
+      `Unknown source type "${type}". Valid types: ${SOURCE_TYPES.join(", ")}.`,
+    );
   }
   return CONNECTORS[type];
 }

@@ -9,7 +9,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Runs one provider request, waiting out its rate limits (shown through `onWait`) and
  * trying again, so that a listing half way through never loses its place.
  */
-export async function waitOutRateLimits<T>(call: () => Promise<T>, onWait?: (detail: string | null) => Promise<void>): Promise<T> {
+export async function waitOutRateLimits<T>(
+  call: () => Promise<T>,
+  onWait?: (detail: string | null) => Promise<void>,
+): Promise<T> {
   for (;;) {
     try {
       return await call();

@@ -30,7 +30,9 @@ async function reachable(url: string): Promise<boolean> {
  * `npm start` serves; else a new embedded one under DATA_DIR (published for others when
  * `publish` is set).
  */
-export async function resolveDatabase(options: { publish?: boolean } = {}): Promise<{ url: string; embedded: EmbeddedPostgres | null }> {
+export async function resolveDatabase(
+  options: { publish?: boolean } = {},
+): Promise<{ url: string; embedded: EmbeddedPostgres | null }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, embedded: null };
   if (existsSync(urlFile())) {
     const url = readFileSync(urlFile(), "utf8").trim();

@@ -58,7 +58,9 @@ export const credentials = pgTable(
   },
   (t) => [
     index("credentials_user_id_idx").on(t.userId),
-    index("credentials_expires_at_idx").on(t.expiresAt).where(sql`${t.refreshable}`),
+    index("credentials_expires_at_idx")
+      .on(t.expiresAt)
+      .where(sql`${t.refreshable}`),
   ],
 );
 
@@ -93,7 +95,10 @@ export const oauthStates = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("oauth_states_state_hash_key").on(t.stateHash), index("oauth_states_expires_at_idx").on(t.expiresAt)],
+  (t) => [
+    uniqueIndex("oauth_states_state_hash_key").on(t.stateHash),
+    index("oauth_states_expires_at_idx").on(t.expiresAt),
+  ],
 );
 
 export const apiTokens = pgTable(
@@ -285,7 +290,9 @@ export const syncJobBatches = pgTable(
   },
   (t) => [
     uniqueIndex("sync_job_batches_job_id_batch_no_key").on(t.jobId, t.batchNo),
-    index("sync_job_batches_pending_idx").on(t.jobId).where(sql`${t.status} = 'pending'`),
+    index("sync_job_batches_pending_idx")
+      .on(t.jobId)
+      .where(sql`${t.status} = 'pending'`),
     foreignKey({ name: "sync_job_batches_job_id_fkey", columns: [t.jobId], foreignColumns: [syncJobs.id] }).onDelete(
       "cascade",
     ),
@@ -344,7 +351,9 @@ export const pipelineDeliveries = pgTable(
   },
   (t) => [
     index("pipeline_deliveries_source_id_idx").on(t.sourceId, t.path),
-    index("pipeline_deliveries_pending_idx").on(t.status).where(sql`${t.status} <> 'delivered'`),
+    index("pipeline_deliveries_pending_idx")
+      .on(t.status)
+      .where(sql`${t.status} <> 'delivered'`),
   ],
 );
 

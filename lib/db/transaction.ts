@@ -22,7 +22,9 @@ function drizzleFor(client: pg.PoolClient): Db {
  * Runs `fn` in one transaction on one pooled connection, giving it both a drizzle handle and
  * a pg-boss executor bound to that connection.
  */
-export async function withTransaction<T>(fn: (tx: Db, executor: SqlExecutor, client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  fn: (tx: Db, executor: SqlExecutor, client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await getPool().connect();
   try {
     await client.query("begin");

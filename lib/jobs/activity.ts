@@ -10,7 +10,13 @@ const RECENT_MS = 24 * 3600 * 1000;
 export type ActivityDto = {
   queued: number;
   running: number;
-  recentFailures: { jobId: string; sourceId: string; sourceName: string; errorMessage: string | null; completedAt: string | null }[];
+  recentFailures: {
+    jobId: string;
+    sourceId: string;
+    sourceName: string;
+    errorMessage: string | null;
+    completedAt: string | null;
+  }[];
 };
 
 /** What the dashboard's activity indicator shows: queued and running jobs, and the last day's failed ones. */
@@ -32,7 +38,13 @@ export async function activitySummary(db: DbOrTx, actor: Actor): Promise<Activit
       })
       .from(syncJobs)
       .innerJoin(sources, eq(sources.id, syncJobs.sourceId))
-      .where(and(eq(syncJobs.status, "failed"), gte(syncJobs.createdAt, new Date(Date.now() - RECENT_MS)), visibleSources(actor)))
+      .where(
+        and(
+          eq(syncJobs.status, "failed"),
+          gte(syncJobs.createdAt, new Date(Date.now() - RECENT_MS)),
+          visibleSources(actor),
+        ),
+      )
       .orderBy(desc(syncJobs.createdAt))
       .limit(5),
   ]);

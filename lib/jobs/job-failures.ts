@@ -5,7 +5,11 @@ import { syncJobFailures } from "@/lib/db/schema";
 export type JobFailureDto = { path: string; error: string; createdAt: string };
 
 /** The files a job could not index and why, in path order (at most `limit`), and how many there are. */
-export async function listJobFailures(db: DbOrTx, jobId: string, limit = 500): Promise<{ failures: JobFailureDto[]; total: number }> {
+export async function listJobFailures(
+  db: DbOrTx,
+  jobId: string,
+  limit = 500,
+): Promise<{ failures: JobFailureDto[]; total: number }> {
   const [rows, [total]] = await Promise.all([
     db
       .select({ path: syncJobFailures.path, error: syncJobFailures.error, createdAt: syncJobFailures.createdAt })
@@ -20,6 +24,9 @@ export async function listJobFailures(db: DbOrTx, jobId: string, limit = 500): P
 
 /** Every failed path of a job (for a retry). */
 export async function failedPaths(db: DbOrTx, jobId: string): Promise<string[]> {
-  const rows = await db.select({ path: syncJobFailures.path }).from(syncJobFailures).where(eq(syncJobFailures.jobId, jobId));
+  const rows = await db
+    .select({ path: syncJobFailures.path })
+    .from(syncJobFailures)
+    .where(eq(syncJobFailures.jobId, jobId));
   return rows.map((r) => r.path);
 }

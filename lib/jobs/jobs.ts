@@ -44,6 +44,7 @@ export async function cancelJob(db: DbOrTx, actor: Actor, id: string) {
     .set({ status: "cancelled", completedAt: new Date(), detail: null })
     .where(and(eq(syncJobs.id, job.id), inArray(syncJobs.status, ["queued", "running"])))
     .returning();
-  if (!cancelled) throw new AppError("conflict", `The job is already ${job.status}; only queued or running jobs can be cancelled.`);
+  if (!cancelled)
+    throw new AppError("conflict", `The job is already ${job.status}; only queued or running jobs can be cancelled.`);
   return toJobDto(cancelled);
 }

@@ -9,7 +9,11 @@ import { getJobOrThrow } from "./jobs";
  * Queues an incremental sync of the files a finished job failed on (folded into a sync already
  * waiting, like any other request). A path that is gone upstream by now is removed from the index.
  */
-export async function retryFailedFiles(db: DbOrTx, actor: Actor, jobId: string): Promise<{ jobId: string; paths: number; coalesced: boolean }> {
+export async function retryFailedFiles(
+  db: DbOrTx,
+  actor: Actor,
+  jobId: string,
+): Promise<{ jobId: string; paths: number; coalesced: boolean }> {
   const job = await getJobOrThrow(db, actor, jobId);
   if (job.status === "queued" || job.status === "running") {
     throw new AppError("conflict", `The job is still ${job.status}; retry its failed files once it has finished.`);

@@ -15,7 +15,11 @@ export function credentialAad(credentialId: string): string {
   return `credentials:${credentialId}`;
 }
 
-export function sealCredentialSecret(credentialId: string, secret: CredentialSecret, ring?: Keyring): { secret: string; keyId: string } {
+export function sealCredentialSecret(
+  credentialId: string,
+  secret: CredentialSecret,
+  ring?: Keyring,
+): { secret: string; keyId: string } {
   const sealed = encryptSecret(JSON.stringify(credentialSecret.parse(secret)), credentialAad(credentialId), ring);
   return { secret: sealed, keyId: keyIdOf(sealed) };
 }

@@ -42,17 +42,26 @@ export function toCredentialDto(row: Credential): CredentialDto {
 
 /** Credentials an actor may use and see: admins all, members their own. */
 export function visibleCredentials(actor: Actor): SQL | undefined {
-  return actor.role === "admin" ? undefined : eq(credentials.userId, actor.userId ?? "00000000-0000-0000-0000-000000000000");
+  return actor.role === "admin"
+    ? undefined
+    : eq(credentials.userId, actor.userId ?? "00000000-0000-0000-0000-000000000000");
 }
 
 export async function listCredentials(db: DbOrTx, actor: Actor): Promise<CredentialDto[]> {
-  const rows = await db.select().from(credentials).where(visibleCredentials(actor)).orderBy(desc(credentials.createdAt));
+  const rows = await db
+    .select()
+    .from(credentials)
+    .where(visibleCredentials(actor))
+    .orderBy(desc(credentials.createdAt));
   return rows.map(toCredentialDto);
 }
 
 /** A credential the actor may use; another user's is a 404 like a missing one. */
 export async function getCredentialOrThrow(db: DbOrTx, actor: Actor, id: string): Promise<Credential> {
-  const [row] = await db.select().from(credentials).where(and(eq(credentials.id, id), visibleCredentials(actor)));
+  const [row] = await db
+    .select()
+    .from(credentials)
+    .where(and(eq(credentials.id, id), visibleCredentials(actor)));
   if (!row) throw new AppError("not_found", `No credential with id ${id}.`);
   return row;
 }
@@ -68,10 +77,18 @@ export const TOKEN_PROVIDERS = ["github", "gitlab", "bitbucket"] as const;
 
 export const createCredentialBody = z
   .object({
-    provider: z.enum(TOKEN_PROVIDERS, { error: "provider must be github, gitlab or bitbucket (Google Drive and Dropbox connect with OAuth)." }),
+    provider: z.enum(TOKEN_PROVIDERS, {
+      error: "provider must be github, gitlab or bitbucket (Google Drive and Dropbox connect with OAuth).",
+    }),
     token: z.string({ error: "token is required" }).trim().min(1, "token is required").max(4096),
     accountName: z.string().trim().min(1).max(255).optional(),
-    username: z.string().trim().min(1).max(255).optional().describe("Bitbucket: the Atlassian account email the API token belongs to"),
+    username: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe("Bitbucket: the Atlassian account email the API token belongs to"),
   })
   .refine((b) => b.provider !== "bitbucket" || b.username, {
     message: "username is required for a Bitbucket API token (the email of the Atlassian account).",
@@ -80,9 +97,16 @@ export const createCredentialBody = z
 export type CreateCredentialBody = z.infer<typeof createCredentialBody>;
 
 /** Stores a personal access token (GitHub, GitLab) or a Bitbucket API token, sealed. */
-export async function createTokenCredential(db: DbOrTx, actor: Actor, body: CreateCredentialBody): Promise<CredentialDto> {
+export async function createTokenCredential(
+  db: DbOrTx,
+  actor: Actor,
+  body: CreateCredentialBody,
+): Promise<CredentialDto> {
   const id = randomUUID();
-  const sealed = sealCredentialSecret(id, { accessToken: body.token, ...(body.username ? { username: body.username } : {}) });
+  const sealed = sealCredentialSecret(id, {
+    accessToken: body.token,
+    ...(body.username ? { username: body.username } : {}),
+  });
   const [row] = await db
     .insert(credentials)
     .values({
@@ -106,7 +130,9 @@ export async function saveOAuthCredential(
   tx: DbOrTx,
   input: { userId: string | null; provider: string; accountId: string; accountName: string; tokens: TokenSet },
 ): Promise<Credential> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`credential-account:${input.provider}:${input.accountId}`}))`);
+  await tx.execute(
+    sql`select pg_advisory_xact_lock(hashtext(${`credential-account:${input.provider}:${input.accountId}`}))`,
+  );
   const [existing] = await tx
     .select({ id: credentials.id })
     .from(credentials)
@@ -135,11 +161,21 @@ export async function saveOAuthCredential(
   let row: Credential;
   if (existing) {
     [row] = (await tx.update(credentials).set(values).where(eq(credentials.id, id)).returning()) as [Credential];
-    await tx.update(sources).set({ status: "pending", updatedAt: new Date() }).where(and(sourcesUsing(id), eq(sources.status, "needs_reauth")));
+    await tx
+      .update(sources)
+      .set({ status: "pending", updatedAt: new Date() })
+      .where(and(sourcesUsing(id), eq(sources.status, "needs_reauth")));
   } else {
     [row] = (await tx
       .insert(credentials)
-      .values({ id, userId: input.userId, provider: input.provider, kind: "oauth", accountId: input.accountId, ...values })
+      .values({
+        id,
+        userId: input.userId,
+        provider: input.provider,
+        kind: "oauth",
+        accountId: input.accountId,
+        ...values,
+      })
       .returning()) as [Credential];
   }
   return row;
@@ -150,7 +186,10 @@ export async function deleteCredential(db: DbOrTx, actor: Actor, id: string): Pr
   await getCredentialOrThrow(db, actor, id);
   const users = await db.select({ name: sources.name }).from(sources).where(sourcesUsing(id));
   if (users.length > 0) {
-    throw new AppError("conflict", `The credential is used by ${users.length} source(s): ${users.map((s) => s.name).join(", ")}. Remove them or switch them to another credential first.`);
+    throw new AppError(
+      "conflict",
+      `The credential is used by ${users.length} source(s): ${users.map((s) => s.name).join(", ")}. Remove them or switch them to another credential first.`,
+    );
   }
   await db.delete(credentials).where(eq(credentials.id, id));
 }
@@ -162,6 +201,9 @@ export async function assertCredentialUsable(db: DbOrTx, actor: Actor, id: strin
   });
   const expected = sourceType === "gdrive" ? "google" : sourceType;
   if (row.provider !== expected) {
-    throw new AppError("invalid_config", `config.credentialId: the credential is for ${row.provider}, not ${expected}.`);
+    throw new AppError(
+      "invalid_config",
+      `config.credentialId: the credential is for ${row.provider}, not ${expected}.`,
+    );
   }
 }

@@ -17,15 +17,22 @@ const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export function parseKeyring(value: string): Keyring {
   const keys = new Map<string, Buffer>();
   let current: string | null = null;
-  for (const entry of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const colon = entry.indexOf(":");
     const kid = colon > 0 ? entry.slice(0, colon) : "";
     if (!KID_PATTERN.test(kid)) {
-      throw new Error(`ENCRYPTION_KEYS: each entry must be "kid:base64key" with a kid of letters, digits, - or _ (got an entry without one).`);
+      throw new Error(
+        `ENCRYPTION_KEYS: each entry must be "kid:base64key" with a kid of letters, digits, - or _ (got an entry without one).`,
+      );
     }
     const key = Buffer.from(entry.slice(colon + 1), "base64");
     if (key.length !== 32) {
-      throw new Error(`ENCRYPTION_KEYS: key "${kid}" must be 32 bytes of base64 (got ${key.length}). Generate one with \`openssl rand -base64 32\`.`);
+      throw new Error(
+        `ENCRYPTION_KEYS: key "${kid}" must be 32 bytes of base64 (got ${key.length}). Generate one with \`openssl rand -base64 32\`.`,
+      );
     }
     if (keys.has(kid)) throw new Error(`ENCRYPTION_KEYS: key id "${kid}" appears twice.`);
     keys.set(kid, key);
@@ -73,7 +80,9 @@ export function encryptSecret(plaintext: string, associatedData: string, ring: K
   cipher.setAAD(Buffer.from(associatedData, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
   const tag = cipher.getAuthTag();
-  return [ring.current, iv.toString("base64url"), tag.toString("base64url"), ciphertext.toString("base64url")].join(".");
+  return [ring.current, iv.toString("base64url"), tag.toString("base64url"), ciphertext.toString("base64url")].join(
+    ".",
+  );
 }
 
 export function keyIdOf(sealed: string): string {
@@ -92,7 +101,8 @@ export function decryptSecret(sealed: string, associatedData: string, ring: Keyr
   const [kid, iv, tag, ciphertext] = sealed.split(".");
   if (!kid || !iv || !tag || ciphertext === undefined) throw new DecryptionError("The stored secret is malformed.");
   const key = ring.keys.get(kid);
-  if (!key) throw new DecryptionError(`The stored secret was encrypted with key "${kid}", which is not in ENCRYPTION_KEYS.`);
+  if (!key)
+    throw new DecryptionError(`The stored secret was encrypted with key "${kid}", which is not in ENCRYPTION_KEYS.`);
   try {
     const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
     decipher.setAAD(Buffer.from(associatedData, "utf8"));

@@ -22,7 +22,8 @@ const sha256 = (value: string) => createHash("sha256").update(value).digest("hex
  * (`//evil`, `/\evil`) are refused: no open redirect through a return URL.
  */
 export function safeReturnPath(value: string | null | undefined): string {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\") || /[\s\\]/.test(value)) return DEFAULT_RETURN;
+  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\") || /[\s\\]/.test(value))
+    return DEFAULT_RETURN;
   const url = new URL(value, "http://app.invalid");
   return url.origin === "http://app.invalid" ? url.pathname + url.search : DEFAULT_RETURN;
 }
@@ -60,7 +61,10 @@ export async function startAuthorization(input: {
   const spec = providerSpec(input.provider);
   const client = oauthClientOrThrow(input.provider);
   const existingBinding = readCookie(input.request, BINDING_COOKIE);
-  const binding = existingBinding && /^[A-Za-z0-9_-]{43}$/.test(existingBinding) ? existingBinding : randomBytes(32).toString("base64url");
+  const binding =
+    existingBinding && /^[A-Za-z0-9_-]{43}$/.test(existingBinding)
+      ? existingBinding
+      : randomBytes(32).toString("base64url");
   const state = randomBytes(32).toString("base64url");
   const verifier = randomBytes(48).toString("base64url");
   const challenge = createHash("sha256").update(verifier).digest("base64url");
@@ -99,8 +103,7 @@ export async function startAuthorization(input: {
 }
 
 export type CallbackOutcome =
-  | { kind: "connected"; location: string; credentialId: string }
-  | { kind: "provider_error"; location: string };
+  { kind: "connected"; location: string; credentialId: string } | { kind: "provider_error"; location: string };
 
 const badState = (why: string) =>
   new AppError("bad_request", `This connection attempt is not valid (${why}). Start again from the settings page.`);
@@ -127,7 +130,8 @@ export async function completeAuthorization(input: {
   if (row.expiresAt.getTime() < Date.now()) throw badState("the state has expired");
   const binding = readCookie(input.request, BINDING_COOKIE);
   if (!binding || sha256(binding) !== row.bindingHash) throw badState("it was started in another browser");
-  if (input.sessionUserId && row.userId && input.sessionUserId !== row.userId) throw badState("it was started by another user");
+  if (input.sessionUserId && row.userId && input.sessionUserId !== row.userId)
+    throw badState("it was started by another user");
 
   const origin = new URL(row.redirectUri).origin;
   const back = (extra: Record<string, string>) => {
@@ -138,7 +142,10 @@ export async function completeAuthorization(input: {
 
   const providerError = params.get("error");
   if (providerError) {
-    return { kind: "provider_error", location: back({ oauth_error: providerError.slice(0, 100), provider: input.provider }) };
+    return {
+      kind: "provider_error",
+      location: back({ oauth_error: providerError.slice(0, 100), provider: input.provider }),
+    };
   }
   const code = params.get("code");
   if (!code) throw badState("the provider sent no code");
@@ -156,7 +163,8 @@ export async function completeAuthorization(input: {
     });
   } catch (err) {
     if (err instanceof OAuthGrantError) throw new AppError("bad_request", `${err.message} Start the connection again.`);
-    if (err instanceof OAuthEndpointError) throw new AppError(err.retryable ? "unavailable" : "bad_request", err.message);
+    if (err instanceof OAuthEndpointError)
+      throw new AppError(err.retryable ? "unavailable" : "bad_request", err.message);
     throw err;
   }
   const identity = await fetchIdentity(spec, tokens.accessToken);
@@ -172,9 +180,16 @@ async function fetchIdentity(spec: ReturnType<typeof providerSpec>, accessToken:
   try {
     response = await fetch(req.url, { ...req.init, signal: AbortSignal.timeout(30_000) });
   } catch (err) {
-    throw new AppError("unavailable", `${spec.label} could not be reached to identify the account (${(err as Error).name}).`);
+    throw new AppError(
+      "unavailable",
+      `${spec.label} could not be reached to identify the account (${(err as Error).name}).`,
+    );
   }
-  if (!response.ok) throw new AppError("bad_request", `${spec.label} did not accept the new token to identify the account (HTTP ${response.status}).`);
+  if (!response.ok)
+    throw new AppError(
+      "bad_request",
+      `${spec.label} did not accept the new token to identify the account (HTTP ${response.status}).`,
+    );
   try {
     return req.parse(await response.json());
   } catch {

@@ -15,25 +15,38 @@ export const REFRESH_ON_USE_MARGIN_SECONDS = 5 * 60;
 export type ProviderToken = { provider: string; kind: string; accessToken: string; username?: string };
 
 const reauth = (provider: string) =>
-  new ConnectorAuthError(`The ${providerLabel(provider)} connection must be reconnected (Settings → Connected accounts).`);
+  new ConnectorAuthError(
+    `The ${providerLabel(provider)} connection must be reconnected (Settings → Connected accounts).`,
+  );
 
 function needsRefresh(row: Credential, marginSeconds: number): boolean {
   return row.expiresAt !== null && row.expiresAt.getTime() - Date.now() <= marginSeconds * 1000;
 }
 
 function toToken(row: Credential, secret: CredentialSecret): ProviderToken {
-  return { provider: row.provider, kind: row.kind, accessToken: secret.accessToken, ...(secret.username ? { username: secret.username } : {}) };
+  return {
+    provider: row.provider,
+    kind: row.kind,
+    accessToken: secret.accessToken,
+    ...(secret.username ? { username: secret.username } : {}),
+  };
 }
 
 async function readCredential(db: DbOrTx, id: string): Promise<Credential> {
   const [row] = await db.select().from(credentials).where(eq(credentials.id, id));
-  if (!row) throw new ConnectorAuthError(`The credential ${id} no longer exists: connect the account again and pick it for this source.`);
+  if (!row)
+    throw new ConnectorAuthError(
+      `The credential ${id} no longer exists: connect the account again and pick it for this source.`,
+    );
   return row;
 }
 
 /** Marks the credential and every source that uses it `needs_reauth`, in the caller's transaction. */
 export async function markNeedsReauth(tx: DbOrTx, row: Credential, reason: string): Promise<void> {
-  await tx.update(credentials).set({ status: "needs_reauth", lastError: reason, updatedAt: new Date() }).where(eq(credentials.id, row.id));
+  await tx
+    .update(credentials)
+    .set({ status: "needs_reauth", lastError: reason, updatedAt: new Date() })
+    .where(eq(credentials.id, row.id));
   await tx.update(sources).set({ status: "needs_reauth", updatedAt: new Date() }).where(sourcesUsing(row.id));
 }
 
@@ -54,7 +67,9 @@ export async function refreshCredential(id: string, marginSeconds: number): Prom
     const secret = openCredentialSecret(row);
     if (!needsRefresh(row, marginSeconds)) return { ok: true, token: toToken(row, secret) };
     const stillValid = row.expiresAt!.getTime() > Date.now() + 5_000;
-    const client = OAUTH_PROVIDERS.includes(row.provider as OAuthProvider) ? oauthClient(row.provider as OAuthProvider) : null;
+    const client = OAUTH_PROVIDERS.includes(row.provider as OAuthProvider)
+      ? oauthClient(row.provider as OAuthProvider)
+      : null;
     if (!secret.refreshToken || !client) {
       if (stillValid) return { ok: true, token: toToken(row, secret) };
       const why = secret.refreshToken
@@ -65,7 +80,10 @@ export async function refreshCredential(id: string, marginSeconds: number): Prom
     }
     const spec = providerSpec(row.provider as OAuthProvider);
     try {
-      const tokens = await requestToken(spec, client, { grant_type: "refresh_token", refresh_token: secret.refreshToken });
+      const tokens = await requestToken(spec, client, {
+        grant_type: "refresh_token",
+        refresh_token: secret.refreshToken,
+      });
       const next: CredentialSecret = {
         accessToken: tokens.accessToken,
         // Providers that rotate send a new refresh token (the old one is void from now on);
@@ -94,7 +112,10 @@ export async function refreshCredential(id: string, marginSeconds: number): Prom
       await tx.update(credentials).set({ lastError: message, updatedAt: new Date() }).where(eq(credentials.id, row.id));
       // A token that still works is used while the refresh waits for the provider to recover.
       if (stillValid) return { ok: true, token: toToken(row, secret) };
-      return { ok: false, error: new ConnectorSyncError(`Refreshing the ${spec.label} token failed: ${message}`, { cause: err }) };
+      return {
+        ok: false,
+        error: new ConnectorSyncError(`Refreshing the ${spec.label} token failed: ${message}`, { cause: err }),
+      };
     }
   });
   if (!outcome.ok) throw outcome.error;

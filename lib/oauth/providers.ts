@@ -39,18 +39,34 @@ export type ProviderSpec = {
   /** How the client authenticates at the token endpoint. */
   clientAuth: "body" | "basic";
   /** Who the token belongs to, from the provider's API. */
-  identityRequest: (accessToken: string) => { url: string; init: RequestInit; parse: (body: unknown) => { accountId: string; accountName: string } };
+  identityRequest: (accessToken: string) => {
+    url: string;
+    init: RequestInit;
+    parse: (body: unknown) => { accountId: string; accountName: string };
+  };
 };
 
 const githubUser = z.object({ id: z.union([z.number(), z.string()]), login: z.string() });
 const gitlabUser = z.object({ id: z.union([z.number(), z.string()]), username: z.string() });
-const bitbucketUser = z.object({ uuid: z.string(), username: z.string().optional(), display_name: z.string().optional() });
+const bitbucketUser = z.object({
+  uuid: z.string(),
+  username: z.string().optional(),
+  display_name: z.string().optional(),
+});
 const googleUser = z.object({ sub: z.string(), email: z.string().optional(), name: z.string().optional() });
-const dropboxUser = z.object({ account_id: z.string(), email: z.string().optional(), name: z.object({ display_name: z.string() }).partial().optional() });
+const dropboxUser = z.object({
+  account_id: z.string(),
+  email: z.string().optional(),
+  name: z.object({ display_name: z.string() }).partial().optional(),
+});
 
 /** Endpoints follow the configurable base URLs (GitHub Enterprise Server, self-managed GitLab, fakes in tests). */
 export function providerSpec(provider: OAuthProvider): ProviderSpec {
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}`, accept: "application/json", "user-agent": "data-connector" });
+  const bearer = (token: string) => ({
+    authorization: `Bearer ${token}`,
+    accept: "application/json",
+    "user-agent": "data-connector",
+  });
   switch (provider) {
     case "github": {
       const web = providerWebUrl("github");
@@ -172,7 +188,10 @@ export function oauthClientOrThrow(provider: OAuthProvider): OAuthClient {
   const client = oauthClient(provider);
   if (!client) {
     const prefix = provider.toUpperCase();
-    throw new AppError("bad_request", `${LABELS[provider]} is not configured: set ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET.`);
+    throw new AppError(
+      "bad_request",
+      `${LABELS[provider]} is not configured: set ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET.`,
+    );
   }
   return client;
 }

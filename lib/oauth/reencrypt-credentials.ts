@@ -12,7 +12,10 @@ import { getKeyring } from "./encryption";
  */
 export async function reencryptCredentials(): Promise<{ moved: number; failed: number }> {
   const ring = getKeyring();
-  const stale = await getDb().select({ id: credentials.id }).from(credentials).where(ne(credentials.keyId, ring.current));
+  const stale = await getDb()
+    .select({ id: credentials.id })
+    .from(credentials)
+    .where(ne(credentials.keyId, ring.current));
   let moved = 0;
   let failed = 0;
   for (const { id } of stale) {
@@ -20,7 +23,10 @@ export async function reencryptCredentials(): Promise<{ moved: number; failed: n
       const done = await withTransaction(async (tx) => {
         const [row] = await tx.select().from(credentials).where(eq(credentials.id, id)).for("update");
         if (!row || row.keyId === ring.current) return false;
-        await tx.update(credentials).set(sealCredentialSecret(row.id, openCredentialSecret(row, ring), ring)).where(eq(credentials.id, id));
+        await tx
+          .update(credentials)
+          .set(sealCredentialSecret(row.id, openCredentialSecret(row, ring), ring))
+          .where(eq(credentials.id, id));
         return true;
       });
       if (done) moved++;

@@ -41,7 +41,11 @@ export class OAuthEndpointError extends Error {
 const GRANT_ERRORS = new Set(["invalid_grant", "bad_verification_code", "bad_refresh_token", "expired_token"]);
 
 /** POSTs a grant to the provider's token endpoint (form-encoded, JSON back) and parses the answer. */
-export async function requestToken(spec: ProviderSpec, client: OAuthClient, grant: Record<string, string>): Promise<TokenSet> {
+export async function requestToken(
+  spec: ProviderSpec,
+  client: OAuthClient,
+  grant: Record<string, string>,
+): Promise<TokenSet> {
   const body = new URLSearchParams(grant);
   const headers: Record<string, string> = {
     accept: "application/json",
@@ -70,14 +74,22 @@ export async function requestToken(spec: ProviderSpec, client: OAuthClient, gran
   const error = errorResponse.safeParse(json);
   if (error.success) {
     const detail = error.data.error_description ? `: ${error.data.error_description}` : "";
-    if (GRANT_ERRORS.has(error.data.error)) throw new OAuthGrantError(error.data.error, `${spec.label} refused the grant (${error.data.error}${detail}).`);
-    throw new OAuthEndpointError(`${spec.label}'s token endpoint answered ${error.data.error}${detail}.`, response.status === 429 || response.status >= 500);
+    if (GRANT_ERRORS.has(error.data.error))
+      throw new OAuthGrantError(error.data.error, `${spec.label} refused the grant (${error.data.error}${detail}).`);
+    throw new OAuthEndpointError(
+      `${spec.label}'s token endpoint answered ${error.data.error}${detail}.`,
+      response.status === 429 || response.status >= 500,
+    );
   }
   if (!response.ok) {
-    throw new OAuthEndpointError(`${spec.label}'s token endpoint answered HTTP ${response.status}.`, response.status === 429 || response.status >= 500);
+    throw new OAuthEndpointError(
+      `${spec.label}'s token endpoint answered HTTP ${response.status}.`,
+      response.status === 429 || response.status >= 500,
+    );
   }
   const parsed = tokenResponse.safeParse(json);
-  if (!parsed.success) throw new OAuthEndpointError(`${spec.label}'s token endpoint sent an answer without an access token.`, false);
+  if (!parsed.success)
+    throw new OAuthEndpointError(`${spec.label}'s token endpoint sent an answer without an access token.`, false);
   const t = parsed.data;
   return {
     accessToken: t.access_token,

@@ -41,7 +41,9 @@ export class PipelineRejectedError extends Error {
 
 /** The idempotency key of one delivery: the same (source, path, sha) always gives the same key. */
 export function idempotencyKey(sourceId: string, path: string, sha: string | null): string {
-  return createHash("sha256").update(`${sourceId}\0${path}\0${sha ?? ""}`).digest("hex");
+  return createHash("sha256")
+    .update(`${sourceId}\0${path}\0${sha ?? ""}`)
+    .digest("hex");
 }
 
 export type Pipeline = {
@@ -101,7 +103,9 @@ async function postJson(
       lastProblem = `${stage} stage unreachable (${(err as Error).message})`;
     }
     if (attempt === policy.attempts) break;
-    await onWait?.(`waiting for the pipeline: ${lastProblem}; retrying at ${new Date(Date.now() + delay).toISOString()}`);
+    await onWait?.(
+      `waiting for the pipeline: ${lastProblem}; retrying at ${new Date(Date.now() + delay).toISOString()}`,
+    );
     await sleep(delay);
   }
   throw new Error(`The pipeline did not accept the delivery after ${policy.attempts} attempts: ${lastProblem}`);
@@ -122,7 +126,14 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
       const meta = { sourceId: file.sourceId, path: file.path, sha: file.sha, language: file.language };
       let text = normalizeText(file.content);
       if (stages.normalize) {
-        const result = (await postJson("normalize", join(stages.normalize, "/process"), { files: [{ ...meta, content: text }] }, key, policy, onWait)) as {
+        const result = (await postJson(
+          "normalize",
+          join(stages.normalize, "/process"),
+          { files: [{ ...meta, content: text }] },
+          key,
+          policy,
+          onWait,
+        )) as {
           files?: { content?: string }[];
         };
         const normalized = result.files?.[0]?.content;
@@ -130,7 +141,14 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
       }
       let chunks: TextChunk[] = chunkText(text);
       if (stages.chunk) {
-        const result = (await postJson("chunk", join(stages.chunk, "/chunk"), { ...meta, content: text }, key, policy, onWait)) as {
+        const result = (await postJson(
+          "chunk",
+          join(stages.chunk, "/chunk"),
+          { ...meta, content: text },
+          key,
+          policy,
+          onWait,
+        )) as {
           chunks?: StageChunk[];
         };
         if (Array.isArray(result.chunks)) {
@@ -144,7 +162,14 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
       }
       let embeddings: unknown = undefined;
       if (stages.embed) {
-        const result = (await postJson("embed", join(stages.embed, "/embed"), { ...meta, chunks }, key, policy, onWait)) as {
+        const result = (await postJson(
+          "embed",
+          join(stages.embed, "/embed"),
+          { ...meta, chunks },
+          key,
+          policy,
+          onWait,
+        )) as {
           embeddings?: unknown;
         };
         embeddings = result.embeddings;

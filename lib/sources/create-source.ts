@@ -14,7 +14,10 @@ import { checkSourceConfig } from "./validate-config";
 /** Connects a source: validate against the provider, store it, register its webhook, queue its first full sync. */
 export async function createSource(db: Db, actor: Actor, body: CreateSourceBody) {
   const definition = getConnectorDefinition(body.type);
-  const { config, token, tokenSent, connection } = await checkSourceConfig(db, actor, body.type, { ...definition.configFromName?.(body.name), ...body.config });
+  const { config, token, tokenSent, connection } = await checkSourceConfig(db, actor, body.type, {
+    ...definition.configFromName?.(body.name),
+    ...body.config,
+  });
   const id = randomUUID();
   const [inserted] = await db
     .insert(sources)

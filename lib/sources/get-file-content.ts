@@ -7,7 +7,10 @@ import { toFileDto } from "./serialize";
 
 /** One indexed file with its text (rebuilt from the stored chunks) and the chunks. */
 export async function getFileContent(db: DbOrTx, sourceId: string, path: string) {
-  const [file] = await db.select().from(files).where(and(eq(files.sourceId, sourceId), eq(files.path, path)));
+  const [file] = await db
+    .select()
+    .from(files)
+    .where(and(eq(files.sourceId, sourceId), eq(files.path, path)));
   if (!file) throw new AppError("not_found", `The source has no indexed file at "${path}".`);
   const rows = await db
     .select({ ordinal: chunks.ordinal, startLine: chunks.startLine, endLine: chunks.endLine, content: chunks.content })

@@ -92,11 +92,25 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
   const { rows } = await getPool().query<Row>(statement.sql, statement.params);
   const shown = query.limit ? rows.slice(0, query.limit) : rows;
   const last = shown.at(-1);
-  const nextCursor = query.limit && rows.length > query.limit && last ? Buffer.from(`${last.created_at_text}|${last.id}`, "utf8").toString("base64url") : null;
+  const nextCursor =
+    query.limit && rows.length > query.limit && last
+      ? Buffer.from(`${last.created_at_text}|${last.id}`, "utf8").toString("base64url")
+      : null;
   return {
     sources: shown.map((r) =>
       toSourceDto(
-        { id: r.id, type: r.type, name: r.name, config: r.config, status: r.status, lastSyncAt: r.last_sync_at, webhookId: r.webhook_id, createdAt: r.created_at, updatedAt: r.updated_at, fileCount: r.file_count },
+        {
+          id: r.id,
+          type: r.type,
+          name: r.name,
+          config: r.config,
+          status: r.status,
+          lastSyncAt: r.last_sync_at,
+          webhookId: r.webhook_id,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+          fileCount: r.file_count,
+        },
         {
           latestJob: r.job_id
             ? {

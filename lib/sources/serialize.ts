@@ -34,7 +34,10 @@ export function toJobDto(job: JobFields) {
 export type JobDto = ReturnType<typeof toJobDto>;
 
 /** What a source's DTO shows: never its sealed secrets, account or cursor. */
-export type SourceFields = Pick<Source, "id" | "type" | "name" | "config" | "status" | "lastSyncAt" | "webhookId" | "createdAt" | "updatedAt" | "fileCount">;
+export type SourceFields = Pick<
+  Source,
+  "id" | "type" | "name" | "config" | "status" | "lastSyncAt" | "webhookId" | "createdAt" | "updatedAt" | "fileCount"
+>;
 
 export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields | null } = {}) {
   return {

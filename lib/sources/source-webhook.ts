@@ -20,7 +20,12 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
   const callbackUrl = webhookCallbackUrl(source.type);
   if (!callbackUrl) return null;
   const secret = randomBytes(32).toString("hex");
-  const connector = getConnectorDefinition(source.type).create({ sourceId: source.id, config: source.config, token, webhookSecret: secret });
+  const connector = getConnectorDefinition(source.type).create({
+    sourceId: source.id,
+    config: source.config,
+    token,
+    webhookSecret: secret,
+  });
   if (!connector.setupWebhook) return null;
   try {
     const { webhookId } = await connector.setupWebhook(callbackUrl);
@@ -31,7 +36,9 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
       .returning();
     return { source: updated!, remove: () => connector.removeWebhook?.(webhookId) ?? Promise.resolve() };
   } catch (err) {
-    console.warn(`[sources] could not register a ${source.type} webhook for source ${source.id}; it is polled or retried on schedule: ${(err as Error).message}`);
+    console.warn(
+      `[sources] could not register a ${source.type} webhook for source ${source.id}; it is polled or retried on schedule: ${(err as Error).message}`,
+    );
     return null;
   }
 }
@@ -47,6 +54,8 @@ export async function removeSourceWebhook(source: Source): Promise<void> {
     const connector = await connectorForSource(source);
     await connector.removeWebhook?.(source.webhookId);
   } catch (err) {
-    console.warn(`[sources] could not remove the ${source.type} webhook of source ${source.id}: ${(err as Error).message}`);
+    console.warn(
+      `[sources] could not remove the ${source.type} webhook of source ${source.id}: ${(err as Error).message}`,
+    );
   }
 }

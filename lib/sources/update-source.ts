@@ -10,7 +10,12 @@ import { removeSourceWebhook, setupSourceWebhook } from "./source-webhook";
 import { checkSourceConfig } from "./validate-config";
 
 /** Renames a source or changes its config (merged, validated again; secrets not sent are kept). */
-export async function updateSource(db: Db, actor: Actor, id: string, body: { name?: string; config?: Record<string, unknown> }) {
+export async function updateSource(
+  db: Db,
+  actor: Actor,
+  id: string,
+  body: { name?: string; config?: Record<string, unknown> },
+) {
   const source = await getSourceOrThrow(db, actor, id);
   // A new connected account replaces a stored token, and a new token replaces the account.
   const switchesAccount = typeof body.config?.credentialId === "string";
@@ -33,14 +38,19 @@ export async function updateSource(db: Db, actor: Actor, id: string, body: { nam
     })
     .where(eq(sources.id, id))
     .returning();
-  if (source.webhookId && webhookTargetChanged(source, updated!)) updated = await moveWebhook(db, source, updated!, checked?.token ?? null);
+  if (source.webhookId && webhookTargetChanged(source, updated!))
+    updated = await moveWebhook(db, source, updated!, checked?.token ?? null);
   // New filters change which files belong in the index: compare everything again.
   if (body.config) await requestSync({ sourceId: id, type: "full", trigger: "api" });
   return toSourceDto(updated!);
 }
 
 /** Config that says where a source's webhook lives: another repository needs another hook. */
-const WEBHOOK_TARGET_KEYS: Partial<Record<string, string[]>> = { github: ["repo"], gitlab: ["repo", "host"], bitbucket: ["repo"] };
+const WEBHOOK_TARGET_KEYS: Partial<Record<string, string[]>> = {
+  github: ["repo"],
+  gitlab: ["repo", "host"],
+  bitbucket: ["repo"],
+};
 
 function webhookTargetChanged(before: Source, after: Source): boolean {
   const target = (s: Source, key: string) => String(s.config[key] ?? "").toLowerCase();
@@ -55,6 +65,10 @@ async function moveWebhook(db: Db, before: Source, after: Source, token: string 
   const hook = await setupSourceWebhook(db, after, token);
   await removeSourceWebhook(before);
   if (hook) return hook.source;
-  const [polled] = await db.update(sources).set({ webhookId: null, webhookSecret: null, updatedAt: new Date() }).where(eq(sources.id, after.id)).returning();
+  const [polled] = await db
+    .update(sources)
+    .set({ webhookId: null, webhookSecret: null, updatedAt: new Date() })
+    .where(eq(sources.id, after.id))
+    .returning();
   return polled!;
 }

@@ -8,7 +8,10 @@ import type { DbOrTx } from "@/lib/db/client";
 import { assertCredentialUsable } from "@/lib/oauth/credentials";
 
 /** Parses a source's config for its type (provider fields plus filters) with field-level errors. */
-export function parseSourceConfig(definition: ConnectorDefinition, config: Record<string, unknown>): Record<string, unknown> {
+export function parseSourceConfig(
+  definition: ConnectorDefinition,
+  config: Record<string, unknown>,
+): Record<string, unknown> {
   const filters = filterConfigSchema.safeParse(config);
   const provider = definition.configSchema.safeParse(config);
   const errors = [
@@ -27,10 +30,17 @@ export async function validateConnection(connector: Connector): Promise<Connecti
     return (await connector.validateConnection()) ?? {};
   } catch (err) {
     if (err instanceof ConnectorConfigError) {
-      throw new AppError("invalid_config", err.message, [{ path: `config.${err.field ?? ""}`.replace(/\.$/, ""), message: err.message }]);
+      throw new AppError("invalid_config", err.message, [
+        { path: `config.${err.field ?? ""}`.replace(/\.$/, ""), message: err.message },
+      ]);
     }
-    if (err instanceof ConnectorAuthError) throw new AppError("invalid_config", err.message, [{ path: "config.token", message: err.message }]);
-    if (err instanceof ConnectorError) throw new AppError("unavailable", `The provider could not be checked right now: ${err.message} Try again in a minute.`);
+    if (err instanceof ConnectorAuthError)
+      throw new AppError("invalid_config", err.message, [{ path: "config.token", message: err.message }]);
+    if (err instanceof ConnectorError)
+      throw new AppError(
+        "unavailable",
+        `The provider could not be checked right now: ${err.message} Try again in a minute.`,
+      );
     throw err;
   }
 }

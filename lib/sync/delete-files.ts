@@ -23,9 +23,11 @@ export async function deleteIndexedFiles(
       .where(and(eq(files.sourceId, sourceId), inArray(files.path, paths)))
       .returning({ path: files.path, sha: files.sha });
     if (removed.length > 0) {
-      await tx.insert(pipelineDeliveries).values(
-        removed.map((r) => ({ sourceId, jobId, path: r.path, sha: r.sha, op: "delete", deliveredAt: new Date() })),
-      );
+      await tx
+        .insert(pipelineDeliveries)
+        .values(
+          removed.map((r) => ({ sourceId, jobId, path: r.path, sha: r.sha, op: "delete", deliveredAt: new Date() })),
+        );
     }
   });
 }

@@ -39,7 +39,11 @@ export async function enqueueFileBatches(jobId: string, changed: RemoteFile[], s
       rows.push({ jobId, batchNo: i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
     }
     for (let i = 0; i < rows.length; i += 100) await tx.insert(syncJobBatches).values(rows.slice(i, i + 100));
-    await sendBatchJobs(jobId, rows.map((r) => r.batchNo), executor);
+    await sendBatchJobs(
+      jobId,
+      rows.map((r) => r.batchNo),
+      executor,
+    );
   });
 }
 
@@ -84,7 +88,10 @@ export async function settleFileBatches(
         .select({ batchNo: syncJobBatches.batchNo })
         .from(syncJobBatches)
         .where(and(eq(syncJobBatches.jobId, jobId), eq(syncJobBatches.status, "pending")));
-      await sendBatchJobs(jobId, pending.map((p) => p.batchNo));
+      await sendBatchJobs(
+        jobId,
+        pending.map((p) => p.batchNo),
+      );
       lastSent = Date.now();
     }
     // Rather than idle, the waiting worker takes batches itself; other workers take the rest.

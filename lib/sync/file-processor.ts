@@ -30,7 +30,12 @@ function sha256(content: Buffer): string {
 }
 
 /** The index rows of a source, or only those at (`exact`) or at and under `paths`. */
-export async function loadIndex(db: Db, sourceId: string, paths?: string[], options: { exact?: boolean } = {}): Promise<Map<string, IndexedFile>> {
+export async function loadIndex(
+  db: Db,
+  sourceId: string,
+  paths?: string[],
+  options: { exact?: boolean } = {},
+): Promise<Map<string, IndexedFile>> {
   const where = [eq(files.sourceId, sourceId)];
   if (paths) {
     if (paths.length === 0) return new Map();
@@ -67,10 +72,16 @@ export class FileProcessor {
    * Processes `batch`. Throws SyncCancelledError, writing nothing, when the job stopped
    * running meanwhile; `inTransaction` runs last in the batch's transaction.
    */
-  async process(batch: BatchEntry[], existing: Map<string, IndexedFile>, inTransaction?: (tx: Db) => Promise<void>): Promise<void> {
+  async process(
+    batch: BatchEntry[],
+    existing: Map<string, IndexedFile>,
+    inTransaction?: (tx: Db) => Promise<void>,
+  ): Promise<void> {
     const { jobId, source } = this.context;
     const outcomes = batch.length
-      ? await mapLimit(batch, this.context.concurrency, ({ file, content }) => this.processFile(file, content, existing.get(file.path) ?? null))
+      ? await mapLimit(batch, this.context.concurrency, ({ file, content }) =>
+          this.processFile(file, content, existing.get(file.path) ?? null),
+        )
       : [];
     await withTransaction(async (tx, _executor, client) => {
       // First, so that batches of one job commit one after the other and none after a cancel.
@@ -109,7 +120,9 @@ export class FileProcessor {
         if (delivered.length > 0) {
           const ids = delivered.map((o) => idByPath.get(o.file.path)!);
           await client.query("delete from chunks where file_id = any($1::uuid[])", [ids]);
-          const chunkRows = delivered.flatMap((o) => o.chunks.map((c) => ({ fileId: idByPath.get(o.file.path)!, ...c })));
+          const chunkRows = delivered.flatMap((o) =>
+            o.chunks.map((c) => ({ fileId: idByPath.get(o.file.path)!, ...c })),
+          );
           await client.query(
             `insert into chunks (file_id, ordinal, start_line, end_line, content)
              select * from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])`,
@@ -121,25 +134,56 @@ export class FileProcessor {
               chunkRows.map((c) => c.content),
             ],
           );
-          await tx.insert(pipelineDeliveries).values(
-            delivered.map((o) => ({ sourceId: source.id, jobId, path: o.file.path, sha: o.sha, op: "upsert", deliveredAt: now })),
-          );
+          await tx
+            .insert(pipelineDeliveries)
+            .values(
+              delivered.map((o) => ({
+                sourceId: source.id,
+                jobId,
+                path: o.file.path,
+                sha: o.sha,
+                op: "upsert",
+                deliveredAt: now,
+              })),
+            );
         }
       }
       // A file that the content checks now drop (grown too large, turned binary) leaves the index.
-      const removed = outcomes.filter((o): o is Extract<Outcome, { kind: "dropped" }> => o.kind === "dropped" && o.removed !== null);
+      const removed = outcomes.filter(
+        (o): o is Extract<Outcome, { kind: "dropped" }> => o.kind === "dropped" && o.removed !== null,
+      );
       if (removed.length > 0) {
-        await tx.delete(files).where(and(eq(files.sourceId, source.id), inArray(files.path, removed.map((o) => o.path))));
-        await tx.insert(pipelineDeliveries).values(
-          removed.map((o) => ({ sourceId: source.id, jobId, path: o.path, sha: o.removed!.sha, op: "delete", deliveredAt: now })),
+        await tx.delete(files).where(
+          and(
+            eq(files.sourceId, source.id),
+            inArray(
+              files.path,
+              removed.map((o) => o.path),
+            ),
+          ),
         );
+        await tx
+          .insert(pipelineDeliveries)
+          .values(
+            removed.map((o) => ({
+              sourceId: source.id,
+              jobId,
+              path: o.path,
+              sha: o.removed!.sha,
+              op: "delete",
+              deliveredAt: now,
+            })),
+          );
       }
       const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
       if (failures.length > 0) {
         await tx
           .insert(syncJobFailures)
           .values(failures.map((f) => ({ jobId, path: f.path, error: f.error })))
-          .onConflictDoUpdate({ target: [syncJobFailures.jobId, syncJobFailures.path], set: { error: sql`excluded.error` } });
+          .onConflictDoUpdate({
+            target: [syncJobFailures.jobId, syncJobFailures.path],
+            set: { error: sql`excluded.error` },
+          });
       }
       await inTransaction?.(tx);
     });
@@ -156,7 +200,8 @@ export class FileProcessor {
     if (file.size !== null && file.size > filter.maxFileSize) return dropped(`larger than ${filter.maxFileSize} bytes`);
     let content: Buffer;
     try {
-      content = given ?? (await waitOutRateLimits(() => connector.getFileContent(file.path, file), this.context.setDetail));
+      content =
+        given ?? (await waitOutRateLimits(() => connector.getFileContent(file.path, file), this.context.setDetail));
     } catch (err) {
       if (err instanceof ConnectorError && err.retryable) throw err;
       return { kind: "failed", path: file.path, error: (err as Error).message };
@@ -167,7 +212,10 @@ export class FileProcessor {
     const base = { file, sha, size: content.length, language: verdict.language };
     if (row?.sha === sha) return { kind: "same", ...base };
     try {
-      const textChunks = await pipeline.upsert({ sourceId: source.id, path: file.path, sha, language: verdict.language, content }, this.context.setDetail);
+      const textChunks = await pipeline.upsert(
+        { sourceId: source.id, path: file.path, sha, language: verdict.language, content },
+        this.context.setDetail,
+      );
       return { kind: "deliver", ...base, chunks: textChunks };
     } catch (err) {
       if (!(err instanceof PipelineRejectedError)) throw err;

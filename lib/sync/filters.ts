@@ -5,9 +5,29 @@ export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
 
 /** Folders that hold generated, vendored or tool state rather than source. */
 export const DEFAULT_EXCLUDED_DIRS = [
-  ".git", ".hg", ".svn", "node_modules", "bower_components", "vendor", "dist", "build", "out", ".next",
-  ".nuxt", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache", ".pytest_cache", ".gradle", ".idea",
-  "target", "coverage", ".cache", ".terraform",
+  ".git",
+  ".hg",
+  ".svn",
+  "node_modules",
+  "bower_components",
+  "vendor",
+  "dist",
+  "build",
+  "out",
+  ".next",
+  ".nuxt",
+  "__pycache__",
+  ".venv",
+  "venv",
+  ".tox",
+  ".mypy_cache",
+  ".pytest_cache",
+  ".gradle",
+  ".idea",
+  "target",
+  "coverage",
+  ".cache",
+  ".terraform",
 ];
 
 export type FilterConfig = {

@@ -11,7 +11,12 @@ import { createFileFilter, type FilterConfig } from "./filters";
 import { SyncCancelledError } from "./progress";
 import type { AttemptInfo } from "./handle-sync-source";
 
-async function settle(db: Db, id: number, status: "done" | "failed", error?: { kind: string; message: string }): Promise<void> {
+async function settle(
+  db: Db,
+  id: number,
+  status: "done" | "failed",
+  error?: { kind: string; message: string },
+): Promise<void> {
   await db
     .update(syncJobBatches)
     .set({ status, errorKind: error?.kind ?? null, errorMessage: error?.message ?? null, completedAt: new Date() })
@@ -52,7 +57,12 @@ export async function handleFileBatch(
   });
   const entries = batch.files.map(fromBatchEntry);
   try {
-    const existing = await loadIndex(db, source.id, entries.map((f) => f.path), { exact: true });
+    const existing = await loadIndex(
+      db,
+      source.id,
+      entries.map((f) => f.path),
+      { exact: true },
+    );
     await processor.process(
       entries.map((file) => ({ file, content: null })),
       existing,

@@ -56,7 +56,11 @@ async function settleAfterCancel(sourceId: string): Promise<void> {
  * of these per source, so the source's rows are only ever written by one sync at a time.
  * Transient failures are thrown so pg-boss retries with backoff; the retry resumes the job.
  */
-export async function handleSyncSource(sourceId: string, attempt: AttemptInfo, pipeline: Pipeline = createPipeline()): Promise<void> {
+export async function handleSyncSource(
+  sourceId: string,
+  attempt: AttemptInfo,
+  pipeline: Pipeline = createPipeline(),
+): Promise<void> {
   const db = getDb();
   for (;;) {
     const [source] = await db.select().from(sources).where(eq(sources.id, sourceId));
@@ -87,7 +91,10 @@ export async function handleSyncSource(sourceId: string, attempt: AttemptInfo, p
         await failJob(job, `${message} (gave up after ${attempt.retryCount + 1} attempts)`, "error");
         continue;
       }
-      await db.update(syncJobs).set({ detail: `retrying after: ${message}` }).where(eq(syncJobs.id, job.id));
+      await db
+        .update(syncJobs)
+        .set({ detail: `retrying after: ${message}` })
+        .where(eq(syncJobs.id, job.id));
       throw err;
     }
   }

@@ -30,7 +30,10 @@ export class LocalWatcher {
 
   /** Watches every local source and stops watching removed ones. */
   async refresh(): Promise<void> {
-    const rows = await getDb().select({ id: sources.id, config: sources.config }).from(sources).where(eq(sources.type, "local"));
+    const rows = await getDb()
+      .select({ id: sources.id, config: sources.config })
+      .from(sources)
+      .where(eq(sources.type, "local"));
     const ids = new Set(rows.map((r) => r.id));
     for (const [id, w] of this.watched) {
       if (!ids.has(id)) this.unwatch(id, w);
@@ -40,7 +43,9 @@ export class LocalWatcher {
       const current = this.watched.get(row.id);
       if (current?.folder === folder) continue;
       if (current) this.unwatch(row.id, current);
-      await this.watchSource(row.id, folder).catch((err) => console.error(`[watcher] cannot watch source ${row.id}:`, (err as Error).message));
+      await this.watchSource(row.id, folder).catch((err) =>
+        console.error(`[watcher] cannot watch source ${row.id}:`, (err as Error).message),
+      );
     }
   }
 

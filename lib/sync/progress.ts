@@ -14,7 +14,11 @@ export class SyncCancelledError extends Error {
 const PROGRESS = sql`least(99, floor(100.0 * (${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed}) / greatest(${syncJobs.filesTotal}, 1)))::int`;
 
 /** Adds to a running job's counters; false when the job is not running (cancelled). */
-export async function addProgress(db: Db, jobId: string, add: { processed?: number; skipped?: number; failed?: number }): Promise<boolean> {
+export async function addProgress(
+  db: Db,
+  jobId: string,
+  add: { processed?: number; skipped?: number; failed?: number },
+): Promise<boolean> {
   const rows = await db
     .update(syncJobs)
     .set({
@@ -30,13 +34,19 @@ export async function addProgress(db: Db, jobId: string, add: { processed?: numb
 
 /** Sets how many files the job will touch, counting those already done. */
 export async function setTotal(db: Db, jobId: string, total: number | { remaining: number }): Promise<void> {
-  const value = typeof total === "number" ? sql`${total}` : sql`${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed} + ${total.remaining}`;
+  const value =
+    typeof total === "number"
+      ? sql`${total}`
+      : sql`${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed} + ${total.remaining}`;
   await db.update(syncJobs).set({ filesTotal: value }).where(eq(syncJobs.id, jobId));
   await db.update(syncJobs).set({ progress: PROGRESS }).where(eq(syncJobs.id, jobId));
 }
 
 export async function resetProgress(db: Db, jobId: string): Promise<void> {
-  await db.update(syncJobs).set({ filesTotal: 0, filesProcessed: 0, filesSkipped: 0, filesFailed: 0, progress: 0 }).where(eq(syncJobs.id, jobId));
+  await db
+    .update(syncJobs)
+    .set({ filesTotal: 0, filesProcessed: 0, filesSkipped: 0, filesFailed: 0, progress: 0 })
+    .where(eq(syncJobs.id, jobId));
 }
 
 export async function throwIfCancelled(db: Db, jobId: string): Promise<void> {

@@ -63,12 +63,19 @@ export async function requestSyncsInTransaction(
   if (requests.length === 0) return [];
   const boss = await getBoss();
   const sourceIds = [...new Set(requests.map((r) => r.sourceId))].sort();
-  if (sourceIds.length !== requests.length) throw new Error("requestSyncsInTransaction takes at most one request per source.");
-  await executor.executeSql("select pg_advisory_xact_lock(hashtextextended(s, 0)) from (select unnest($1::text[]) as s order by 1) as ordered", [sourceIds]);
+  if (sourceIds.length !== requests.length)
+    throw new Error("requestSyncsInTransaction takes at most one request per source.");
+  await executor.executeSql(
+    "select pg_advisory_xact_lock(hashtextextended(s, 0)) from (select unnest($1::text[]) as s order by 1) as ordered",
+    [sourceIds],
+  );
   // Plain SQL with one array parameter: this runs for every group of webhooks, and building the
   // query with drizzle cost more than running it.
   const waitingRows = (
-    await executor.executeSql(`select id, source_id, type, paths from sync_jobs where source_id = any($1::uuid[]) and status = 'queued'`, [sourceIds])
+    await executor.executeSql(
+      `select id, source_id, type, paths from sync_jobs where source_id = any($1::uuid[]) and status = 'queued'`,
+      [sourceIds],
+    )
   ).rows as { id: string; source_id: string; type: SyncType; paths: string[] | null }[];
   const waitingBySource = new Map(waitingRows.map((w) => [w.source_id, w]));
   const answers = new Map<string, SyncRequested>();
@@ -81,7 +88,9 @@ export async function requestSyncsInTransaction(
     }
     const type: SyncType = waiting.type === "full" || request.type === "full" ? "full" : "incremental";
     const paths = type === "full" ? null : mergePaths(waiting.paths ?? null, request.paths);
-    const samePaths = (paths === null && waiting.paths === null) || (paths !== null && waiting.paths !== null && paths.length === waiting.paths.length);
+    const samePaths =
+      (paths === null && waiting.paths === null) ||
+      (paths !== null && waiting.paths !== null && paths.length === waiting.paths.length);
     // A burst of webhooks folds into the waiting job; most of them change nothing in it.
     if (type === waiting.type && samePaths) {
       answers.set(request.sourceId, { jobId: waiting.id, coalesced: true });

@@ -147,7 +147,10 @@ export class SyncRun {
       }
     }
     const upsertIds = [...upserts.values()].flatMap((u) => (u.id ? [u.id] : []));
-    const existing = await this.loadChangedRows([...upserts.keys(), ...deletes], subtrees, [...deletedIds, ...upsertIds]);
+    const existing = await this.loadChangedRows([...upserts.keys(), ...deletes], subtrees, [
+      ...deletedIds,
+      ...upsertIds,
+    ]);
     // Many changed paths without a version (GitLab's compare names no blob): one archive
     // answers them all, instead of one metadata request each.
     const unknown = [...upserts].filter(([p, u]) => !u.file && this.filter.checkPath(p).keep).length;
@@ -169,14 +172,22 @@ export class SyncRun {
   }
 
   /** Rows at these exact paths, at or under these subtrees, or carrying these provider ids. */
-  private async loadChangedRows(paths: string[], subtrees: PathMatch[], ids: string[]): Promise<Map<string, IndexedFile>> {
+  private async loadChangedRows(
+    paths: string[],
+    subtrees: PathMatch[],
+    ids: string[],
+  ): Promise<Map<string, IndexedFile>> {
     const conditions = [];
     if (paths.length > 0) conditions.push(inArray(files.path, paths));
     if (ids.length > 0) conditions.push(inArray(files.providerId, ids));
     for (const t of subtrees) {
       const under = `${escapeLike(t.path)}/%`;
       if (t.ignoreCase) {
-        conditions.push(t.subtree ? sql`(lower(${files.path}) = lower(${t.path}) or lower(${files.path}) like lower(${under}))` : sql`lower(${files.path}) = lower(${t.path})`);
+        conditions.push(
+          t.subtree
+            ? sql`(lower(${files.path}) = lower(${t.path}) or lower(${files.path}) like lower(${under}))`
+            : sql`lower(${files.path}) = lower(${t.path})`,
+        );
       } else {
         conditions.push(t.subtree ? or(eq(files.path, t.path), like(files.path, under))! : eq(files.path, t.path));
       }
@@ -198,13 +209,18 @@ export class SyncRun {
     await this.deletePaths(gone, existing);
   }
 
-  private async processFiles(candidates: RemoteFile[], existing: Map<string, IndexedFile>, options: { wholeListing?: boolean } = {}): Promise<void> {
+  private async processFiles(
+    candidates: RemoteFile[],
+    existing: Map<string, IndexedFile>,
+    options: { wholeListing?: boolean } = {},
+  ): Promise<void> {
     const changed = candidates.filter((file) => {
       const row = existing.get(file.path);
       return !(row && file.version !== null && row.providerVersion === file.version);
     });
     const unchanged = candidates.length - changed.length;
-    if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged }))) throw new SyncCancelledError();
+    if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged })))
+      throw new SyncCancelledError();
     // One archive costs two requests but carries every file: worth it for many changed files,
     // or for a first sync of the whole listing.
     const useArchive =
@@ -240,7 +256,8 @@ export class SyncRun {
   ): Promise<{ rest: RemoteFile[]; complete: boolean }> {
     const wanted = changed ? new Map(changed.map((f) => [f.path, f])) : null;
     const maxSize = this.filter.maxFileSize;
-    const accept = (p: string, size: number) => size <= maxSize && (wanted ? wanted.has(p) : this.filter.checkPath(p).keep);
+    const accept = (p: string, size: number) =>
+      size <= maxSize && (wanted ? wanted.has(p) : this.filter.checkPath(p).keep);
     let slice: BatchEntry[] = [];
     const flush = async () => {
       if (listed) await setTotal(this.db, this.job.id, listed.size);
@@ -258,7 +275,12 @@ export class SyncRun {
           wanted?.delete(entry.path);
           listed?.add(entry.path);
           const { content, ...remote } = entry;
-          slice.push({ file: fromListing ? { ...fromListing, version: fromListing.version ?? remote.version, size: remote.size } : remote, content });
+          slice.push({
+            file: fromListing
+              ? { ...fromListing, version: fromListing.version ?? remote.version, size: remote.size }
+              : remote,
+            content,
+          });
           if (slice.length >= WRITE_BATCH) await flush();
         }
       });
@@ -275,7 +297,14 @@ export class SyncRun {
   private async deletePaths(paths: string[], existing: Map<string, IndexedFile>): Promise<void> {
     for (let i = 0; i < paths.length; i += WRITE_BATCH) {
       await throwIfCancelled(this.db, this.job.id);
-      await deleteIndexedFiles(this.source.id, this.job.id, paths.slice(i, i + WRITE_BATCH), existing, this.pipeline, (d) => this.setDetail(d));
+      await deleteIndexedFiles(
+        this.source.id,
+        this.job.id,
+        paths.slice(i, i + WRITE_BATCH),
+        existing,
+        this.pipeline,
+        (d) => this.setDetail(d),
+      );
     }
   }
 
@@ -288,7 +317,10 @@ export class SyncRun {
         .where(and(eq(syncJobs.id, this.job.id), eq(syncJobs.status, "running")))
         .returning({ id: syncJobs.id });
       if (!done) throw new SyncCancelledError();
-      await tx.update(sources).set({ status: "synced", lastSyncAt: now, cursor, updatedAt: now }).where(eq(sources.id, this.source.id));
+      await tx
+        .update(sources)
+        .set({ status: "synced", lastSyncAt: now, cursor, updatedAt: now })
+        .where(eq(sources.id, this.source.id));
     });
   }
 

@@ -13,12 +13,14 @@ const ORIGIN = "http://localhost";
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > MAX_DIRECT_BODY) throw new AppError("payload_too_large", `Request bodies here are limited to ${MAX_DIRECT_BODY} bytes.`);
+  if (declared > MAX_DIRECT_BODY)
+    throw new AppError("payload_too_large", `Request bodies here are limited to ${MAX_DIRECT_BODY} bytes.`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_DIRECT_BODY) throw new AppError("payload_too_large", `Request bodies here are limited to ${MAX_DIRECT_BODY} bytes.`);
+    if (size > MAX_DIRECT_BODY)
+      throw new AppError("payload_too_large", `Request bodies here are limited to ${MAX_DIRECT_BODY} bytes.`);
     chunks.push(chunk);
   }
   const body = Buffer.concat(chunks);

@@ -27,7 +27,10 @@ export type DropboxNotificationResult = { accounts: number; queued: number };
 export async function handleDropboxNotification(headers: Headers, rawBody: string): Promise<DropboxNotificationResult> {
   const secret = process.env.DROPBOX_APP_SECRET;
   if (!secret) {
-    throw new AppError("unavailable", "Dropbox webhooks are not configured on this server: set DROPBOX_APP_SECRET to the Dropbox app secret.");
+    throw new AppError(
+      "unavailable",
+      "Dropbox webhooks are not configured on this server: set DROPBOX_APP_SECRET to the Dropbox app secret.",
+    );
   }
   const signature = headers.get("x-dropbox-signature");
   if (!signature) throw new AppError("unauthorized", "The X-Dropbox-Signature header is missing.");

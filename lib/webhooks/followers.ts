@@ -25,7 +25,14 @@ type CacheState = {
   retryAt: number;
 };
 const globalForFollowers = globalThis as unknown as { dataConnectorFollowers?: CacheState };
-const state = (globalForFollowers.dataConnectorFollowers ??= { entries: new Map(), generation: 0, listening: false, client: null, starting: false, retryAt: 0 });
+const state = (globalForFollowers.dataConnectorFollowers ??= {
+  entries: new Map(),
+  generation: 0,
+  listening: false,
+  client: null,
+  starting: false,
+  retryAt: 0,
+});
 const RETRY_AFTER_MS = 60_000;
 const MAX_ENTRIES = 10_000;
 
@@ -85,10 +92,14 @@ async function listen(): Promise<void> {
 }
 
 async function query(provider: WebhookProvider, repo: string): Promise<Follower[]> {
-  const { rows } = await getPool().query<{ id: string; config: Record<string, unknown>; webhook_secret: string | null }>(
-    `select id, config, webhook_secret from sources where type = $1 and lower(config->>'repo') = lower($2)`,
-    [provider, repo],
-  );
+  const { rows } = await getPool().query<{
+    id: string;
+    config: Record<string, unknown>;
+    webhook_secret: string | null;
+  }>(`select id, config, webhook_secret from sources where type = $1 and lower(config->>'repo') = lower($2)`, [
+    provider,
+    repo,
+  ]);
   return rows.map((r) => ({ id: r.id, config: r.config, webhookSecret: r.webhook_secret }));
 }
 
@@ -97,7 +108,11 @@ async function query(provider: WebhookProvider, repo: string): Promise<Follower[
  * the index on (type, lower(config->>'repo')). `fresh` skips the cache (a signature that
  * matched no cached secret is checked against the database before it is refused).
  */
-export async function repositoryFollowers(provider: WebhookProvider, repo: string, { fresh = false } = {}): Promise<Follower[]> {
+export async function repositoryFollowers(
+  provider: WebhookProvider,
+  repo: string,
+  { fresh = false } = {},
+): Promise<Follower[]> {
   if (!state.listening) {
     void listen();
     return query(provider, repo);

@@ -26,5 +26,9 @@ export async function listWebhookEvents(db: DbOrTx, sourceId: string, limit = 50
     .where(eq(webhookEvents.sourceId, sourceId))
     .orderBy(desc(webhookEvents.createdAt))
     .limit(limit);
-  return rows.map(({ createdAt, processedAt, ...r }) => ({ ...r, processedAt: processedAt?.toISOString() ?? null, receivedAt: createdAt.toISOString() }));
+  return rows.map(({ createdAt, processedAt, ...r }) => ({
+    ...r,
+    processedAt: processedAt?.toISOString() ?? null,
+    receivedAt: createdAt.toISOString(),
+  }));
 }

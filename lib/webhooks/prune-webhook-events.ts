@@ -7,7 +7,9 @@ const PRUNE_BATCH = 10_000;
 export function webhookEventRetentionDays(): number {
   const days = Number(process.env.WEBHOOK_EVENTS_RETENTION_DAYS ?? 30);
   if (!Number.isFinite(days) || days < 1) {
-    throw new Error(`WEBHOOK_EVENTS_RETENTION_DAYS must be a number of days of at least 1 (got "${process.env.WEBHOOK_EVENTS_RETENTION_DAYS}").`);
+    throw new Error(
+      `WEBHOOK_EVENTS_RETENTION_DAYS must be a number of days of at least 1 (got "${process.env.WEBHOOK_EVENTS_RETENTION_DAYS}").`,
+    );
   }
   return days;
 }

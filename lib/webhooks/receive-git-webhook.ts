@@ -26,9 +26,13 @@ const refBranch = (ref: string) => (ref.startsWith("refs/heads/") ? ref.slice("r
 // more than parsing with it.
 const fullNamePayload = z.object({ repository: z.object({ full_name: z.string() }) });
 const refPayload = z.object({ ref: z.string() });
-const gitlabProjectPayload = z.object({ project: z.object({ path_with_namespace: z.string(), web_url: z.string().optional() }) });
+const gitlabProjectPayload = z.object({
+  project: z.object({ path_with_namespace: z.string(), web_url: z.string().optional() }),
+});
 const bitbucketRef = z.object({ type: z.string(), name: z.string() }).nullish();
-const bitbucketPushPayload = z.object({ push: z.object({ changes: z.array(z.object({ new: bitbucketRef, old: bitbucketRef })) }) });
+const bitbucketPushPayload = z.object({
+  push: z.object({ changes: z.array(z.object({ new: bitbucketRef, old: bitbucketRef })) }),
+});
 
 function pushedBranch(payload: unknown): string[] {
   const parsed = refPayload.safeParse(payload);
@@ -78,7 +82,10 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
       if (event !== "repo:push") return null;
       const parsed = bitbucketPushPayload.safeParse(p);
       if (!parsed.success) return [];
-      return parsed.data.push.changes.flatMap((c) => [c.new, c.old]).filter((r) => r?.type === "branch").map((r) => r!.name);
+      return parsed.data.push.changes
+        .flatMap((c) => [c.new, c.old])
+        .filter((r) => r?.type === "branch")
+        .map((r) => r!.name);
     },
     isPing: (event) => event === "diagnostics:ping",
   },
@@ -86,7 +93,8 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
 
 async function readLimitedBody(request: Request): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_WEBHOOK_BODY) throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_WEBHOOK_BODY} bytes.`);
+  if (declared > MAX_WEBHOOK_BODY)
+    throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_WEBHOOK_BODY} bytes.`);
   if (!request.body) return "";
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -113,7 +121,11 @@ function firstHeader(headers: Headers, names: string[]): string | null {
 }
 
 /** Sources of this provider that follow the repository (GitLab: on the event's host). */
-async function followers(provider: WebhookProvider, target: { repo: string; host?: string }, fresh = false): Promise<Follower[]> {
+async function followers(
+  provider: WebhookProvider,
+  target: { repo: string; host?: string },
+  fresh = false,
+): Promise<Follower[]> {
   const found = await repositoryFollowers(provider, target.repo, { fresh });
   if (provider !== "gitlab" || !target.host) return found;
   return found.filter((s) => {

@@ -52,7 +52,13 @@ async function flush(): Promise<void> {
     while (queue.length > 0) {
       const batch = queue.splice(0, MAX_BATCH);
       try {
-        const results = await withTransaction((tx, executor) => recordBatch(tx, executor, batch.map((p) => p.event)));
+        const results = await withTransaction((tx, executor) =>
+          recordBatch(
+            tx,
+            executor,
+            batch.map((p) => p.event),
+          ),
+        );
         batch.forEach((p, i) => p.resolve(results[i]!));
       } catch (err) {
         if (batch.length === 1) {
@@ -62,7 +68,10 @@ async function flush(): Promise<void> {
         // One event that cannot be recorded (its source deleted meanwhile) must not fail the
         // others of its batch: each alone then, with its own answer.
         for (const p of batch) {
-          await withTransaction((tx, executor) => recordBatch(tx, executor, [p.event])).then((r) => p.resolve(r[0]!), p.reject);
+          await withTransaction((tx, executor) => recordBatch(tx, executor, [p.event])).then(
+            (r) => p.resolve(r[0]!),
+            p.reject,
+          );
         }
       }
     }

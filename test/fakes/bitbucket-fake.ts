@@ -8,7 +8,12 @@ export type BitbucketHook = { uuid: string; url: string; secret: string; events:
  * one repository backed by a real git repository: repositories, refs/branches, src (raw and
  * format=meta), diffstat (paged with `next`, two-dot with topic=false), hooks. Bearer auth.
  */
-export async function startBitbucketFake(options: { fullName: string; token: string; repo: GitRepo; pagelen?: number }) {
+export async function startBitbucketFake(options: {
+  fullName: string;
+  token: string;
+  repo: GitRepo;
+  pagelen?: number;
+}) {
   const { fullName, token, repo } = options;
   const hooks: BitbucketHook[] = [];
   let nextHook = 1;
@@ -16,18 +21,34 @@ export async function startBitbucketFake(options: { fullName: string; token: str
   const error = (message: string) => ({ type: "error", error: { message } });
 
   const fake = await startHttpFake((req: FakeRequest, res) => {
-    if (req.headers.authorization !== `Bearer ${token}`) return json(res, 401, error("Access token expired or invalid"));
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return json(res, 401, error("Access token expired or invalid"));
     if (req.path.startsWith(`/${fullName}/get/`)) {
-      const sha = repo.resolve(req.path.split("/").pop()!.replace(/\.tar\.gz$/, ""));
+      const sha = repo.resolve(
+        req.path
+          .split("/")
+          .pop()!
+          .replace(/\.tar\.gz$/, ""),
+      );
       if (!sha) return json(res, 404, error("Not found"));
       res.writeHead(200, { "content-type": "application/x-tar" });
       repo.archive(sha, `${fullName.replace("/", "-")}-${sha.slice(0, 12)}`).pipe(res);
       return;
     }
-    if (!req.path.startsWith(api)) return json(res, 404, error(`Repository ${req.path.replace("/2.0/repositories/", "").split("/").slice(0, 2).join("/")} not found`));
+    if (!req.path.startsWith(api))
+      return json(
+        res,
+        404,
+        error(`Repository ${req.path.replace("/2.0/repositories/", "").split("/").slice(0, 2).join("/")} not found`),
+      );
     const rest = req.path.slice(api.length);
     let m: RegExpExecArray | null;
-    if (req.method === "GET" && rest === "") return json(res, 200, { full_name: fullName, is_private: true, mainbranch: { name: repo.branch, type: "branch" } });
+    if (req.method === "GET" && rest === "")
+      return json(res, 200, {
+        full_name: fullName,
+        is_private: true,
+        mainbranch: { name: repo.branch, type: "branch" },
+      });
     if (req.method === "GET" && (m = /^\/refs\/branches\/(.+)$/.exec(rest))) {
       if (!repo.hasBranch(m[1]!)) return json(res, 404, error(`Branch "${m[1]}" not found`));
       return json(res, 200, { name: m[1], type: "branch", target: { hash: repo.head(m[1]), type: "commit" } });
@@ -35,7 +56,8 @@ export async function startBitbucketFake(options: { fullName: string; token: str
     if (req.method === "GET" && (m = /^\/src\/([0-9a-f]{40})\/(.+)$/.exec(rest))) {
       const entry = repo.fileAt(m[1]!, m[2]!);
       if (!entry) return json(res, 404, error("No such file or directory"));
-      if (req.query.get("format") === "meta") return json(res, 200, { type: "commit_file", path: entry.path, size: entry.size, commit: { hash: m[1] } });
+      if (req.query.get("format") === "meta")
+        return json(res, 200, { type: "commit_file", path: entry.path, size: entry.size, commit: { hash: m[1] } });
       res.writeHead(200, { "content-type": "application/octet-stream" }).end(repo.blob(entry.sha));
       return;
     }
@@ -95,7 +117,13 @@ export async function startBitbucketFake(options: { fullName: string; token: str
     /** Bitbucket's 403 for a token without the scope the call needs. */
     forbid(match: RegExp, required = "repository") {
       fake.inject(match, 403, {
-        body: JSON.stringify({ type: "error", error: { message: "Your credentials lack one or more required privilege scopes.", detail: { granted: ["account"], required: [required] } } }),
+        body: JSON.stringify({
+          type: "error",
+          error: {
+            message: "Your credentials lack one or more required privilege scopes.",
+            detail: { granted: ["account"], required: [required] },
+          },
+        }),
       });
     },
   };

@@ -15,9 +15,28 @@ export const SHEET = "application/vnd.google-apps.spreadsheet";
 export const SLIDES = "application/vnd.google-apps.presentation";
 export const FORM = "application/vnd.google-apps.form";
 
-type DFile = { id: string; name: string; mimeType: string; parent: string | null; driveId: string | null; trashed: boolean; content: Buffer; version: number; modifiedTime: string };
+type DFile = {
+  id: string;
+  name: string;
+  mimeType: string;
+  parent: string | null;
+  driveId: string | null;
+  trashed: boolean;
+  content: Buffer;
+  version: number;
+  modifiedTime: string;
+};
 type Change = { changeId: number; fileId: string; driveId: string | null; removed: boolean; file: DFile | null };
-type Channel = { id: string; resourceId: string; token: string; address: string; expiration: number; driveId: string | null; messages: number; stopped: boolean };
+type Channel = {
+  id: string;
+  resourceId: string;
+  token: string;
+  address: string;
+  expiration: number;
+  driveId: string | null;
+  messages: number;
+  stopped: boolean;
+};
 
 const EXPORT_LIMIT = 10 * 1024 * 1024;
 
@@ -51,7 +70,9 @@ function project(value: unknown, mask: Mask | true): unknown {
   if (mask === true || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => project(v, mask));
   const out: Record<string, unknown> = {};
-  for (const [key, sub] of mask) if ((value as Record<string, unknown>)[key] !== undefined) out[key] = project((value as Record<string, unknown>)[key], sub);
+  for (const [key, sub] of mask)
+    if ((value as Record<string, unknown>)[key] !== undefined)
+      out[key] = project((value as Record<string, unknown>)[key], sub);
   return out;
 }
 
@@ -65,7 +86,8 @@ function parseQuery(q: string): Pred {
     let left = term();
     while (tokens[i] === "or") {
       i++;
-      const l = left, r = term();
+      const l = left,
+        r = term();
       left = (f, t) => l(f, t) || r(f, t);
     }
     return left;
@@ -74,7 +96,8 @@ function parseQuery(q: string): Pred {
     let left = factor();
     while (tokens[i] === "and") {
       i++;
-      const l = left, r = factor();
+      const l = left,
+        r = factor();
       left = (f, t) => l(f, t) && r(f, t);
     }
     return left;
@@ -118,13 +141,29 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
   const events: string[] = [];
   let nextChange = 1;
   let validTokens = new Set(["drive-token"]);
-  let throttle: { count: number; kind: "userRateLimitExceeded" | "rateLimitExceeded" | "429"; route?: string } | null = null;
+  let throttle: { count: number; kind: "userRateLimitExceeded" | "rateLimitExceeded" | "429"; route?: string } | null =
+    null;
   const newId = () => randomBytes(9).toString("base64url");
   const rootId = `root-${newId()}`;
-  files.set(rootId, { id: rootId, name: "My Drive", mimeType: FOLDER, parent: null, driveId: null, trashed: false, content: Buffer.alloc(0), version: 1, modifiedTime: new Date().toISOString() });
+  files.set(rootId, {
+    id: rootId,
+    name: "My Drive",
+    mimeType: FOLDER,
+    parent: null,
+    driveId: null,
+    trashed: false,
+    content: Buffer.alloc(0),
+    version: 1,
+    modifiedTime: new Date().toISOString(),
+  });
 
   const effectiveTrashed = (f: DFile): boolean => {
-    for (let cur: DFile | undefined = f, depth = 0; cur && depth < 100; cur = cur.parent ? files.get(cur.parent) : undefined, depth++) if (cur.trashed) return true;
+    for (
+      let cur: DFile | undefined = f, depth = 0;
+      cur && depth < 100;
+      cur = cur.parent ? files.get(cur.parent) : undefined, depth++
+    )
+      if (cur.trashed) return true;
     return false;
   };
   function record(f: DFile, removed = false) {
@@ -156,9 +195,34 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
     res.writeHead(status, { "content-type": "application/json; charset=UTF-8", ...headers }).end(JSON.stringify(body));
   }
-  function googleError(res: ServerResponse, code: number, reason: string, message: string, headers: Record<string, string> = {}) {
-    const status = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED" }[code] ?? "UNKNOWN";
-    send(res, code, { error: { code, message, errors: [{ message, domain: code === 403 && reason.includes("Rate") ? "usageLimits" : "global", reason }], status } }, headers);
+  function googleError(
+    res: ServerResponse,
+    code: number,
+    reason: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ) {
+    const status =
+      {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        429: "RESOURCE_EXHAUSTED",
+      }[code] ?? "UNKNOWN";
+    send(
+      res,
+      code,
+      {
+        error: {
+          code,
+          message,
+          errors: [{ message, domain: code === 403 && reason.includes("Rate") ? "usageLimits" : "global", reason }],
+          status,
+        },
+      },
+      headers,
+    );
   }
   const mask = (query: URLSearchParams, fallback: string) => parseMask(query.get("fields") || fallback);
   const allDrives = (query: URLSearchParams) => query.get("supportsAllDrives") === "true";
@@ -170,14 +234,27 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
     return f;
   };
 
-  function handle(method: string, route: string, query: URLSearchParams, raw: string, req: IncomingMessage, res: ServerResponse) {
+  function handle(
+    method: string,
+    route: string,
+    query: URLSearchParams,
+    raw: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) {
     requests.push({ method, route, query });
     const auth = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ""))?.[1];
-    if (!auth || !validTokens.has(auth)) return googleError(res, 401, "authError", "Request had invalid authentication credentials.");
+    if (!auth || !validTokens.has(auth))
+      return googleError(res, 401, "authError", "Request had invalid authentication credentials.");
     if (throttle && throttle.count > 0 && (!throttle.route || route.startsWith(throttle.route))) {
       throttle.count--;
       if (throttle.kind === "429") return googleError(res, 429, "rateLimitExceeded", "Too many requests.");
-      return googleError(res, 403, throttle.kind, throttle.kind === "userRateLimitExceeded" ? "User rate limit exceeded." : "Rate limit exceeded.");
+      return googleError(
+        res,
+        403,
+        throttle.kind,
+        throttle.kind === "userRateLimitExceeded" ? "User rate limit exceeded." : "Rate limit exceeded.",
+      );
     }
     let m: RegExpExecArray | null;
     if (method === "GET" && route === "files") {
@@ -185,7 +262,12 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
       const corpora = query.get("corpora") ?? "user";
       const driveId = query.get("driveId");
       if (corpora === "drive" && (!driveId || query.get("includeItemsFromAllDrives") !== "true" || !allDrives(query))) {
-        return googleError(res, 403, "teamDrivesParameterRequired", "corpora=drive needs driveId, includeItemsFromAllDrives and supportsAllDrives.");
+        return googleError(
+          res,
+          403,
+          "teamDrivesParameterRequired",
+          "corpora=drive needs driveId, includeItemsFromAllDrives and supportsAllDrives.",
+        );
       }
       let pred: Pred;
       try {
@@ -194,22 +276,46 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
         return googleError(res, 400, "invalid", (err as Error).message);
       }
       const all = [...files.values()]
-        .filter((f) => f.id !== rootId && (corpora === "drive" ? f.driveId === driveId : f.driveId === null || query.get("includeItemsFromAllDrives") === "true"))
+        .filter(
+          (f) =>
+            f.id !== rootId &&
+            (corpora === "drive"
+              ? f.driveId === driveId
+              : f.driveId === null || query.get("includeItemsFromAllDrives") === "true"),
+        )
         .filter((f) => pred(f, effectiveTrashed(f)))
         .sort((a, b) => (a.id < b.id ? -1 : 1));
       const offset = Number(query.get("pageToken") ?? 0);
       const slice = all.slice(offset, offset + pageSize);
-      const body = { kind: "drive#fileList", incompleteSearch: false, files: slice.map(resource), nextPageToken: offset + pageSize < all.length ? String(offset + pageSize) : undefined };
-      return send(res, 200, project(body, mask(query, "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType)")));
+      const body = {
+        kind: "drive#fileList",
+        incompleteSearch: false,
+        files: slice.map(resource),
+        nextPageToken: offset + pageSize < all.length ? String(offset + pageSize) : undefined,
+      };
+      return send(
+        res,
+        200,
+        project(body, mask(query, "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType)")),
+      );
     }
     if (method === "GET" && (m = /^files\/([^/]+)\/export$/.exec(route))) {
       const f = visible(m[1]!, new URLSearchParams("supportsAllDrives=true"));
       if (!f) return googleError(res, 404, "notFound", `File not found: ${m[1]}.`);
       const target = query.get("mimeType");
-      const allowed: Record<string, string[]> = { [DOC]: ["text/markdown", "text/plain"], [SHEET]: ["text/csv"], [SLIDES]: ["text/plain"] };
-      if (!allowed[f.mimeType]?.includes(target ?? "")) return googleError(res, 400, "badRequest", "The requested conversion is not supported.");
-      if (f.content.length > EXPORT_LIMIT) return googleError(res, 403, "exportSizeLimitExceeded", "This file is too large to be exported.");
-      const body = target === "text/plain" && f.mimeType === DOC ? Buffer.from(f.content.toString().replace(/^#+\s*/gm, "")) : f.content;
+      const allowed: Record<string, string[]> = {
+        [DOC]: ["text/markdown", "text/plain"],
+        [SHEET]: ["text/csv"],
+        [SLIDES]: ["text/plain"],
+      };
+      if (!allowed[f.mimeType]?.includes(target ?? ""))
+        return googleError(res, 400, "badRequest", "The requested conversion is not supported.");
+      if (f.content.length > EXPORT_LIMIT)
+        return googleError(res, 403, "exportSizeLimitExceeded", "This file is too large to be exported.");
+      const body =
+        target === "text/plain" && f.mimeType === DOC
+          ? Buffer.from(f.content.toString().replace(/^#+\s*/gm, ""))
+          : f.content;
       res.writeHead(200, { "content-type": target! }).end(body);
       return;
     }
@@ -217,7 +323,13 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
       const f = visible(decodeURIComponent(m[1]!), query);
       if (!f) return googleError(res, 404, "notFound", `File not found: ${m[1]}.`);
       if (query.get("alt") === "media") {
-        if (f.mimeType.startsWith("application/vnd.google-apps.")) return googleError(res, 403, "fileNotDownloadable", "Only files with binary content can be downloaded. Use Export with Docs Editors files.");
+        if (f.mimeType.startsWith("application/vnd.google-apps."))
+          return googleError(
+            res,
+            403,
+            "fileNotDownloadable",
+            "Only files with binary content can be downloaded. Use Export with Docs Editors files.",
+          );
         res.writeHead(200, { "content-type": f.mimeType }).end(f.content);
         return;
       }
@@ -233,26 +345,51 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
     }
     if (method === "GET" && route === "changes") {
       const from = Number(query.get("pageToken"));
-      if (!Number.isInteger(from) || from < 1 || from > nextChange) return googleError(res, 400, "invalid", "Invalid Value");
+      if (!Number.isInteger(from) || from < 1 || from > nextChange)
+        return googleError(res, 400, "invalid", "Invalid Value");
       const driveId = query.get("driveId");
-      if (driveId && !allDrives(query)) return googleError(res, 403, "teamDrivesParameterRequired", "driveId needs supportsAllDrives.");
+      if (driveId && !allDrives(query))
+        return googleError(res, 403, "teamDrivesParameterRequired", "driveId needs supportsAllDrives.");
       const pageSize = Math.min(Number(query.get("pageSize") ?? 100), 1000, options.maxPageSize ?? 1000);
-      const relevant = log.filter((c) => c.changeId >= from && (driveId ? c.driveId === driveId : c.driveId === null || query.get("includeItemsFromAllDrives") === "true"));
+      const relevant = log.filter(
+        (c) =>
+          c.changeId >= from &&
+          (driveId ? c.driveId === driveId : c.driveId === null || query.get("includeItemsFromAllDrives") === "true"),
+      );
       const slice = relevant.slice(0, pageSize);
       const more = relevant.length > slice.length;
       const body = {
         kind: "drive#changeList",
-        changes: slice.map((c) => ({ kind: "drive#change", changeType: "file", fileId: c.fileId, removed: c.removed, time: new Date().toISOString(), file: c.file ? resource(c.file) : undefined })),
+        changes: slice.map((c) => ({
+          kind: "drive#change",
+          changeType: "file",
+          fileId: c.fileId,
+          removed: c.removed,
+          time: new Date().toISOString(),
+          file: c.file ? resource(c.file) : undefined,
+        })),
         nextPageToken: more ? String(slice.at(-1)!.changeId + 1) : undefined,
         newStartPageToken: more ? undefined : String(nextChange),
       };
-      return send(res, 200, project(body, mask(query, "kind,nextPageToken,newStartPageToken,changes(kind,changeType,fileId,removed,time,file(kind,id,name,mimeType))")));
+      return send(
+        res,
+        200,
+        project(
+          body,
+          mask(
+            query,
+            "kind,nextPageToken,newStartPageToken,changes(kind,changeType,fileId,removed,time,file(kind,id,name,mimeType))",
+          ),
+        ),
+      );
     }
     if (method === "POST" && route === "changes/watch") {
       const body = JSON.parse(raw || "{}");
       if (!query.get("pageToken")) return googleError(res, 400, "required", "Required parameter: pageToken");
-      if (!body.id || body.type !== "web_hook" || !body.address) return googleError(res, 400, "invalid", "Invalid channel.");
-      if (body.token && String(body.token).length > 256) return googleError(res, 400, "invalid", "Channel token too long.");
+      if (!body.id || body.type !== "web_hook" || !body.address)
+        return googleError(res, 400, "invalid", "Invalid channel.");
+      if (body.token && String(body.token).length > 256)
+        return googleError(res, 400, "invalid", "Channel token too long.");
       const channel: Channel = {
         id: body.id,
         resourceId: `res-${newId()}`,
@@ -265,7 +402,13 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
       };
       channels.push(channel);
       events.push(`watch ${channel.id}`);
-      return send(res, 200, { kind: "api#channel", id: channel.id, resourceId: channel.resourceId, resourceUri: `https://www.googleapis.com/drive/v3/changes?alt=json&pageToken=${query.get("pageToken")}`, expiration: String(channel.expiration) });
+      return send(res, 200, {
+        kind: "api#channel",
+        id: channel.id,
+        resourceId: channel.resourceId,
+        resourceUri: `https://www.googleapis.com/drive/v3/changes?alt=json&pageToken=${query.get("pageToken")}`,
+        expiration: String(channel.expiration),
+      });
     }
     if (method === "POST" && route === "channels/stop") {
       const body = JSON.parse(raw || "{}");
@@ -298,7 +441,17 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
   function add(name: string, parent: string, mimeType: string, content: string | Buffer = ""): string {
     const p = files.get(parent);
     if (!p) throw new Error(`no parent ${parent}`);
-    const f: DFile = { id: newId(), name, mimeType, parent, driveId: p.driveId, trashed: false, content: Buffer.from(content), version: 1, modifiedTime: new Date().toISOString() };
+    const f: DFile = {
+      id: newId(),
+      name,
+      mimeType,
+      parent,
+      driveId: p.driveId,
+      trashed: false,
+      content: Buffer.from(content),
+      version: 1,
+      modifiedTime: new Date().toISOString(),
+    };
     files.set(f.id, f);
     record(f);
     return f.id;
@@ -319,15 +472,30 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
     events,
     channels,
     count: (route?: string | RegExp, method?: string) =>
-      requests.filter((r) => (!method || r.method === method) && (!route || (typeof route === "string" ? r.route === route : route.test(r.route)))).length,
+      requests.filter(
+        (r) =>
+          (!method || r.method === method) &&
+          (!route || (typeof route === "string" ? r.route === route : route.test(r.route))),
+      ).length,
     addSharedDrive(name: string): string {
       const id = `drive-${newId()}`;
       drives.set(id, name);
-      files.set(id, { id, name, mimeType: FOLDER, parent: null, driveId: id, trashed: false, content: Buffer.alloc(0), version: 1, modifiedTime: new Date().toISOString() });
+      files.set(id, {
+        id,
+        name,
+        mimeType: FOLDER,
+        parent: null,
+        driveId: id,
+        trashed: false,
+        content: Buffer.alloc(0),
+        version: 1,
+        modifiedTime: new Date().toISOString(),
+      });
       return id;
     },
     folder: (name: string, parent = rootId) => add(name, parent, FOLDER),
-    file: (name: string, parent: string, content: string | Buffer, mimeType = "text/plain") => add(name, parent, mimeType, content),
+    file: (name: string, parent: string, content: string | Buffer, mimeType = "text/plain") =>
+      add(name, parent, mimeType, content),
     edit(id: string, content: string | Buffer) {
       get(id).content = Buffer.from(content);
       touch(get(id));
@@ -348,7 +516,8 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
     /** Deletes for good: the file (and a folder's descendants) become `removed` changes. */
     deleteForever(id: string) {
       const doomed = [...files.values()].filter((f) => {
-        for (let cur: DFile | undefined = f; cur; cur = cur.parent ? files.get(cur.parent) : undefined) if (cur.id === id) return true;
+        for (let cur: DFile | undefined = f; cur; cur = cur.parent ? files.get(cur.parent) : undefined)
+          if (cur.id === id) return true;
         return false;
       });
       for (const f of doomed) {

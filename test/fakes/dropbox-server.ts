@@ -17,7 +17,12 @@ const BLOCK = 4 * 1024 * 1024;
 /** Dropbox's content_hash, written independently of lib/ (streamed block by block). */
 export function fakeContentHash(content: Buffer): string {
   const blocks: Buffer[] = [];
-  for (let i = 0; i < content.length; i += BLOCK) blocks.push(createHash("sha256").update(content.subarray(i, i + BLOCK)).digest());
+  for (let i = 0; i < content.length; i += BLOCK)
+    blocks.push(
+      createHash("sha256")
+        .update(content.subarray(i, i + BLOCK))
+        .digest(),
+    );
   return createHash("sha256").update(Buffer.concat(blocks)).digest("hex");
 }
 
@@ -42,7 +47,13 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
     for (let i = 1; i < parts.length; i++) {
       const d = `/${parts.slice(0, i).join("/")}`;
       if (!nodes.has(lowerOf(d))) {
-        const node: Node = { kind: "folder", display: d, id: `id:f${nextId++}`, rev: 0, modified: new Date().toISOString() };
+        const node: Node = {
+          kind: "folder",
+          display: d,
+          id: `id:f${nextId++}`,
+          rev: 0,
+          modified: new Date().toISOString(),
+        };
         nodes.set(lowerOf(d), node);
         record(lowerOf(d), d, node);
       }
@@ -51,7 +62,8 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
 
   function metadata(node: Node) {
     const name = node.display.slice(node.display.lastIndexOf("/") + 1);
-    if (node.kind === "folder") return { ".tag": "folder", name, id: node.id, path_lower: lowerOf(node.display), path_display: node.display };
+    if (node.kind === "folder")
+      return { ".tag": "folder", name, id: node.id, path_lower: lowerOf(node.display), path_display: node.display };
     return {
       ".tag": "file",
       name,
@@ -79,13 +91,17 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
     res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
   }
-  const routeError = (res: ServerResponse, summary: string, error: unknown) => send(res, 409, { error_summary: `${summary}/..`, error });
-  const notFound = (res: ServerResponse) => routeError(res, "path/not_found", { ".tag": "path", path: { ".tag": "not_found" } });
+  const routeError = (res: ServerResponse, summary: string, error: unknown) =>
+    send(res, 409, { error_summary: `${summary}/..`, error });
+  const notFound = (res: ServerResponse) =>
+    routeError(res, "path/not_found", { ".tag": "path", path: { ".tag": "not_found" } });
 
   /** One page of entries after `cursor`: the live tree for a fresh listing, the change log after. */
   function page(cursor: Cursor, limit: number) {
     if (cursor.snapshot) {
-      const all = [...nodes.entries()].filter(([l]) => under(l, cursor.root) && l !== cursor.root).sort(([a], [b]) => (a < b ? -1 : 1));
+      const all = [...nodes.entries()]
+        .filter(([l]) => under(l, cursor.root) && l !== cursor.root)
+        .sort(([a], [b]) => (a < b ? -1 : 1));
       const offset = cursor.offset ?? 0;
       const slice = all.slice(offset, offset + limit).map(([, n]) => metadata(n));
       const done = offset + limit >= all.length;
@@ -96,9 +112,20 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
     const slice = pending.slice(0, limit);
     const last = slice.at(-1)?.seq ?? cursor.seq;
     const entries = slice.map((e) =>
-      e.node ? metadata(e.node) : { ".tag": "deleted", name: e.display.slice(e.display.lastIndexOf("/") + 1), path_lower: e.lower, path_display: e.display },
+      e.node
+        ? metadata(e.node)
+        : {
+            ".tag": "deleted",
+            name: e.display.slice(e.display.lastIndexOf("/") + 1),
+            path_lower: e.lower,
+            path_display: e.display,
+          },
     );
-    return { entries, cursor: encode({ root: cursor.root, seq: last, epoch }), has_more: pending.length > slice.length };
+    return {
+      entries,
+      cursor: encode({ root: cursor.root, seq: last, epoch }),
+      has_more: pending.length > slice.length,
+    };
   }
 
   function handle(route: string, req: IncomingMessage, raw: string, res: ServerResponse) {
@@ -112,14 +139,28 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
       return send(
         res,
         429,
-        { error_summary: "too_many_requests/..", error: { reason: { ".tag": "too_many_requests" }, retry_after: throttle.retryAfter } },
+        {
+          error_summary: "too_many_requests/..",
+          error: { reason: { ".tag": "too_many_requests" }, retry_after: throttle.retryAfter },
+        },
         { "retry-after": String(throttle.retryAfter) },
       );
     }
-    const arg = route === "files/download" ? JSON.parse(String(req.headers["dropbox-api-arg"] ?? "{}")) : raw ? JSON.parse(raw) : {};
+    const arg =
+      route === "files/download"
+        ? JSON.parse(String(req.headers["dropbox-api-arg"] ?? "{}"))
+        : raw
+          ? JSON.parse(raw)
+          : {};
     switch (route) {
       case "users/get_current_account":
-        return send(res, 200, { account_id: accountId, name: { display_name: "Fake User" }, email: "fake@example.com", email_verified: true, disabled: false });
+        return send(res, 200, {
+          account_id: accountId,
+          name: { display_name: "Fake User" },
+          email: "fake@example.com",
+          email_verified: true,
+          disabled: false,
+        });
       case "files/get_metadata": {
         const node = nodes.get(lowerOf(arg.path));
         return node ? send(res, 200, metadata(node)) : notFound(res);
@@ -127,11 +168,15 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
       case "files/list_folder": {
         const root = lowerOf(arg.path ?? "");
         if (root && nodes.get(root)?.kind !== "folder") return notFound(res);
-        return send(res, 200, page({ root, seq, epoch, snapshot: true, offset: 0 }, Math.min(arg.limit ?? 2000, options.pageLimit ?? 2000)));
+        return send(
+          res,
+          200,
+          page({ root, seq, epoch, snapshot: true, offset: 0 }, Math.min(arg.limit ?? 2000, options.pageLimit ?? 2000)),
+        );
       }
       case "files/list_folder/continue": {
         const cursor = decode(arg.cursor ?? "");
-        if (!cursor) return send(res, 400, "Error in call to API function \"files/list_folder/continue\": bad cursor");
+        if (!cursor) return send(res, 400, 'Error in call to API function "files/list_folder/continue": bad cursor');
         if (cursor.epoch !== epoch) return routeError(res, "reset", { ".tag": "reset" });
         return send(res, 200, page(cursor, options.pageLimit ?? 2000));
       }
@@ -140,8 +185,13 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
       case "files/download": {
         const node = nodes.get(lowerOf(arg.path));
         if (!node || node.kind !== "file") return notFound(res);
-        const result = JSON.stringify(metadata(node)).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-        res.writeHead(200, { "content-type": "application/octet-stream", "dropbox-api-result": result }).end(node.content);
+        const result = JSON.stringify(metadata(node)).replace(
+          /[\u007f-\uffff]/g,
+          (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+        );
+        res
+          .writeHead(200, { "content-type": "application/octet-stream", "dropbox-api-result": result })
+          .end(node.content);
         return;
       }
       default:
@@ -197,7 +247,9 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
     /** Moves a file or folder: `deleted` for the old path, then the new entries (ids kept). */
     move(from: string, to: string) {
       const lower = lowerOf(from);
-      const moved = [...nodes.entries()].filter(([k]) => k === lower || k.startsWith(`${lower}/`)).sort(([a], [b]) => (a < b ? -1 : 1));
+      const moved = [...nodes.entries()]
+        .filter(([k]) => k === lower || k.startsWith(`${lower}/`))
+        .sort(([a], [b]) => (a < b ? -1 : 1));
       if (moved.length === 0) throw new Error(`no ${from}`);
       const oldDisplay = nodes.get(lower)!.display;
       for (const [k] of moved) nodes.delete(k);

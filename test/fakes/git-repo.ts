@@ -5,7 +5,12 @@ import type { Readable } from "node:stream";
 import { tempDir } from "../helpers";
 
 export type TreeEntry = { path: string; mode: string; type: string; sha: string; size: number };
-export type DiffEntry = { status: "added" | "modified" | "removed" | "renamed"; path: string; previousPath?: string; sha: string };
+export type DiffEntry = {
+  status: "added" | "modified" | "removed" | "renamed";
+  path: string;
+  previousPath?: string;
+  sha: string;
+};
 
 const READ_ONLY = new Set(["rev-parse", "ls-tree", "cat-file", "merge-base", "diff"]);
 
@@ -46,7 +51,11 @@ export class GitRepo {
   }
 
   /** Writes (string/Buffer) or deletes (null) files, renames `renames`, commits, returns the new head. */
-  commit(files: Record<string, string | Buffer | null>, renames: Record<string, string> = {}, message = "change"): string {
+  commit(
+    files: Record<string, string | Buffer | null>,
+    renames: Record<string, string> = {},
+    message = "change",
+  ): string {
     this.answers.clear();
     for (const [from, to] of Object.entries(renames)) {
       mkdirSync(path.dirname(path.join(this.dir, to)), { recursive: true });
@@ -120,7 +129,7 @@ export class GitRepo {
     const out = this.git("diff", "--raw", "-z", "-M", "--no-abbrev", base, head);
     const parts = out.split("\0").filter((x) => x !== "");
     const entries: DiffEntry[] = [];
-    for (let i = 0; i < parts.length; ) {
+    for (let i = 0; i < parts.length;) {
       const meta = parts[i++]!.split(" ");
       const newSha = meta[3]!;
       const code = meta[4]![0]!;

@@ -2,7 +2,14 @@ import type { ServerResponse } from "node:http";
 import { GitRepo } from "./git-repo";
 import { json, startHttpFake, type FakeRequest } from "./http-fake";
 
-export type GitHubHook = { id: number; repo: string; url: string; secret: string; contentType: string; events: string[] };
+export type GitHubHook = {
+  id: number;
+  repo: string;
+  url: string;
+  secret: string;
+  contentType: string;
+  events: string[];
+};
 
 /**
  * GitHub's REST API as octokit calls it, for one repository backed by a real git repository:
@@ -10,13 +17,29 @@ export type GitHubHook = { id: number; repo: string; url: string; secret: string
  * (302 to a codeload path), compare (three-dot, at most 300 files), hooks. Every answer carries
  * x-ratelimit-* headers; errors are GitHub's JSON bodies.
  */
-export async function startGitHubFake(options: { owner: string; name: string; token: string; repo: GitRepo; anyRepo?: boolean }) {
+export async function startGitHubFake(options: {
+  owner: string;
+  name: string;
+  token: string;
+  repo: GitRepo;
+  anyRepo?: boolean;
+}) {
   const { owner, token, repo } = options;
   const hooks: GitHubHook[] = [];
   let nextHookId = 1000;
   const prefix = `/repos/${owner}/${options.name}`;
-  const rateHeaders = { "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600) };
-  const notFound = (res: ServerResponse) => json(res, 404, { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" }, rateHeaders);
+  const rateHeaders = {
+    "x-ratelimit-limit": "5000",
+    "x-ratelimit-remaining": "4999",
+    "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+  };
+  const notFound = (res: ServerResponse) =>
+    json(
+      res,
+      404,
+      { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" },
+      rateHeaders,
+    );
 
   const fake = await startHttpFake((req: FakeRequest, res) => {
     if (req.path.startsWith("/_codeload/")) {
@@ -28,7 +51,12 @@ export async function startGitHubFake(options: { owner: string; name: string; to
     }
     const auth = req.headers.authorization ?? "";
     if (auth !== `token ${token}` && auth !== `Bearer ${token}`) {
-      json(res, 401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" }, rateHeaders);
+      json(
+        res,
+        401,
+        { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" },
+        rateHeaders,
+      );
       return;
     }
     // anyRepo: every repository of `owner` is the same repository (many sources, one fake).
@@ -40,7 +68,12 @@ export async function startGitHubFake(options: { owner: string; name: string; to
     const accept = String(req.headers.accept ?? "");
     let m: RegExpExecArray | null;
     if (req.method === "GET" && rest === "") {
-      return json(res, 200, { id: 1, name, full_name: `${owner}/${name}`, private: true, default_branch: repo.branch }, rateHeaders);
+      return json(
+        res,
+        200,
+        { id: 1, name, full_name: `${owner}/${name}`, private: true, default_branch: repo.branch },
+        rateHeaders,
+      );
     }
     if (req.method === "GET" && (m = /^\/branches\/(.+)$/.exec(rest))) {
       if (!repo.hasBranch(m[1]!)) return json(res, 404, { message: "Branch not found", status: "404" }, rateHeaders);
@@ -55,18 +88,31 @@ export async function startGitHubFake(options: { owner: string; name: string; to
         return;
       }
       if (accept.includes("application/vnd.github.sha")) {
-        res.writeHead(200, { "content-type": "application/vnd.github.sha; charset=utf-8", etag, ...rateHeaders }).end(sha);
+        res
+          .writeHead(200, { "content-type": "application/vnd.github.sha; charset=utf-8", etag, ...rateHeaders })
+          .end(sha);
         return;
       }
       return json(res, 200, { sha }, { etag, ...rateHeaders });
     }
     if (req.method === "GET" && (m = /^\/git\/trees\/([0-9a-f]{40})$/.exec(rest))) {
       const entries = repo.tree(m[1]!);
-      return json(res, 200, {
-        sha: m[1],
-        truncated: false,
-        tree: entries.map((e) => ({ path: e.path, mode: e.mode, type: e.type, sha: e.sha, ...(e.type === "blob" ? { size: e.size } : {}) })),
-      }, rateHeaders);
+      return json(
+        res,
+        200,
+        {
+          sha: m[1],
+          truncated: false,
+          tree: entries.map((e) => ({
+            path: e.path,
+            mode: e.mode,
+            type: e.type,
+            sha: e.sha,
+            ...(e.type === "blob" ? { size: e.size } : {}),
+          })),
+        },
+        rateHeaders,
+      );
     }
     if (req.method === "GET" && (m = /^\/git\/blobs\/([0-9a-f]{40})$/.exec(rest))) {
       const content = repo.blob(m[1]!);
@@ -75,7 +121,12 @@ export async function startGitHubFake(options: { owner: string; name: string; to
         res.writeHead(200, { "content-type": "application/vnd.github.raw", ...rateHeaders }).end(content);
         return;
       }
-      return json(res, 200, { sha: m[1], size: content.length, encoding: "base64", content: content.toString("base64") }, rateHeaders);
+      return json(
+        res,
+        200,
+        { sha: m[1], size: content.length, encoding: "base64", content: content.toString("base64") },
+        rateHeaders,
+      );
     }
     if (req.method === "GET" && (m = /^\/contents\/(.+)$/.exec(rest))) {
       const ref = repo.resolve(req.query.get("ref") ?? repo.branch);
@@ -90,7 +141,9 @@ export async function startGitHubFake(options: { owner: string; name: string; to
     if (req.method === "GET" && (m = /^\/tarball\/(.+)$/.exec(rest))) {
       const sha = repo.resolve(m[1]!);
       if (!sha) return notFound(res);
-      res.writeHead(302, { location: `${fake.base}/_codeload/${owner}/${name}/legacy.tar.gz/${sha}`, ...rateHeaders }).end();
+      res
+        .writeHead(302, { location: `${fake.base}/_codeload/${owner}/${name}/legacy.tar.gz/${sha}`, ...rateHeaders })
+        .end();
       return;
     }
     if (req.method === "GET" && (m = /^\/compare\/([^.]+)\.\.\.(.+)$/.exec(rest))) {
@@ -98,20 +151,42 @@ export async function startGitHubFake(options: { owner: string; name: string; to
       const head = repo.resolve(m[2]!);
       if (!base || !head) return notFound(res);
       const mergeBase = repo.mergeBase(base, head);
-      const status = base === head ? "identical" : mergeBase === base ? "ahead" : mergeBase === head ? "behind" : "diverged";
-      const files = repo.diff(mergeBase, head).slice(0, 300).map((d) => ({
-        sha: d.sha,
-        filename: d.path,
-        status: d.status,
-        ...(d.previousPath ? { previous_filename: d.previousPath } : {}),
-      }));
+      const status =
+        base === head ? "identical" : mergeBase === base ? "ahead" : mergeBase === head ? "behind" : "diverged";
+      const files = repo
+        .diff(mergeBase, head)
+        .slice(0, 300)
+        .map((d) => ({
+          sha: d.sha,
+          filename: d.path,
+          status: d.status,
+          ...(d.previousPath ? { previous_filename: d.previousPath } : {}),
+        }));
       return json(res, 200, { status, merge_base_commit: { sha: mergeBase }, files }, rateHeaders);
     }
     if (req.method === "POST" && rest === "/hooks") {
       const body = JSON.parse(req.body);
-      const hook = { id: nextHookId++, repo: name, url: body.config.url, secret: body.config.secret, contentType: body.config.content_type, events: body.events };
+      const hook = {
+        id: nextHookId++,
+        repo: name,
+        url: body.config.url,
+        secret: body.config.secret,
+        contentType: body.config.content_type,
+        events: body.events,
+      };
       hooks.push(hook);
-      return json(res, 201, { id: hook.id, name: "web", active: true, events: hook.events, config: { url: hook.url, content_type: hook.contentType, insecure_ssl: "0" } }, rateHeaders);
+      return json(
+        res,
+        201,
+        {
+          id: hook.id,
+          name: "web",
+          active: true,
+          events: hook.events,
+          config: { url: hook.url, content_type: hook.contentType, insecure_ssl: "0" },
+        },
+        rateHeaders,
+      );
     }
     if (req.method === "DELETE" && (m = /^\/hooks\/(\d+)$/.exec(rest))) {
       const index = hooks.findIndex((h) => h.id === Number(m![1]) && h.repo === name);

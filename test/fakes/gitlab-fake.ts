@@ -14,7 +14,11 @@ export async function startGitLabFake(options: { project: string; token: string;
   let nextHookId = 50;
   const encoded = encodeURIComponent(project);
   const base = `/api/v4/projects/${encoded}`;
-  const rate = { "ratelimit-limit": "2000", "ratelimit-remaining": "1999", "ratelimit-reset": String(Math.floor(Date.now() / 1000) + 60) };
+  const rate = {
+    "ratelimit-limit": "2000",
+    "ratelimit-remaining": "1999",
+    "ratelimit-reset": String(Math.floor(Date.now() / 1000) + 60),
+  };
 
   const fake = await startHttpFake((req: FakeRequest, res) => {
     if (req.headers["private-token"] !== token) return json(res, 401, { message: "401 Unauthorized" }, rate);
@@ -22,7 +26,12 @@ export async function startGitLabFake(options: { project: string; token: string;
     const rest = req.rawPath.slice(base.length);
     let m: RegExpExecArray | null;
     if (req.method === "GET" && rest === "") {
-      return json(res, 200, { id: 7, path_with_namespace: project, default_branch: repo.branch, web_url: `${fake.base}/${project}` }, rate);
+      return json(
+        res,
+        200,
+        { id: 7, path_with_namespace: project, default_branch: repo.branch, web_url: `${fake.base}/${project}` },
+        rate,
+      );
     }
     if (req.method === "GET" && (m = /^\/repository\/branches\/(.+)$/.exec(rest))) {
       const name = decodeURIComponent(m[1]!);
@@ -43,14 +52,31 @@ export async function startGitLabFake(options: { project: string; token: string;
         next.searchParams.set("page_token", page.at(-1)!.path);
         headers.link = `<${next.toString()}>; rel="next"`;
       }
-      return json(res, 200, page.map((e) => ({ id: e.sha, name: e.path.split("/").pop(), type: e.type, path: e.path, mode: e.mode })), headers);
+      return json(
+        res,
+        200,
+        page.map((e) => ({ id: e.sha, name: e.path.split("/").pop(), type: e.type, path: e.path, mode: e.mode })),
+        headers,
+      );
     }
     if (req.method === "GET" && (m = /^\/repository\/files\/([^/]+)$/.exec(rest))) {
       const ref = repo.resolve(req.query.get("ref") ?? repo.branch);
       const entry = ref ? repo.fileAt(ref, decodeURIComponent(m[1]!)) : null;
       if (!entry) return json(res, 404, { message: "404 File Not Found" }, rate);
       const content = repo.blob(entry.sha)!;
-      return json(res, 200, { file_path: entry.path, size: content.length, encoding: "base64", content: content.toString("base64"), blob_id: entry.sha, ref }, rate);
+      return json(
+        res,
+        200,
+        {
+          file_path: entry.path,
+          size: content.length,
+          encoding: "base64",
+          content: content.toString("base64"),
+          blob_id: entry.sha,
+          ref,
+        },
+        rate,
+      );
     }
     if (req.method === "GET" && (m = /^\/repository\/blobs\/([0-9a-f]{40})\/raw$/.exec(rest))) {
       const content = repo.blob(m[1]!);
@@ -78,7 +104,12 @@ export async function startGitLabFake(options: { project: string; token: string;
         deleted_file: d.status === "removed",
         diff: "",
       }));
-      return json(res, 200, { commit: { id: to }, commits: [], diffs, compare_timeout: false, compare_same_ref: from === to }, rate);
+      return json(
+        res,
+        200,
+        { commit: { id: to }, commits: [], diffs, compare_timeout: false, compare_same_ref: from === to },
+        rate,
+      );
     }
     if (req.method === "POST" && rest === "/hooks") {
       const body = JSON.parse(req.body || "{}");

@@ -1,8 +1,21 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type FakeRequest = { method: string; path: string; rawPath: string; query: URLSearchParams; headers: IncomingMessage["headers"]; body: string };
-export type Injected = { match: RegExp; status: number; headers?: Record<string, string>; body?: string; times: number };
+export type FakeRequest = {
+  method: string;
+  path: string;
+  rawPath: string;
+  query: URLSearchParams;
+  headers: IncomingMessage["headers"];
+  body: string;
+};
+export type Injected = {
+  match: RegExp;
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+  times: number;
+};
 export type Handler = (req: FakeRequest, res: ServerResponse) => void | Promise<void>;
 
 export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -21,13 +34,22 @@ export async function startHttpFake(handler: Handler) {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const url = new URL(req.url ?? "/", "http://fake");
-      const request: FakeRequest = { method: req.method ?? "GET", path: decodeURIComponent(url.pathname), rawPath: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      const request: FakeRequest = {
+        method: req.method ?? "GET",
+        path: decodeURIComponent(url.pathname),
+        rawPath: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
       requests.push(request);
       const line = `${request.method} ${url.pathname}${url.search}`;
       const hit = injected.find((i) => i.times > 0 && i.match.test(line));
       if (hit) {
         hit.times--;
-        res.writeHead(hit.status, { "content-type": "application/json; charset=utf-8", ...hit.headers }).end(hit.body ?? "{}");
+        res
+          .writeHead(hit.status, { "content-type": "application/json; charset=utf-8", ...hit.headers })
+          .end(hit.body ?? "{}");
         return;
       }
       try {
@@ -42,7 +64,11 @@ export async function startHttpFake(handler: Handler) {
   return {
     base,
     requests,
-    inject(match: RegExp, status: number, options: { headers?: Record<string, string>; body?: string; times?: number } = {}) {
+    inject(
+      match: RegExp,
+      status: number,
+      options: { headers?: Record<string, string>; body?: string; times?: number } = {},
+    ) {
       injected.push({ match, status, headers: options.headers, body: options.body, times: options.times ?? 1 });
     },
     /** Injected answers not given yet (sum of their remaining `times`). */

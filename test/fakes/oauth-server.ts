@@ -24,12 +24,24 @@ export async function startOAuthFake() {
     google: { id: "go-client", secret: "go-secret" },
     dropbox: { id: "db-client", secret: "db-secret" },
   };
-  const rotates: Record<FakeProvider, boolean> = { github: true, gitlab: true, bitbucket: true, google: false, dropbox: false };
+  const rotates: Record<FakeProvider, boolean> = {
+    github: true,
+    gitlab: true,
+    bitbucket: true,
+    google: false,
+    dropbox: false,
+  };
   const codes = new Map<string, { provider: FakeProvider; redirectUri: string; challenge: string; used: boolean }>();
   const refreshTokens = new Map<string, { provider: FakeProvider; live: boolean }>();
   const accessTokens = new Map<string, FakeProvider>();
   const calls: { provider: FakeProvider; grant: string; ok: boolean }[] = [];
-  const settings = { deny: false, refreshDelayMs: 0, expiresIn: 3600 as number | null, githubExpiring: true, failRefreshWith: null as null | number };
+  const settings = {
+    deny: false,
+    refreshDelayMs: 0,
+    expiresIn: 3600 as number | null,
+    githubExpiring: true,
+    failRefreshWith: null as null | number,
+  };
 
   const issueTokens = (provider: FakeProvider) => {
     const access = `${provider}-at-${randomBytes(12).toString("hex")}`;
@@ -40,22 +52,61 @@ export async function startOAuthFake() {
     const expires = withRefresh && settings.expiresIn !== null ? { expires_in: settings.expiresIn } : {};
     switch (provider) {
       case "github":
-        return { access_token: access, token_type: "bearer", scope: "repo,admin:repo_hook,read:user", ...(refresh ? { refresh_token: refresh, refresh_token_expires_in: 15_811_200 } : {}), ...expires };
+        return {
+          access_token: access,
+          token_type: "bearer",
+          scope: "repo,admin:repo_hook,read:user",
+          ...(refresh ? { refresh_token: refresh, refresh_token_expires_in: 15_811_200 } : {}),
+          ...expires,
+        };
       case "gitlab":
-        return { access_token: access, token_type: "Bearer", refresh_token: refresh, scope: "api read_user", created_at: Math.floor(Date.now() / 1000), ...expires };
+        return {
+          access_token: access,
+          token_type: "Bearer",
+          refresh_token: refresh,
+          scope: "api read_user",
+          created_at: Math.floor(Date.now() / 1000),
+          ...expires,
+        };
       case "bitbucket":
-        return { access_token: access, token_type: "bearer", refresh_token: refresh, scopes: "repository webhook", state: "authorization_code", ...expires };
+        return {
+          access_token: access,
+          token_type: "bearer",
+          refresh_token: refresh,
+          scopes: "repository webhook",
+          state: "authorization_code",
+          ...expires,
+        };
       case "google":
-        return { access_token: access, token_type: "Bearer", refresh_token: refresh, scope: "openid email https://www.googleapis.com/auth/drive.readonly", id_token: "x.y.z", ...expires };
+        return {
+          access_token: access,
+          token_type: "Bearer",
+          refresh_token: refresh,
+          scope: "openid email https://www.googleapis.com/auth/drive.readonly",
+          id_token: "x.y.z",
+          ...expires,
+        };
       case "dropbox":
-        return { access_token: access, token_type: "bearer", refresh_token: refresh, scope: "account_info.read files.content.read files.metadata.read", account_id: "dbid:AAA", uid: "12345", ...expires };
+        return {
+          access_token: access,
+          token_type: "bearer",
+          refresh_token: refresh,
+          scope: "account_info.read files.content.read files.metadata.read",
+          account_id: "dbid:AAA",
+          uid: "12345",
+          ...expires,
+        };
     }
   };
 
   const grantError = (provider: FakeProvider, res: ServerResponse, description: string, refresh = false) => {
     if (provider === "github") {
       // GitHub: HTTP 200 with an error body.
-      json(res, 200, { error: refresh ? "bad_refresh_token" : "bad_verification_code", error_description: description, error_uri: "https://docs.github.com" });
+      json(res, 200, {
+        error: refresh ? "bad_refresh_token" : "bad_verification_code",
+        error_description: description,
+        error_uri: "https://docs.github.com",
+      });
     } else {
       json(res, 400, { error: "invalid_grant", error_description: description });
     }
@@ -82,7 +133,11 @@ export async function startOAuthFake() {
       const identities: Record<FakeProvider, unknown> = {
         github: { id: 583231, login: "octocat" },
         gitlab: { id: 42, username: "tanuki" },
-        bitbucket: { uuid: "{b7b2d8e4-1111-2222-3333-444455556666}", username: "bucketeer", display_name: "Bucket Eer" },
+        bitbucket: {
+          uuid: "{b7b2d8e4-1111-2222-3333-444455556666}",
+          username: "bucketeer",
+          display_name: "Bucket Eer",
+        },
         google: { sub: "1098765", email: "drive.user@example.com", email_verified: true },
         dropbox: { account_id: "dbid:AAA", email: "box@example.com", name: { display_name: "Box User" } },
       };
@@ -90,13 +145,26 @@ export async function startOAuthFake() {
     }
 
     const client = clients[provider];
-    const authorizePaths = { github: "/login/oauth/authorize", gitlab: "/oauth/authorize", bitbucket: "/site/oauth2/authorize", google: "/o/oauth2/v2/auth", dropbox: "/oauth2/authorize" };
-    const tokenPaths = { github: "/login/oauth/access_token", gitlab: "/oauth/token", bitbucket: "/site/oauth2/access_token", google: "/token", dropbox: "/oauth2/token" };
+    const authorizePaths = {
+      github: "/login/oauth/authorize",
+      gitlab: "/oauth/authorize",
+      bitbucket: "/site/oauth2/authorize",
+      google: "/o/oauth2/v2/auth",
+      dropbox: "/oauth2/authorize",
+    };
+    const tokenPaths = {
+      github: "/login/oauth/access_token",
+      gitlab: "/oauth/token",
+      bitbucket: "/site/oauth2/access_token",
+      google: "/token",
+      dropbox: "/oauth2/token",
+    };
 
     if (req.method === "GET" && route === authorizePaths[provider]) {
       const q = url.searchParams;
       if (q.get("client_id") !== client.id) return json(res, 400, { error: "invalid_client" });
-      if (q.get("code_challenge_method") !== "S256" || !q.get("code_challenge")) return json(res, 400, { error: "invalid_request", error_description: "PKCE S256 required" });
+      if (q.get("code_challenge_method") !== "S256" || !q.get("code_challenge"))
+        return json(res, 400, { error: "invalid_request", error_description: "PKCE S256 required" });
       const back = new URL(q.get("redirect_uri")!);
       back.searchParams.set("state", q.get("state") ?? "");
       if (settings.deny) {
@@ -104,7 +172,12 @@ export async function startOAuthFake() {
         back.searchParams.set("error_description", "The user denied access");
       } else {
         const code = randomBytes(10).toString("hex");
-        codes.set(code, { provider, redirectUri: q.get("redirect_uri")!, challenge: q.get("code_challenge")!, used: false });
+        codes.set(code, {
+          provider,
+          redirectUri: q.get("redirect_uri")!,
+          challenge: q.get("code_challenge")!,
+          used: false,
+        });
         back.searchParams.set("code", code);
       }
       res.writeHead(302, { location: back.toString() }).end();
@@ -117,9 +190,12 @@ export async function startOAuthFake() {
       let secret = form.get("client_secret");
       if (provider === "bitbucket") {
         const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-        [id, secret] = basic ? Buffer.from(basic, "base64").toString().split(":").map(decodeURIComponent) : [null, null];
+        [id, secret] = basic
+          ? Buffer.from(basic, "base64").toString().split(":").map(decodeURIComponent)
+          : [null, null];
       }
-      if (id !== client.id || secret !== client.secret) return json(res, 401, { error: "invalid_client", error_description: "Client authentication failed" });
+      if (id !== client.id || secret !== client.secret)
+        return json(res, 401, { error: "invalid_client", error_description: "Client authentication failed" });
       const grant = form.get("grant_type") ?? "";
       if (grant === "authorization_code") {
         const entry = codes.get(form.get("code") ?? "");
@@ -128,7 +204,9 @@ export async function startOAuthFake() {
           entry.provider === provider &&
           !entry.used &&
           entry.redirectUri === form.get("redirect_uri") &&
-          createHash("sha256").update(form.get("code_verifier") ?? "").digest("base64url") === entry.challenge;
+          createHash("sha256")
+            .update(form.get("code_verifier") ?? "")
+            .digest("base64url") === entry.challenge;
         calls.push({ provider, grant, ok: Boolean(ok) });
         if (entry) entry.used = true;
         if (!ok) return grantError(provider, res, "The code is invalid, used, or does not match the code_verifier.");

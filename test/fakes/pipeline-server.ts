@@ -1,7 +1,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type PipelineRequest = { stage: string; route: string; key: string; body: Record<string, unknown>; tag: string | null; at: number };
+export type PipelineRequest = {
+  stage: string;
+  route: string;
+  key: string;
+  body: Record<string, unknown>;
+  tag: string | null;
+  at: number;
+};
 
 /**
  * A loopback stand-in for the downstream stages: records every request with its
@@ -45,7 +52,12 @@ export async function startPipelineFake() {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const envFor = (tag?: string) => {
     const root = tag ? `${base}/${tag}` : base;
-    return { PIPELINE_NORMALIZE_URL: `${root}/normalize`, PIPELINE_CHUNK_URL: `${root}/chunk`, PIPELINE_EMBED_URL: `${root}/embed`, PIPELINE_GRAPH_URL: `${root}/graph` };
+    return {
+      PIPELINE_NORMALIZE_URL: `${root}/normalize`,
+      PIPELINE_CHUNK_URL: `${root}/chunk`,
+      PIPELINE_EMBED_URL: `${root}/embed`,
+      PIPELINE_GRAPH_URL: `${root}/graph`,
+    };
   };
   return {
     base,

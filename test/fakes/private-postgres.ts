@@ -31,11 +31,20 @@ export async function startPrivatePostgres() {
     chownSync(dir, Number(ids), Number(gid));
   }
   const run = (bin: string, args: string[]) =>
-    execFileSync(asRoot ? "runuser" : path.join(BIN, bin), asRoot ? ["-u", "postgres", "--", path.join(BIN, bin), ...args] : args, { stdio: "pipe" });
+    execFileSync(
+      asRoot ? "runuser" : path.join(BIN, bin),
+      asRoot ? ["-u", "postgres", "--", path.join(BIN, bin), ...args] : args,
+      { stdio: "pipe" },
+    );
   const port = await freePort();
   const data = path.join(dir, "data");
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-  const options = ["-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`, "-l", path.join(dir, "log")];
+  const options = [
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`,
+    "-l",
+    path.join(dir, "log"),
+  ];
   const ctl = (...args: string[]) => run("pg_ctl", ["-D", data, "-w", ...args]);
   ctl("start", ...options);
   return {

@@ -23,7 +23,10 @@ export function killOnExit(child: ChildProcess): void {
 }
 
 /** A worker process as `npm run worker` starts it; resolves once it says it is ready. */
-export async function startWorkerProcess(env: Record<string, string> = {}, options: { timeoutMs?: number } = {}): Promise<ChildProcess> {
+export async function startWorkerProcess(
+  env: Record<string, string> = {},
+  options: { timeoutMs?: number } = {},
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, WORKER_NODE_ARGS, {
     env: { ...process.env, WORKER_WATCH: "false", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -53,7 +56,9 @@ export async function startWorkerProcess(env: Record<string, string> = {}, optio
 }
 
 export function exited(child: ChildProcess): Promise<void> {
-  return new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
+  return new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve()),
+  );
 }
 
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

@@ -11,4 +11,6 @@ export const POST = withApi(async ({ request, actor }) => {
 });
 
 // GET /api/sources – the sources the caller may see, each with its latest job (?limit&cursor pages them)
-export const GET = withApi(async ({ request, actor }) => listSources(actor, listSourcesQuery.parse(searchParams(request))));
+export const GET = withApi(async ({ request, actor }) =>
+  listSources(actor, listSourcesQuery.parse(searchParams(request))),
+);

@@ -1,5 +1,11 @@
 import { Dropbox, DropboxResponseError } from "dropbox";
-import { ConnectorAuthError, ConnectorConfigError, ConnectorError, ConnectorRateLimitError, ConnectorSyncError } from "../errors";
+import {
+  ConnectorAuthError,
+  ConnectorConfigError,
+  ConnectorError,
+  ConnectorRateLimitError,
+  ConnectorSyncError,
+} from "../errors";
 
 /**
  * The SDK always builds `https://{api,content}.dropboxapi.com/2/<route>`; with DROPBOX_API_URL
@@ -8,14 +14,16 @@ import { ConnectorAuthError, ConnectorConfigError, ConnectorError, ConnectorRate
 export function dropboxFetch(base = process.env.DROPBOX_API_URL): typeof fetch {
   if (!base) return fetch;
   const root = base.replace(/\/+$/, "");
-  return ((url: string | URL, init?: RequestInit) => fetch(String(url).replace(/^https:\/\/[^/]+\/2\//, `${root}/2/`), init)) as typeof fetch;
+  return ((url: string | URL, init?: RequestInit) =>
+    fetch(String(url).replace(/^https:\/\/[^/]+\/2\//, `${root}/2/`), init)) as typeof fetch;
 }
 
 export function createDropboxClient(accessToken: string): Dropbox {
   return new Dropbox({ accessToken, fetch: dropboxFetch() });
 }
 
-type DropboxErrorBody = { error_summary?: string; error?: { ".tag"?: string; retry_after?: number; reason?: { ".tag"?: string } } } | string;
+type DropboxErrorBody =
+  { error_summary?: string; error?: { ".tag"?: string; retry_after?: number; reason?: { ".tag"?: string } } } | string;
 
 export function errorSummary(err: unknown): string {
   if (!(err instanceof DropboxResponseError)) return "";
@@ -39,14 +47,22 @@ export function toConnectorError(err: unknown, what: string): unknown {
   if (err instanceof DropboxResponseError) {
     const summary = errorSummary(err);
     if (err.status === 401) {
-      return new ConnectorAuthError(`Dropbox refused the token (${summary || "401"}): reconnect the account or set a new config.token.`);
+      return new ConnectorAuthError(
+        `Dropbox refused the token (${summary || "401"}): reconnect the account or set a new config.token.`,
+      );
     }
     if (err.status === 429) {
       const seconds = retryAfterSeconds(err);
-      return new ConnectorRateLimitError(`Dropbox is throttling ${what} (${summary || "too_many_requests"}), retry after ${seconds}s`, new Date(Date.now() + seconds * 1000));
+      return new ConnectorRateLimitError(
+        `Dropbox is throttling ${what} (${summary || "too_many_requests"}), retry after ${seconds}s`,
+        new Date(Date.now() + seconds * 1000),
+      );
     }
     if (err.status === 400) return new ConnectorConfigError(`Dropbox rejected ${what}: ${summary || "bad request"}`);
-    if (err.status === 403) return new ConnectorAuthError(`Dropbox denied ${what} (${summary || "403"}): the app lacks the files.content.read scope or access.`);
+    if (err.status === 403)
+      return new ConnectorAuthError(
+        `Dropbox denied ${what} (${summary || "403"}): the app lacks the files.content.read scope or access.`,
+      );
     if (err.status >= 500) return new ConnectorSyncError(`Dropbox failed on ${what} (HTTP ${err.status}); will retry.`);
     return err;
   }

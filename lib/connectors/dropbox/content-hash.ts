@@ -11,7 +11,11 @@ export const DROPBOX_BLOCK_SIZE = 4 * 1024 * 1024;
 export function dropboxContentHash(content: Buffer): string {
   const overall = createHash("sha256");
   for (let offset = 0; offset < content.length; offset += DROPBOX_BLOCK_SIZE) {
-    overall.update(createHash("sha256").update(content.subarray(offset, offset + DROPBOX_BLOCK_SIZE)).digest());
+    overall.update(
+      createHash("sha256")
+        .update(content.subarray(offset, offset + DROPBOX_BLOCK_SIZE))
+        .digest(),
+    );
   }
   return overall.digest("hex");
 }

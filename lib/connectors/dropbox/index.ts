@@ -2,7 +2,15 @@ import { DropboxResponseError, type Dropbox, type files } from "dropbox";
 import { z } from "zod";
 import { resolveAccessToken, tokenConfigSchema } from "../credentials";
 import { ConnectorConfigError, ConnectorFileError, ConnectorSyncError } from "../errors";
-import type { ConnectionInfo, Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile } from "../types";
+import type {
+  ConnectionInfo,
+  Connector,
+  ConnectorContext,
+  ConnectorDefinition,
+  Delta,
+  FileChange,
+  RemoteFile,
+} from "../types";
 import { waitOutRateLimits } from "../wait-out-rate-limits";
 import { createDropboxClient, errorSummary, toConnectorError } from "./client";
 import { dropboxContentHash } from "./content-hash";
@@ -73,11 +81,15 @@ class DropboxConnector implements Connector {
         meta = await this.call(`the folder ${this.root}`, (dbx) => dbx.filesGetMetadata({ path: this.root }));
       } catch (err) {
         if (err instanceof DropboxResponseError && err.status === 409) {
-          throw new ConnectorConfigError(`The Dropbox folder ${this.root} does not exist (${errorSummary(err)}).`, "path");
+          throw new ConnectorConfigError(
+            `The Dropbox folder ${this.root} does not exist (${errorSummary(err)}).`,
+            "path",
+          );
         }
         throw err;
       }
-      if (meta[".tag"] !== "folder") throw new ConnectorConfigError(`${this.root} is a file in Dropbox, not a folder.`, "path");
+      if (meta[".tag"] !== "folder")
+        throw new ConnectorConfigError(`${this.root} is a file in Dropbox, not a folder.`, "path");
     }
     return { accountId: account.account_id };
   }
@@ -109,7 +121,8 @@ class DropboxConnector implements Connector {
     try {
       result = await this.call(relative, (dbx) => dbx.filesDownload({ path: this.absolute(relative) }));
     } catch (err) {
-      if (err instanceof DropboxResponseError && err.status === 409) throw new ConnectorFileError(relative, `cannot download: ${errorSummary(err)}`);
+      if (err instanceof DropboxResponseError && err.status === 409)
+        throw new ConnectorFileError(relative, `cannot download: ${errorSummary(err)}`);
       throw err;
     }
     const content = Buffer.isBuffer(result.fileBinary) ? result.fileBinary : Buffer.alloc(0);
@@ -122,7 +135,9 @@ class DropboxConnector implements Connector {
   }
 
   async currentCursor(): Promise<string | null> {
-    const latest = await this.call("reading the cursor", (dbx) => dbx.filesListFolderGetLatestCursor({ path: this.root, recursive: true, include_deleted: true }));
+    const latest = await this.call("reading the cursor", (dbx) =>
+      dbx.filesListFolderGetLatestCursor({ path: this.root, recursive: true, include_deleted: true }),
+    );
     return latest.cursor;
   }
 
@@ -145,14 +160,16 @@ class DropboxConnector implements Connector {
         page = await this.call("reading changes", (dbx) => dbx.filesListFolderContinue({ cursor: next }));
       } catch (err) {
         // The cursor is void (the folder was moved, or Dropbox reset it): list everything again.
-        if (err instanceof DropboxResponseError && err.status === 409 && errorSummary(err).startsWith("reset")) return { reset: true };
+        if (err instanceof DropboxResponseError && err.status === 409 && errorSummary(err).startsWith("reset"))
+          return { reset: true };
         throw err;
       }
       for (const entry of page.entries) {
         const path = this.relative(entry);
         if (entry[".tag"] === "file") changes.push({ kind: "upsert", path, id: entry.id, file: this.toRemote(entry) });
         // A deleted entry does not say whether it was a file or a folder.
-        else if (entry[".tag"] === "deleted" && path) changes.push({ kind: "delete", path, subtree: true, ignoreCase: true });
+        else if (entry[".tag"] === "deleted" && path)
+          changes.push({ kind: "delete", path, subtree: true, ignoreCase: true });
       }
       next = page.cursor;
       if (!page.has_more) return { reset: false, changes, cursor: next };

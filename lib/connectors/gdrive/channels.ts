@@ -32,10 +32,22 @@ export async function openDriveChannel(connector: GdriveConnector, callbackUrl: 
   const db = getDb();
   const channelId = randomUUID();
   const token = randomBytes(32).toString("base64url");
-  const [row] = await db.insert(driveChannels).values({ sourceId, channelId, sealedToken: encryptSecret(token, tokenBinding(channelId)) }).returning();
+  const [row] = await db
+    .insert(driveChannels)
+    .values({ sourceId, channelId, sealedToken: encryptSecret(token, tokenBinding(channelId)) })
+    .returning();
   try {
-    const { resourceId, expiresAt } = await connector.watch({ id: channelId, token, address: callbackUrl, ttlSeconds: channelTtlSeconds() });
-    const [opened] = await db.update(driveChannels).set({ resourceId, expiresAt }).where(eq(driveChannels.id, row!.id)).returning();
+    const { resourceId, expiresAt } = await connector.watch({
+      id: channelId,
+      token,
+      address: callbackUrl,
+      ttlSeconds: channelTtlSeconds(),
+    });
+    const [opened] = await db
+      .update(driveChannels)
+      .set({ resourceId, expiresAt })
+      .where(eq(driveChannels.id, row!.id))
+      .returning();
     return opened!;
   } catch (err) {
     await db.delete(driveChannels).where(eq(driveChannels.id, row!.id));
@@ -61,7 +73,10 @@ export async function stopDriveChannels(connector: GdriveConnector): Promise<voi
     try {
       await stopOne(connector, channel);
     } catch (err) {
-      console.error(`[gdrive] could not stop channel ${channel.channelId} of source ${sourceId}:`, (err as Error).message);
+      console.error(
+        `[gdrive] could not stop channel ${channel.channelId} of source ${sourceId}:`,
+        (err as Error).message,
+      );
       await getDb().delete(driveChannels).where(eq(driveChannels.id, channel.id));
     }
   }
@@ -81,22 +96,44 @@ export async function renewDriveChannels(now = new Date()): Promise<RenewalRepor
   const { gdriveConnector } = await import("./index");
   const db = getDb();
   const horizon = new Date(now.getTime() + RENEW_BEFORE_MS);
-  const candidates = await db.select().from(sources).where(and(eq(sources.type, "gdrive"), ne(sources.status, "needs_reauth"))).orderBy(asc(sources.createdAt));
+  const candidates = await db
+    .select()
+    .from(sources)
+    .where(and(eq(sources.type, "gdrive"), ne(sources.status, "needs_reauth")))
+    .orderBy(asc(sources.createdAt));
   if (candidates.length === 0) return report;
-  const channels = await db.select().from(driveChannels).where(inArray(driveChannels.sourceId, candidates.map((s) => s.id)));
+  const channels = await db
+    .select()
+    .from(driveChannels)
+    .where(
+      inArray(
+        driveChannels.sourceId,
+        candidates.map((s) => s.id),
+      ),
+    );
   for (const source of candidates) {
     const own = channels.filter((c) => c.sourceId === source.id);
     if (own.some((c) => c.expiresAt && c.expiresAt > horizon)) continue;
     let connector: GdriveConnector;
     try {
-      connector = gdriveConnector.create({ sourceId: source.id, config: source.config, token: await resolveProviderToken(source) }) as GdriveConnector;
+      connector = gdriveConnector.create({
+        sourceId: source.id,
+        config: source.config,
+        token: await resolveProviderToken(source),
+      }) as GdriveConnector;
       const opened = await openDriveChannel(connector, callbackUrl);
       report.opened++;
-      await db.update(sources).set({ webhookId: opened.channelId, updatedAt: new Date() }).where(eq(sources.id, source.id));
+      await db
+        .update(sources)
+        .set({ webhookId: opened.channelId, updatedAt: new Date() })
+        .where(eq(sources.id, source.id));
     } catch (err) {
       report.failed++;
       if (err instanceof ConnectorAuthError) {
-        await db.update(sources).set({ status: "needs_reauth", updatedAt: new Date() }).where(eq(sources.id, source.id));
+        await db
+          .update(sources)
+          .set({ status: "needs_reauth", updatedAt: new Date() })
+          .where(eq(sources.id, source.id));
       }
       console.error(`[gdrive] could not open a channel for source ${source.id}:`, (err as Error).message);
       continue;
@@ -106,7 +143,10 @@ export async function renewDriveChannels(now = new Date()): Promise<RenewalRepor
         await stopOne(connector, old);
         report.stopped++;
       } catch (err) {
-        console.error(`[gdrive] could not stop channel ${old.channelId}, it will expire by itself:`, (err as Error).message);
+        console.error(
+          `[gdrive] could not stop channel ${old.channelId}, it will expire by itself:`,
+          (err as Error).message,
+        );
       }
     }
   }

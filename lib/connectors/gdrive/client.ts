@@ -1,5 +1,11 @@
 import { drive, type drive_v3 } from "@googleapis/drive";
-import { ConnectorAuthError, ConnectorConfigError, ConnectorError, ConnectorRateLimitError, ConnectorSyncError } from "../errors";
+import {
+  ConnectorAuthError,
+  ConnectorConfigError,
+  ConnectorError,
+  ConnectorRateLimitError,
+  ConnectorSyncError,
+} from "../errors";
 
 /**
  * A Drive v3 client for one access token. GOOGLE_API_URL is googleapis' `rootUrl`. The
@@ -14,9 +20,16 @@ export function createDriveClient(accessToken: string): drive_v3.Drive {
   });
 }
 
-type GoogleErrorBody = { error?: { code?: number; message?: string; errors?: { reason?: string; message?: string }[]; status?: string } };
+type GoogleErrorBody = {
+  error?: { code?: number; message?: string; errors?: { reason?: string; message?: string }[]; status?: string };
+};
 
-export type GoogleFailure = { status: number | null; reason: string | null; message: string; retryAfter: number | null };
+export type GoogleFailure = {
+  status: number | null;
+  reason: string | null;
+  message: string;
+  retryAfter: number | null;
+};
 
 /**
  * A Drive answer the caller judges by status (404, a file-level 403). It keeps status, reason
@@ -32,7 +45,12 @@ export class DriveApiError extends ConnectorError {
 /** Status, reason and message of a googleapis (gaxios) error; null status for network failures. */
 export function googleFailure(err: unknown): GoogleFailure {
   if (err instanceof DriveApiError) return err.failure;
-  const e = err as { status?: number; code?: string | number; message?: string; response?: { status?: number; data?: unknown; headers?: unknown } };
+  const e = err as {
+    status?: number;
+    code?: string | number;
+    message?: string;
+    response?: { status?: number; data?: unknown; headers?: unknown };
+  };
   const status = e.response?.status ?? (typeof e.status === "number" ? e.status : null);
   let data = e.response?.data as GoogleErrorBody | string | ArrayBuffer | undefined;
   if (data instanceof ArrayBuffer) {
@@ -44,9 +62,20 @@ export function googleFailure(err: unknown): GoogleFailure {
   }
   const body = typeof data === "object" && data !== null ? (data as GoogleErrorBody).error : undefined;
   const headers = e.response?.headers as { get?: (k: string) => string | null } | Record<string, string> | undefined;
-  const retryHeader = typeof headers?.get === "function" ? headers.get("retry-after") : (headers as Record<string, string> | undefined)?.["retry-after"];
-  const retryAfter = retryHeader !== null && retryHeader !== undefined && Number.isFinite(Number(retryHeader)) ? Number(retryHeader) : null;
-  return { status, reason: body?.errors?.[0]?.reason ?? null, message: body?.message ?? e.message ?? "unknown error", retryAfter };
+  const retryHeader =
+    typeof headers?.get === "function"
+      ? headers.get("retry-after")
+      : (headers as Record<string, string> | undefined)?.["retry-after"];
+  const retryAfter =
+    retryHeader !== null && retryHeader !== undefined && Number.isFinite(Number(retryHeader))
+      ? Number(retryHeader)
+      : null;
+  return {
+    status,
+    reason: body?.errors?.[0]?.reason ?? null,
+    message: body?.message ?? e.message ?? "unknown error",
+    retryAfter,
+  };
 }
 
 const RATE_LIMIT_REASONS = new Set(["userRateLimitExceeded", "rateLimitExceeded"]);
@@ -65,10 +94,17 @@ export function toConnectorError(err: unknown, what: string, backoffSeconds: num
   const f = googleFailure(err);
   if (isRateLimit(f)) {
     const seconds = f.retryAfter ?? backoffSeconds;
-    return new ConnectorRateLimitError(`Google Drive rate limit on ${what} (HTTP ${f.status}${f.reason ? ` ${f.reason}` : ""})`, new Date(Date.now() + seconds * 1000));
+    return new ConnectorRateLimitError(
+      `Google Drive rate limit on ${what} (HTTP ${f.status}${f.reason ? ` ${f.reason}` : ""})`,
+      new Date(Date.now() + seconds * 1000),
+    );
   }
-  if (f.status === 401) return new ConnectorAuthError(`Google Drive refused the token (${f.message}): reconnect the account or set a new config.token.`);
+  if (f.status === 401)
+    return new ConnectorAuthError(
+      `Google Drive refused the token (${f.message}): reconnect the account or set a new config.token.`,
+    );
   if (f.status === 400) return new ConnectorConfigError(`Google Drive rejected ${what}: ${f.message}`);
-  if (f.status === null || f.status >= 500) return new ConnectorSyncError(`Google Drive failed on ${what} (${f.status ?? f.message}); will retry.`);
+  if (f.status === null || f.status >= 500)
+    return new ConnectorSyncError(`Google Drive failed on ${what} (${f.status ?? f.message}); will retry.`);
   return new DriveApiError(f);
 }

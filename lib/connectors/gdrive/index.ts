@@ -2,7 +2,16 @@ import type { drive_v3 } from "@googleapis/drive";
 import { z } from "zod";
 import { resolveAccessToken, tokenConfigSchema } from "../credentials";
 import { ConnectorConfigError, ConnectorFileError, ConnectorRateLimitError } from "../errors";
-import type { ConnectionInfo, Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile, WebhookRegistration } from "../types";
+import type {
+  ConnectionInfo,
+  Connector,
+  ConnectorContext,
+  ConnectorDefinition,
+  Delta,
+  FileChange,
+  RemoteFile,
+  WebhookRegistration,
+} from "../types";
 import { waitOutRateLimits } from "../wait-out-rate-limits";
 import { createDriveClient, googleFailure, toConnectorError } from "./client";
 
@@ -130,19 +139,23 @@ export class GdriveConnector implements Connector {
       const { folderId, driveId } = this.context.config as { folderId?: string; driveId?: string };
       const notFound = (what: string, field: string) => (err: unknown) => {
         const f = googleFailure(err);
-        if (f.status === 404 || f.status === 403) throw new ConnectorConfigError(`${what} was not found or is not shared with this account.`, field);
+        if (f.status === 404 || f.status === 403)
+          throw new ConnectorConfigError(`${what} was not found or is not shared with this account.`, field);
         throw err;
       };
       if (folderId) {
-        const folder = await this.call("the folder", (d) => d.files.get({ fileId: folderId, fields: "id,name,mimeType,driveId,trashed", supportsAllDrives: true })).catch(
-          notFound(`The Drive folder ${folderId}`, "folderId"),
-        );
-        if (folder.mimeType !== FOLDER_MIME) throw new ConnectorConfigError(`${folderId} is a file, not a folder.`, "folderId");
+        const folder = await this.call("the folder", (d) =>
+          d.files.get({ fileId: folderId, fields: "id,name,mimeType,driveId,trashed", supportsAllDrives: true }),
+        ).catch(notFound(`The Drive folder ${folderId}`, "folderId"));
+        if (folder.mimeType !== FOLDER_MIME)
+          throw new ConnectorConfigError(`${folderId} is a file, not a folder.`, "folderId");
         if (folder.trashed) throw new ConnectorConfigError(`The folder ${folderId} is in the trash.`, "folderId");
         return { rootId: folder.id!, driveId: folder.driveId ?? driveId ?? null };
       }
       if (driveId) {
-        const shared = await this.call("the shared drive", (d) => d.drives.get({ driveId, fields: "id,name" })).catch(notFound(`The shared drive ${driveId}`, "driveId"));
+        const shared = await this.call("the shared drive", (d) => d.drives.get({ driveId, fields: "id,name" })).catch(
+          notFound(`The shared drive ${driveId}`, "driveId"),
+        );
         return { rootId: shared.id!, driveId: shared.id! };
       }
       const root = await this.call("My Drive", (d) => d.files.get({ fileId: "root", fields: "id" }));
@@ -172,7 +185,13 @@ export class GdriveConnector implements Connector {
         let pageToken: string | undefined;
         do {
           const page = await this.call("listing folders", (d) =>
-            d.files.list({ q, pageSize: PAGE_SIZE, pageToken, fields: `nextPageToken,files(${FILE_FIELDS})`, ...this.corpusParams(scope) }),
+            d.files.list({
+              q,
+              pageSize: PAGE_SIZE,
+              pageToken,
+              fields: `nextPageToken,files(${FILE_FIELDS})`,
+              ...this.corpusParams(scope),
+            }),
           );
           for (const file of page.files ?? []) {
             const parent = file.parents?.find((p) => inBatch.has(p));
@@ -214,7 +233,13 @@ export class GdriveConnector implements Connector {
     const folders: Folders = {};
     const files = await this.walk(scope, [scope.rootId], folders);
     this.walked = { folders, files };
-    const cursor: DriveCursor = { v: 1, pageToken: startPageToken!, rootId: scope.rootId, driveId: scope.driveId, folders };
+    const cursor: DriveCursor = {
+      v: 1,
+      pageToken: startPageToken!,
+      rootId: scope.rootId,
+      driveId: scope.driveId,
+      folders,
+    };
     return JSON.stringify(cursor);
   }
 
@@ -222,7 +247,11 @@ export class GdriveConnector implements Connector {
     if (!this.walked) await this.currentCursor();
     const prefix = start.replace(/^\/+|\/+$/g, "");
     for (const entry of this.walked!.files) {
-      const rest = prefix ? (entry.path.startsWith(`${prefix}/`) ? entry.path.slice(prefix.length + 1) : null) : entry.path;
+      const rest = prefix
+        ? entry.path.startsWith(`${prefix}/`)
+          ? entry.path.slice(prefix.length + 1)
+          : null
+        : entry.path;
       if (rest === null || (!recursive && rest.includes("/"))) continue;
       yield entry.remote;
     }
@@ -236,8 +265,14 @@ export class GdriveConnector implements Connector {
     for (const [i, seg] of segments.entries()) {
       const last = i === segments.length - 1;
       const q = `'${parent.replace(/['\\]/g, "\\$&")}' in parents and trashed = false`;
-      const page = await this.call(path, (d) => d.files.list({ q, pageSize: PAGE_SIZE, fields: `files(${FILE_FIELDS})`, ...this.corpusParams(scope) }));
-      const match = (page.files ?? []).find((f) => (last ? f.mimeType !== FOLDER_MIME && fileName(f) === seg : f.mimeType === FOLDER_MIME && segment(f.name ?? "") === seg));
+      const page = await this.call(path, (d) =>
+        d.files.list({ q, pageSize: PAGE_SIZE, fields: `files(${FILE_FIELDS})`, ...this.corpusParams(scope) }),
+      );
+      const match = (page.files ?? []).find((f) =>
+        last
+          ? f.mimeType !== FOLDER_MIME && fileName(f) === seg
+          : f.mimeType === FOLDER_MIME && segment(f.name ?? "") === seg,
+      );
       if (!match) return null;
       if (last) {
         this.byPath.set(path, { id: match.id!, mimeType: match.mimeType ?? "" });
@@ -250,27 +285,35 @@ export class GdriveConnector implements Connector {
 
   async getFileContent(path: string, listed?: RemoteFile): Promise<Buffer> {
     const fromListing = listed?.id && listed.contentType ? { id: listed.id, mimeType: listed.contentType } : undefined;
-    const known = this.byPath.get(path) ?? fromListing ?? (await this.getFileMetadata(path).then(() => this.byPath.get(path)));
+    const known =
+      this.byPath.get(path) ?? fromListing ?? (await this.getFileMetadata(path).then(() => this.byPath.get(path)));
     if (!known) throw new ConnectorFileError(path, "the file is no longer in Drive");
     const exported = EXPORTS[known.mimeType];
     const fileError = (err: unknown): never => {
       const f = googleFailure(err);
       if (f.status === 404) throw new ConnectorFileError(path, "the file is no longer in Drive");
-      if (f.status === 403 && f.reason === "exportSizeLimitExceeded") throw new ConnectorFileError(path, "too large to export (Drive exports at most 10 MB)");
+      if (f.status === 403 && f.reason === "exportSizeLimitExceeded")
+        throw new ConnectorFileError(path, "too large to export (Drive exports at most 10 MB)");
       if (f.status === 403) throw new ConnectorFileError(path, `Drive refused to read it (${f.reason ?? f.message})`);
       throw err;
     };
     const read = (fn: (d: drive_v3.Drive) => Promise<{ data: unknown }>) =>
       this.call(path, fn).then((data) => Buffer.from(data as ArrayBuffer), fileError);
     if (!exported) {
-      return read((d) => d.files.get({ fileId: known.id, alt: "media", supportsAllDrives: true }, { responseType: "arraybuffer" }));
+      return read((d) =>
+        d.files.get({ fileId: known.id, alt: "media", supportsAllDrives: true }, { responseType: "arraybuffer" }),
+      );
     }
     try {
-      return await read((d) => d.files.export({ fileId: known.id, mimeType: exported.mimeType }, { responseType: "arraybuffer" }));
+      return await read((d) =>
+        d.files.export({ fileId: known.id, mimeType: exported.mimeType }, { responseType: "arraybuffer" }),
+      );
     } catch (err) {
       // Older Drive deployments cannot export Markdown: plain text says the same.
       if (exported.fallback && err instanceof ConnectorConfigError) {
-        return read((d) => d.files.export({ fileId: known.id, mimeType: exported.fallback! }, { responseType: "arraybuffer" }));
+        return read((d) =>
+          d.files.export({ fileId: known.id, mimeType: exported.fallback! }, { responseType: "arraybuffer" }),
+        );
       }
       throw err;
     }
@@ -334,7 +377,8 @@ export class GdriveConnector implements Connector {
         );
       } catch (err) {
         // A page token Drive no longer knows: compare everything.
-        if (err instanceof ConnectorConfigError || [404, 410].includes(googleFailure(err).status ?? 0)) return { reset: true };
+        if (err instanceof ConnectorConfigError || [404, 410].includes(googleFailure(err).status ?? 0))
+          return { reset: true };
         throw err;
       }
       for (const change of page.changes ?? []) {
@@ -395,20 +439,36 @@ export class GdriveConnector implements Connector {
   }
 
   /** Starts a changes.watch channel; notifications carry `token`, checked by the webhook route. */
-  async watch(channel: { id: string; token: string; address: string; ttlSeconds: number }): Promise<{ resourceId: string; expiresAt: Date }> {
+  async watch(channel: {
+    id: string;
+    token: string;
+    address: string;
+    ttlSeconds: number;
+  }): Promise<{ resourceId: string; expiresAt: Date }> {
     const scope = await this.resolveScope();
     const driveParams = scope.driveId ? { driveId: scope.driveId } : {};
-    const { startPageToken } = await this.call("the start page token", (d) => d.changes.getStartPageToken({ supportsAllDrives: true, ...driveParams }));
+    const { startPageToken } = await this.call("the start page token", (d) =>
+      d.changes.getStartPageToken({ supportsAllDrives: true, ...driveParams }),
+    );
     const result = await this.call("watching changes", (d) =>
       d.changes.watch({
         pageToken: startPageToken!,
         supportsAllDrives: true,
         includeItemsFromAllDrives: true,
         ...driveParams,
-        requestBody: { id: channel.id, type: "web_hook", address: channel.address, token: channel.token, expiration: String(Date.now() + channel.ttlSeconds * 1000) },
+        requestBody: {
+          id: channel.id,
+          type: "web_hook",
+          address: channel.address,
+          token: channel.token,
+          expiration: String(Date.now() + channel.ttlSeconds * 1000),
+        },
       }),
     );
-    return { resourceId: result.resourceId!, expiresAt: new Date(Number(result.expiration ?? Date.now() + channel.ttlSeconds * 1000)) };
+    return {
+      resourceId: result.resourceId!,
+      expiresAt: new Date(Number(result.expiration ?? Date.now() + channel.ttlSeconds * 1000)),
+    };
   }
 
   /** Stops a channel; one Drive no longer knows is as good as stopped. */

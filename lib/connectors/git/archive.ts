@@ -15,7 +15,10 @@ export function gitBlobSha(content: Buffer): string {
  * at one file whatever the archive's size. Every provider prefixes the entries with one
  * top-level folder (`owner-repo-sha/`), which is removed.
  */
-export async function* readTarGz(body: ReadableStream<Uint8Array>, options: StreamFilesOptions = {}): AsyncIterable<RemoteFileWithContent> {
+export async function* readTarGz(
+  body: ReadableStream<Uint8Array>,
+  options: StreamFilesOptions = {},
+): AsyncIterable<RemoteFileWithContent> {
   const extract = tar.extract();
   const source = Readable.fromWeb(body as import("node:stream/web").ReadableStream<Uint8Array>);
   const gunzip = createGunzip();

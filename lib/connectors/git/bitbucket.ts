@@ -1,13 +1,23 @@
 import { z } from "zod";
 import { ConnectorConfigError, ConnectorFileError } from "../errors";
-import type { Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile, StreamFilesOptions, WebhookRequest } from "../types";
+import type {
+  Connector,
+  ConnectorContext,
+  ConnectorDefinition,
+  Delta,
+  FileChange,
+  RemoteFile,
+  StreamFilesOptions,
+  WebhookRequest,
+} from "../types";
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, readBody } from "./provider-http";
 import { configFromName, gitConfigFields, verifyHmacSha256 } from "./shared";
 
 export const bitbucketConfigSchema = z.object(gitConfigFields);
 
-const TOKEN_HINT = "a repository access token with repository read (and webhooks when APP_URL is set), or username:app-password";
+const TOKEN_HINT =
+  "a repository access token with repository read (and webhooks when APP_URL is set), or username:app-password";
 
 export function bitbucketApiUrl(): string {
   return (process.env.BITBUCKET_API_URL || "https://api.bitbucket.org/2.0").replace(/\/+$/, "");
@@ -51,13 +61,18 @@ class BitbucketConnector implements Connector {
     const token = this.context.token;
     if (!token) return {};
     // username:app-password is Basic; anything else is an access token (Bearer).
-    return { authorization: token.includes(":") ? `Basic ${Buffer.from(token).toString("base64")}` : `Bearer ${token}` };
+    return {
+      authorization: token.includes(":") ? `Basic ${Buffer.from(token).toString("base64")}` : `Bearer ${token}`,
+    };
   }
 
   private async request(url: string, init: RequestInit = {}): Promise<Response> {
     let response: Response;
     try {
-      response = await providerFetch(url, { ...init, headers: { accept: "application/json", ...this.authorization(), ...(init.headers as Record<string, string>) } });
+      response = await providerFetch(url, {
+        ...init,
+        headers: { accept: "application/json", ...this.authorization(), ...(init.headers as Record<string, string>) },
+      });
     } catch (err) {
       throw networkError(err, "Bitbucket");
     }
@@ -73,7 +88,12 @@ class BitbucketConnector implements Connector {
       // keep the text
     }
     const rateLimitFallbackMs = response.status === 429 ? Math.min(60_000, 1000 * 2 ** this.rateLimited++) : undefined;
-    throw errorForStatus(response.status, response.headers, message, { provider: "Bitbucket", repo: this.repo, tokenHint: TOKEN_HINT, rateLimitFallbackMs });
+    throw errorForStatus(response.status, response.headers, message, {
+      provider: "Bitbucket",
+      repo: this.repo,
+      tokenHint: TOKEN_HINT,
+      rateLimitFallbackMs,
+    });
   }
 
   private api(path: string): string {
@@ -88,7 +108,8 @@ class BitbucketConnector implements Connector {
     const repo = await this.json(this.api(""), z.object({ mainbranch: z.object({ name: z.string() }).nullish() }));
     if (this.branch) {
       await this.request(this.api(`/refs/branches/${encodeURIComponent(this.branch)}`)).catch((err) => {
-        if (err instanceof ConnectorConfigError) throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.repo}.`, "branch");
+        if (err instanceof ConnectorConfigError)
+          throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.repo}.`, "branch");
         throw err;
       });
     } else {
@@ -103,7 +124,10 @@ class BitbucketConnector implements Connector {
   async currentCursor(): Promise<string> {
     if (!this.head) {
       if (!this.branch) await this.validateConnection();
-      const ref = await this.json(this.api(`/refs/branches/${encodeURIComponent(this.branch!)}`), z.object({ target: z.object({ hash: z.string() }) }));
+      const ref = await this.json(
+        this.api(`/refs/branches/${encodeURIComponent(this.branch!)}`),
+        z.object({ target: z.object({ hash: z.string() }) }),
+      );
       this.head = ref.target.hash;
     }
     return this.head;
@@ -121,7 +145,10 @@ class BitbucketConnector implements Connector {
   async getFileMetadata(path: string): Promise<RemoteFile | null> {
     const head = await this.currentCursor();
     try {
-      const meta = await this.json(this.api(`/src/${head}/${path.split("/").map(encodeURIComponent).join("/")}?format=meta`), z.object({ type: z.string(), size: z.number().optional() }));
+      const meta = await this.json(
+        this.api(`/src/${head}/${path.split("/").map(encodeURIComponent).join("/")}?format=meta`),
+        z.object({ type: z.string(), size: z.number().optional() }),
+      );
       return meta.type === "commit_file" ? { path, size: meta.size ?? null, version: null } : null;
     } catch (err) {
       if (err instanceof ConnectorConfigError) return null;
@@ -132,9 +159,14 @@ class BitbucketConnector implements Connector {
   async getFileContent(path: string): Promise<Buffer> {
     const head = await this.currentCursor();
     try {
-      return await readBody(await this.request(this.api(`/src/${head}/${path.split("/").map(encodeURIComponent).join("/")}`), { headers: { accept: "*/*" } }));
+      return await readBody(
+        await this.request(this.api(`/src/${head}/${path.split("/").map(encodeURIComponent).join("/")}`), {
+          headers: { accept: "*/*" },
+        }),
+      );
     } catch (err) {
-      if (err instanceof ConnectorConfigError) throw new ConnectorFileError(path, "the file is gone from the repository");
+      if (err instanceof ConnectorConfigError)
+        throw new ConnectorFileError(path, "the file is gone from the repository");
       throw err;
     }
   }
@@ -142,7 +174,9 @@ class BitbucketConnector implements Connector {
   /** `https://bitbucket.org/{workspace}/{repo}/get/{commit}.tar.gz`, streamed. */
   async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFile & { content: Buffer }> {
     const head = await this.currentCursor();
-    const response = await this.request(`${bitbucketWebUrl()}/${this.repo}/get/${head}.tar.gz`, { headers: { accept: "*/*" } });
+    const response = await this.request(`${bitbucketWebUrl()}/${this.repo}/get/${head}.tar.gz`, {
+      headers: { accept: "*/*" },
+    });
     try {
       yield* readTarGz(response.body!, options);
     } catch (err) {
@@ -158,12 +192,16 @@ class BitbucketConnector implements Connector {
     let url: string | undefined = this.api(`/diffstat/${head}..${base}?topic=false&pagelen=500`);
     try {
       while (url) {
-        const page: z.infer<ReturnType<typeof pageOf<typeof diffstatEntry>>> = await this.json(url, pageOf(diffstatEntry));
+        const page: z.infer<ReturnType<typeof pageOf<typeof diffstatEntry>>> = await this.json(
+          url,
+          pageOf(diffstatEntry),
+        );
         for (const d of page.values) {
           // diffstat names files that exist at the head: no metadata request needed before reading them.
           const file = d.new ? { path: d.new.path, size: null, version: null } : undefined;
           if (d.status === "removed" && d.old) changes.push({ kind: "delete", path: d.old.path });
-          else if (d.status === "renamed" && d.old && file) changes.push({ kind: "rename", path: file.path, previousPath: d.old.path, file });
+          else if (d.status === "renamed" && d.old && file)
+            changes.push({ kind: "rename", path: file.path, previousPath: d.old.path, file });
           else if (file) changes.push({ kind: "upsert", path: file.path, file });
         }
         url = page.next;
@@ -179,7 +217,13 @@ class BitbucketConnector implements Connector {
     const response = await this.request(this.api("/hooks"), {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ description: "Data Connector", url: callbackUrl, active: true, events: ["repo:push"], secret: this.context.webhookSecret ?? undefined }),
+      body: JSON.stringify({
+        description: "Data Connector",
+        url: callbackUrl,
+        active: true,
+        events: ["repo:push"],
+        secret: this.context.webhookSecret ?? undefined,
+      }),
     });
     const hook = z.object({ uuid: z.string() }).parse(await response.json());
     return { webhookId: hook.uuid };

@@ -2,10 +2,26 @@ import { Octokit } from "@octokit/rest";
 import { RequestError } from "@octokit/request-error";
 import { z } from "zod";
 import { ConnectorConfigError, ConnectorError, ConnectorFileError } from "../errors";
-import type { Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile, StreamFilesOptions, WebhookRequest } from "../types";
+import type {
+  Connector,
+  ConnectorContext,
+  ConnectorDefinition,
+  Delta,
+  FileChange,
+  RemoteFile,
+  StreamFilesOptions,
+  WebhookRequest,
+} from "../types";
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch } from "./provider-http";
-import { BlobIndex, changesFromCommits, configFromName, gitConfigFields, isRegularFileMode, verifyHmacSha256 } from "./shared";
+import {
+  BlobIndex,
+  changesFromCommits,
+  configFromName,
+  gitConfigFields,
+  isRegularFileMode,
+  verifyHmacSha256,
+} from "./shared";
 
 export const githubConfigSchema = z.object(gitConfigFields);
 
@@ -28,7 +44,15 @@ export const githubPushPayload = z.object({
   ref: z.string(),
   after: z.string().optional(),
   deleted: z.boolean().optional(),
-  commits: z.array(z.object({ added: z.array(z.string()).optional(), modified: z.array(z.string()).optional(), removed: z.array(z.string()).optional() })).optional(),
+  commits: z
+    .array(
+      z.object({
+        added: z.array(z.string()).optional(),
+        modified: z.array(z.string()).optional(),
+        removed: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
   repository: z.object({ full_name: z.string() }),
 });
 
@@ -72,7 +96,11 @@ class GitHubConnector implements Connector {
         if (err.cause instanceof ConnectorError) throw err.cause;
         if (err.status === 500 && !err.response) throw networkError(err.cause ?? err, "GitHub");
         const headers = (err.response?.headers ?? {}) as Record<string, string>;
-        throw errorForStatus(err.status, headers, err.message, { provider: "GitHub", repo: this.fullName, tokenHint: TOKEN_HINT });
+        throw errorForStatus(err.status, headers, err.message, {
+          provider: "GitHub",
+          repo: this.fullName,
+          tokenHint: TOKEN_HINT,
+        });
       }
       throw networkError(err, "GitHub");
     }
@@ -81,7 +109,9 @@ class GitHubConnector implements Connector {
   async validateConnection(): Promise<void> {
     const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
     if (this.branch) {
-      await this.call(() => this.octokit.repos.getBranch({ owner: this.owner, repo: this.repo, branch: this.branch! })).catch((err) => {
+      await this.call(() =>
+        this.octokit.repos.getBranch({ owner: this.owner, repo: this.repo, branch: this.branch! }),
+      ).catch((err) => {
         if (err instanceof ConnectorConfigError) {
           throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.fullName}.`, "branch");
         }
@@ -137,7 +167,12 @@ class GitHubConnector implements Connector {
     const head = await this.currentCursor();
     const prefix = start.replace(/^\/+|\/+$/g, "");
     const { data } = await this.call(() =>
-      this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: head, ...(recursive ? { recursive: "1" } : {}) }),
+      this.octokit.git.getTree({
+        owner: this.owner,
+        repo: this.repo,
+        tree_sha: head,
+        ...(recursive ? { recursive: "1" } : {}),
+      }),
     );
     if (data.truncated) {
       // Over 100,000 entries or 7 MB: walk the subtrees one by one instead.
@@ -155,10 +190,13 @@ class GitHubConnector implements Connector {
   }
 
   private async *walkTree(treeSha: string, base: string, prefix: string): AsyncIterable<RemoteFile> {
-    const { data } = await this.call(() => this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: treeSha }));
+    const { data } = await this.call(() =>
+      this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: treeSha }),
+    );
     for (const entry of data.tree) {
       const path = base ? `${base}/${entry.path}` : entry.path!;
-      if (entry.type === "tree" && (!prefix || prefix.startsWith(path) || path.startsWith(prefix))) yield* this.walkTree(entry.sha!, path, prefix);
+      if (entry.type === "tree" && (!prefix || prefix.startsWith(path) || path.startsWith(prefix)))
+        yield* this.walkTree(entry.sha!, path, prefix);
       if (entry.type !== "blob" || !isRegularFileMode(entry.mode)) continue;
       if (prefix && path !== prefix && !path.startsWith(`${prefix}/`)) continue;
       const file = { path, size: entry.size ?? null, version: entry.sha! };
@@ -172,7 +210,9 @@ class GitHubConnector implements Connector {
     if (known) return known;
     const head = await this.currentCursor();
     try {
-      const { data } = await this.call(() => this.octokit.repos.getContent({ owner: this.owner, repo: this.repo, path, ref: head }));
+      const { data } = await this.call(() =>
+        this.octokit.repos.getContent({ owner: this.owner, repo: this.repo, path, ref: head }),
+      );
       if (Array.isArray(data) || data.type !== "file") return null;
       const file = { path, size: data.size, version: data.sha };
       this.blobs.set(file);
@@ -210,7 +250,8 @@ class GitHubConnector implements Connector {
           );
       return await streamToBuffer(response.data as unknown as ReadableStream<Uint8Array>);
     } catch (err) {
-      if (err instanceof ConnectorConfigError) throw new ConnectorFileError(path, "the file is gone from the repository");
+      if (err instanceof ConnectorConfigError)
+        throw new ConnectorFileError(path, "the file is gone from the repository");
       throw err;
     }
   }
@@ -243,7 +284,13 @@ class GitHubConnector implements Connector {
     if (head === base) return { reset: false, changes: [], cursor: head };
     let data;
     try {
-      ({ data } = await this.call(() => this.octokit.repos.compareCommitsWithBasehead({ owner: this.owner, repo: this.repo, basehead: `${base}...${head}` })));
+      ({ data } = await this.call(() =>
+        this.octokit.repos.compareCommitsWithBasehead({
+          owner: this.owner,
+          repo: this.repo,
+          basehead: `${base}...${head}`,
+        }),
+      ));
     } catch (err) {
       if (err instanceof ConnectorConfigError) return { reset: true };
       throw err;
@@ -259,7 +306,8 @@ class GitHubConnector implements Connector {
       }
       if (f.status === "unchanged") continue;
       this.blobs.set(file);
-      if (f.status === "renamed" && f.previous_filename) changes.push({ kind: "rename", path: f.filename, previousPath: f.previous_filename, file });
+      if (f.status === "renamed" && f.previous_filename)
+        changes.push({ kind: "rename", path: f.filename, previousPath: f.previous_filename, file });
       else changes.push({ kind: "upsert", path: f.filename, file });
     }
     return { reset: false, changes, cursor: head };
@@ -273,7 +321,12 @@ class GitHubConnector implements Connector {
         name: "web",
         active: true,
         events: ["push"],
-        config: { url: callbackUrl, content_type: "json", secret: this.context.webhookSecret ?? undefined, insecure_ssl: "0" },
+        config: {
+          url: callbackUrl,
+          content_type: "json",
+          secret: this.context.webhookSecret ?? undefined,
+          insecure_ssl: "0",
+        },
       }),
     );
     return { webhookId: String(data.id) };
@@ -281,7 +334,9 @@ class GitHubConnector implements Connector {
 
   async removeWebhook(webhookId: string): Promise<void> {
     try {
-      await this.call(() => this.octokit.repos.deleteWebhook({ owner: this.owner, repo: this.repo, hook_id: Number(webhookId) }));
+      await this.call(() =>
+        this.octokit.repos.deleteWebhook({ owner: this.owner, repo: this.repo, hook_id: Number(webhookId) }),
+      );
     } catch (err) {
       // Already gone (or the repository is): nothing left to remove.
       if (!(err instanceof ConnectorConfigError)) throw err;

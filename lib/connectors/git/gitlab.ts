@@ -3,7 +3,16 @@ import { createRequesterFn, type RequestOptions } from "@gitbeaker/requester-uti
 import { z } from "zod";
 import { ConnectorConfigError, ConnectorFileError } from "../errors";
 import { assertAllowedUrl } from "../host-guard";
-import type { Connector, ConnectorContext, ConnectorDefinition, Delta, FileChange, RemoteFile, StreamFilesOptions, WebhookRequest } from "../types";
+import type {
+  Connector,
+  ConnectorContext,
+  ConnectorDefinition,
+  Delta,
+  FileChange,
+  RemoteFile,
+  StreamFilesOptions,
+  WebhookRequest,
+} from "../types";
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch } from "./provider-http";
 import { safeEqual } from "@/lib/webhooks/safe-equal";
@@ -12,7 +21,10 @@ import { BlobIndex, changesFromCommits, configFromName, gitConfigFields, isRegul
 export const gitlabConfigSchema = z.object({
   ...gitConfigFields,
   host: z
-    .url({ protocol: /^https?$/, error: "host must be the http(s) URL of the GitLab instance, e.g. https://gitlab.example.com" })
+    .url({
+      protocol: /^https?$/,
+      error: "host must be the http(s) URL of the GitLab instance, e.g. https://gitlab.example.com",
+    })
     .optional(),
 });
 
@@ -31,10 +43,21 @@ function requesterFor(subject: ErrorSubject) {
   return createRequesterFn(
     (_, options) => Promise.resolve(options),
     async (endpoint: string, options?: RequestOptions) => {
-      const { prefixUrl, searchParams, method, asStream, rateLimiters: _limiters, agent: _agent, ...rest } = (options ?? {}) as RequestOptions & Record<string, unknown>;
+      const {
+        prefixUrl,
+        searchParams,
+        method,
+        asStream,
+        rateLimiters: _limiters,
+        agent: _agent,
+        ...rest
+      } = (options ?? {}) as RequestOptions & Record<string, unknown>;
       void _limiters;
       void _agent;
-      const url = new URL(endpoint, prefixUrl ? (String(prefixUrl).endsWith("/") ? String(prefixUrl) : `${prefixUrl}/`) : undefined);
+      const url = new URL(
+        endpoint,
+        prefixUrl ? (String(prefixUrl).endsWith("/") ? String(prefixUrl) : `${prefixUrl}/`) : undefined,
+      );
       if (searchParams) url.search = String(searchParams);
       let response: Response;
       try {
@@ -57,7 +80,13 @@ function requesterFor(subject: ErrorSubject) {
       if (asStream) return { body: response.body, headers, status: response.status };
       const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
       const body =
-        response.status === 204 ? null : type === "application/json" ? await response.json() : type.startsWith("text/") ? await response.text() : await response.blob();
+        response.status === 204
+          ? null
+          : type === "application/json"
+            ? await response.json()
+            : type.startsWith("text/")
+              ? await response.text()
+              : await response.blob();
       return { body, headers, status: response.status };
     },
   );
@@ -65,7 +94,15 @@ function requesterFor(subject: ErrorSubject) {
 
 export const gitlabPushPayload = z.object({
   ref: z.string(),
-  commits: z.array(z.object({ added: z.array(z.string()).optional(), modified: z.array(z.string()).optional(), removed: z.array(z.string()).optional() })).optional(),
+  commits: z
+    .array(
+      z.object({
+        added: z.array(z.string()).optional(),
+        modified: z.array(z.string()).optional(),
+        removed: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
   total_commits_count: z.number().optional(),
 });
 
@@ -100,7 +137,8 @@ class GitLabConnector implements Connector {
     const project = (await this.api.Projects.show(this.project)) as { default_branch?: string };
     if (this.branch) {
       await this.api.Branches.show(this.project, this.branch).catch((err) => {
-        if (err instanceof ConnectorConfigError) throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.project}.`, "branch");
+        if (err instanceof ConnectorConfigError)
+          throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.project}.`, "branch");
         throw err;
       });
     } else {
@@ -113,7 +151,9 @@ class GitLabConnector implements Connector {
   }
 
   private async resolveBranch(): Promise<string> {
-    if (!this.branch) this.branch = ((await this.api.Projects.show(this.project)) as { default_branch?: string }).default_branch ?? "main";
+    if (!this.branch)
+      this.branch =
+        ((await this.api.Projects.show(this.project)) as { default_branch?: string }).default_branch ?? "main";
     return this.branch;
   }
 
@@ -149,7 +189,12 @@ class GitLabConnector implements Connector {
     const head = await this.currentCursor();
     try {
       // One request gives the blob id and the content: the content is kept for getFileContent.
-      const file = (await this.api.RepositoryFiles.show(this.project, path, head)) as { blob_id: string; size: number; content: string; encoding: string };
+      const file = (await this.api.RepositoryFiles.show(this.project, path, head)) as {
+        blob_id: string;
+        size: number;
+        content: string;
+        encoding: string;
+      };
       const content = Buffer.from(file.content, file.encoding === "base64" ? "base64" : "utf8");
       const meta = { path, size: file.size, version: file.blob_id };
       this.blobs.set(meta);
@@ -176,7 +221,8 @@ class GitLabConnector implements Connector {
       if (typeof raw === "string") return Buffer.from(raw, "utf8");
       return Buffer.from(await (raw as Blob).arrayBuffer());
     } catch (err) {
-      if (err instanceof ConnectorConfigError) throw new ConnectorFileError(path, "the file is gone from the repository");
+      if (err instanceof ConnectorConfigError)
+        throw new ConnectorFileError(path, "the file is gone from the repository");
       throw err;
     }
   }
@@ -184,10 +230,14 @@ class GitLabConnector implements Connector {
   /** `repository/archive.tar.gz?sha=` — GitLab allows 5 archive downloads per minute per user. */
   async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFile & { content: Buffer }> {
     const head = await this.currentCursor();
-    const { body } = (await (this.api.Repositories as unknown as { requester: { get(e: string, o: object): Promise<{ body: ReadableStream<Uint8Array> }> } }).requester.get(
-      `projects/${encodeURIComponent(this.project)}/repository/archive.tar.gz`,
-      { searchParams: { sha: head }, asStream: true },
-    ));
+    const { body } = await (
+      this.api.Repositories as unknown as {
+        requester: { get(e: string, o: object): Promise<{ body: ReadableStream<Uint8Array> }> };
+      }
+    ).requester.get(`projects/${encodeURIComponent(this.project)}/repository/archive.tar.gz`, {
+      searchParams: { sha: head },
+      asStream: true,
+    });
     try {
       yield* readTarGz(body, options);
     } catch (err) {
@@ -206,7 +256,13 @@ class GitLabConnector implements Connector {
     let result;
     try {
       result = (await this.api.Repositories.compare(this.project, base, head, { straight: true })) as {
-        diffs?: { old_path: string; new_path: string; new_file: boolean; renamed_file: boolean; deleted_file: boolean }[];
+        diffs?: {
+          old_path: string;
+          new_path: string;
+          new_file: boolean;
+          renamed_file: boolean;
+          deleted_file: boolean;
+        }[];
         compare_timeout?: boolean;
       };
     } catch (err) {

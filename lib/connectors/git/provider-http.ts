@@ -48,7 +48,12 @@ function header(headers: HeaderBag, name: string): string | null {
  * x-ratelimit-remaining 0 or a secondary-limit message; GitLab: 429 with RateLimit-Reset;
  * Bitbucket: 429. Retry-After wins, then the reset epoch, then `fallbackWaitMs` (a minute).
  */
-export function rateLimitRetryAt(status: number, headers: HeaderBag, message = "", fallbackWaitMs = DEFAULT_RATE_LIMIT_WAIT_MS): Date | null {
+export function rateLimitRetryAt(
+  status: number,
+  headers: HeaderBag,
+  message = "",
+  fallbackWaitMs = DEFAULT_RATE_LIMIT_WAIT_MS,
+): Date | null {
   const exhausted = header(headers, "x-ratelimit-remaining") === "0" || header(headers, "ratelimit-remaining") === "0";
   const secondary = /secondary rate limit|abuse detection/i.test(message);
   if (status !== 429 && !(status === 403 && (exhausted || secondary || header(headers, "retry-after")))) return null;
@@ -73,19 +78,32 @@ export type ErrorSubject = {
 };
 
 /** A provider error answer as the connector error that says what to do about it. */
-export function errorForStatus(status: number, headers: HeaderBag, message: string, subject: ErrorSubject): ConnectorError {
+export function errorForStatus(
+  status: number,
+  headers: HeaderBag,
+  message: string,
+  subject: ErrorSubject,
+): ConnectorError {
   const retryAt = rateLimitRetryAt(status, headers, message, subject.rateLimitFallbackMs);
   if (retryAt) return new ConnectorRateLimitError(`${subject.provider} rate limit reached (${status})`, retryAt);
   if (status === 401) {
-    return new ConnectorAuthError(`${subject.provider} rejected the token (401): it is wrong, expired or revoked. Give the source a new token (${subject.tokenHint}).`);
+    return new ConnectorAuthError(
+      `${subject.provider} rejected the token (401): it is wrong, expired or revoked. Give the source a new token (${subject.tokenHint}).`,
+    );
   }
   if (status === 403) {
-    return new ConnectorAuthError(`${subject.provider} refused access to ${subject.repo} (403): the token lacks permission. Use a token that can read the repository (${subject.tokenHint}).`);
+    return new ConnectorAuthError(
+      `${subject.provider} refused access to ${subject.repo} (403): the token lacks permission. Use a token that can read the repository (${subject.tokenHint}).`,
+    );
   }
   if (status === 404) {
-    return new ConnectorConfigError(`${subject.provider} repository ${subject.repo} was not found (404), or the token cannot see it. Check the repository name and that the token has access (${subject.tokenHint}).`, "repo");
+    return new ConnectorConfigError(
+      `${subject.provider} repository ${subject.repo} was not found (404), or the token cannot see it. Check the repository name and that the token has access (${subject.tokenHint}).`,
+      "repo",
+    );
   }
-  if (status >= 500 || status === 408) return new ConnectorSyncError(`${subject.provider} answered ${status}; will retry.`);
+  if (status >= 500 || status === 408)
+    return new ConnectorSyncError(`${subject.provider} answered ${status}; will retry.`);
   return new ConnectorSyncError(`${subject.provider} answered ${status}: ${message.slice(0, 200)}`);
 }
 

@@ -14,7 +14,8 @@ export const gitConfigFields = {
   credentialId: z.uuid({ error: "credentialId must be a UUID" }).optional(),
 };
 
-export const configFromName = (name: string) => (/^[\w.-]+(\/[\w.-]+)+$/.test(name.trim()) ? { repo: name.trim() } : {});
+export const configFromName = (name: string) =>
+  /^[\w.-]+(\/[\w.-]+)+$/.test(name.trim()) ? { repo: name.trim() } : {};
 
 /** `sha256=<hex>` over the raw body, checked in constant time. */
 export function verifyHmacSha256(rawBody: string, secret: string, signature: string | null): boolean {
@@ -24,7 +25,9 @@ export function verifyHmacSha256(rawBody: string, secret: string, signature: str
 }
 
 /** Added, modified and removed paths of a push's commits, oldest first, as one change list. */
-export function changesFromCommits(commits: { added?: string[]; modified?: string[]; removed?: string[] }[]): FileChange[] {
+export function changesFromCommits(
+  commits: { added?: string[]; modified?: string[]; removed?: string[] }[],
+): FileChange[] {
   const state = new Map<string, "upsert" | "delete">();
   for (const commit of commits) {
     for (const p of [...(commit.added ?? []), ...(commit.modified ?? [])]) state.set(p, "upsert");
@@ -45,4 +48,5 @@ export class BlobIndex {
 }
 
 /** Git file modes that are not regular files: symlinks and submodules. */
-export const isRegularFileMode = (mode: string | undefined) => mode === undefined || mode === "100644" || mode === "100755";
+export const isRegularFileMode = (mode: string | undefined) =>
+  mode === undefined || mode === "100644" || mode === "100755";

@@ -8,6 +8,7 @@ export const reencryptCredentialsJob = defineJob({
   schema: emptyPayload,
   handle: async () => {
     const { moved, failed } = await reencryptCredentials();
-    if (moved > 0 || failed > 0) console.log(`[reencrypt] moved ${moved} credential(s) to the current key; ${failed} could not be opened`);
+    if (moved > 0 || failed > 0)
+      console.log(`[reencrypt] moved ${moved} credential(s) to the current key; ${failed} could not be opened`);
   },
 });

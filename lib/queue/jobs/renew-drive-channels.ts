@@ -8,6 +8,7 @@ export const renewDriveChannelsJob = defineJob({
   schema: emptyPayload,
   handle: async () => {
     const report = await renewDriveChannels();
-    if (report.opened + report.failed > 0) console.log(`[gdrive] channels: ${report.opened} opened, ${report.stopped} stopped, ${report.failed} failed`);
+    if (report.opened + report.failed > 0)
+      console.log(`[gdrive] channels: ${report.opened} opened, ${report.stopped} stopped, ${report.failed} failed`);
   },
 });

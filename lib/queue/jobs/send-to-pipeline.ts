@@ -27,7 +27,12 @@ export const sendToPipelineJob = defineJob({
       await db
         .update(pipelineDeliveries)
         .set({ status: "delivered", deliveredAt: new Date() })
-        .where(inArray(pipelineDeliveries.id, pending.map((d) => d.id)));
+        .where(
+          inArray(
+            pipelineDeliveries.id,
+            pending.map((d) => d.id),
+          ),
+        );
     }
   },
 });

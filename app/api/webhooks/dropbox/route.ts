@@ -6,7 +6,10 @@ import { handleDropboxNotification } from "@/lib/webhooks/dropbox-notification";
 export const GET = withWebhook(async (request) => {
   const challenge = new URL(request.url).searchParams.get("challenge");
   if (!challenge) throw new AppError("bad_request", "The challenge query parameter is missing.");
-  return new Response(challenge, { status: 200, headers: { "content-type": "text/plain", "x-content-type-options": "nosniff" } });
+  return new Response(challenge, {
+    status: 200,
+    headers: { "content-type": "text/plain", "x-content-type-options": "nosniff" },
+  });
 });
 
 // POST /api/webhooks/dropbox – a Dropbox notification (X-Dropbox-Signature checked)

@@ -9,7 +9,13 @@ import { formatBytes } from "@/lib/format";
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "File" };
 
-export default async function FilePage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ path?: string }> }) {
+export default async function FilePage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<{ path?: string }>;
+}) {
   const user = await requireUser();
   const { id } = await params;
   const { path } = await searchParams;
@@ -60,7 +66,11 @@ export default async function FilePage({ params, searchParams }: { params: Promi
         <h2 id="content-title" className="mb-2 text-lg font-semibold">
           Content
         </h2>
-        <pre data-testid="file-content" className="max-h-[32rem] overflow-auto rounded-lg border border-zinc-200 bg-zinc-50 p-4 font-mono text-xs dark:border-zinc-800 dark:bg-zinc-900" tabIndex={0}>
+        <pre
+          data-testid="file-content"
+          className="max-h-[32rem] overflow-auto rounded-lg border border-zinc-200 bg-zinc-50 p-4 font-mono text-xs dark:border-zinc-800 dark:bg-zinc-900"
+          tabIndex={0}
+        >
           {content}
         </pre>
       </section>
@@ -69,11 +79,17 @@ export default async function FilePage({ params, searchParams }: { params: Promi
           Chunks <span className="text-sm font-normal text-zinc-500">({chunks.length})</span>
         </h2>
         {chunks.length === 0 ? (
-          <p className="text-sm text-zinc-500">This file has no chunks (it is empty, or the pipeline downstream keeps them).</p>
+          <p className="text-sm text-zinc-500">
+            This file has no chunks (it is empty, or the pipeline downstream keeps them).
+          </p>
         ) : (
           <ol className="space-y-3" aria-label="Chunks">
             {chunks.map((c) => (
-              <li key={c.ordinal} data-testid="chunk" className="rounded-lg border border-zinc-200 dark:border-zinc-800">
+              <li
+                key={c.ordinal}
+                data-testid="chunk"
+                className="rounded-lg border border-zinc-200 dark:border-zinc-800"
+              >
                 <p className="border-b border-zinc-200 px-3 py-1.5 text-xs text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
                   Chunk {c.ordinal + 1} · lines {c.startLine}–{c.endLine}
                 </p>
