@@ -2,6 +2,7 @@ import type { Metadata, Viewport } from "next";
 import Link from "next/link";
 import { signOutAction } from "@/app/auth-actions";
 import { ActivityIndicator } from "@/components/activity-indicator";
+import { NoWorkerBanner } from "@/components/no-worker-banner";
 import { Providers } from "@/components/providers";
 import { actorOf, currentUser } from "@/lib/auth/current-user";
 import { activityData } from "@/lib/dashboard";
@@ -58,6 +59,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
               </>
             )}
           </header>
+          {user && activity && <NoWorkerBanner initial={activity} />}
           <main id="main" className="mx-auto max-w-6xl px-4 py-8 sm:px-6">
             {children}
           </main>

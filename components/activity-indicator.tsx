@@ -17,6 +17,7 @@ export function ActivityIndicator({ initial }: { initial: ActivityDto }) {
   const busy = data.running + data.queued > 0;
   const failures = data.recentFailures.length;
   const summary = busy ? `${data.running} running · ${data.queued} queued` : "idle";
+  const workers = `${data.workers} ${data.workers === 1 ? "worker" : "workers"} live`;
   return (
     <details className="relative" data-testid="activity">
       <summary
@@ -37,6 +38,7 @@ export function ActivityIndicator({ initial }: { initial: ActivityDto }) {
         <p className="mb-2 font-medium">
           {data.running} running, {data.queued} queued
         </p>
+        <p className={`mb-2 ${data.workers === 0 ? "text-red-700 dark:text-red-400" : "text-zinc-500"}`}>{workers}</p>
         {failures === 0 ? (
           <p className="text-zinc-500">No failed syncs in the last day.</p>
         ) : (

@@ -81,6 +81,11 @@ test("sign out, then sign in again (a wrong password is refused)", async () => {
   await page.getByLabel("Password").fill(ADMIN.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Sources" })).toBeVisible();
+  // npm start runs a worker: no warning, and the activity indicator counts it.
+  await expect(page.getByTestId("no-worker-banner")).toHaveCount(0);
+  await page.getByTestId("activity").locator("summary").click();
+  await expect(page.getByTestId("activity")).toContainText("1 worker live");
+  await page.getByTestId("activity").locator("summary").click();
 });
 
 test("connect a local folder: a bad folder is refused beside its field, then the sync runs to 100%", async () => {
@@ -126,12 +131,10 @@ test("connect a local folder: a bad folder is refused beside its field, then the
       { timeout: 240_000, intervals: [200] },
     )
     .toBe("completed");
-  test
-    .info()
-    .annotations.push({
-      type: "progress seen",
-      description: [...seen].sort((a, b) => a - b).join(", ") || "(finished before the first poll)",
-    });
+  test.info().annotations.push({
+    type: "progress seen",
+    description: [...seen].sort((a, b) => a - b).join(", ") || "(finished before the first poll)",
+  });
   await expect(page.getByTestId("source-status")).toHaveText("synced");
   await expect(page.getByTestId("file-count")).toHaveText((FILE_COUNT + 2).toLocaleString("en"));
   await expect(page.getByTestId("file-row").first()).toBeVisible();

@@ -1,17 +1,21 @@
 import { sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { getBoss } from "@/lib/queue/boss";
+import { listLiveWorkers, type WorkerDto } from "@/lib/workers/list-live-workers";
 
-/** Database and queue both answer. */
-export async function checkHealth(): Promise<{ ok: boolean; database: boolean; queue: boolean }> {
+export type Health = { ok: boolean; database: boolean; workers?: WorkerDto[] };
+
+/**
+ * `ok` means the database answers (start-up scripts and load balancers wait on it). Callers who
+ * are signed in or hold an API token also see the live workers; anonymous ones do not.
+ */
+export async function checkHealth({ withWorkers = false } = {}): Promise<Health> {
   const database = await getDb()
     .execute(sql`select 1`)
     .then(
       () => true,
       () => false,
     );
-  const queue = await getBoss()
-    .then((boss) => boss.isInstalled())
-    .catch(() => false);
-  return { ok: database && queue, database, queue };
+  if (!withWorkers) return { ok: database, database };
+  const workers = database ? await listLiveWorkers().catch(() => []) : [];
+  return { ok: database, database, workers };
 }

@@ -10,7 +10,9 @@ import { GENERATED_KEYS_FILE, generateKeyringValue, getKeyring } from "@/lib/oau
 
 // `npm start`: the database (embedded unless DATABASE_URL is set), migrations, a build when
 // none exists, then the web server and the worker as two processes. SIGINT/SIGTERM stop all.
+// `npm start -- --no-worker` runs the web server alone (workers run elsewhere: `npm run worker`).
 const root = process.cwd();
+const withWorker = !process.argv.includes("--no-worker");
 const port = Number(process.env.PORT || 3000);
 const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
 
@@ -101,14 +103,15 @@ async function main(): Promise<void> {
 
   const env = { ...process.env, DATABASE_URL: url, PORT: String(port) };
   const web = run(["--import", "tsx", "server.ts", "-p", String(port)], env);
-  let worker = run(WORKER_NODE_ARGS, env);
+  let worker: ChildProcess | null = withWorker ? run(WORKER_NODE_ARGS, env) : null;
+  if (!worker) console.log("[start] --no-worker: syncs wait for a worker started elsewhere (npm run worker)");
   let stopping = false;
 
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    for (const child of [web, worker]) child.kill("SIGTERM");
-    await Promise.all([waitForExit(web), waitForExit(worker)]);
+    for (const child of [web, worker]) child?.kill("SIGTERM");
+    await Promise.all([waitForExit(web), worker && waitForExit(worker)]);
     await embedded?.stop();
     process.exit(code);
   };
@@ -124,14 +127,16 @@ async function main(): Promise<void> {
   const superviseWorker = (child: ChildProcess) =>
     child.on("exit", (code, signal) => {
       if (stopping) return;
-      console.error(`[start] the worker exited (${signal ?? code}); restarting it`);
+      console.error(
+        `[start] the worker ${signal ? `was killed by ${signal}` : `exited with code ${code}`} (its last lines above say why); restarting it`,
+      );
       setTimeout(() => {
         if (stopping) return;
         worker = run(WORKER_NODE_ARGS, env);
-        superviseWorker(worker);
+        if (worker) superviseWorker(worker);
       }, 1000);
     });
-  superviseWorker(worker);
+  if (worker) superviseWorker(worker);
 
   if (await waitForHealth(`http://127.0.0.1:${port}/api/health`, Date.now() + 120_000)) {
     console.log(`[start] ready: http://localhost:${port}`);

@@ -277,10 +277,27 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/health",
-    summary: "Database and queue reachable",
+    summary: "The database answers; with a session or token also the live workers",
     open: true,
     status: 200,
-    response: z.object({ ok: z.boolean() }).loose(),
+    response: z.object({
+      ok: z.boolean(),
+      database: z.boolean(),
+      workers: z
+        .array(
+          z.object({
+            id: z.string(),
+            pid: z.number().int(),
+            host: z.string(),
+            version: z.string(),
+            startedAt: z.string(),
+            lastSeenAt: z.string(),
+            jobsRunning: z.number().int(),
+          }),
+        )
+        .optional()
+        .describe("Workers whose heartbeat is under 60 s old; only for signed-in callers and API tokens"),
+    }),
   },
   { method: "get", path: "/api/openapi.json", summary: "This document", status: 200 },
 ];

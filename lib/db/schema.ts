@@ -372,3 +372,20 @@ export type SyncJobBatch = typeof syncJobBatches.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type DriveChannel = typeof driveChannels.$inferSelect;
 export type PipelineDelivery = typeof pipelineDeliveries.$inferSelect;
+
+/** One row per running worker process, refreshed by its heartbeat; a row not seen for a minute is a dead worker. */
+export const workers = pgTable(
+  "workers",
+  {
+    id: uuid("id").primaryKey(),
+    pid: integer("pid").notNull(),
+    host: varchar("host", { length: 255 }).notNull(),
+    version: varchar("version", { length: 50 }).notNull(),
+    startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+    jobsRunning: integer("jobs_running").notNull().default(0),
+  },
+  (t) => [index("workers_last_seen_at_idx").on(t.lastSeenAt)],
+);
+
+export type WorkerRow = typeof workers.$inferSelect;

@@ -3,6 +3,7 @@ import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
 import { sources, syncJobs } from "@/lib/db/schema";
 import { visibleSources } from "@/lib/sources/get-source-or-throw";
+import { listLiveWorkers } from "@/lib/workers/list-live-workers";
 
 /** Failures younger than this show in the activity indicator. */
 const RECENT_MS = 24 * 3600 * 1000;
@@ -10,6 +11,8 @@ const RECENT_MS = 24 * 3600 * 1000;
 export type ActivityDto = {
   queued: number;
   running: number;
+  /** Worker processes whose heartbeat is under a minute old; 0 means queued syncs wait for nothing. */
+  workers: number;
   recentFailures: {
     jobId: string;
     sourceId: string;
@@ -19,9 +22,10 @@ export type ActivityDto = {
   }[];
 };
 
-/** What the dashboard's activity indicator shows: queued and running jobs, and the last day's failed ones. */
+/** What the dashboard's activity indicator shows: live workers, queued and running jobs, and the last day's failed ones. */
 export async function activitySummary(db: DbOrTx, actor: Actor): Promise<ActivityDto> {
-  const [counts, failures] = await Promise.all([
+  const [live, counts, failures] = await Promise.all([
+    listLiveWorkers(),
     db
       .select({ status: syncJobs.status, n: count() })
       .from(syncJobs)
@@ -52,6 +56,7 @@ export async function activitySummary(db: DbOrTx, actor: Actor): Promise<Activit
   return {
     queued: by.get("queued") ?? 0,
     running: by.get("running") ?? 0,
+    workers: live.length,
     recentFailures: failures.map((f) => ({ ...f, completedAt: f.completedAt?.toISOString() ?? null })),
   };
 }

@@ -4,12 +4,17 @@ import { parsePayload, type JobDefinition } from "./define-job";
 import { JOBS } from "./jobs";
 import { QUEUES } from "./names";
 import { LocalWatcher } from "@/lib/sync/local-watcher";
+import { startWorkerHeartbeat } from "@/lib/workers/heartbeat";
 
 export type RunningWorker = { stop(options?: { timeout?: number }): Promise<void> };
 
-/** Registers every job with pg-boss (payloads parsed by zod), the schedules and the local watcher. */
+/**
+ * Registers every job with pg-boss (payloads parsed by zod), the schedules and the local watcher,
+ * and records this process in `workers` with a heartbeat (the dashboard warns when none is live).
+ */
 export async function startWorker(options: { watch?: boolean } = {}): Promise<RunningWorker> {
   const boss = await getBoss({ worker: true });
+  let jobsRunning = 0;
   for (const job of JOBS as readonly JobDefinition<z.ZodType>[]) {
     await boss.work(
       job.name,
@@ -17,7 +22,13 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
       async ([raw]) => {
         if (!raw) return;
         const payload = parsePayload(job.name, job.schema, raw);
-        if (payload) await job.handle(payload.data, raw);
+        if (!payload) return;
+        jobsRunning++;
+        try {
+          await job.handle(payload.data, raw);
+        } finally {
+          jobsRunning--;
+        }
       },
     );
   }
@@ -31,11 +42,13 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
   await boss.schedule(QUEUES.pruneWebhookEvents, "17 * * * *", {});
   const watcher = options.watch === false ? null : new LocalWatcher();
   await watcher?.start();
+  const heartbeat = await startWorkerHeartbeat(() => jobsRunning);
   return {
     async stop({ timeout = 30_000 } = {}) {
       watcher?.stop();
       // Stops taking work, lets running jobs finish (up to `timeout`), then closes.
       await stopBoss({ graceful: true, timeout });
+      await heartbeat.stop();
     },
   };
 }
