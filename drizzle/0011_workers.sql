@@ -5,7 +5,8 @@ CREATE TABLE "workers" (
 	"version" varchar(50) NOT NULL,
 	"started_at" timestamp with time zone NOT NULL,
 	"last_seen_at" timestamp with time zone NOT NULL,
-	"jobs_running" integer DEFAULT 0 NOT NULL
+	"jobs_running" integer DEFAULT 0 NOT NULL,
+	"metrics" jsonb
 );
 --> statement-breakpoint
 CREATE INDEX "workers_last_seen_at_idx" ON "workers" USING btree ("last_seen_at");

@@ -299,6 +299,13 @@ export const OPERATIONS: Operation[] = [
         .describe("Workers whose heartbeat is under 60 s old; only for signed-in callers and API tokens"),
     }),
   },
+  {
+    method: "get",
+    path: "/api/metrics",
+    summary:
+      "Prometheus text (operator token or METRICS_TOKEN): every live process's counters and the database's figures",
+    status: 200,
+  },
   { method: "get", path: "/api/openapi.json", summary: "This document", status: 200 },
 ];
 

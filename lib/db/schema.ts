@@ -384,6 +384,8 @@ export const workers = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
     jobsRunning: integer("jobs_running").notNull().default(0),
+    // The process's counters (prom-client's JSON), summed by GET /api/metrics.
+    metrics: jsonb("metrics"),
   },
   (t) => [index("workers_last_seen_at_idx").on(t.lastSeenAt)],
 );

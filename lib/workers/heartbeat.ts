@@ -5,6 +5,7 @@ import path from "node:path";
 import { eq, lt, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { workers } from "@/lib/db/schema";
+import { processMetrics } from "@/lib/metrics/counters";
 
 /** How often a worker says it is alive; a worker unseen for LIVE_WORKER_SECONDS counts as gone. */
 export const HEARTBEAT_INTERVAL_MS = 15_000;
@@ -12,6 +13,9 @@ export const HEARTBEAT_INTERVAL_MS = 15_000;
 const FORGET_AFTER_MS = 24 * 3600 * 1000;
 
 export type WorkerHeartbeat = { id: string; stop(): Promise<void> };
+
+/** Heartbeats this process runs: their published counters are this process's own, not another's. */
+export const localWorkerIds = new Set<string>();
 
 function appVersion(): string {
   try {
@@ -35,6 +39,7 @@ export async function startWorkerHeartbeat(
   { intervalMs = HEARTBEAT_INTERVAL_MS } = {},
 ): Promise<WorkerHeartbeat> {
   const id = randomUUID();
+  localWorkerIds.add(id);
   const now = new Date();
   await getDb()
     .insert(workers)
@@ -52,6 +57,7 @@ export async function startWorkerHeartbeat(
     .where(lt(workers.lastSeenAt, sql`now() - make_interval(secs => ${FORGET_AFTER_MS / 1000})`));
 
   const beat = async () => {
+    const metrics = await processMetrics.getMetricsAsJSON();
     await getDb()
       .insert(workers)
       .values({
@@ -62,8 +68,9 @@ export async function startWorkerHeartbeat(
         startedAt: now,
         lastSeenAt: sql`now()`,
         jobsRunning: jobsRunning(),
+        metrics,
       })
-      .onConflictDoUpdate({ target: workers.id, set: { lastSeenAt: sql`now()`, jobsRunning: jobsRunning() } });
+      .onConflictDoUpdate({ target: workers.id, set: { lastSeenAt: sql`now()`, jobsRunning: jobsRunning(), metrics } });
   };
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -76,6 +83,7 @@ export async function startWorkerHeartbeat(
     async stop() {
       clearInterval(timer);
       await running;
+      localWorkerIds.delete(id);
       await getDb()
         .delete(workers)
         .where(eq(workers.id, id))
