@@ -109,17 +109,15 @@ describe("GET /api/metrics", () => {
       },
     ];
     const insert = (id: string, seen: ReturnType<typeof sql>) =>
-      db()
-        .insert(workers)
-        .values({
-          id,
-          pid: 1,
-          host: "elsewhere",
-          version: "0.1.0",
-          startedAt: new Date(),
-          lastSeenAt: seen,
-          metrics: snapshot,
-        });
+      db().insert(workers).values({
+        id,
+        pid: 1,
+        host: "elsewhere",
+        version: "0.1.0",
+        startedAt: new Date(),
+        lastSeenAt: seen,
+        metrics: snapshot,
+      });
     await insert("0b8f0e0a-4d7e-4a55-8d7e-3c1d2b3a4f01", sql`now()`);
     await insert("0b8f0e0a-4d7e-4a55-8d7e-3c1d2b3a4f02", sql`now() - interval '5 minutes'`);
     try {

@@ -134,18 +134,16 @@ export class FileProcessor {
               chunkRows.map((c) => c.content),
             ],
           );
-          await tx
-            .insert(pipelineDeliveries)
-            .values(
-              delivered.map((o) => ({
-                sourceId: source.id,
-                jobId,
-                path: o.file.path,
-                sha: o.sha,
-                op: "upsert",
-                deliveredAt: now,
-              })),
-            );
+          await tx.insert(pipelineDeliveries).values(
+            delivered.map((o) => ({
+              sourceId: source.id,
+              jobId,
+              path: o.file.path,
+              sha: o.sha,
+              op: "upsert",
+              deliveredAt: now,
+            })),
+          );
         }
       }
       // A file that the content checks now drop (grown too large, turned binary) leaves the index.
@@ -162,18 +160,16 @@ export class FileProcessor {
             ),
           ),
         );
-        await tx
-          .insert(pipelineDeliveries)
-          .values(
-            removed.map((o) => ({
-              sourceId: source.id,
-              jobId,
-              path: o.path,
-              sha: o.removed!.sha,
-              op: "delete",
-              deliveredAt: now,
-            })),
-          );
+        await tx.insert(pipelineDeliveries).values(
+          removed.map((o) => ({
+            sourceId: source.id,
+            jobId,
+            path: o.path,
+            sha: o.removed!.sha,
+            op: "delete",
+            deliveredAt: now,
+          })),
+        );
       }
       const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
       if (failures.length > 0) {
