@@ -106,7 +106,7 @@ async function main() {
     NODE_ENV: "production" as const,
   };
   const startWorker = () =>
-    spawnLogged(["--max-semi-space-size=16", "--import", "tsx", "worker/index.ts"], env, "[worker] ready");
+    spawnLogged(["--max-semi-space-size=16", "--import", "tsx", "worker/index.ts"], env, "worker ready");
   const startWeb = async (args: string[]) => {
     const port = await freePort();
     const child = await spawnLogged([...args, "-p", String(port), "-H", "127.0.0.1"], env);

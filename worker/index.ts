@@ -2,6 +2,7 @@ import { closeDb } from "@/lib/db/client";
 import { runMigrations } from "@/lib/db/migrate";
 import { resolveDatabase } from "@/lib/db/resolve-database";
 import { startWorker } from "@/lib/queue/start-worker";
+import { errorField, logger } from "@/lib/log";
 
 // The standalone worker process. Run more of these against one PostgreSQL to scale out.
 async function main(): Promise<void> {
@@ -10,13 +11,13 @@ async function main(): Promise<void> {
   process.env.DATABASE_URL = url;
   await runMigrations(url);
   const worker = await startWorker({ watch: process.env.WORKER_WATCH !== "false" });
-  console.log(`[worker] ready (pid ${process.pid})`);
+  logger.info({ pid: process.pid }, "worker ready");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[worker] ${signal}: finishing running jobs, then stopping`);
+    logger.info({ signal }, "worker stopping: finishing running jobs first");
     await worker.stop({ timeout: Number(process.env.WORKER_SHUTDOWN_TIMEOUT_MS ?? 30_000) });
     await closeDb();
     await embedded?.stop();
@@ -27,6 +28,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error("[worker] failed to start:", err);
+  logger.fatal({ error: errorField(err) }, "worker failed to start");
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import { ZodError } from "zod";
+import { errorField, logger } from "@/lib/log";
 
 const STATUS_BY_CODE = {
   bad_request: 400,
@@ -85,7 +86,8 @@ export function toProblem(error: unknown): Problem {
 
 export function problemResponse(error: unknown): Response {
   const problem = toProblem(error);
-  if (problem.status >= 500) console.error("[api] unexpected error:", error);
+  if (problem.status >= 500)
+    logger.error({ error: errorField(error), stack: (error as Error)?.stack }, "unexpected API error");
   return new Response(JSON.stringify(problem), {
     status: problem.status,
     headers: { "content-type": "application/problem+json" },

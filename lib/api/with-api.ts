@@ -1,6 +1,7 @@
 import { getDb } from "@/lib/db/client";
 import { actorForToken, type Actor } from "@/lib/auth/api-tokens";
 import { actorForSession } from "@/lib/auth/session";
+import { logger } from "@/lib/log";
 import { AppError, problemResponse } from "./errors";
 
 type RouteContext<P> = { params: Promise<P> };
@@ -55,6 +56,20 @@ function toResponse(result: unknown): Response {
   return result instanceof Response ? result : Response.json(result);
 }
 
+/** One access-log line per API request (the webhooks, which answer strangers, log none). */
+function logAccess(request: Request, response: Response, started: number): Response {
+  logger.info(
+    {
+      method: request.method,
+      route: new URL(request.url).pathname,
+      status: response.status,
+      ms: Math.round(performance.now() - started),
+    },
+    "api request",
+  );
+  return response;
+}
+
 /**
  * The one wrapper every authenticated route handler uses: who is asking (API token or
  * session), then the handler, then the error mapping. A handler returns a Response or a
@@ -62,12 +77,13 @@ function toResponse(result: unknown): Response {
  */
 export function withApi<P = Record<string, never>>(handler: Handler<P>) {
   return async (request: Request, context: RouteContext<P>): Promise<Response> => {
+    const started = performance.now();
     try {
       const actor = await authenticate(request);
       const params = (await context.params) ?? ({} as P);
-      return toResponse(await handler({ request, params, actor }));
+      return logAccess(request, toResponse(await handler({ request, params, actor })), started);
     } catch (err) {
-      return problemResponse(err);
+      return logAccess(request, problemResponse(err), started);
     }
   };
 }
@@ -78,11 +94,12 @@ export function withApi<P = Record<string, never>>(handler: Handler<P>) {
  */
 export function withPublicApi<P = Record<string, never>>(handler: PublicHandler<P>) {
   return async (request: Request, context: RouteContext<P>): Promise<Response> => {
+    const started = performance.now();
     try {
       const params = (await context.params) ?? ({} as P);
-      return toResponse(await handler({ request, params }));
+      return logAccess(request, toResponse(await handler({ request, params })), started);
     } catch (err) {
-      return problemResponse(err);
+      return logAccess(request, problemResponse(err), started);
     }
   };
 }

@@ -1,6 +1,7 @@
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import * as schema from "./schema";
+import { errorField, logger } from "@/lib/log";
 
 export type Db = NodePgDatabase<typeof schema>;
 export type DbOrTx = Db | Parameters<Parameters<Db["transaction"]>[0]>[0];
@@ -28,7 +29,7 @@ function open(): Handle {
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its connection (database restart) must not crash the process.
-  pool.on("error", (err) => console.error("[db] idle client error:", err.message));
+  pool.on("error", (err) => logger.error({ error: errorField(err) }, "idle database client error"));
   return { pool, db: drizzle(pool, { schema }) };
 }
 

@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { PGlite } from "@electric-sql/pglite";
+import { errorField, logger } from "@/lib/log";
 
 // PGlite is one PostgreSQL backend: one session, one unnamed statement, one transaction at a
 // time. To serve many client connections (the web server's pool, the worker's, pg-boss's)
@@ -76,7 +77,7 @@ export async function serveEmbedded(db: PGlite, host = "127.0.0.1"): Promise<Emb
       try {
         await run(unit);
       } catch (err) {
-        console.error("[embedded-db] protocol error:", err instanceof Error ? err.message : err);
+        logger.error({ error: errorField(err) }, "embedded database protocol error");
         close(unit.client);
       }
       if (unit.client.closed) await releaseOwner(unit.client);

@@ -4,6 +4,7 @@ import { credentials } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { openCredentialSecret, sealCredentialSecret } from "./credential-secret";
 import { getKeyring } from "./encryption";
+import { errorField, logger } from "@/lib/log";
 
 /**
  * Re-encrypts every credential not sealed with the current key (the first of ENCRYPTION_KEYS).
@@ -33,7 +34,7 @@ export async function reencryptCredentials(): Promise<{ moved: number; failed: n
     } catch (err) {
       // A row that cannot be opened (its key left the ring) stays as it is; the others still move.
       failed++;
-      console.error(`[reencrypt] credential ${id} could not be re-encrypted: ${(err as Error).message}`);
+      logger.error({ credentialId: id, error: errorField(err) }, "credential could not be re-encrypted");
     }
   }
   return { moved, failed };

@@ -1,6 +1,7 @@
 import { PgBoss } from "pg-boss";
 import { databaseUrl } from "@/lib/db/client";
 import { QUEUES } from "./names";
+import { errorField, logger } from "@/lib/log";
 
 /** How often a worker looks for jobs whose heartbeat stopped (see getBoss). */
 export const MONITOR_INTERVAL_SECONDS = 10;
@@ -76,7 +77,7 @@ export function getBoss(options: { worker?: boolean } = {}): Promise<PgBoss> {
       schedule: worker,
       migrate: true,
     });
-    boss.on("error", (err) => console.error("[queue]", err instanceof Error ? err.message : err));
+    boss.on("error", (err) => logger.error({ error: errorField(err) }, "queue error"));
     const ready = startBoss(boss).catch((err) => {
       // Let the next caller try again (the database may be back).
       globalForBoss.dataConnectorBoss = undefined;

@@ -1,5 +1,6 @@
 import type { Job, JobWithMetadata } from "pg-boss";
 import type { z } from "zod";
+import { logger } from "@/lib/log";
 
 export type JobDefinition<S extends z.ZodType> = {
   name: string;
@@ -17,6 +18,6 @@ export function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): Jo
 export function parsePayload(name: string, schema: z.ZodType, job: Job<unknown>): { data: unknown } | null {
   const parsed = schema.safeParse(job.data);
   if (parsed.success) return { data: parsed.data };
-  console.error(`[worker] ${name} job ${job.id} has an invalid payload, dropped:`, parsed.error.message);
+  logger.error({ queue: name, queueJobId: job.id, issues: parsed.error.message }, "job payload invalid: dropped");
   return null;
 }

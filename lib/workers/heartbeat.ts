@@ -6,6 +6,7 @@ import { eq, lt, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { workers } from "@/lib/db/schema";
 import { processMetrics } from "@/lib/metrics/counters";
+import { errorField, logger } from "@/lib/log";
 
 /** How often a worker says it is alive; a worker unseen for LIVE_WORKER_SECONDS counts as gone. */
 export const HEARTBEAT_INTERVAL_MS = 15_000;
@@ -74,7 +75,7 @@ export async function startWorkerHeartbeat(
   };
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    running = beat().catch((err: unknown) => console.error("[worker] heartbeat failed:", (err as Error).message));
+    running = beat().catch((err: unknown) => logger.warn({ error: errorField(err) }, "worker heartbeat failed"));
   }, intervalMs);
   timer.unref();
 

@@ -41,7 +41,7 @@ export async function startWorkerProcess(
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker not ready in time:\n${log}`)), options.timeoutMs ?? 60_000);
     child.stdout!.on("data", (d: Buffer) => {
-      if (d.toString().includes("[worker] ready")) {
+      if (d.toString().includes("worker ready")) {
         clearTimeout(timer);
         resolve();
       }

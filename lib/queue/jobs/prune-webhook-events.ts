@@ -1,6 +1,7 @@
 import { pruneWebhookEvents } from "@/lib/webhooks/prune-webhook-events";
 import { defineJob } from "../define-job";
 import { emptyPayload, QUEUES } from "../names";
+import { logger } from "@/lib/log";
 
 /** Deletes webhook events older than WEBHOOK_EVENTS_RETENTION_DAYS (hourly). */
 export const pruneWebhookEventsJob = defineJob({
@@ -8,6 +9,6 @@ export const pruneWebhookEventsJob = defineJob({
   schema: emptyPayload,
   handle: async () => {
     const pruned = await pruneWebhookEvents();
-    if (pruned > 0) console.log(`[webhooks] pruned ${pruned} webhook events past their retention`);
+    if (pruned > 0) logger.info({ pruned }, "pruned webhook events past their retention");
   },
 });

@@ -1,6 +1,7 @@
 import { reencryptCredentials } from "@/lib/oauth/reencrypt-credentials";
 import { defineJob } from "../define-job";
 import { emptyPayload, QUEUES } from "../names";
+import { logger } from "@/lib/log";
 
 /** Moves every credential to the current encryption key (sent at worker start and on demand). */
 export const reencryptCredentialsJob = defineJob({
@@ -8,7 +9,6 @@ export const reencryptCredentialsJob = defineJob({
   schema: emptyPayload,
   handle: async () => {
     const { moved, failed } = await reencryptCredentials();
-    if (moved > 0 || failed > 0)
-      console.log(`[reencrypt] moved ${moved} credential(s) to the current key; ${failed} could not be opened`);
+    if (moved > 0 || failed > 0) logger.info({ moved, failed }, "credentials re-encrypted with the current key");
   },
 });

@@ -2,6 +2,7 @@ import { credentialsDueForRefresh, refreshCredential } from "@/lib/oauth/get-acc
 import { pruneOAuthStates } from "@/lib/oauth/flow";
 import { defineJob } from "../define-job";
 import { emptyPayload, QUEUES } from "../names";
+import { errorField, logger } from "@/lib/log";
 
 /** Tokens are refreshed this long ahead of their expiry by the schedule (on use: five minutes). */
 export const SCHEDULED_REFRESH_AHEAD_SECONDS = 15 * 60;
@@ -20,7 +21,7 @@ export const refreshCredentialsJob = defineJob({
       try {
         await refreshCredential(id, SCHEDULED_REFRESH_AHEAD_SECONDS);
       } catch (err) {
-        console.warn(`[refresh] credential ${id}: ${(err as Error).message}`);
+        logger.warn({ credentialId: id, error: errorField(err) }, "credential refresh failed");
       }
     }
   },

@@ -1,6 +1,7 @@
 import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
 import { defineJob } from "../define-job";
 import { emptyPayload, QUEUES } from "../names";
+import { logger } from "@/lib/log";
 
 /** Replaces Google Drive push channels before they expire: the new one first, then the old one stopped. */
 export const renewDriveChannelsJob = defineJob({
@@ -8,7 +9,6 @@ export const renewDriveChannelsJob = defineJob({
   schema: emptyPayload,
   handle: async () => {
     const report = await renewDriveChannels();
-    if (report.opened + report.failed > 0)
-      console.log(`[gdrive] channels: ${report.opened} opened, ${report.stopped} stopped, ${report.failed} failed`);
+    if (report.opened + report.failed > 0) logger.info({ provider: "gdrive", ...report }, "drive channels renewed");
   },
 });
