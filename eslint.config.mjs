@@ -15,6 +15,7 @@ const config = [
       "test-results/**",
       "playwright-report/**",
       "e2e/artifacts/**",
+      "test/generated/**",
     ],
   },
 ];

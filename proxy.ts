@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { unknownApiRequest } from "@/lib/api/route-table";
 
 // A request for a dashboard page without a session cookie goes to sign-in with a real 307,
 // before any page streams (the pages' own check then answers inside a Suspense boundary,
@@ -7,8 +8,10 @@ import { NextResponse, type NextRequest } from "next/server";
 const OPEN_PAGES = ["/sign-in", "/setup"];
 const SESSION_COOKIE = /(^|__Secure-)dc\.session-token$/;
 
-export function proxy(request: NextRequest): NextResponse {
+export function proxy(request: NextRequest): Response {
   const { pathname } = request.nextUrl;
+  // The API answers problem+json for paths and methods no route handles (not Next's HTML 404).
+  if (pathname.startsWith("/api/")) return unknownApiRequest(request.method, pathname) ?? NextResponse.next();
   if (OPEN_PAGES.some((page) => pathname === page || pathname.startsWith(`${page}/`))) return NextResponse.next();
   if (request.cookies.getAll().some((cookie) => SESSION_COOKIE.test(cookie.name))) return NextResponse.next();
   const url = request.nextUrl.clone();
@@ -18,6 +21,6 @@ export function proxy(request: NextRequest): NextResponse {
 }
 
 export const config = {
-  // Pages only: not the API (it answers 401 itself), Next's assets or files with an extension.
-  matcher: ["/((?!api/|_next/|.*\\.[a-zA-Z0-9]+$).*)"],
+  // Pages (not Next's assets or files with an extension), and the API for unknown routes and methods.
+  matcher: ["/((?!api/|_next/|.*\\.[a-zA-Z0-9]+$).*)", "/api/:path*"],
 };

@@ -43,7 +43,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
                   <Link href="/settings" className={navLink}>
                     Settings
                   </Link>
-                  <a href="/api/openapi.json" className={`${navLink} hidden sm:inline`}>
+                  <a href="/api/docs" className={`${navLink} hidden sm:inline`}>
                     API reference
                   </a>
                 </nav>

@@ -75,6 +75,7 @@ const webhookEventDto = z.object({
 const activityDto = z.object({
   queued: z.number().int(),
   running: z.number().int(),
+  workers: z.number().int().describe("Workers whose heartbeat is under a minute old"),
   recentFailures: z.array(
     z.object({
       jobId: z.uuid(),
@@ -96,6 +97,8 @@ const problem = z.object({
 type Operation = {
   method: "get" | "post" | "patch" | "delete";
   path: string;
+  /** Stable: generated clients name their functions after it. */
+  operationId: string;
   summary: string;
   /** Open without a session or token. */
   open?: boolean;
@@ -118,6 +121,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "post",
     path: "/api/sources",
+    operationId: "createSource",
     summary: "Connect a source and queue its first full sync",
     body: createSourceBody,
     status: 201,
@@ -126,6 +130,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/sources",
+    operationId: "listSources",
     summary:
       "The sources the caller may see, newest first, each with its latest job; all of them, or a page with ?limit",
     query: listSourcesQuery,
@@ -135,6 +140,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/sources/{id}",
+    operationId: "getSource",
     summary: "One source",
     status: 200,
     response: z.object({ source: sourceDto }),
@@ -142,6 +148,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "patch",
     path: "/api/sources/{id}",
+    operationId: "updateSource",
     summary: "Change a source's name or config",
     body: updateSourceBody,
     status: 200,
@@ -150,12 +157,14 @@ export const OPERATIONS: Operation[] = [
   {
     method: "delete",
     path: "/api/sources/{id}",
+    operationId: "deleteSource",
     summary: "Remove a source, its webhook and its files (deletions delivered)",
     status: 204,
   },
   {
     method: "post",
     path: "/api/sources/{id}/sync",
+    operationId: "syncSource",
     summary: "Request a full or incremental sync",
     body: syncBody,
     status: 202,
@@ -164,6 +173,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/sources/{id}/files",
+    operationId: "listFiles",
     summary: "The source's files, paged",
     query: listFilesQuery,
     status: 200,
@@ -172,6 +182,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/sources/{id}/files/content",
+    operationId: "getFileContent",
     summary: "One file's text and its chunks",
     query: fileContentQuery,
     status: 200,
@@ -180,15 +191,24 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/jobs",
+    operationId: "listJobs",
     summary: "Sync jobs, newest first",
     query: listJobsQuery,
     status: 200,
     response: z.object({ jobs: z.array(jobDto) }),
   },
-  { method: "get", path: "/api/jobs/{id}", summary: "One sync job", status: 200, response: z.object({ job: jobDto }) },
+  {
+    method: "get",
+    path: "/api/jobs/{id}",
+    operationId: "getJob",
+    summary: "One sync job",
+    status: 200,
+    response: z.object({ job: jobDto }),
+  },
   {
     method: "post",
     path: "/api/jobs/{id}/cancel",
+    operationId: "cancelJob",
     summary: "Cancel a queued or running job",
     status: 202,
     response: z.object({ job: jobDto }),
@@ -196,6 +216,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "post",
     path: "/api/jobs/{id}/retry-failed",
+    operationId: "retryFailedFiles",
     summary: "Queue an incremental sync of the files a finished job failed on",
     status: 202,
     response: z.object({ jobId: z.uuid(), paths: z.number().int(), coalesced: z.boolean() }),
@@ -203,6 +224,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/jobs/{id}/failures",
+    operationId: "listJobFailures",
     summary: "The files a job could not index, and why",
     query: jobFailuresQuery,
     status: 200,
@@ -211,6 +233,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/sources/{id}/webhook-events",
+    operationId: "listWebhookEvents",
     summary: "The source's latest webhook events (no payloads)",
     query: webhookEventsQuery,
     status: 200,
@@ -219,6 +242,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "post",
     path: "/api/providers/{type}/browse",
+    operationId: "browseProvider",
     summary:
       "List the repositories and branches (git hosts) or folders (Drive, Dropbox) a token or connected account can read",
     body: browseBody,
@@ -230,6 +254,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/activity",
+    operationId: "getActivity",
     summary: "Queued and running jobs, and the last day's failed ones",
     status: 200,
     response: activityDto,
@@ -237,6 +262,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/credentials",
+    operationId: "listCredentials",
     summary: "Connected accounts and stored provider tokens (never the secret)",
     status: 200,
     response: z.object({ credentials: z.array(credentialDto) }),
@@ -244,6 +270,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "post",
     path: "/api/credentials",
+    operationId: "createCredential",
     summary: "Store a GitHub/GitLab personal access token or a Bitbucket API token",
     body: createCredentialBody,
     status: 201,
@@ -252,14 +279,22 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/credentials/{id}",
+    operationId: "getCredential",
     summary: "One credential (never the secret)",
     status: 200,
     response: z.object({ credential: credentialDto }),
   },
-  { method: "delete", path: "/api/credentials/{id}", summary: "Forget a credential that no source uses", status: 204 },
+  {
+    method: "delete",
+    path: "/api/credentials/{id}",
+    operationId: "deleteCredential",
+    summary: "Forget a credential that no source uses",
+    status: 204,
+  },
   {
     method: "get",
     path: "/api/oauth/{provider}/authorize",
+    operationId: "startOAuth",
     summary: "Start connecting an account: redirects to the provider with state and PKCE",
     query: z.object({ returnTo: z.string().optional().describe("A path of this app to come back to") }),
     status: 302,
@@ -268,6 +303,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/oauth/{provider}/callback",
+    operationId: "completeOAuth",
     summary: "The provider's redirect back: stores the credential and returns to the dashboard",
     open: true,
     query: z.object({ state: z.string(), code: z.string().optional(), error: z.string().optional() }),
@@ -277,6 +313,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/health",
+    operationId: "getHealth",
     summary: "The database answers; with a session or token also the live workers",
     open: true,
     status: 200,
@@ -299,14 +336,39 @@ export const OPERATIONS: Operation[] = [
         .describe("Workers whose heartbeat is under 60 s old; only for signed-in callers and API tokens"),
     }),
   },
+  ...(["github", "gitlab", "bitbucket", "gdrive", "dropbox"] as const).map((provider): Operation => ({
+    method: "post",
+    path: `/api/webhooks/${provider}`,
+    operationId: `receive${provider === "gdrive" ? "Gdrive" : provider[0]!.toUpperCase() + provider.slice(1)}Webhook`,
+    summary: `A ${provider} notification, verified by its signature before anything else`,
+    open: true,
+    status: 202,
+  })),
+  {
+    method: "get",
+    path: "/api/webhooks/dropbox",
+    operationId: "verifyDropboxWebhook",
+    summary: "Dropbox's endpoint check: echoes the challenge",
+    open: true,
+    query: z.object({ challenge: z.string() }),
+    status: 200,
+  },
   {
     method: "get",
     path: "/api/metrics",
+    operationId: "getMetrics",
     summary:
       "Prometheus text (operator token or METRICS_TOKEN): every live process's counters and the database's figures",
     status: 200,
   },
-  { method: "get", path: "/api/openapi.json", summary: "This document", status: 200 },
+  {
+    method: "get",
+    path: "/api/openapi.json",
+    operationId: "getOpenApiDocument",
+    summary: "This document (open: it holds no secret); /api/docs renders it",
+    open: true,
+    status: 200,
+  },
 ];
 
 const jsonSchema = (schema: z.ZodType, io: "input" | "output") => {
@@ -357,6 +419,7 @@ export function openApiDocument(serverUrl?: string) {
     if (op.body || op.open) responses["400"] = errorResponse("A malformed request");
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
+      operationId: op.operationId,
       summary: op.summary,
       ...(op.open ? { security: [] } : {}),
       parameters: [...pathParameters(op.path), ...(op.query ? queryParameters(op.query) : [])],
