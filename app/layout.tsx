@@ -43,6 +43,8 @@ export default async function RootLayout({ children }: { children: React.ReactNo
                   <Link href="/settings" className={navLink}>
                     Settings
                   </Link>
+                  {/* A route handler's HTML, not an app page: a full navigation, not <Link>. */}
+                  {/* eslint-disable-next-line @next/next/no-html-link-for-pages */}
                   <a href="/api/docs" className={`${navLink} hidden sm:inline`}>
                     API reference
                   </a>
