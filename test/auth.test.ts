@@ -17,7 +17,7 @@ import { hashPassword, verifyPassword } from "@/lib/auth/passwords";
 import { decode } from "next-auth/jwt";
 import { revokeSession } from "@/lib/auth/revoked-sessions";
 import { authSecrets } from "@/lib/auth/secret";
-import { encodeSessionCookie, sessionCookieName } from "@/lib/auth/session";
+import { encodeSessionCookie, sessionCookieName, sessionMaxAge } from "@/lib/auth/session";
 import { clientAddress, signInWithPassword } from "@/lib/auth/sign-in";
 import { ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS } from "@/lib/auth/throttle";
 import { createSourceBody } from "@/lib/sources/schemas";
@@ -193,9 +193,9 @@ describe("sign-in and the API's authorization", () => {
       secret: authSecrets(),
       salt: sessionCookieName(),
     });
-    assert.ok(typeof claims?.jti === "string", "sessions carry a token id");
+    assert.ok(typeof claims?.sid === "string", "sessions carry a session id");
     const second = await encodeSessionCookie({ id: user.id, email: user.email });
-    await revokeSession(db(), claims!);
+    await revokeSession(db(), claims!, sessionMaxAge());
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: user.cookie })).status, 401);
     assert.equal(
       (await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: second })).status,

@@ -7,7 +7,7 @@ import { getDb } from "@/lib/db/client";
 import { githubApiUrl, providerWebUrl } from "@/lib/oauth/providers";
 import { configuredSignInProviders, userForOAuthSignIn } from "./oauth-sign-in";
 import { authSecrets } from "./secret";
-import { secureCookies, sessionCookieName, sessionMaxAge } from "./session";
+import { isSessionLive, newSessionClaims, secureCookies, sessionCookieName, sessionMaxAge } from "./session";
 import { clientAddress, signInWithPassword } from "./sign-in";
 
 /** Shown on the sign-in page as `?error=CredentialsSignin&code=rate_limited`. */
@@ -109,19 +109,22 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
       if (!account || account.provider === "credentials") return true;
       return (await userForOAuthSignIn(getDb(), account.provider, profile as Record<string, unknown>)) !== null;
     },
-    async jwt({ token, account, profile }) {
+    async jwt({ token, user, account, profile }) {
       // The session always carries our user id, whichever way the user signed in.
       if (account && account.provider !== "credentials") {
-        const user = await userForOAuthSignIn(getDb(), account.provider, profile as Record<string, unknown>);
-        token.sub = user?.id;
-        token.email = user?.email;
+        const signedIn = await userForOAuthSignIn(getDb(), account.provider, profile as Record<string, unknown>);
+        token.sub = signedIn?.id;
+        token.email = signedIn?.email;
       }
-      return token;
+      // `user` is only given at sign-in: the session id and start every later refresh carries.
+      if (user) Object.assign(token, newSessionClaims());
+      // null ends the session: next-auth clears the cookie instead of re-issuing it.
+      return (await isSessionLive(getDb(), token)) ? token : null;
     },
     session({ session, token }) {
       if (token.sub) session.user.id = token.sub;
-      // The token's id and expiry, so that sign-out can revoke this session on the server.
-      Object.assign(session, { jti: token.jti, tokenExp: token.exp });
+      // The session's id and start, so that sign-out can revoke it on the server.
+      Object.assign(session, { sid: token.sid, signedInAt: token.signedInAt });
       return session;
     },
   },

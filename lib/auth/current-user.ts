@@ -6,16 +6,19 @@ import { users } from "@/lib/db/schema";
 import type { Actor } from "./api-tokens";
 import { auth } from "./auth";
 import { hasAnyUser } from "./first-admin";
-import { isSessionRevoked, revokeSession } from "./revoked-sessions";
+import { revokeSession, type SessionClaims } from "./revoked-sessions";
+import { sessionMaxAge } from "./session";
 
 export type CurrentUser = { id: string; email: string; name: string | null; role: "admin" | "member" };
 
-/** The signed-in user of this request, read from the database (a deleted user is signed out). */
+/**
+ * The signed-in user of this request, read from the database (a deleted user is signed out).
+ * A signed-out or ended session has no user: the jwt callback refuses it.
+ */
 export async function currentUser(): Promise<CurrentUser | null> {
   const session = await auth();
   const id = session?.user?.id;
   if (!id) return null;
-  if (await isSessionRevoked(getDb(), { jti: (session as { jti?: unknown }).jti })) return null;
   const [user] = await getDb()
     .select({ id: users.id, email: users.email, name: users.name, role: users.role })
     .from(users)
@@ -34,8 +37,8 @@ export function actorOf(user: CurrentUser): Actor {
   return { userId: user.id, role: user.role, via: "session" };
 }
 
-/** Sign-out on the server: the current session's token is refused from now on, even if copied. */
+/** Sign-out on the server: every token of the current session is refused from now on, even if copied. */
 export async function revokeCurrentSession(): Promise<void> {
-  const session = (await auth()) as { jti?: unknown; tokenExp?: unknown } | null;
-  if (session) await revokeSession(getDb(), { jti: session.jti, exp: session.tokenExp });
+  const session = (await auth()) as SessionClaims | null;
+  if (session) await revokeSession(getDb(), session, sessionMaxAge());
 }

@@ -2,22 +2,22 @@ import { eq, lt } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { revokedSessions } from "@/lib/db/schema";
 
-export type SessionClaims = { jti?: unknown; exp?: unknown };
+/**
+ * The claims that tie a token to its sign-in: `sid` names the session (every token refreshed
+ * from one sign-in carries the same one) and `signedInAt` (epoch seconds) is when it began.
+ */
+export type SessionClaims = { readonly [claim: string]: unknown; sid?: unknown; signedInAt?: unknown };
 
-/** Signs a session out on the server: its token id is refused from now until it expires. */
-export async function revokeSession(db: DbOrTx, claims: SessionClaims): Promise<void> {
-  if (typeof claims.jti !== "string" || !claims.jti) return;
-  const expiresAt =
-    typeof claims.exp === "number" ? new Date(claims.exp * 1000) : new Date(Date.now() + 30 * 86400_000);
+/** Signs a session out on the server: its id is refused from now until the session would have ended. */
+export async function revokeSession(db: DbOrTx, claims: SessionClaims, maxAgeSeconds: number): Promise<void> {
+  if (typeof claims.sid !== "string" || !claims.sid) return;
+  const start = typeof claims.signedInAt === "number" ? claims.signedInAt * 1000 : Date.now();
+  const expiresAt = new Date(Math.max(start + maxAgeSeconds * 1000, Date.now() + 60_000));
   await db.delete(revokedSessions).where(lt(revokedSessions.expiresAt, new Date()));
-  await db.insert(revokedSessions).values({ jti: claims.jti, expiresAt }).onConflictDoNothing();
+  await db.insert(revokedSessions).values({ sid: claims.sid, expiresAt }).onConflictDoNothing();
 }
 
-export async function isSessionRevoked(db: DbOrTx, claims: SessionClaims): Promise<boolean> {
-  if (typeof claims.jti !== "string" || !claims.jti) return false;
-  const [row] = await db
-    .select({ jti: revokedSessions.jti })
-    .from(revokedSessions)
-    .where(eq(revokedSessions.jti, claims.jti));
+export async function isSessionRevoked(db: DbOrTx, sid: string): Promise<boolean> {
+  const [row] = await db.select({ sid: revokedSessions.sid }).from(revokedSessions).where(eq(revokedSessions.sid, sid));
   return row !== undefined;
 }

@@ -1,9 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { decode, encode } from "next-auth/jwt";
 import type { DbOrTx } from "@/lib/db/client";
 import { users } from "@/lib/db/schema";
 import type { Actor } from "./api-tokens";
-import { isSessionRevoked } from "./revoked-sessions";
+import { isSessionRevoked, type SessionClaims } from "./revoked-sessions";
 import { authSecrets } from "./secret";
 
 /** A signed-in session lasts this long from sign-in (seconds); SESSION_MAX_AGE overrides it. */
@@ -21,12 +22,34 @@ export function sessionCookieName(): string {
   return `${secureCookies() ? "__Secure-" : ""}dc.session-token`;
 }
 
+/** A cookie's value; a value that is not valid percent-encoding is treated as absent. */
 function readCookie(request: Request, name: string): string | null {
   for (const part of (request.headers.get("cookie") ?? "").split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null;
+      }
+    }
   }
   return null;
+}
+
+/** The claims a new sign-in puts in its token: a fresh session id and the sign-in time. */
+export function newSessionClaims(): { sid: string; signedInAt: number } {
+  return { sid: randomUUID(), signedInAt: Math.floor(Date.now() / 1000) };
+}
+
+/**
+ * Whether a token's session is still live: it names a session (`sid`), began less than
+ * SESSION_MAX_AGE ago (refreshing a token never extends this), and was not signed out.
+ */
+export async function isSessionLive(db: DbOrTx, claims: SessionClaims): Promise<boolean> {
+  if (typeof claims.sid !== "string" || !claims.sid || typeof claims.signedInAt !== "number") return false;
+  if (claims.signedInAt + sessionMaxAge() <= Date.now() / 1000) return false;
+  return !(await isSessionRevoked(db, claims.sid));
 }
 
 /**
@@ -40,20 +63,24 @@ export async function actorForSession(db: DbOrTx, request: Request): Promise<Act
   const payload = await decode({ token, secret: authSecrets(), salt: name }).catch(() => null);
   const userId = typeof payload?.sub === "string" ? payload.sub : null;
   if (!userId || !/^[0-9a-f-]{36}$/i.test(userId)) return null;
-  if (await isSessionRevoked(db, payload!)) return null;
+  if (!(await isSessionLive(db, payload!))) return null;
   const [user] = await db.select({ id: users.id, role: users.role }).from(users).where(eq(users.id, userId));
   if (!user) return null;
   return { userId: user.id, role: user.role === "admin" ? "admin" : "member", via: "session" };
 }
 
-/** A session cookie for a user, exactly as the sign-in would set it (used by tests and tools). */
+/**
+ * A session cookie for a user, exactly as the sign-in would set it (used by tests and tools);
+ * `claims` overrides the session id or sign-in time.
+ */
 export async function encodeSessionCookie(
   user: { id: string; email: string },
   maxAge = sessionMaxAge(),
+  claims: Partial<{ sid: string; signedInAt: number }> = {},
 ): Promise<string> {
   const name = sessionCookieName();
   const token = await encode({
-    token: { sub: user.id, email: user.email },
+    token: { sub: user.id, email: user.email, ...newSessionClaims(), ...claims },
     secret: authSecrets()[0]!,
     salt: name,
     maxAge,

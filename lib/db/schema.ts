@@ -72,10 +72,11 @@ export const signInThrottles = pgTable("sign_in_throttles", {
   windowStartedAt: timestamp("window_started_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-// Sessions signed out before they expire (the JWT's id): a copied cookie stops working at
-// sign-out instead of at expiry. Rows are dropped once the session would have expired anyway.
+// Sessions signed out before they expire, by session id (`sid`, one per sign-in, carried by
+// every token refreshed from it): a copied cookie stops working at sign-out instead of at
+// expiry. Rows are dropped once the session would have ended anyway.
 export const revokedSessions = pgTable("revoked_sessions", {
-  jti: varchar("jti", { length: 64 }).primaryKey(),
+  sid: varchar("sid", { length: 64 }).primaryKey(),
   expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
 });
 
