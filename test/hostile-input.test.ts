@@ -15,7 +15,8 @@ import * as gitlabWebhook from "@/app/api/webhooks/gitlab/route";
 import { sealWebhookSecret } from "@/lib/connectors/provider-token";
 import { driveChannels, sources } from "@/lib/db/schema";
 import { encryptSecret } from "@/lib/oauth/encryption";
-import { call, closeAll, db, operatorToken, resetDb } from "./helpers";
+import { safeReturnPath } from "@/lib/oauth/flow";
+import { call, closeAll, db, operatorToken, resetDb, signedInUser } from "./helpers";
 
 // Part 4 of issue 7: random bodies, headers and signatures against every webhook route and
 // the sources API never verify, never get a 500 and never queue a job. The followed sources
@@ -128,6 +129,74 @@ async function send(handler: Handler, provider: string, method: string, raw: str
   const response = await handler(request);
   return { status: response.status, text: await response.text() };
 }
+
+// Runs before "hostile input" below, whose after() closes the pool and the queue.
+describe("hostile input: OAuth returnTo and session cookies", () => {
+  test("OAuth returnTo: whatever is asked for, the answer is a path on this app's origin", () => {
+    const origin = "http://localhost:3000";
+    const piece = fc.constantFrom(
+      "/",
+      "//",
+      "\\",
+      ".",
+      "..",
+      "%2e",
+      "%2E",
+      "%2f",
+      "%5c",
+      "%00",
+      "%",
+      "evil.example",
+      "@",
+      ":",
+      "?",
+      "#",
+      " ",
+      "\t",
+      "http:",
+      "javascript:",
+      "settings",
+    );
+    const candidate = fc.oneof(
+      fc.array(piece, { maxLength: 8 }).map((parts) => parts.join("")),
+      fc.array(piece, { maxLength: 8 }).map((parts) => "/" + parts.join("")),
+      fc.string({ maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(candidate, (value) => {
+        const path = safeReturnPath(value, origin);
+        assert.ok(path.startsWith("/") && !path.startsWith("//") && !path.startsWith("/\\"), `${value} -> ${path}`);
+        assert.equal(new URL(path, origin).origin, origin, `${value} -> ${path}`);
+      }),
+      { numRuns: RUNS * 20 },
+    );
+  });
+
+  test("session cookies: malformed, truncated or forged values are a 401 problem, never a 500", async () => {
+    await resetDb();
+    const user = await signedInUser("cookie@example.com");
+    const valid = user.cookie.slice(user.cookie.indexOf("=") + 1);
+    const name = user.cookie.slice(0, user.cookie.indexOf("="));
+    const value = fc.oneof(
+      fc.constantFrom("%", "%zz", "%E0%A4%A", "", "=", '"', valid.slice(0, -1), valid + "%", valid.replace(/.$/, "%")),
+      fc.string({ maxLength: 80 }).map((s) => s.replace(/[^\x21-\x7e]|;/g, "")),
+      fc.nat({ max: valid.length }).map((cut) => valid.slice(0, cut)),
+    );
+    await fc.assert(
+      fc.asyncProperty(value, fc.boolean(), async (cookieValue, twice) => {
+        const cookie = `${name}=${cookieValue}${twice ? `; ${name}=${valid}` : ""}`;
+        const res = await call(sourcesRoute.GET, "GET", "/api/sources", { cookie });
+        if (cookieValue === valid) return;
+        assert.ok(res.status === 401 || (twice && res.status === 200), `${cookie}: ${res.status} ${res.text}`);
+        if (res.status === 401) {
+          assert.match(res.type ?? "", /application\/problem\+json/);
+          assert.doesNotMatch(res.text, /\bat \w+ \(|URIError|stack/);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
 
 describe("hostile input", () => {
   before(async () => {

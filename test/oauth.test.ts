@@ -269,12 +269,22 @@ describe("OAuth connections, refresh and secrecy", () => {
       ["https://evil.example/x", "http://localhost/settings?connected=gitlab"],
       ["//evil.example/x", "http://localhost/settings?connected=gitlab"],
       ["/\\evil.example", "http://localhost/settings?connected=gitlab"],
+      ["/..//evil.example", "http://localhost/settings?connected=gitlab"],
+      ["/.%2e//evil.example", "http://localhost/settings?connected=gitlab"],
+      ["/%2e%2E//evil.example/x", "http://localhost/settings?connected=gitlab"],
+      ["/a/../..//evil.example", "http://localhost/settings?connected=gitlab"],
       ["/?tab=sources", "http://localhost/?tab=sources&connected=gitlab"],
+      ["/sources/../settings", "http://localhost/settings?connected=gitlab"],
     ] as const) {
       const flow = await startFlow("gitlab", user, returnTo);
       const res = await finish("gitlab", flow.callback, flow.cookie);
       assert.equal(res.headers.get("location"), expected, returnTo);
     }
+    // The callback checks the stored path again: a row that somehow holds `//evil` still goes home.
+    const flow = await startFlow("gitlab", user, "/settings");
+    await db().update(oauthStates).set({ returnTo: "//evil.example/x" });
+    const res = await finish("gitlab", flow.callback, flow.cookie);
+    assert.equal(res.headers.get("location"), "http://localhost/settings?connected=gitlab");
     const unknown = await callRoute(authorizeRoute.GET, "GET", "/api/oauth/svn/authorize", {
       cookie: user.cookie,
       params: { provider: "svn" },

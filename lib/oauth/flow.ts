@@ -18,14 +18,16 @@ const DEFAULT_RETURN = "/settings";
 const sha256 = (value: string) => createHash("sha256").update(value).digest("hex");
 
 /**
- * A same-origin path to go back to, or the settings page. Absolute and scheme-relative URLs
- * (`//evil`, `/\evil`) are refused: no open redirect through a return URL.
+ * A path on this app to go back to, or the settings page. The value is resolved against the
+ * app's origin first (so `/..//evil` and `/.%2e//evil`, which normalise to `//evil`, are seen
+ * as what they become); only a same-origin path that does not start with `//` or `/\` passes.
  */
-export function safeReturnPath(value: string | null | undefined): string {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\") || /[\s\\]/.test(value))
-    return DEFAULT_RETURN;
-  const url = new URL(value, "http://app.invalid");
-  return url.origin === "http://app.invalid" ? url.pathname + url.search : DEFAULT_RETURN;
+export function safeReturnPath(value: string | null | undefined, origin: string): string {
+  if (!value || !value.startsWith("/") || /[\s\\]/.test(value)) return DEFAULT_RETURN;
+  const url = URL.parse(value, origin);
+  if (!url || url.origin !== new URL(origin).origin) return DEFAULT_RETURN;
+  const path = url.pathname + url.search;
+  return path.startsWith("/") && !path.startsWith("//") && !path.startsWith("/\\") ? path : DEFAULT_RETURN;
 }
 
 /** Where this app is reached: APP_URL (or AUTH_URL) when set, else the request's own origin. */
@@ -80,7 +82,7 @@ export async function startAuthorization(input: {
     bindingHash: sha256(binding),
     codeVerifier: encryptSecret(verifier, `oauth_states:${stateHash}`),
     redirectUri,
-    returnTo: safeReturnPath(input.returnTo),
+    returnTo: safeReturnPath(input.returnTo, appOrigin(input.request)),
     expiresAt: new Date(Date.now() + STATE_TTL_SECONDS * 1000),
   });
 
@@ -135,7 +137,7 @@ export async function completeAuthorization(input: {
 
   const origin = new URL(row.redirectUri).origin;
   const back = (extra: Record<string, string>) => {
-    const url = new URL(row.returnTo, origin);
+    const url = new URL(safeReturnPath(row.returnTo, origin), origin);
     for (const [k, v] of Object.entries(extra)) url.searchParams.set(k, v);
     return url.toString();
   };
