@@ -4,6 +4,7 @@ import { decode, encode } from "next-auth/jwt";
 import type { DbOrTx } from "@/lib/db/client";
 import { users } from "@/lib/db/schema";
 import type { Actor } from "./api-tokens";
+import { readCookie } from "./read-cookie";
 import { isSessionRevoked, type SessionClaims } from "./revoked-sessions";
 import { authSecrets } from "./secret";
 
@@ -20,21 +21,6 @@ export function secureCookies(): boolean {
 
 export function sessionCookieName(): string {
   return `${secureCookies() ? "__Secure-" : ""}dc.session-token`;
-}
-
-/** A cookie's value; a value that is not valid percent-encoding is treated as absent. */
-function readCookie(request: Request, name: string): string | null {
-  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
-      } catch {
-        return null;
-      }
-    }
-  }
-  return null;
 }
 
 /** The claims a new sign-in puts in its token: a fresh session id and the sign-in time. */

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { eq, lt, sql } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
+import { readCookie } from "@/lib/auth/read-cookie";
 import { getDb } from "@/lib/db/client";
 import { oauthStates } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
@@ -39,14 +40,6 @@ export function appOrigin(request: Request): string {
 /** Each provider has its own callback (mix-up defence). */
 export function callbackUrl(origin: string, provider: OAuthProvider): string {
   return `${origin}/api/oauth/${provider}/callback`;
-}
-
-export function readCookie(request: Request, name: string): string | null {
-  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
-    const i = part.indexOf("=");
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return null;
 }
 
 /**
