@@ -1,5 +1,6 @@
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
+import { markClientAddress, trustedProxies } from "@/lib/auth/client-address";
 
 // The web server `npm start` runs (`node --import tsx server.ts [-p port] [-H host]`): Next.js
 // for every page and API route, except the provider webhooks, whose route handlers this server
@@ -31,11 +32,14 @@ const direct: Record<string, Record<string, ((request: Request) => Promise<Respo
   "/api/webhooks/dropbox": dropbox,
 };
 
+trustedProxies();
 const app = next({ dev: false, dir: process.cwd(), port, hostname });
 await app.prepare();
 const handle = app.getRequestHandler();
 
 const server = createServer((req, res) => {
+  // Only this server sees the socket: it names the client (TRUSTED_PROXIES) for sign-in limits and setup.
+  markClientAddress(req.headers, req.socket.remoteAddress);
   const path = (req.url ?? "/").split("?", 1)[0]!;
   const handler = direct[path]?.[(req.method ?? "GET").toUpperCase()];
   (handler ? serveRoute(handler, req, res) : handle(req, res)).catch((err: unknown) => {

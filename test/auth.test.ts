@@ -18,8 +18,8 @@ import { decode } from "next-auth/jwt";
 import { revokeSession } from "@/lib/auth/revoked-sessions";
 import { authSecrets } from "@/lib/auth/secret";
 import { encodeSessionCookie, sessionCookieName, sessionMaxAge } from "@/lib/auth/session";
-import { clientAddress, signInWithPassword } from "@/lib/auth/sign-in";
-import { ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS } from "@/lib/auth/throttle";
+import { signInWithPassword } from "@/lib/auth/sign-in";
+import { ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS, MAX_DELAY_SECONDS } from "@/lib/auth/throttle";
 import { createSourceBody } from "@/lib/sources/schemas";
 import { users } from "@/lib/db/schema";
 import * as schema from "@/lib/db/schema";
@@ -254,13 +254,13 @@ describe("sign-in and the API's authorization", () => {
       assert.equal(
         !limited.ok && limited.reason,
         "rate_limited",
-        "even the right password waits once the account's budget is spent",
+        "even the right password waits for the delay once the free attempts are spent",
       );
       assert.ok(
         !limited.ok &&
           limited.reason === "rate_limited" &&
           limited.retryAfterSeconds > 0 &&
-          limited.retryAfterSeconds <= 900,
+          limited.retryAfterSeconds <= MAX_DELAY_SECONDS,
       );
     } finally {
       await pool.end();
@@ -283,12 +283,6 @@ describe("sign-in and the API's authorization", () => {
       address: "203.0.113.10",
     });
     assert.equal(elsewhere.ok, true, "another address is not affected");
-
-    assert.equal(
-      clientAddress(new Headers({ "x-forwarded-for": "1.1.1.1, 10.0.0.7" })),
-      "10.0.0.7",
-      "the nearest proxy's entry, not the client's claim",
-    );
   });
 
   test("the first admin is created once, however many setups race", async () => {

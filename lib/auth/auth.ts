@@ -8,7 +8,8 @@ import { githubApiUrl, providerWebUrl } from "@/lib/oauth/providers";
 import { configuredSignInProviders, userForOAuthSignIn } from "./oauth-sign-in";
 import { authSecrets } from "./secret";
 import { isSessionLive, newSessionClaims, secureCookies, sessionCookieName, sessionMaxAge } from "./session";
-import { clientAddress, signInWithPassword } from "./sign-in";
+import { clientAddress } from "./client-address";
+import { signInWithPassword } from "./sign-in";
 
 /** Shown on the sign-in page as `?error=CredentialsSignin&code=rate_limited`. */
 class RateLimitedSignIn extends CredentialsSignin {

@@ -10,19 +10,6 @@ export type SignInResult =
   | { ok: false; reason: "invalid" }
   | { ok: false; reason: "rate_limited"; retryAfterSeconds: number };
 
-/**
- * The client address for per-address limits. The last X-Forwarded-For entry is the one added
- * by the nearest proxy (or by Next.js itself), which the client cannot choose.
- */
-export function clientAddress(headers: Headers): string {
-  const forwarded = headers
-    .get("x-forwarded-for")
-    ?.split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return forwarded?.at(-1) || headers.get("x-real-ip")?.trim() || "unknown";
-}
-
 /** Email and password, limited per account and per address. Never says which of the two was wrong. */
 export async function signInWithPassword(
   db: DbOrTx,

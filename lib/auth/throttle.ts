@@ -2,37 +2,49 @@ import { eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { signInThrottles } from "@/lib/db/schema";
 
+/** A key's attempts are forgotten this long after its last one (rows older than this are pruned). */
 export const THROTTLE_WINDOW_SECONDS = 15 * 60;
-/** Sign-in attempts allowed per window, per account and per client address. */
+/** Attempts without delay, per account and per client address. */
 export const ACCOUNT_ATTEMPTS = 5;
 export const ADDRESS_ATTEMPTS = 20;
+/** Each attempt past the free ones doubles the wait after the last, up to this (seconds). */
+export const MAX_DELAY_SECONDS = 30;
 
 export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**
- * Counts one attempt against `key` and says whether it is within `limit`. Counting first (one
- * atomic upsert) means parallel attempts cannot all slip under the limit.
+ * Counts one attempt against `key`, unless the key is still waiting: after `free` attempts each
+ * one must come at least 1, 2, 4, ... (at most 30) seconds after the previous. There is no
+ * lockout, so the right password always gets in once the wait is over; a refused attempt is
+ * not counted, so waiting and retrying is enough. The check and the count are one atomic
+ * upsert, so parallel attempts cannot all slip past the delay.
  */
-export async function takeAttempt(db: DbOrTx, key: string, limit: number): Promise<ThrottleVerdict> {
-  const expired = sql`${signInThrottles.windowStartedAt} < now() - make_interval(secs => ${THROTTLE_WINDOW_SECONDS})`;
+export async function takeAttempt(db: DbOrTx, key: string, free: number): Promise<ThrottleVerdict> {
+  const t = signInThrottles;
+  const expired = sql`${t.lastAttemptAt} < now() - make_interval(secs => ${THROTTLE_WINDOW_SECONDS})`;
+  const delay = (attempts: unknown) =>
+    sql`make_interval(secs => least(${MAX_DELAY_SECONDS}, power(2, greatest(${attempts} - ${free}, 0))))`;
+  const waiting = sql`(not ${expired} and ${t.attempts} >= ${free} and now() < ${t.lastAttemptAt} + ${delay(t.attempts)})`;
+  await db.delete(t).where(expired);
   const [row] = await db
-    .insert(signInThrottles)
+    .insert(t)
     .values({ key, attempts: 1 })
     .onConflictDoUpdate({
-      target: signInThrottles.key,
+      target: t.key,
       set: {
-        attempts: sql`case when ${expired} then 1 else ${signInThrottles.attempts} + 1 end`,
-        windowStartedAt: sql`case when ${expired} then now() else ${signInThrottles.windowStartedAt} end`,
+        attempts: sql`case when ${expired} then 1 when ${waiting} then ${t.attempts} else ${t.attempts} + 1 end`,
+        lastAttemptAt: sql`case when ${waiting} then ${t.lastAttemptAt} else now() end`,
       },
     })
     .returning({
-      attempts: signInThrottles.attempts,
-      retryAfter: sql<number>`greatest(1, ceil(extract(epoch from ${signInThrottles.windowStartedAt} + make_interval(secs => ${THROTTLE_WINDOW_SECONDS}) - now())))::int`,
+      // Only an allowed attempt moves the last attempt to this transaction's now().
+      allowed: sql<boolean>`${t.lastAttemptAt} = now()`,
+      retryAfter: sql<number>`greatest(1, ceil(extract(epoch from ${t.lastAttemptAt} + ${delay(t.attempts)} - now())))::int`,
     });
-  return row!.attempts <= limit ? { allowed: true } : { allowed: false, retryAfterSeconds: row!.retryAfter };
+  return row!.allowed ? { allowed: true } : { allowed: false, retryAfterSeconds: row!.retryAfter };
 }
 
-/** A successful sign-in clears the account's failures and gives back the address's attempt. */
+/** A successful sign-in clears the account's attempts and gives back the address's attempt. */
 export async function recordSuccess(db: DbOrTx, accountKey: string, addressKey: string): Promise<void> {
   await db.delete(signInThrottles).where(eq(signInThrottles.key, accountKey));
   await db

@@ -64,13 +64,17 @@ export const credentials = pgTable(
   ],
 );
 
-// Failed sign-in budget, per account (`email:<lowercased>`) and per client address (`ip:<addr>`),
+// Sign-in attempts, per account (`email:<lowercased>`) and per client address (`ip:<addr>`),
 // in PostgreSQL so that every web process shares it.
-export const signInThrottles = pgTable("sign_in_throttles", {
-  key: varchar("key", { length: 400 }).primaryKey(),
-  attempts: integer("attempts").notNull().default(0),
-  windowStartedAt: timestamp("window_started_at", { withTimezone: true }).notNull().defaultNow(),
-});
+export const signInThrottles = pgTable(
+  "sign_in_throttles",
+  {
+    key: varchar("key", { length: 400 }).primaryKey(),
+    attempts: integer("attempts").notNull().default(0),
+    lastAttemptAt: timestamp("last_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("sign_in_throttles_last_attempt_at_idx").on(t.lastAttemptAt)],
+);
 
 // Sessions signed out before they expire, by session id (`sid`, one per sign-in, carried by
 // every token refreshed from it): a copied cookie stops working at sign-out instead of at
