@@ -8,7 +8,18 @@ import { unknownApiRequest } from "@/lib/api/route-table";
 const OPEN_PAGES = ["/sign-in", "/setup"];
 const SESSION_COOKIE = /(^|__Secure-)dc\.session-token$/;
 
+/** Served over https (APP_URL, read at run time), responses tell browsers to use https only. */
+function withTransportSecurity(response: Response): Response {
+  if ((process.env.APP_URL ?? "").startsWith("https:"))
+    response.headers.set("Strict-Transport-Security", "max-age=31536000");
+  return response;
+}
+
 export function proxy(request: NextRequest): Response {
+  return withTransportSecurity(route(request));
+}
+
+function route(request: NextRequest): Response {
   const { pathname } = request.nextUrl;
   // The API answers problem+json for paths and methods no route handles (not Next's HTML 404).
   if (pathname.startsWith("/api/")) return unknownApiRequest(request.method, pathname) ?? NextResponse.next();

@@ -54,6 +54,20 @@ describe("tokens at rest", () => {
     assert.throws(() => decryptSecret("test.abc", "credentials:1"), /malformed/);
   });
 
+  test("only a 12-byte IV and a full 16-byte tag are accepted: a truncated tag of the right value is refused", () => {
+    const sealed = encryptSecret("ghp_secret-value", "credentials:1");
+    const [kid, iv, tag, ciphertext] = sealed.split(".") as [string, string, string, string];
+    const tagBytes = Buffer.from(tag, "base64url");
+    assert.equal(tagBytes.length, 16);
+    for (const length of [4, 8, 12, 15]) {
+      const truncated = [kid, iv, tagBytes.subarray(0, length).toString("base64url"), ciphertext].join(".");
+      assert.throws(() => decryptSecret(truncated, "credentials:1"), /malformed/, `a ${length}-byte tag`);
+    }
+    const longIv = [kid, Buffer.alloc(16, 1).toString("base64url"), tag, ciphertext].join(".");
+    assert.throws(() => decryptSecret(longIv, "credentials:1"), /malformed/, "a 16-byte IV");
+    assert.throws(() => decryptSecret([kid, "", tag, ciphertext].join("."), "credentials:1"), /malformed/);
+  });
+
   test("two encryptions of one token differ (fresh IV each time)", () => {
     const a = encryptSecret("same token", "credentials:1");
     const b = encryptSecret("same token", "credentials:1");

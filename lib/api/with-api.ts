@@ -104,13 +104,39 @@ export function withPublicApi<P = Record<string, never>>(handler: PublicHandler<
   };
 }
 
-/** Reads a JSON body: 415 for another content type, 400 for malformed JSON. */
+/** The largest JSON body the API reads. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+const tooLarge = () =>
+  new AppError("payload_too_large", "The request body is over 1 MB; send a smaller JSON document.");
+
+/** The body as text, counted as it arrives: past `cap` bytes the rest is not read. */
+async function readCappedText(request: Request, cap: number): Promise<string> {
+  if (Number(request.headers.get("content-length")) > cap) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > cap) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Reads a JSON body: 415 for another content type, 413 over 1 MB, 400 for malformed JSON. */
 export async function readJson(request: Request): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
     throw new AppError("unsupported_media_type", "Send the body as JSON with `Content-Type: application/json`.");
   }
-  const text = await request.text();
+  const text = await readCappedText(request, MAX_JSON_BODY_BYTES);
   if (text.trim() === "") throw new AppError("invalid_json", "The request body is empty; send a JSON object.");
   try {
     return JSON.parse(text);

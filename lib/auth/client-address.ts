@@ -81,11 +81,16 @@ export function markClientAddress(
   globalMark[MARKED] = true;
 }
 
+/** Whether server.ts names the client of each request (false under `next start` and `next dev`). */
+export function isClientAddressKnown(): boolean {
+  return globalMark[MARKED] === true;
+}
+
 /**
  * The client address for per-address limits, as server.ts resolved it. Under `next start` or
  * `next dev` nothing trustworthy names the client, so every request counts as "unknown".
  */
 export function clientAddress(headers: Headers): string {
-  if (!globalMark[MARKED]) return "unknown";
+  if (!isClientAddressKnown()) return "unknown";
   return normalise(headers.get(CLIENT_ADDRESS_HEADER) ?? undefined) ?? "unknown";
 }

@@ -20,9 +20,9 @@ export function verifiedEmail(provider: string, profile: Record<string, unknown>
     // Set by our userinfo request from /user/emails: the primary address, only when verified.
     case "github":
       return email(profile.verified_email);
-    // GitLab's /user email is the primary one, which GitLab only accepts once confirmed.
+    // GitLab's /user email is the primary one; confirmed_at (a timestamp) says it was confirmed.
     case "gitlab":
-      return profile.confirmed_at === null ? null : email(profile.email);
+      return typeof profile.confirmed_at === "string" && profile.confirmed_at ? email(profile.email) : null;
     case "google":
       return profile.email_verified === true ? email(profile.email) : null;
     default:

@@ -12,6 +12,9 @@ export type Keyring = { current: string; keys: Map<string, Buffer> };
 export const GENERATED_KEYS_FILE = "encryption-keys";
 
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** GCM's standard 96-bit IV and its full 128-bit tag: a shorter tag would be easier to forge. */
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 /** Parses `kid:base64key,...`; every key must be 32 bytes. Throws a message an operator can act on. */
 export function parseKeyring(value: string): Keyring {
@@ -75,8 +78,8 @@ export function getKeyring(): Keyring {
 /** Sealed form: `kid.iv.tag.ciphertext`, each part base64url. */
 export function encryptSecret(plaintext: string, associatedData: string, ring: Keyring = getKeyring()): string {
   const key = ring.keys.get(ring.current)!;
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(associatedData, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
   const tag = cipher.getAuthTag();
@@ -103,10 +106,14 @@ export function decryptSecret(sealed: string, associatedData: string, ring: Keyr
   const key = ring.keys.get(kid);
   if (!key)
     throw new DecryptionError(`The stored secret was encrypted with key "${kid}", which is not in ENCRYPTION_KEYS.`);
+  const ivBytes = Buffer.from(iv, "base64url");
+  const tagBytes = Buffer.from(tag, "base64url");
+  if (ivBytes.length !== IV_BYTES || tagBytes.length !== TAG_BYTES)
+    throw new DecryptionError("The stored secret is malformed.");
   try {
-    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+    const decipher = createDecipheriv("aes-256-gcm", key, ivBytes, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(associatedData, "utf8"));
-    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
   } catch {
     throw new DecryptionError("The stored secret could not be decrypted (altered, or bound to another record).");
