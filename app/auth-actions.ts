@@ -1,10 +1,12 @@
 "use server";
 
 import { AuthError, CredentialsSignin } from "next-auth";
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { signIn, signOut } from "@/lib/auth/auth";
 import { revokeCurrentSession } from "@/lib/auth/current-user";
 import { createFirstAdmin, newUserInput } from "@/lib/auth/first-admin";
+import { setupAllowed } from "@/lib/auth/setup-access";
 
 function field(formData: FormData, name: string): string {
   const value = formData.get(name);
@@ -42,6 +44,9 @@ export type SetupState = { error?: string };
 
 /** First run: creates the first admin (only while there is no user) and signs them in. */
 export async function setupAction(_prev: SetupState, formData: FormData): Promise<SetupState> {
+  if (!setupAllowed(await headers(), field(formData, "token") || null)) {
+    return { error: "First-run setup is only open from this machine, or with the setup link `npm start` printed." };
+  }
   const password = field(formData, "password");
   if (password !== field(formData, "confirm")) return { error: "The two passwords differ." };
   const parsed = newUserInput.safeParse({ email: field(formData, "email").trim(), password });

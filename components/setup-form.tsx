@@ -4,10 +4,11 @@ import { useActionState } from "react";
 import { setupAction, type SetupState } from "@/app/auth-actions";
 import { buttonClass, errorAlertClass, inputClass } from "./ui";
 
-export function SetupForm() {
+export function SetupForm({ token }: { token: string | null }) {
   const [state, action, pending] = useActionState<SetupState, FormData>(setupAction, {});
   return (
     <form action={action} className="space-y-4">
+      {token && <input type="hidden" name="token" value={token} />}
       {state.error && (
         <p role="alert" className={errorAlertClass}>
           {state.error}

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createFirstAdmin } from "@/lib/auth/first-admin";
-import { closeDb } from "@/lib/db/client";
+import { createFirstAdmin, hasAnyUser } from "@/lib/auth/first-admin";
+import { closeDb, getDb } from "@/lib/db/client";
 import { runMigrations } from "@/lib/db/migrate";
 import { dataDir, resolveDatabase } from "@/lib/db/resolve-database";
 import { WORKER_NODE_ARGS } from "@/lib/queue/worker-command";
@@ -88,12 +89,30 @@ async function ensureFirstAdmin(url: string): Promise<void> {
   }
 }
 
+/**
+ * While no user exists, first-run setup answers only from loopback, and the web server listens
+ * beyond it: setup from elsewhere needs SETUP_TOKEN, generated here unless set, and printed.
+ */
+async function announceSetup(url: string): Promise<void> {
+  process.env.DATABASE_URL = url;
+  try {
+    if (await hasAnyUser(getDb())) return;
+  } finally {
+    await closeDb();
+  }
+  process.env.SETUP_TOKEN ||= randomBytes(24).toString("base64url");
+  console.log(
+    `[start] no user yet: open http://localhost:${port}/setup on this machine, or from another one http://<this host>:${port}/setup?token=${process.env.SETUP_TOKEN}`,
+  );
+}
+
 async function main(): Promise<void> {
   const { url, embedded } = await resolveDatabase({ publish: true });
   ensureEncryptionKeys(embedded !== null || existsSync(path.join(dataDir(), "embedded-database-url")));
   console.log(embedded ? `[start] embedded PostgreSQL with data in ${dataDir()}` : "[start] using DATABASE_URL");
   await runMigrations(url);
   await ensureFirstAdmin(url);
+  await announceSetup(url);
 
   if (!existsSync(path.join(root, ".next", "BUILD_ID"))) {
     console.log("[start] no build found: building the app once (next build)…");
