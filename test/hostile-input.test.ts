@@ -3,6 +3,8 @@ import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { sql } from "drizzle-orm";
 import fc from "fast-check";
+import { NextRequest } from "next/server";
+import * as authRoute from "@/app/api/auth/[...nextauth]/route";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as filesRoute from "@/app/api/sources/[id]/files/route";
@@ -192,6 +194,12 @@ describe("hostile input: OAuth returnTo and session cookies", () => {
           assert.match(res.type ?? "", /application\/problem\+json/);
           assert.doesNotMatch(res.text, /\bat \w+ \(|URIError|stack/);
         }
+        // next-auth's own session endpoint: no session for it, and never an error page.
+        const session = await authRoute.GET(
+          new NextRequest("http://localhost/api/auth/session", { headers: { cookie: `${name}=${cookieValue}` } }),
+        );
+        assert.equal(session.status, 200);
+        assert.equal(await session.json(), null, cookie);
       }),
       { numRuns: RUNS },
     );

@@ -84,10 +84,13 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
     },
   },
   pages: { signIn: "/sign-in", error: "/sign-in" },
-  // Never log a token, a code or a profile: only the error's name.
+  // Never log a token, a code or a profile: only the error's name. An unreadable session cookie
+  // (expired key, garbage sent by anyone) is routine and not logged, so it cannot flood the log.
   logger: {
-    error: (error) =>
-      console.error(`[auth] ${(error as { type?: string }).type ?? error.name}: ${error.message.split("\n")[0]}`),
+    error: (error) => {
+      const type = (error as { type?: string }).type ?? error.name;
+      if (type !== "JWTSessionError") console.error(`[auth] ${type}: ${error.message.split("\n")[0]}`);
+    },
     warn: (code) => console.warn(`[auth] warning ${code}`),
     debug: () => {},
   },
