@@ -11,7 +11,7 @@ export const dynamic = "force-dynamic";
 const MESSAGES: Record<string, string> = {
   invalid: "Wrong email or password.",
   credentials: "Wrong email or password.",
-  rate_limited: "Too many sign-in attempts for this account or from this address. Wait 15 minutes and try again.",
+  rate_limited: "Too many sign-in attempts for this account or from this address. Wait up to 30 seconds and try again.",
   AccessDenied:
     "That account may not sign in here. An admin must first create a user with the account's verified email.",
   OAuthCallbackError: "The provider did not complete the sign-in. Try again.",
