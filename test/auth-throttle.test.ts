@@ -42,9 +42,16 @@ describe("sign-in throttling: a growing delay per account and per real client ad
     // internal header is believed.
     assert.notEqual(clientAddress(new Headers({ "x-forwarded-for": "6.6.6.6" })), "6.6.6.6");
     assert.notEqual(clientAddress(new Headers({ "x-real-ip": "6.6.6.6" })), "6.6.6.6");
-    const headers: Record<string, string | string[] | undefined> = { "x-forwarded-for": "6.6.6.6" };
+    const headers: Record<string, string | string[] | undefined> = {
+      "x-forwarded-for": "6.6.6.6",
+      "x-dc-client-ip": "6.6.6.6",
+    };
     markClientAddress(headers, "203.0.113.9");
-    assert.equal(clientAddress(new Headers(headers as Record<string, string>)), "203.0.113.9");
+    assert.equal(
+      clientAddress(new Headers(headers as Record<string, string>)),
+      "203.0.113.9",
+      "server.ts overwrites whatever the client sent under the internal header",
+    );
     process.env.TRUSTED_PROXIES = "not a cidr/99";
     assert.throws(() => resolveClientAddress("10.1.2.3", undefined), /TRUSTED_PROXIES/);
   });
