@@ -69,7 +69,7 @@ export async function sourcePageData(actor: Actor, id: string) {
   const [files, languages, jobs, events] = await Promise.all([
     listFiles(getDb(), id, { limit: FILE_PAGE_SIZE }),
     sourceLanguages(getDb(), id),
-    listJobs(getDb(), actor, { sourceId: id, limit: 20 }),
+    listJobs(getDb(), actor, { sourceId: id, limit: 20 }).then((page) => page.jobs),
     listWebhookEvents(getDb(), id, 20),
   ]);
   return { source, files, languages, jobs, events };

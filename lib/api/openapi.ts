@@ -6,6 +6,7 @@ import {
   createSourceBody,
   fileContentQuery,
   JOB_STATUSES,
+  JOB_TYPES,
   jobFailuresQuery,
   listFilesQuery,
   listSourcesQuery,
@@ -22,7 +23,7 @@ import {
 const jobDto = z.object({
   id: z.uuid(),
   sourceId: z.uuid(),
-  type: z.enum(["full", "incremental"]),
+  type: z.enum(JOB_TYPES),
   trigger: z.string(),
   status: z.enum(JOB_STATUSES),
   progress: z.number().int(),
@@ -132,10 +133,16 @@ export const OPERATIONS: Operation[] = [
     path: "/api/sources",
     operationId: "listSources",
     summary:
-      "The sources the caller may see, newest first, each with its latest job; all of them, or a page with ?limit",
+      "The sources the caller may see, filtered and sorted, each with its latest job; all, or a page with ?limit",
     query: listSourcesQuery,
     status: 200,
-    response: z.object({ sources: z.array(sourceDto), nextCursor: z.string().nullable() }),
+    response: z.object({
+      sources: z.array(sourceDto),
+      nextCursor: z.string().nullable(),
+      statusCounts: z
+        .record(z.enum(SOURCE_STATUSES), z.number().int())
+        .describe("Sources per status matching q and type (the status filter aside)"),
+    }),
   },
   {
     method: "get",
@@ -192,10 +199,13 @@ export const OPERATIONS: Operation[] = [
     method: "get",
     path: "/api/jobs",
     operationId: "listJobs",
-    summary: "Sync jobs, newest first",
+    summary: "Sync jobs of the sources the caller may see, newest first, filtered and paged",
     query: listJobsQuery,
     status: 200,
-    response: z.object({ jobs: z.array(jobDto) }),
+    response: z.object({
+      jobs: z.array(jobDto.extend({ sourceName: z.string() })),
+      nextCursor: z.string().nullable(),
+    }),
   },
   {
     method: "get",

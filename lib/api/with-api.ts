@@ -145,6 +145,12 @@ export async function readJson(request: Request): Promise<unknown> {
   }
 }
 
-export function searchParams(request: Request): Record<string, string> {
-  return Object.fromEntries(new URL(request.url).searchParams);
+/** The query string as an object; a parameter given more than once becomes an array. */
+export function searchParams(request: Request): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of new URL(request.url).searchParams) {
+    const seen = out[key];
+    out[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
@@ -6,21 +6,60 @@ import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { visibleSources } from "@/lib/sources/get-source-or-throw";
 import { toJobDto } from "@/lib/sources/serialize";
 
-export async function listJobs(db: DbOrTx, actor: Actor, query: { sourceId?: string; status?: string; limit: number }) {
+export type ListJobsQuery = {
+  sourceId?: string;
+  status?: string[];
+  type?: string[];
+  trigger?: string[];
+  limit: number;
+  cursor?: string;
+};
+
+function decodeJobCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt = "", id = ""] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?[+-]\d\d(:\d\d)?$/.test(createdAt) || !/^[0-9a-f-]{36}$/i.test(id)) {
+    throw new AppError("bad_request", "The cursor is not valid; pass the nextCursor of a previous page.");
+  }
+  return { createdAt, id };
+}
+
+/**
+ * Jobs of the sources the actor may see, newest first, filtered and paged: `nextCursor` resumes
+ * after the last one (null on the last page). Each job carries its source's name for lists.
+ */
+export async function listJobs(db: DbOrTx, actor: Actor, query: ListJobsQuery) {
+  const after = query.cursor ? decodeJobCursor(query.cursor) : null;
   const rows = await db
-    .select({ job: syncJobs })
+    .select({
+      job: syncJobs,
+      sourceName: sources.name,
+      createdAtText: sql<string>`${syncJobs.createdAt}::text`,
+    })
     .from(syncJobs)
     .innerJoin(sources, eq(sources.id, syncJobs.sourceId))
     .where(
       and(
         visibleSources(actor),
         query.sourceId ? eq(syncJobs.sourceId, query.sourceId) : undefined,
-        query.status ? eq(syncJobs.status, query.status) : undefined,
+        query.status?.length ? inArray(syncJobs.status, query.status) : undefined,
+        query.type?.length ? inArray(syncJobs.type, query.type) : undefined,
+        query.trigger?.length ? inArray(syncJobs.trigger, query.trigger) : undefined,
+        after
+          ? sql`(${syncJobs.createdAt}, ${syncJobs.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`
+          : undefined,
       ),
     )
-    .orderBy(desc(syncJobs.createdAt))
-    .limit(query.limit);
-  return rows.map((r) => toJobDto(r.job));
+    .orderBy(desc(syncJobs.createdAt), desc(syncJobs.id))
+    .limit(query.limit + 1);
+  const shown = rows.slice(0, query.limit);
+  const last = shown.at(-1);
+  return {
+    jobs: shown.map((r) => ({ ...toJobDto(r.job), sourceName: r.sourceName })),
+    nextCursor:
+      rows.length > query.limit && last
+        ? Buffer.from(`${last.createdAtText}|${last.job.id}`, "utf8").toString("base64url")
+        : null,
+  };
 }
 
 export async function getJobOrThrow(db: DbOrTx, actor: Actor, id: string): Promise<SyncJob> {

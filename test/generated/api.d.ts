@@ -7,7 +7,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The sources the caller may see, newest first, each with its latest job; all of them, or a page with ?limit */
+        /** The sources the caller may see, filtered and sorted, each with its latest job; all, or a page with ?limit */
         get: operations["listSources"];
         put?: never;
         /** Connect a source and queue its first full sync */
@@ -95,7 +95,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Sync jobs, newest first */
+        /** Sync jobs of the sources the caller may see, newest first, filtered and paged */
         get: operations["listJobs"];
         put?: never;
         post?: never;
@@ -459,6 +459,10 @@ export interface operations {
             query?: {
                 cursor?: string;
                 limit?: number;
+                q?: string;
+                type?: string | string[];
+                status?: string | string[];
+                sort?: "-createdAt" | "name" | "-name" | "status" | "lastSyncAt" | "-lastSyncAt";
             };
             header?: never;
             path?: never;
@@ -496,7 +500,7 @@ export interface operations {
                                 /** Format: uuid */
                                 sourceId: string;
                                 /** @enum {string} */
-                                type: "full" | "incremental";
+                                type: "full" | "incremental" | "verify" | "redeliver";
                                 trigger: string;
                                 /** @enum {string} */
                                 status: "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -515,6 +519,10 @@ export interface operations {
                             fileCount: number;
                         }[];
                         nextCursor: string | null;
+                        /** @description Sources per status matching q and type (the status filter aside) */
+                        statusCounts: {
+                            [key: string]: number;
+                        };
                     };
                 };
             };
@@ -588,7 +596,7 @@ export interface operations {
                                 /** Format: uuid */
                                 sourceId: string;
                                 /** @enum {string} */
-                                type: "full" | "incremental";
+                                type: "full" | "incremental" | "verify" | "redeliver";
                                 trigger: string;
                                 /** @enum {string} */
                                 status: "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -681,7 +689,7 @@ export interface operations {
                                 /** Format: uuid */
                                 sourceId: string;
                                 /** @enum {string} */
-                                type: "full" | "incremental";
+                                type: "full" | "incremental" | "verify" | "redeliver";
                                 trigger: string;
                                 /** @enum {string} */
                                 status: "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -810,7 +818,7 @@ export interface operations {
                                 /** Format: uuid */
                                 sourceId: string;
                                 /** @enum {string} */
-                                type: "full" | "incremental";
+                                type: "full" | "incremental" | "verify" | "redeliver";
                                 trigger: string;
                                 /** @enum {string} */
                                 status: "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -1076,8 +1084,11 @@ export interface operations {
         parameters: {
             query?: {
                 sourceId?: string;
-                status?: "queued" | "running" | "completed" | "failed" | "cancelled";
+                status?: string | string[];
+                type?: string | string[];
+                trigger?: string | string[];
                 limit?: number;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1098,7 +1109,7 @@ export interface operations {
                             /** Format: uuid */
                             sourceId: string;
                             /** @enum {string} */
-                            type: "full" | "incremental";
+                            type: "full" | "incremental" | "verify" | "redeliver";
                             trigger: string;
                             /** @enum {string} */
                             status: "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -1113,7 +1124,9 @@ export interface operations {
                             completedAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
+                            sourceName: string;
                         }[];
+                        nextCursor: string | null;
                     };
                 };
             };
@@ -1161,7 +1174,7 @@ export interface operations {
                             /** Format: uuid */
                             sourceId: string;
                             /** @enum {string} */
-                            type: "full" | "incremental";
+                            type: "full" | "incremental" | "verify" | "redeliver";
                             trigger: string;
                             /** @enum {string} */
                             status: "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -1224,7 +1237,7 @@ export interface operations {
                             /** Format: uuid */
                             sourceId: string;
                             /** @enum {string} */
-                            type: "full" | "incremental";
+                            type: "full" | "incremental" | "verify" | "redeliver";
                             trigger: string;
                             /** @enum {string} */
                             status: "queued" | "running" | "completed" | "failed" | "cancelled";

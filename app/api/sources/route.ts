@@ -1,7 +1,7 @@
 import { readJson, searchParams, withApi } from "@/lib/api/with-api";
 import { getDb } from "@/lib/db/client";
 import { createSource } from "@/lib/sources/create-source";
-import { listSources } from "@/lib/sources/list-sources";
+import { countSourcesByStatus, listSources } from "@/lib/sources/list-sources";
 import { createSourceBody, listSourcesQuery } from "@/lib/sources/schemas";
 
 // POST /api/sources – connect a source and queue its first full sync
@@ -10,7 +10,9 @@ export const POST = withApi(async ({ request, actor }) => {
   return Response.json(await createSource(getDb(), actor, body), { status: 201 });
 });
 
-// GET /api/sources – the sources the caller may see, each with its latest job (?limit&cursor pages them)
-export const GET = withApi(async ({ request, actor }) =>
-  listSources(actor, listSourcesQuery.parse(searchParams(request))),
-);
+// GET /api/sources – the sources the caller may see, each with its latest job (?q&type&status&sort&limit&cursor)
+export const GET = withApi(async ({ request, actor }) => {
+  const query = listSourcesQuery.parse(searchParams(request));
+  const [page, statusCounts] = await Promise.all([listSources(actor, query), countSourcesByStatus(actor, query)]);
+  return { ...page, statusCounts };
+});
