@@ -78,8 +78,19 @@ describe("API", () => {
         token,
         body: { type: "local", name: "x", config: { path: p } },
       });
-      assertProblem(res, 400, /outside the allowed folders|absolute folder|does not exist/);
+      assertProblem(res, 400, /not a folder local sources may read|absolute folder/);
     }
+    // The same words whether the path exists or not, is a file, or is outside: nothing to probe.
+    const answers = new Set<string>();
+    for (const p of ["/etc", path.join(roots, "missing"), path.join(inside, "a.ts"), "/nonexistent/x"]) {
+      const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+        token,
+        body: { type: "local", name: "x", config: { path: p } },
+      });
+      assert.equal(res.status, 400);
+      answers.add(res.json.detail.replace(p, "<path>"));
+    }
+    assert.equal(answers.size, 1, [...answers].join("\n"));
     const saved = process.env.LOCAL_SOURCE_ROOTS;
     delete process.env.LOCAL_SOURCE_ROOTS;
     try {
@@ -90,6 +101,44 @@ describe("API", () => {
       assertProblem(res, 400, /set LOCAL_SOURCE_ROOTS/);
     } finally {
       process.env.LOCAL_SOURCE_ROOTS = saved;
+    }
+  });
+
+  test("POST /api/sources refuses a local folder that contains DATA_DIR or lies inside it", async () => {
+    const saved = process.env.DATA_DIR;
+    process.env.DATA_DIR = path.join(inside, "b");
+    try {
+      for (const p of [inside, path.join(inside, "b")]) {
+        const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+          token,
+          body: { type: "local", name: "x", config: { path: p } },
+        });
+        assertProblem(res, 400, /not a folder local sources may read/);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.DATA_DIR;
+      else process.env.DATA_DIR = saved;
+    }
+  });
+
+  test("POST /api/sources: only admins connect local folders unless LOCAL_SOURCES_FOR_MEMBERS=true", async () => {
+    const member = await signedInUser("member@example.com");
+    const body = { type: "local", name: "x", config: { path: inside } };
+    const refused = await call(sourcesRoute.POST, "POST", "/api/sources", { token: member.token, body });
+    assertProblem(refused, 403, /Only admins may connect or change local folders/);
+    // The same answer for a path that does not exist: a member learns nothing about the disk.
+    const missing = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token: member.token,
+      body: { ...body, config: { path: "/nonexistent" } },
+    });
+    assert.equal(missing.json.detail, refused.json.detail);
+    const admin = await signedInUser("admin@example.com", "admin");
+    assert.equal((await call(sourcesRoute.POST, "POST", "/api/sources", { token: admin.token, body })).status, 201);
+    process.env.LOCAL_SOURCES_FOR_MEMBERS = "true";
+    try {
+      assert.equal((await call(sourcesRoute.POST, "POST", "/api/sources", { token: member.token, body })).status, 201);
+    } finally {
+      delete process.env.LOCAL_SOURCES_FOR_MEMBERS;
     }
   });
 

@@ -29,6 +29,8 @@ const run = promisify(execFile);
 const roots = tempDir("dc-auth-roots-");
 writeTree(path.join(roots, "repo"), { "a.ts": "export {}\n" });
 process.env.LOCAL_SOURCE_ROOTS = roots;
+// Members connect local folders in these tests; who may is tested in api.test.ts.
+process.env.LOCAL_SOURCES_FOR_MEMBERS = "true";
 
 type Handler = (request: Request, context: { params: Promise<never> }) => Promise<Response>;
 type Route = { file: string; url: string; methods: [string, Handler][] };

@@ -1,13 +1,25 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  type FSWatcher,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  watch,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { and, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as contentRoute from "@/app/api/sources/[id]/files/content/route";
-import { syncJobBatches, syncJobs } from "@/lib/db/schema";
+import { syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { LocalWatcher } from "@/lib/sync/local-watcher";
+import { requestSync } from "@/lib/sync/request-sync";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { buildLocalTree, EXPECTED_FILES } from "./fixtures/local-tree";
 import { startPipelineFake } from "./fakes/pipeline-server";
@@ -164,10 +176,136 @@ describe("local sources", () => {
     assert.deepEqual(after, ["delete many/m7.ts"]);
   });
 
+  async function fullSync(sourceId: string) {
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "full" },
+    });
+    assert.equal(res.status, 202);
+    return waitForJob(res.json.jobId);
+  }
+
+  const failuresOf = (jobId: string) => db().select().from(syncJobFailures).where(eq(syncJobFailures.jobId, jobId));
+
+  test("a same-size edit within one mtime tick is indexed (ctime and inode are compared too)", async () => {
+    const sourceId = await connect();
+    const file = path.join(folder, "lib/main.go");
+    const { atimeMs, mtimeMs, size } = statSync(file);
+    const edited = readFileSync(file, "utf8").replace("hi", "ho");
+    writeFileSync(file, edited);
+    // Back to the same mtime at the precision the old version compared (milliseconds).
+    utimesSync(file, atimeMs / 1000, mtimeMs / 1000);
+    assert.equal(Math.trunc(statSync(file).mtimeMs), Math.trunc(mtimeMs));
+    assert.equal(statSync(file).size, size);
+    const job = await fullSync(sourceId);
+    assert.equal(job.status, "completed");
+    assert.equal((await indexed(sourceId)).get("lib/main.go")?.sha, sha256(file));
+  });
+
+  test("a name that is not valid UTF-8 is a recorded failure, not a silent skip", async () => {
+    const sourceId = await connect();
+    writeFileSync(
+      Buffer.concat([Buffer.from(`${folder}/src/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from(".ts")]),
+      "x\n",
+    );
+    const job = await fullSync(sourceId);
+    assert.equal(job.status, "completed");
+    assert.equal(job.filesFailed, 1);
+    const failures = await failuresOf(job.id);
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]!.path, /^src\/bad-/);
+    assert.match(failures[0]!.error, /not valid UTF-8/);
+    assert.equal((await indexed(sourceId)).size, Object.keys(EXPECTED_FILES).length);
+  });
+
+  test("a symlinked folder is no part of the tree, whether a full sync or the watcher's paths reach it", async () => {
+    const sourceId = await connect();
+    symlinkSync(".", path.join(folder, "self"));
+    symlinkSync(path.join(folder, "src"), path.join(folder, "src-link"));
+    const named = await requestSync({
+      sourceId,
+      type: "incremental",
+      trigger: "watcher",
+      paths: ["self", "self/README.md", "self/src/index.ts", "src-link/util.py", "src-link"],
+    });
+    assert.equal((await waitForJob(named.jobId)).status, "completed");
+    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), Object.keys(EXPECTED_FILES).sort());
+    assert.equal((await fullSync(sourceId)).status, "completed");
+    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), Object.keys(EXPECTED_FILES).sort());
+  });
+
+  test("a file rewritten every 100 ms does not hold off another file's sync beyond 5 s", async () => {
+    const sourceId = await connect();
+    const watcher = new LocalWatcher();
+    await watcher.refresh();
+    let n = 0;
+    const hot = setInterval(() => writeFileSync(path.join(folder, "hot.ts"), `export const n = ${n++};\n`), 100);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const written = Date.now();
+      writeFileSync(path.join(folder, "docs/other.md"), "# Other\n");
+      const job = await waitFor(
+        async () => {
+          const rows = await db()
+            .select()
+            .from(syncJobs)
+            .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "watcher")));
+          return rows.find((r) => r.paths?.includes("docs/other.md"));
+        },
+        { timeoutMs: 15_000, what: "a watcher sync naming docs/other.md" },
+      );
+      assert.ok(job.createdAt.getTime() - written <= 5_500, `queued ${job.createdAt.getTime() - written} ms after`);
+      await waitFor(async () => (await indexed(sourceId)).has("docs/other.md"), { what: "docs/other.md indexed" });
+    } finally {
+      clearInterval(hot);
+      watcher.stop();
+    }
+  });
+
+  test("a watcher that fails is attached again and its source reconciled", async () => {
+    const sourceId = await connect();
+    const made: FSWatcher[] = [];
+    const watcher = new LocalWatcher({
+      watch: (root) => {
+        const w = watch(root, { recursive: true });
+        made.push(w);
+        return w;
+      },
+    });
+    await watcher.refresh();
+    try {
+      assert.equal(made.length, 1);
+      // The failed watcher hears nothing more; what changes meanwhile only a reconcile finds.
+      made[0]!.close();
+      writeFileSync(path.join(folder, "src/missed.ts"), "export const missed = true;\n");
+      made[0]!.emit("error", new Error("ENOSPC: System limit for number of file watchers reached"));
+      await waitFor(async () => (await indexed(sourceId)).has("src/missed.ts"), {
+        what: "the reconcile to index the missed file",
+      });
+      assert.equal(made.length, 2, "a new watcher");
+      writeFileSync(path.join(folder, "docs/heard.md"), "# Heard\n");
+      await waitFor(async () => (await indexed(sourceId)).has("docs/heard.md"), {
+        what: "the new watcher's sync",
+      });
+    } finally {
+      watcher.stop();
+    }
+  });
+
   test("the watcher queues an incremental sync that brings an edit, a delete and an add", async () => {
     const sourceId = await connect();
     const watching = await startWorker({ watch: true });
     try {
+      // The reconcile every worker start queues finds nothing to do; the watcher takes it from there.
+      const reconcile = await waitFor(async () => {
+        const [row] = await db()
+          .select()
+          .from(syncJobs)
+          .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "schedule")));
+        return row;
+      });
+      await waitForJob(reconcile.id);
       const before = await deliveries(sourceId);
       writeFileSync(path.join(folder, "lib/main.go"), "package main\n\nfunc main() {}\n");
       unlinkSync(path.join(folder, "README.md"));

@@ -1,10 +1,11 @@
-import fs from "node:fs/promises";
+import { constants } from "node:fs";
+import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { DEFAULT_EXCLUDED_DIRS } from "@/lib/sync/filters";
+import { DEFAULT_EXCLUDED_DIRS, DEFAULT_MAX_FILE_SIZE } from "@/lib/sync/filters";
 import { mapLimit } from "@/lib/sync/map-limit";
-import { ConnectorConfigError, ConnectorFileError } from "./errors";
-import type { Connector, ConnectorContext, ConnectorDefinition, RemoteFile } from "./types";
+import { ConnectorConfigError, ConnectorError, ConnectorFileError, ConnectorSyncError } from "./errors";
+import type { Connector, ConnectorContext, ConnectorDefinition, ListingFailure, RemoteFile } from "./types";
 
 export const localConfigSchema = z.object({
   path: z.string({ error: "path is required: the absolute folder to index" }).min(1, "path is required"),
@@ -19,6 +20,11 @@ export function localSourceRoots(): string[] {
     .map((r) => path.resolve(r));
 }
 
+/** Whether members (not only admins) may create local sources: LOCAL_SOURCES_FOR_MEMBERS=true. */
+export function localSourcesForMembers(): boolean {
+  return process.env.LOCAL_SOURCES_FOR_MEMBERS === "true";
+}
+
 function isInside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
@@ -29,7 +35,17 @@ async function realRoots(): Promise<string[]> {
   return roots.filter((r): r is string => r !== null);
 }
 
-/** Resolves a configured folder to its real path, refusing anything outside LOCAL_SOURCE_ROOTS. */
+/** DATA_DIR (keys, the embedded database) as a real path: never read by a local source. */
+async function realDataDir(): Promise<string> {
+  const dir = path.resolve(process.env.DATA_DIR || "./.data");
+  return fs.realpath(dir).catch(() => dir);
+}
+
+/**
+ * Resolves a configured folder to its real path, refusing anything that is not an existing folder
+ * under LOCAL_SOURCE_ROOTS, or that contains DATA_DIR or lies inside it. Every refusal reads the
+ * same, so that the answer does not tell which paths exist.
+ */
 export async function resolveLocalRoot(folder: string): Promise<string> {
   const roots = localSourceRoots();
   if (roots.length === 0) {
@@ -41,25 +57,53 @@ export async function resolveLocalRoot(folder: string): Promise<string> {
   if (!path.isAbsolute(folder)) {
     throw new ConnectorConfigError(`path must be an absolute folder, got "${folder}".`, "path");
   }
+  const refused = new ConnectorConfigError(
+    `${folder} is not a folder local sources may read: give an existing folder inside the allowed folders (${roots.join(", ")}), outside the app's data folder.`,
+    "path",
+  );
   const real = await fs.realpath(folder).catch(() => null);
-  if (!real) throw new ConnectorConfigError(`The folder ${folder} does not exist.`, "path");
-  const allowed = await realRoots();
-  if (!allowed.some((root) => isInside(root, real))) {
-    throw new ConnectorConfigError(
-      `${folder} is outside the allowed folders (${roots.join(", ")}). Add it to LOCAL_SOURCE_ROOTS to allow it.`,
-      "path",
-    );
-  }
-  const stat = await fs.stat(real);
-  if (!stat.isDirectory()) throw new ConnectorConfigError(`${folder} is not a folder.`, "path");
+  if (!real) throw refused;
+  const [allowed, data] = await Promise.all([realRoots(), realDataDir()]);
+  if (!allowed.some((root) => isInside(root, real))) throw refused;
+  if (isInside(data, real) || isInside(real, data)) throw refused;
+  const stat = await fs.stat(real).catch(() => null);
+  if (!stat?.isDirectory()) throw refused;
   return real;
 }
 
 const EXCLUDED = new Set(DEFAULT_EXCLUDED_DIRS);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** Errors that mean the entry is gone or is not what the walk follows (a symlink, a file now). */
+const NOT_THERE = new Set(["ENOENT", "ENOTDIR", "ELOOP"]);
 
+/**
+ * An opened descriptor's own path (Linux). Paths through it resolve from the opened inode, not
+ * by walking the name again: `${fdPath(dir)}/name` is `openat(dir, name)`.
+ */
+const fdPath = (handle: FileHandle) => `/proc/self/fd/${handle.fd}`;
+
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? "";
+const reason = (err: unknown) => code(err) || (err as Error).message;
+
+/** A local file's version: size, mtime, ctime and inode, so an edit within one mtime tick is seen. */
+function versionOf(stat: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint }): string {
+  return `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`;
+}
+
+/**
+ * Reads one folder under one root. Every folder and file is opened first and the opened
+ * descriptor checked (its real path is the expected one, inside the root and outside DATA_DIR),
+ * then read through that descriptor, so a symlink swapped in meanwhile never leads outside.
+ * Symlinked folders are not part of the tree; a symlinked file is read when its target is a
+ * regular file inside the root. What cannot be read is recorded as a failure, never as absent.
+ */
 class LocalConnector implements Connector {
   private root: Promise<string> | null = null;
-  constructor(private readonly folder: string) {}
+  private failures = new Map<string, string>();
+  constructor(
+    private readonly folder: string,
+    private readonly maxFileSize: number,
+  ) {}
 
   private rootPath(): Promise<string> {
     this.root ??= resolveLocalRoot(this.folder);
@@ -70,64 +114,172 @@ class LocalConnector implements Connector {
     await this.rootPath();
   }
 
-  /** The real path of `relative`, or null when it escapes the root (`..`, a symlink out). */
-  private async resolveInside(relative: string): Promise<string | null> {
-    const root = await this.rootPath();
-    const joined = path.resolve(root, relative);
-    if (!isInside(root, joined)) return null;
-    const real = await fs.realpath(joined).catch(() => null);
-    return real && isInside(root, real) ? real : null;
+  takeListingFailures(): ListingFailure[] {
+    const failures = [...this.failures].map(([p, error]) => ({ path: p, error }));
+    this.failures.clear();
+    return failures;
+  }
+
+  private fail(relative: string, error: string): void {
+    this.failures.set(relative, error);
+  }
+
+  /** `relative` as a clean path inside the root, or null (`..`, absolute). */
+  private normalize(relative: string): string | null {
+    const clean = relative.replace(/^\/+|\/+$/g, "");
+    if (clean.split("/").some((s) => s === ".." || s === ".")) return null;
+    return clean;
+  }
+
+  /** Opens a folder of the tree (no symlink anywhere on its path); null when it is not one. */
+  private async openDir(root: string, relative: string): Promise<FileHandle | null> {
+    const expected = relative ? path.join(root, relative) : root;
+    const handle = await fs.open(expected, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      const real = await fs.readlink(fdPath(handle));
+      if (real === expected && real !== (await realDataDir())) return handle;
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    await handle.close();
+    return null;
+  }
+
+  /**
+   * Opens a file of the tree for reading and checks the opened descriptor; null when the path is
+   * gone, under a symlinked folder, not a regular file, or a symlink whose target is outside.
+   */
+  private async openFile(root: string, relative: string): Promise<{ handle: FileHandle; real: string } | null> {
+    const expected = path.join(root, relative);
+    const flags = constants.O_RDONLY | constants.O_NONBLOCK;
+    let handle: FileHandle;
+    let symlink = false;
+    try {
+      handle = await fs.open(expected, flags | constants.O_NOFOLLOW);
+    } catch (err) {
+      if (code(err) !== "ELOOP") throw err;
+      // The entry itself is a symlink: followed, and judged by where the descriptor landed.
+      symlink = true;
+      handle = await fs.open(expected, flags);
+    }
+    try {
+      const real = await fs.readlink(fdPath(handle));
+      const parentInTree = !symlink || (await fs.realpath(path.dirname(expected))) === path.dirname(expected);
+      const inside = symlink ? isInside(root, real) : real === expected;
+      const data = await realDataDir();
+      if (parentInTree && inside && !isInside(data, real) && (await handle.stat()).isFile()) return { handle, real };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    await handle.close();
+    return null;
   }
 
   async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
     const root = await this.rootPath();
-    const base = start.replace(/^\/+|\/+$/g, "");
-    if (base && !(await this.resolveInside(base))) return;
+    const base = this.normalize(start);
+    if (base === null) return;
     const stack = [base];
     while (stack.length > 0) {
       const relDir = stack.pop()!;
-      const dir = await fs.opendir(path.join(root, relDir)).catch(() => null);
-      if (!dir) continue;
-      const names: { rel: string; symlink: boolean }[] = [];
-      for await (const entry of dir) {
-        const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
-        // The walk never follows a symlinked folder, so only a symlink itself can point outside.
-        if (entry.isDirectory()) {
-          if (recursive && !EXCLUDED.has(entry.name)) stack.push(rel);
-        } else if (entry.isFile() || entry.isSymbolicLink()) {
-          names.push({ rel, symlink: entry.isSymbolicLink() });
-        }
+      const entries = await this.readFolder(root, relDir);
+      if (!entries) continue;
+      const names: string[] = [];
+      for (const { rel, name, kind } of entries) {
+        if (kind === "folder" && recursive && !EXCLUDED.has(name)) stack.push(rel);
+        else if (kind === "file") names.push(rel);
       }
-      const listed = await mapLimit(names, 32, ({ rel, symlink }) =>
-        (symlink ? this.getFileMetadata(rel) : this.statFile(rel, path.join(root, rel))).catch(() => null),
-      );
+      const listed = await mapLimit(names, 32, (rel) => this.getFileMetadata(rel));
       for (const file of listed) if (file) yield file;
     }
   }
 
-  private async statFile(relative: string, real: string): Promise<RemoteFile | null> {
-    const stat = await fs.stat(real).catch(() => null);
-    if (!stat?.isFile()) return null;
-    return {
-      path: relative,
-      size: stat.size,
-      version: `${stat.size}:${Math.trunc(stat.mtimeMs)}`,
-      lastModified: stat.mtime,
-    };
+  /** The entries of one folder with their paths; null when it is not a folder of the tree. */
+  private async readFolder(root: string, relDir: string) {
+    let handle: FileHandle | null;
+    try {
+      handle = await this.openDir(root, relDir);
+    } catch (err) {
+      if (NOT_THERE.has(code(err))) return null;
+      if (!relDir) {
+        const message = `Cannot read the source folder ${this.folder} (${reason(err)}); the index is kept as it is. Make the folder readable by the app, then sync again.`;
+        throw ["EACCES", "EPERM"].includes(code(err)) ? new ConnectorError(message) : new ConnectorSyncError(message);
+      }
+      this.fail(relDir, `cannot open this folder (${reason(err)}): its indexed files are kept`);
+      return null;
+    }
+    if (!handle) return null;
+    try {
+      const dirents = await fs.readdir(fdPath(handle), { withFileTypes: true, encoding: "buffer" });
+      const entries: { rel: string; name: string; kind: "folder" | "file" | "other" }[] = [];
+      for (const dirent of dirents) {
+        let name: string;
+        try {
+          name = utf8.decode(dirent.name);
+        } catch {
+          const shown = new TextDecoder("utf-8").decode(dirent.name);
+          this.fail(relDir ? `${relDir}/${shown}` : shown, "the name is not valid UTF-8: skipped");
+          continue;
+        }
+        const kind = dirent.isDirectory() ? "folder" : dirent.isFile() || dirent.isSymbolicLink() ? "file" : "other";
+        entries.push({ rel: relDir ? `${relDir}/${name}` : name, name, kind });
+      }
+      return entries;
+    } catch (err) {
+      if (!relDir) {
+        throw new ConnectorSyncError(`Cannot list the source folder ${this.folder} (${reason(err)}).`);
+      }
+      this.fail(relDir, `cannot list this folder (${reason(err)}): its indexed files are kept`);
+      return null;
+    } finally {
+      await handle.close();
+    }
   }
 
   async getFileMetadata(relative: string): Promise<RemoteFile | null> {
-    const real = await this.resolveInside(relative);
-    return real ? this.statFile(relative, real) : null;
+    const root = await this.rootPath();
+    const rel = this.normalize(relative);
+    if (!rel) return null;
+    let opened: Awaited<ReturnType<LocalConnector["openFile"]>>;
+    try {
+      opened = await this.openFile(root, rel);
+    } catch (err) {
+      if (NOT_THERE.has(code(err))) return null;
+      this.fail(rel, `cannot read (${reason(err)}): the indexed version is kept`);
+      return null;
+    }
+    if (!opened) return null;
+    try {
+      const stat = await opened.handle.stat({ bigint: true });
+      return {
+        path: rel,
+        size: Number(stat.size),
+        version: versionOf(stat),
+        lastModified: new Date(Number(stat.mtimeMs)),
+      };
+    } finally {
+      await opened.handle.close();
+    }
   }
 
   async getFileContent(relative: string): Promise<Buffer> {
-    const real = await this.resolveInside(relative);
-    if (!real) throw new ConnectorFileError(relative, "the file is gone or outside the source folder");
+    const root = await this.rootPath();
+    const rel = this.normalize(relative);
+    let opened: Awaited<ReturnType<LocalConnector["openFile"]>> = null;
     try {
-      return await fs.readFile(real);
+      if (rel) opened = await this.openFile(root, rel);
     } catch (err) {
-      throw new ConnectorFileError(relative, `cannot read: ${(err as Error).message}`);
+      if (!NOT_THERE.has(code(err))) throw new ConnectorFileError(relative, `cannot read (${reason(err)})`);
+    }
+    if (!opened) throw new ConnectorFileError(relative, "the file is gone or outside the source folder");
+    try {
+      return await readCapped(opened.handle, this.maxFileSize);
+    } catch (err) {
+      throw new ConnectorFileError(relative, `cannot read (${reason(err)})`);
+    } finally {
+      await opened.handle.close();
     }
   }
 
@@ -136,8 +288,26 @@ class LocalConnector implements Connector {
   }
 }
 
+/** At most `cap + 1` bytes: enough for the size check to refuse a file over the cap. */
+async function readCapped(handle: FileHandle, cap: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total <= cap) {
+    const want = Math.min(cap + 1 - total, 1024 * 1024);
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(want), 0, want, null);
+    if (bytesRead === 0) break;
+    chunks.push(buffer.subarray(0, bytesRead));
+    total += bytesRead;
+  }
+  return Buffer.concat(chunks, total);
+}
+
 export const localConnector: ConnectorDefinition = {
   type: "local",
   configSchema: localConfigSchema,
-  create: (context: ConnectorContext) => new LocalConnector(String(context.config.path ?? "")),
+  create: (context: ConnectorContext) =>
+    new LocalConnector(
+      String(context.config.path ?? ""),
+      typeof context.config.maxFileSize === "number" ? context.config.maxFileSize : DEFAULT_MAX_FILE_SIZE,
+    ),
 };

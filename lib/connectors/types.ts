@@ -21,6 +21,12 @@ export type RemoteFile = {
   lastModified?: Date | null;
 };
 
+/**
+ * A path a listing could not read (an unreadable folder or file, a name that is not UTF-8). The
+ * sync records it as a failed path and keeps what the index has at and under it.
+ */
+export type ListingFailure = { path: string; error: string };
+
 /** A file whose content was read in the same request as its listing (archives). */
 export type RemoteFileWithContent = RemoteFile & { content: Buffer };
 
@@ -71,6 +77,11 @@ export interface Connector {
   getFileContent(path: string, listed?: RemoteFile): Promise<Buffer>;
   /** null when the file does not exist (any more). */
   getFileMetadata(path: string): Promise<RemoteFile | null>;
+  /**
+   * What the listings and metadata lookups since the last call could not read; absent when
+   * the connector reports such paths as errors instead.
+   */
+  takeListingFailures?(): ListingFailure[];
   /** The provider position now (commit SHA, page token, cursor); null when it has none. */
   currentCursor(): Promise<string | null>;
   /**

@@ -3,6 +3,7 @@ import { ConnectorAuthError, ConnectorConfigError, ConnectorError } from "@/lib/
 import { filterConfigSchema, getConnectorDefinition } from "@/lib/connectors/registry";
 import type { ConnectionInfo, Connector, ConnectorDefinition } from "@/lib/connectors/types";
 import { credentialToken } from "@/lib/connectors/provider-token";
+import { localSourcesForMembers } from "@/lib/connectors/local";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
 import { assertCredentialUsable } from "@/lib/oauth/credentials";
@@ -69,6 +70,12 @@ export async function checkSourceConfig(
   storedToken: string | null = null,
 ): Promise<CheckedConfig> {
   const definition = getConnectorDefinition(type);
+  if (type === "local" && actor.role !== "admin" && !localSourcesForMembers()) {
+    throw new AppError(
+      "forbidden",
+      "Only admins may connect or change local folders (an admin can allow members with LOCAL_SOURCES_FOR_MEMBERS=true).",
+    );
+  }
   const { token: sentToken, accessToken: sentAccessToken, ...parsed } = parseSourceConfig(definition, config);
   const sent = [sentToken, sentAccessToken].find((t): t is string => typeof t === "string" && t.length > 0) ?? null;
   let token = sent ?? storedToken;

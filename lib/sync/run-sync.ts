@@ -11,6 +11,7 @@ import { deleteIndexedFiles } from "./delete-files";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
 import { enqueueFileBatches, settleFileBatches } from "./file-batches";
 import { workOneFileBatch } from "./handle-file-batch";
+import { keepUnreadable } from "./listing-failures";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
 import { addProgress, resetProgress, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
@@ -94,6 +95,7 @@ export class SyncRun {
       if (this.filter.checkPath(file.path).keep && !listed.has(file.path)) candidates.push(file);
     }
     for (const file of candidates) listed.add(file.path);
+    await keepUnreadable(this.db, this.job.id, this.connector, existing);
     await setTotal(this.db, this.job.id, listed.size);
     await this.processFiles(candidates, existing, { wholeListing: true });
     const orphans = [...existing.keys()].filter((p) => !listed.has(p));
@@ -112,6 +114,7 @@ export class SyncRun {
       else for await (const child of this.connector.listFiles(p, true)) candidates.set(child.path, child);
     }
     const keep = [...candidates.values()].filter((f) => this.filter.checkPath(f.path).keep);
+    await keepUnreadable(this.db, this.job.id, this.connector, existing);
     await this.processAndPrune(keep, existing);
     await this.finish(this.source.cursor);
   }

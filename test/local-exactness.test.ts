@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { eq, like } from "drizzle-orm";
+import * as sourcesRoute from "@/app/api/sources/route";
+import * as syncRoute from "@/app/api/sources/[id]/sync/route";
+import { chunks, syncJobFailures } from "@/lib/db/schema";
+import { localConnector } from "@/lib/connectors/local";
+import {
+  call,
+  closeAll,
+  db,
+  deliveries,
+  indexed,
+  operatorToken,
+  resetDb,
+  tempDir,
+  waitFor,
+  waitForJob,
+  writeTree,
+} from "./helpers";
+
+// Tests run as root, whom file modes do not stop: the worker runs as an unprivileged user instead.
+const NOBODY = 65534;
+const roots = tempDir("dc-exact-roots-");
+chmodSync(roots, 0o755);
+process.env.LOCAL_SOURCE_ROOTS = roots;
+
+function spawnWorker(): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], {
+    env: { ...process.env, HOME: "/tmp", WORKER_WATCH: "true" },
+    uid: NOBODY,
+    gid: NOBODY,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+const TREE = {
+  "a.ts": "export const a = 1;\n",
+  "src/b.ts": "export const b = 2;\n",
+  "src/deep/c.ts": "export const c = 3;\n",
+  "docs/d.md": "# D\n",
+};
+
+describe("local sources, exactly", { timeout: 180_000 }, () => {
+  let token: string;
+  let worker: ChildProcess | null = null;
+  before(async () => {
+    await resetDb();
+    token = await operatorToken();
+  });
+  after(async () => {
+    if (worker) await stopWorker(worker);
+    await closeAll();
+  });
+
+  async function connect(folder: string) {
+    const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+      token,
+      body: { type: "local", name: path.basename(folder), config: { path: folder } },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const job = await waitForJob(res.json.jobId);
+    assert.equal(job.status, "completed", job.errorMessage ?? "");
+    return res.json.source.id as string;
+  }
+
+  async function fullSync(sourceId: string) {
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "full" },
+    });
+    assert.equal(res.status, 202);
+    return waitForJob(res.json.jobId);
+  }
+
+  test("an unreadable folder is a recorded failure and keeps its files; an unreadable root fails the sync and keeps the index", async () => {
+    worker ??= spawnWorker();
+    const folder = path.join(roots, "modes");
+    writeTree(folder, TREE);
+    const sourceId = await connect(folder);
+    const all = Object.keys(TREE).sort();
+    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), all);
+    const sent = (await deliveries(sourceId)).length;
+    try {
+      chmodSync(path.join(folder, "src"), 0o000);
+      const job = await fullSync(sourceId);
+      assert.equal(job.status, "completed", job.errorMessage ?? "");
+      const failures = await db().select().from(syncJobFailures).where(eq(syncJobFailures.jobId, job.id));
+      assert.deepEqual(
+        failures.map((f) => f.path),
+        ["src"],
+      );
+      assert.match(failures[0]!.error, /EACCES/);
+      assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), all);
+
+      chmodSync(folder, 0o000);
+      const failed = await fullSync(sourceId);
+      assert.equal(failed.status, "failed");
+      assert.match(failed.errorMessage ?? "", /Cannot read the source folder .*EACCES/);
+      assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), all);
+      assert.equal((await deliveries(sourceId)).length, sent, "nothing delivered");
+    } finally {
+      chmodSync(folder, 0o755);
+      chmodSync(path.join(folder, "src"), 0o755);
+    }
+  });
+
+  test("files changed while the worker is stopped are indexed within 60 s of its start, with no API call", async () => {
+    worker ??= spawnWorker();
+    const folder = path.join(roots, "offline");
+    writeTree(folder, TREE);
+    const sourceId = await connect(folder);
+    await stopWorker(worker);
+    const changed = "export const b = 'changed offline';\n";
+    writeFileSync(path.join(folder, "src/b.ts"), changed);
+    writeFileSync(path.join(folder, "docs/new.md"), "# New\n");
+    unlinkSync(path.join(folder, "a.ts"));
+    worker = spawnWorker();
+    await waitFor(
+      async () => {
+        const rows = await indexed(sourceId);
+        return rows.has("docs/new.md") && !rows.has("a.ts") && rows.get("src/b.ts")?.size === changed.length;
+      },
+      { timeoutMs: 60_000, what: "the offline changes in the index" },
+    );
+  });
+
+  test("a symlink swapped in during a sync never yields content from outside the root", async () => {
+    worker ??= spawnWorker();
+    const outside = tempDir("dc-exact-outside-");
+    chmodSync(outside, 0o755);
+    const SECRET = "TOPSECRET-7f3a9c";
+    writeFileSync(path.join(outside, "secret.ts"), `export const s = "${SECRET}";\n`);
+    const folder = path.join(roots, "race");
+    writeTree(folder, { "swap.ts": "export const plain = 1;\n", "other.ts": "export const o = 1;\n" });
+    const sourceId = await connect(folder);
+    // Another process swaps swap.ts between a regular file and a symlink to the secret, atomically.
+    const swapper = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const fs = require("fs"); const [dir, target] = process.argv.slice(1);
+         for (let i = 0; ; i++) {
+           const tmp = dir + "/.swap-" + (i % 2);
+           try { fs.rmSync(tmp, { force: true }); } catch {}
+           if (i % 2) fs.symlinkSync(target, tmp); else fs.writeFileSync(tmp, "export const plain = " + i + ";\\n");
+           fs.renameSync(tmp, dir + "/swap.ts");
+         }`,
+        folder,
+        path.join(outside, "secret.ts"),
+      ],
+      { stdio: "ignore" },
+    );
+    try {
+      const connector = localConnector.create({ sourceId: null, config: { path: folder } });
+      let plain = 0;
+      for (let i = 0; i < 3000; i++) {
+        const content = await connector.getFileContent("swap.ts").catch(() => null);
+        if (content) plain++;
+        assert.ok(!content?.toString().includes(SECRET), `read ${i} returned the secret`);
+      }
+      assert.ok(plain > 0, "some reads saw the regular file");
+      for (let i = 0; i < 5; i++) assert.equal((await fullSync(sourceId)).status, "completed");
+    } finally {
+      swapper.kill("SIGKILL");
+    }
+    const leaked = await db()
+      .select({ id: chunks.id })
+      .from(chunks)
+      .where(like(chunks.content, `%${SECRET}%`));
+    assert.equal(leaked.length, 0, "no chunk holds the secret");
+    // A symlink left pointing outside is not indexed at all.
+    renameSync(path.join(folder, "swap.ts"), path.join(folder, "gone.ts"));
+    unlinkSync(path.join(folder, "gone.ts"));
+    symlinkSync(path.join(outside, "secret.ts"), path.join(folder, "swap.ts"));
+    assert.equal((await fullSync(sourceId)).status, "completed");
+    assert.equal((await indexed(sourceId)).has("swap.ts"), false);
+  });
+});
