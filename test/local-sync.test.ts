@@ -293,6 +293,38 @@ describe("local sources", () => {
     }
   });
 
+  test("the periodic reconcile (LOCAL_RECONCILE_INTERVAL) indexes what no watcher reported", async () => {
+    const sourceId = await connect();
+    // A watcher that hears nothing, as when the kernel drops events.
+    const watcher = new LocalWatcher({
+      reconcileMs: 1000,
+      watch: (root) => {
+        const deaf = watch(root, { recursive: true });
+        deaf.close();
+        return deaf;
+      },
+    });
+    await watcher.start();
+    try {
+      const written = new Date();
+      writeFileSync(path.join(folder, "docs/unheard.md"), "# Unheard\n");
+      const reconcile = await waitFor(
+        async () => {
+          const rows = await db()
+            .select()
+            .from(syncJobs)
+            .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "schedule")));
+          return rows.find((r) => r.type === "full" && r.createdAt > written);
+        },
+        { what: "a periodic reconcile after the write" },
+      );
+      assert.equal((await waitForJob(reconcile.id)).status, "completed");
+      assert.ok((await indexed(sourceId)).has("docs/unheard.md"));
+    } finally {
+      watcher.stop();
+    }
+  });
+
   test("the watcher queues an incremental sync that brings an edit, a delete and an add", async () => {
     const sourceId = await connect();
     const watching = await startWorker({ watch: true });
