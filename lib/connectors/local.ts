@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { constants, existsSync, type BigIntStats } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
@@ -76,11 +76,25 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** Errors that mean the entry is gone or is not what the walk follows (a symlink, a file now). */
 const NOT_THERE = new Set(["ENOENT", "ENOTDIR", "ELOOP"]);
 
+/** Linux names every open descriptor under /proc/self/fd; elsewhere descriptors are checked by inode. */
+const PROC_FD = existsSync("/proc/self/fd");
+
 /**
- * An opened descriptor's own path (Linux). Paths through it resolve from the opened inode, not
- * by walking the name again: `${fdPath(dir)}/name` is `openat(dir, name)`.
+ * Where an opened descriptor really is: its /proc link, or (without /proc) the real path of
+ * `opened` when that path is still the same inode as the descriptor; null when it is not.
  */
-const fdPath = (handle: FileHandle) => `/proc/self/fd/${handle.fd}`;
+async function realPathOf(handle: FileHandle, opened: string): Promise<string | null> {
+  if (PROC_FD) return fs.readlink(`/proc/self/fd/${handle.fd}`);
+  const real = await fs.realpath(opened);
+  const [mine, theirs] = await Promise.all([handle.stat(), fs.stat(real)]);
+  return mine.dev === theirs.dev && mine.ino === theirs.ino ? real : null;
+}
+
+/**
+ * A path that reads the opened folder itself. On Linux it resolves from the opened inode, not by
+ * walking the name again; elsewhere it is the path checked just before.
+ */
+const listingPath = (handle: FileHandle, checked: string) => (PROC_FD ? `/proc/self/fd/${handle.fd}` : checked);
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? "";
 const reason = (err: unknown) => code(err) || (err as Error).message;
@@ -88,6 +102,10 @@ const reason = (err: unknown) => code(err) || (err as Error).message;
 /** A local file's version: size, mtime, ctime and inode, so an edit within one mtime tick is seen. */
 function versionOf(stat: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint }): string {
   return `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`;
+}
+
+function remoteFile(rel: string, stat: BigIntStats): RemoteFile {
+  return { path: rel, size: Number(stat.size), version: versionOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
 }
 
 /**
@@ -99,6 +117,7 @@ function versionOf(stat: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: 
  */
 class LocalConnector implements Connector {
   private root: Promise<string> | null = null;
+  private dataDir: Promise<string> | null = null;
   private failures = new Map<string, string>();
   constructor(
     private readonly folder: string,
@@ -108,6 +127,11 @@ class LocalConnector implements Connector {
   private rootPath(): Promise<string> {
     this.root ??= resolveLocalRoot(this.folder);
     return this.root;
+  }
+
+  private realDataDir(): Promise<string> {
+    this.dataDir ??= realDataDir();
+    return this.dataDir;
   }
 
   async validateConnection(): Promise<void> {
@@ -136,8 +160,8 @@ class LocalConnector implements Connector {
     const expected = relative ? path.join(root, relative) : root;
     const handle = await fs.open(expected, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
-      const real = await fs.readlink(fdPath(handle));
-      if (real === expected && real !== (await realDataDir())) return handle;
+      const real = await realPathOf(handle, expected);
+      if (real === expected && real !== (await this.realDataDir())) return handle;
     } catch (err) {
       await handle.close();
       throw err;
@@ -164,11 +188,12 @@ class LocalConnector implements Connector {
       handle = await fs.open(expected, flags);
     }
     try {
-      const real = await fs.readlink(fdPath(handle));
+      const real = await realPathOf(handle, expected);
+      const inside = real !== null && (symlink ? isInside(root, real) : real === expected);
       const parentInTree = !symlink || (await fs.realpath(path.dirname(expected))) === path.dirname(expected);
-      const inside = symlink ? isInside(root, real) : real === expected;
-      const data = await realDataDir();
-      if (parentInTree && inside && !isInside(data, real) && (await handle.stat()).isFile()) return { handle, real };
+      if (inside && parentInTree && !isInside(await this.realDataDir(), real) && (await handle.stat()).isFile()) {
+        return { handle, real };
+      }
     } catch (err) {
       await handle.close();
       throw err;
@@ -184,20 +209,18 @@ class LocalConnector implements Connector {
     const stack = [base];
     while (stack.length > 0) {
       const relDir = stack.pop()!;
-      const entries = await this.readFolder(root, relDir);
-      if (!entries) continue;
-      const names: string[] = [];
-      for (const { rel, name, kind } of entries) {
-        if (kind === "folder" && recursive && !EXCLUDED.has(name)) stack.push(rel);
-        else if (kind === "file") names.push(rel);
-      }
-      const listed = await mapLimit(names, 32, (rel) => this.getFileMetadata(rel));
-      for (const file of listed) if (file) yield file;
+      const read = await this.readFolder(root, relDir);
+      if (!read) continue;
+      if (recursive) stack.push(...read.folders);
+      for (const file of read.files) yield file;
     }
   }
 
-  /** The entries of one folder with their paths; null when it is not a folder of the tree. */
-  private async readFolder(root: string, relDir: string) {
+  /**
+   * One folder's files (stated through the opened folder) and subfolders to walk; null when it
+   * is not a folder of the tree or cannot be read (then recorded as a failure).
+   */
+  private async readFolder(root: string, relDir: string): Promise<{ folders: string[]; files: RemoteFile[] } | null> {
     let handle: FileHandle | null;
     try {
       handle = await this.openDir(root, relDir);
@@ -212,8 +235,11 @@ class LocalConnector implements Connector {
     }
     if (!handle) return null;
     try {
-      const dirents = await fs.readdir(fdPath(handle), { withFileTypes: true, encoding: "buffer" });
-      const entries: { rel: string; name: string; kind: "folder" | "file" | "other" }[] = [];
+      const here = listingPath(handle, relDir ? path.join(root, relDir) : root);
+      const dirents = await fs.readdir(here, { withFileTypes: true, encoding: "buffer" });
+      const folders: string[] = [];
+      const regular: { rel: string; name: string }[] = [];
+      const symlinks: string[] = [];
       for (const dirent of dirents) {
         let name: string;
         try {
@@ -223,10 +249,16 @@ class LocalConnector implements Connector {
           this.fail(relDir ? `${relDir}/${shown}` : shown, "the name is not valid UTF-8: skipped");
           continue;
         }
-        const kind = dirent.isDirectory() ? "folder" : dirent.isFile() || dirent.isSymbolicLink() ? "file" : "other";
-        entries.push({ rel: relDir ? `${relDir}/${name}` : name, name, kind });
+        const rel = relDir ? `${relDir}/${name}` : name;
+        if (dirent.isDirectory()) {
+          if (!EXCLUDED.has(name)) folders.push(rel);
+        } else if (dirent.isFile()) regular.push({ rel, name });
+        else if (dirent.isSymbolicLink()) symlinks.push(rel);
       }
-      return entries;
+      // A listing only names versions; content is read later through its own checked descriptor.
+      const stated = await mapLimit(regular, 32, ({ rel, name }) => this.statEntry(`${here}/${name}`, rel));
+      const linked = await mapLimit(symlinks, 32, (rel) => this.getFileMetadata(rel));
+      return { folders, files: [...stated, ...linked].filter((f): f is RemoteFile => f !== null) };
     } catch (err) {
       if (!relDir) {
         throw new ConnectorSyncError(`Cannot list the source folder ${this.folder} (${reason(err)}).`);
@@ -235,6 +267,16 @@ class LocalConnector implements Connector {
       return null;
     } finally {
       await handle.close();
+    }
+  }
+
+  private async statEntry(at: string, rel: string): Promise<RemoteFile | null> {
+    try {
+      const stat = await fs.lstat(at, { bigint: true });
+      return stat.isFile() ? remoteFile(rel, stat) : null;
+    } catch (err) {
+      if (!NOT_THERE.has(code(err))) this.fail(rel, `cannot read (${reason(err)}): the indexed version is kept`);
+      return null;
     }
   }
 
@@ -252,13 +294,7 @@ class LocalConnector implements Connector {
     }
     if (!opened) return null;
     try {
-      const stat = await opened.handle.stat({ bigint: true });
-      return {
-        path: rel,
-        size: Number(stat.size),
-        version: versionOf(stat),
-        lastModified: new Date(Number(stat.mtimeMs)),
-      };
+      return remoteFile(rel, await opened.handle.stat({ bigint: true }));
     } finally {
       await opened.handle.close();
     }
