@@ -75,10 +75,16 @@ test(
     app = start();
     try {
       await healthy();
-      const res = await fetch(`${base}/api/sources`, { headers: { authorization: `Bearer ${token}` } });
-      const body = await res.json();
+      // The worker reconciles every local source at start: synced again once that is done.
+      const body = await waitFor(
+        async () => {
+          const res = await fetch(`${base}/api/sources`, { headers: { authorization: `Bearer ${token}` } });
+          const json = await res.json();
+          return json.sources[0]?.status === "synced" ? json : null;
+        },
+        { timeoutMs: 60_000, what: "the source to be synced after the restart" },
+      );
       assert.equal(body.sources.length, 1);
-      assert.equal(body.sources[0].status, "synced");
       assert.equal(body.sources[0].fileCount, 1);
     } finally {
       app.kill("SIGTERM");

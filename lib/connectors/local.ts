@@ -109,10 +109,11 @@ function remoteFile(rel: string, stat: BigIntStats): RemoteFile {
 }
 
 /**
- * Reads one folder under one root. Every folder and file is opened first and the opened
- * descriptor checked (its real path is the expected one, inside the root and outside DATA_DIR),
- * then read through that descriptor, so a symlink swapped in meanwhile never leads outside.
- * Symlinked folders are not part of the tree; a symlinked file is read when its target is a
+ * Reads one folder under one root. Every folder is opened first and the opened descriptor
+ * checked (its real path is the expected one: no symlink on the way, outside DATA_DIR), then
+ * listed through that descriptor; every file is read the same way, through a checked descriptor,
+ * at most maxFileSize + 1 bytes. A symlink swapped in meanwhile never leads outside the root.
+ * Symlinked folders are no part of the tree; a symlinked file is read when its target is a
  * regular file inside the root. What cannot be read is recorded as a failure, never as absent.
  */
 class LocalConnector implements Connector {
@@ -161,7 +162,7 @@ class LocalConnector implements Connector {
     const handle = await fs.open(expected, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
       const real = await realPathOf(handle, expected);
-      if (real === expected && real !== (await this.realDataDir())) return handle;
+      if (real === expected && !isInside(await this.realDataDir(), real)) return handle;
     } catch (err) {
       await handle.close();
       throw err;
