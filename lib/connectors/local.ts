@@ -37,8 +37,9 @@ async function realRoots(): Promise<string[]> {
 
 /** DATA_DIR (keys, the embedded database) as a real path: never read by a local source. */
 async function realDataDir(): Promise<string> {
-  const dir = path.resolve(process.env.DATA_DIR || "./.data");
-  return fs.realpath(dir).catch(() => dir);
+  // Read at run time only: the build does not trace the project through it.
+  const dir = path.resolve(/*turbopackIgnore: true*/ process.env.DATA_DIR || "./.data");
+  return fs.realpath(/*turbopackIgnore: true*/ dir).catch(() => dir);
 }
 
 /**
