@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 import { githubConnector } from "./git/github";
 import { gitlabConnector } from "./git/gitlab";
@@ -17,14 +16,6 @@ const CONNECTORS: Record<SourceType, ConnectorDefinition> = {
   gdrive: gdriveConnector,
   dropbox: dropboxConnector,
 };
-
-/** Filters every source type accepts. */
-export const filterConfigSchema = z.object({
-  include: z.array(z.string().min(1)).optional(),
-  exclude: z.array(z.string().min(1)).optional(),
-  languages: z.array(z.string().min(1)).optional(),
-  maxFileSize: z.number().int().positive().optional(),
-});
 
 export function isSourceType(type: string): type is SourceType {
   return (SOURCE_TYPES as readonly string[]).includes(type);

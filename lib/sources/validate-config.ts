@@ -1,6 +1,7 @@
 import { AppError, zodFieldErrors } from "@/lib/api/errors";
 import { ConnectorAuthError, ConnectorConfigError, ConnectorError } from "@/lib/connectors/errors";
-import { filterConfigSchema, getConnectorDefinition } from "@/lib/connectors/registry";
+import { getConnectorDefinition } from "@/lib/connectors/registry";
+import { filterConfigSchema } from "@/lib/sync/filters";
 import type { ConnectionInfo, Connector, ConnectorDefinition } from "@/lib/connectors/types";
 import { credentialToken } from "@/lib/connectors/provider-token";
 import { localSourcesForMembers } from "@/lib/connectors/local";

@@ -1,7 +1,10 @@
-import picomatch from "picomatch";
+import { z } from "zod";
+import { compileGlob, compileGlobs, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_PATTERNS } from "./glob";
 import { detectLanguage } from "./language";
 
 export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
+/** The largest `maxFileSize` a source may set (MAX_FILE_SIZE_LIMIT, bytes). */
+export const MAX_FILE_SIZE_LIMIT = Number(process.env.MAX_FILE_SIZE_LIMIT ?? 50 * 1024 * 1024);
 
 /** Folders that hold generated, vendored or tool state rather than source. */
 export const DEFAULT_EXCLUDED_DIRS = [
@@ -30,6 +33,36 @@ export const DEFAULT_EXCLUDED_DIRS = [
   ".terraform",
 ];
 
+const globList = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(MAX_GLOB_LENGTH, `A pattern has at most ${MAX_GLOB_LENGTH} characters.`)
+      .superRefine((pattern, ctx) => {
+        try {
+          compileGlob(pattern);
+        } catch (err) {
+          if (!(err instanceof GlobError)) throw err;
+          ctx.addIssue({ code: "custom", message: err.message });
+        }
+      }),
+  )
+  .max(MAX_GLOB_PATTERNS, `At most ${MAX_GLOB_PATTERNS} patterns.`);
+
+/** The filters every source type takes in its config. */
+export const filterConfigSchema = z.object({
+  include: globList.optional(),
+  exclude: globList.optional(),
+  languages: z.array(z.string().min(1)).optional(),
+  maxFileSize: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_FILE_SIZE_LIMIT, `At most ${MAX_FILE_SIZE_LIMIT} bytes (MAX_FILE_SIZE_LIMIT).`)
+    .optional(),
+});
+
 export type FilterConfig = {
   include?: string[];
   exclude?: string[];
@@ -45,8 +78,8 @@ export type FileFilter = {
 };
 
 export function createFileFilter(config: FilterConfig): FileFilter {
-  const include = config.include?.length ? picomatch(config.include, { dot: true }) : null;
-  const exclude = config.exclude?.length ? picomatch(config.exclude, { dot: true }) : null;
+  const include = config.include?.length ? compileGlobs(config.include) : null;
+  const exclude = config.exclude?.length ? compileGlobs(config.exclude) : null;
   const languages = config.languages?.length ? new Set(config.languages.map((l) => l.toLowerCase())) : null;
   const excludedDirs = new Set(DEFAULT_EXCLUDED_DIRS);
   return {
