@@ -43,6 +43,7 @@ const sourceDto = z.object({
   name: z.string(),
   config: z.record(z.string(), z.unknown()).describe("The source's config; secrets are never returned"),
   status: z.enum(SOURCE_STATUSES),
+  statusDetail: z.string().nullable().describe("Why the source is in error or needs_reauth, for people"),
   lastSyncAt: z.iso.datetime().nullable(),
   webhookId: z.string().nullable(),
   createdAt: z.iso.datetime(),

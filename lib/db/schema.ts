@@ -130,6 +130,8 @@ export const sources = pgTable(
     name: varchar("name", { length: 255 }).notNull(),
     config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
     status: varchar("status", { length: 50 }).notNull().default("pending"),
+    // Why the source is in `error` or `needs_reauth`, for people; cleared by the next completed sync.
+    statusDetail: text("status_detail"),
     lastSyncAt: timestamp("last_sync_at", { withTimezone: true }),
     webhookId: varchar("webhook_id", { length: 255 }),
     // Provider position after the last completed sync: commit SHA, page token, cursor.
@@ -242,6 +244,8 @@ export const syncJobs = pgTable(
     detail: text("detail"),
     // Paths named by a watcher or webhook; null means "ask the connector for the delta".
     paths: jsonb("paths").$type<string[] | null>(),
+    // A full sync the user confirmed: it may remove more files than the deletion guard allows.
+    confirmDeletes: boolean("confirm_deletes").notNull().default(false),
     attempts: integer("attempts").notNull().default(0),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
@@ -261,9 +265,8 @@ export const syncJobFailures = pgTable(
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
     jobId: uuid("job_id").notNull(),
-    // COLLATE "C" (migration 0010, not expressible here): paths order byte by byte, so one
-    // index serves the file browser's order, its cursor and its `LIKE 'prefix%'` filter.
-    path: varchar("path", { length: 1024 }).notNull(),
+    // Text, not varchar(1024): a path too long for the index is recorded here as its failure.
+    path: text("path").notNull(),
     error: text("error").notNull(),
     createdAt: createdAt(),
   },

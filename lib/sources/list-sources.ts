@@ -112,6 +112,7 @@ type Row = {
   name: string;
   config: Record<string, unknown>;
   status: string;
+  status_detail: string | null;
   last_sync_at: Date | null;
   webhook_id: string | null;
   created_at: Date;
@@ -166,7 +167,7 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
   );
   const limit = query.limit ? sql`limit ${query.limit + 1}` : sql``;
   const statement = dialect.sqlToQuery(sql`
-    select sources.id, sources.type, sources.name, sources.config, sources.status, sources.last_sync_at, sources.webhook_id,
+    select sources.id, sources.type, sources.name, sources.config, sources.status, sources.status_detail, sources.last_sync_at, sources.webhook_id,
       sources.created_at, sources.updated_at, sources.file_count,
       array[${keysAsText}] as sort_keys,
       j.id as job_id, j.type as job_type, j.trigger as job_trigger, j.status as job_status, j.progress as job_progress,
@@ -193,6 +194,7 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
           name: r.name,
           config: r.config,
           status: r.status,
+          statusDetail: r.status_detail,
           lastSyncAt: r.last_sync_at,
           webhookId: r.webhook_id,
           createdAt: r.created_at,

@@ -17,7 +17,16 @@ export const updateSourceBody = z
   })
   .refine((b) => b.name !== undefined || b.config !== undefined, { message: "Send name, config or both." });
 
-export const syncBody = z.object({ type: z.enum(["full", "incremental"]).default("incremental") });
+export const syncBody = z
+  .object({
+    type: z.enum(["full", "incremental"]).default("incremental"),
+    /** Allows the deletions the deletion guard held back. */
+    confirmDeletes: z.boolean().optional(),
+  })
+  .refine((b) => !b.confirmDeletes || b.type === "full", {
+    message: 'confirmDeletes goes with a full sync: send {"type": "full", "confirmDeletes": true}.',
+    path: ["confirmDeletes"],
+  });
 
 export const sourceIdParams = z.object({ id: z.uuid({ error: "The source id must be a UUID." }) });
 export const jobIdParams = z.object({ id: z.uuid({ error: "The job id must be a UUID." }) });

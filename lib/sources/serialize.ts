@@ -9,8 +9,8 @@ export function publicConfig(config: Record<string, unknown>): Record<string, un
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-/** What a job's DTO shows (every column but the paths and attempts). */
-export type JobFields = Omit<SyncJob, "paths" | "attempts">;
+/** What a job's DTO shows (every column but the paths, attempts and confirmDeletes). */
+export type JobFields = Omit<SyncJob, "paths" | "attempts" | "confirmDeletes">;
 
 export function toJobDto(job: JobFields) {
   return {
@@ -36,7 +36,17 @@ export type JobDto = ReturnType<typeof toJobDto>;
 /** What a source's DTO shows: never its sealed secrets, account or cursor. */
 export type SourceFields = Pick<
   Source,
-  "id" | "type" | "name" | "config" | "status" | "lastSyncAt" | "webhookId" | "createdAt" | "updatedAt" | "fileCount"
+  | "id"
+  | "type"
+  | "name"
+  | "config"
+  | "status"
+  | "statusDetail"
+  | "lastSyncAt"
+  | "webhookId"
+  | "createdAt"
+  | "updatedAt"
+  | "fileCount"
 >;
 
 export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields | null } = {}) {
@@ -46,6 +56,7 @@ export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields
     name: source.name,
     config: publicConfig(source.config),
     status: source.status,
+    statusDetail: source.statusDetail,
     lastSyncAt: iso(source.lastSyncAt),
     webhookId: source.webhookId,
     createdAt: iso(source.createdAt),

@@ -16,7 +16,9 @@ import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 /** Files of one batch read at once (SYNC_CONCURRENCY). */
 export const DEFAULT_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 10);
 
-export type IndexedFile = { id: string; sha: string | null; providerVersion: string | null };
+export type IndexedFile = { id: string; sha: string | null; size: number | null; providerVersion: string | null };
+/** The longest path the index holds (files.path is varchar(1024)); a longer one is a failed file. */
+export const MAX_PATH_LENGTH = 1024;
 export type BatchEntry = { file: RemoteFile; content: Buffer | null };
 
 type Outcome =
@@ -44,10 +46,16 @@ export async function loadIndex(
     where.push(or(...conditions)!);
   }
   const rows = await db
-    .select({ id: files.id, path: files.path, sha: files.sha, providerVersion: files.providerVersion })
+    .select({
+      id: files.id,
+      path: files.path,
+      sha: files.sha,
+      size: files.size,
+      providerVersion: files.providerVersion,
+    })
     .from(files)
     .where(and(...where));
-  return new Map(rows.map((r) => [r.path, { id: r.id, sha: r.sha, providerVersion: r.providerVersion }]));
+  return new Map(rows.map((r) => [r.path, { id: r.id, sha: r.sha, size: r.size, providerVersion: r.providerVersion }]));
 }
 
 /**
@@ -191,6 +199,12 @@ export class FileProcessor {
       if (row) await pipeline.delete({ sourceId: source.id, path: file.path, sha: row.sha }, this.context.setDetail);
       return { kind: "dropped", path: file.path, reason, removed: row };
     };
+    if (file.path.length > MAX_PATH_LENGTH)
+      return {
+        kind: "failed",
+        path: file.path,
+        error: `The path is longer than 1,024 characters; the index cannot hold it.`,
+      };
     const verdict = filter.checkPath(file.path);
     if (!verdict.keep) return dropped(verdict.reason);
     if (file.size !== null && file.size > filter.maxFileSize) return dropped(`larger than ${filter.maxFileSize} bytes`);

@@ -6,6 +6,7 @@ import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { SyncCancelledError, SyncRun } from "./run-sync";
+import { SyncStoppedError } from "./sync-stopped-error";
 
 export type AttemptInfo = { retryCount: number; retryLimit: number };
 
@@ -38,7 +39,10 @@ async function failJob(job: SyncJob, message: string, sourceStatus: "error" | "n
     .update(syncJobs)
     .set({ status: "failed", errorMessage: message, detail: null, completedAt: now })
     .where(and(eq(syncJobs.id, job.id), eq(syncJobs.status, "running")));
-  await db.update(sources).set({ status: sourceStatus, updatedAt: now }).where(eq(sources.id, job.sourceId));
+  await db
+    .update(sources)
+    .set({ status: sourceStatus, statusDetail: message, updatedAt: now })
+    .where(eq(sources.id, job.sourceId));
 }
 
 /** After a cancel the source shows its last settled state again. */
@@ -83,7 +87,7 @@ export async function handleSyncSource(
         await failJob(job, message, "needs_reauth");
         continue;
       }
-      if (err instanceof ConnectorError && !err.retryable) {
+      if (err instanceof SyncStoppedError || (err instanceof ConnectorError && !err.retryable)) {
         await failJob(job, message, "error");
         continue;
       }

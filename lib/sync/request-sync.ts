@@ -14,6 +14,8 @@ export type SyncRequest = {
   trigger: SyncTrigger;
   /** Paths named by a watcher or webhook; absent: the connector's delta (or a full comparison). */
   paths?: string[];
+  /** A full sync that may remove more files than the deletion guard allows; kept when merged. */
+  confirmDeletes?: boolean;
 };
 
 /** Paths merged into a waiting job stop being listed past this many: it compares everything instead. */
@@ -73,10 +75,10 @@ export async function requestSyncsInTransaction(
   // query with drizzle cost more than running it.
   const waitingRows = (
     await executor.executeSql(
-      `select id, source_id, type, paths from sync_jobs where source_id = any($1::uuid[]) and status = 'queued'`,
+      `select id, source_id, type, paths, confirm_deletes from sync_jobs where source_id = any($1::uuid[]) and status = 'queued'`,
       [sourceIds],
     )
-  ).rows as { id: string; source_id: string; type: SyncType; paths: string[] | null }[];
+  ).rows as { id: string; source_id: string; type: SyncType; paths: string[] | null; confirm_deletes: boolean }[];
   const waitingBySource = new Map(waitingRows.map((w) => [w.source_id, w]));
   const answers = new Map<string, SyncRequested>();
   const fresh: SyncRequest[] = [];
@@ -91,12 +93,13 @@ export async function requestSyncsInTransaction(
     const samePaths =
       (paths === null && waiting.paths === null) ||
       (paths !== null && waiting.paths !== null && paths.length === waiting.paths.length);
+    const confirmDeletes = waiting.confirm_deletes || (request.confirmDeletes ?? false);
     // A burst of webhooks folds into the waiting job; most of them change nothing in it.
-    if (type === waiting.type && samePaths) {
+    if (type === waiting.type && samePaths && confirmDeletes === waiting.confirm_deletes) {
       answers.set(request.sourceId, { jobId: waiting.id, coalesced: true });
       continue;
     }
-    await tx.update(syncJobs).set({ type, paths }).where(eq(syncJobs.id, waiting.id));
+    await tx.update(syncJobs).set({ type, paths, confirmDeletes }).where(eq(syncJobs.id, waiting.id));
     answers.set(request.sourceId, { jobId: waiting.id, coalesced: true });
   }
   if (fresh.length > 0) {
@@ -109,6 +112,7 @@ export async function requestSyncsInTransaction(
           trigger: request.trigger,
           status: "queued",
           paths: request.type === "incremental" && request.paths?.length ? [...new Set(request.paths)] : null,
+          confirmDeletes: request.confirmDeletes ?? false,
         })),
       )
       .returning({ id: syncJobs.id, sourceId: syncJobs.sourceId });

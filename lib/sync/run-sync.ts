@@ -8,6 +8,7 @@ import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, FileChange, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import { deleteIndexedFiles } from "./delete-files";
+import { checkDeletionGuard } from "./deletion-guard";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
 import { enqueueFileBatches, settleFileBatches } from "./file-batches";
 import { workOneFileBatch } from "./handle-file-batch";
@@ -96,9 +97,10 @@ export class SyncRun {
     }
     for (const file of candidates) listed.add(file.path);
     await keepUnreadable(this.db, this.job.id, this.connector, existing);
+    const orphans = [...existing.keys()].filter((p) => !listed.has(p));
+    this.guardDeletions(orphans, existing.size);
     await setTotal(this.db, this.job.id, listed.size);
     await this.processFiles(candidates, existing, { wholeListing: true });
-    const orphans = [...existing.keys()].filter((p) => !listed.has(p));
     await setTotal(this.db, this.job.id, { remaining: orphans.length });
     await this.deletePaths(orphans, existing);
     await this.finish(cursor);
@@ -197,16 +199,25 @@ export class SyncRun {
     }
     if (conditions.length === 0) return new Map();
     const rows = await this.db
-      .select({ id: files.id, path: files.path, sha: files.sha, providerVersion: files.providerVersion })
+      .select({
+        id: files.id,
+        path: files.path,
+        sha: files.sha,
+        size: files.size,
+        providerVersion: files.providerVersion,
+      })
       .from(files)
       .where(and(eq(files.sourceId, this.source.id), or(...conditions)));
-    return new Map(rows.map((r) => [r.path, { id: r.id, sha: r.sha, providerVersion: r.providerVersion }]));
+    return new Map(
+      rows.map((r) => [r.path, { id: r.id, sha: r.sha, size: r.size, providerVersion: r.providerVersion }]),
+    );
   }
 
   /** Indexes `candidates`, then removes every row in `existing` that is not one of them. */
   private async processAndPrune(candidates: RemoteFile[], existing: Map<string, IndexedFile>): Promise<void> {
     const candidatePaths = new Set(candidates.map((f) => f.path));
     const gone = [...existing.keys()].filter((p) => !candidatePaths.has(p));
+    this.guardDeletions(gone, this.source.fileCount);
     await setTotal(this.db, this.job.id, candidates.length + gone.length);
     await this.processFiles(candidates, existing);
     await this.deletePaths(gone, existing);
@@ -217,9 +228,13 @@ export class SyncRun {
     existing: Map<string, IndexedFile>,
     options: { wholeListing?: boolean } = {},
   ): Promise<void> {
+    // An unchanged version is skipped unread only while it still passes every check: a lower
+    // size cap drops indexed files without any change at the source.
+    const maxSize = this.filter.maxFileSize;
     const changed = candidates.filter((file) => {
       const row = existing.get(file.path);
-      return !(row && file.version !== null && row.providerVersion === file.version);
+      const unchanged = row && file.version !== null && row.providerVersion === file.version;
+      return !(unchanged && (row.size ?? 0) <= maxSize && (file.size ?? 0) <= maxSize);
     });
     const unchanged = candidates.length - changed.length;
     if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged })))
@@ -297,6 +312,16 @@ export class SyncRun {
     return { rest: wanted ? [...wanted.values()] : [], complete };
   }
 
+  /**
+   * Before anything of this sync is written or delivered: refuses to remove too many files at
+   * once unless the job confirms deletions. Paths the current filters drop are the user's choice.
+   */
+  private guardDeletions(removing: string[], indexed: number): void {
+    if (this.job.confirmDeletes) return;
+    const vanished = removing.filter((p) => this.filter.checkPath(p).keep).length;
+    checkDeletionGuard(this.source.id, { vanished, indexed: Math.max(indexed, vanished) });
+  }
+
   private async deletePaths(paths: string[], existing: Map<string, IndexedFile>): Promise<void> {
     for (let i = 0; i < paths.length; i += WRITE_BATCH) {
       await throwIfCancelled(this.db, this.job.id);
@@ -322,7 +347,7 @@ export class SyncRun {
       if (!done) throw new SyncCancelledError();
       await tx
         .update(sources)
-        .set({ status: "synced", lastSyncAt: now, cursor, updatedAt: now })
+        .set({ status: "synced", statusDetail: null, lastSyncAt: now, cursor, updatedAt: now })
         .where(eq(sources.id, this.source.id));
     });
   }

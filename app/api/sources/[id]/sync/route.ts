@@ -4,11 +4,16 @@ import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
 import { sourceIdParams, syncBody } from "@/lib/sources/schemas";
 import { requestSync } from "@/lib/sync/request-sync";
 
-// POST /api/sources/:id/sync – queue a full or incremental sync (folded into one already waiting)
+// POST /api/sources/:id/sync – queue a full or incremental sync (folded into one already waiting); confirmDeletes allows guarded deletions
 export const POST = withApi<{ id: string }>(async ({ request, params, actor }) => {
   const { id } = sourceIdParams.parse(params);
   const body = syncBody.parse(await readJson(request));
   await getSourceOrThrow(getDb(), actor, id);
-  const { jobId, coalesced } = await requestSync({ sourceId: id, type: body.type, trigger: "api" });
+  const { jobId, coalesced } = await requestSync({
+    sourceId: id,
+    type: body.type,
+    trigger: "api",
+    confirmDeletes: body.confirmDeletes,
+  });
   return Response.json({ jobId, coalesced }, { status: 202 });
 });

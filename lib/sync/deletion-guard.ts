@@ -1,0 +1,39 @@
+import { SyncStoppedError } from "./sync-stopped-error";
+
+/** Fewer vanished files than this never hold a sync back, whatever share of the index they are. */
+const GUARD_MIN_FILES = 10;
+const DEFAULT_FRACTION = 0.5;
+
+/** The share of a source's indexed files one sync may remove as vanished (SYNC_DELETE_GUARD; 1 turns the guard off). */
+export function deleteGuardFraction(): number {
+  const raw = process.env.SYNC_DELETE_GUARD;
+  const fraction = raw === undefined || raw.trim() === "" ? DEFAULT_FRACTION : Number(raw);
+  if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1)
+    throw new Error(`SYNC_DELETE_GUARD must be a number from 0 to 1 (got "${raw}").`);
+  return fraction;
+}
+
+/**
+ * True when removing `vanished` of a source's `indexed` files is too many to do unasked: at least
+ * 10 of them, and more than `fraction` of the index (an unmounted folder, a wrong branch).
+ */
+export function deletionGuardHolds(
+  { vanished, indexed }: { vanished: number; indexed: number },
+  fraction = deleteGuardFraction(),
+): boolean {
+  return fraction < 1 && vanished >= GUARD_MIN_FILES && vanished > indexed * fraction;
+}
+
+/**
+ * Throws SyncStoppedError, before anything is written or delivered, when the guard holds.
+ * Files the source's own filters drop are not counted: only files that vanished from the source.
+ */
+export function checkDeletionGuard(sourceId: string, counts: { vanished: number; indexed: number }): void {
+  if (!deletionGuardHolds(counts)) return;
+  throw new SyncStoppedError(
+    `This sync would delete ${counts.vanished} files of ${counts.indexed} in the index because they are no longer ` +
+      `in the source, so it deleted none. If they were removed on purpose, confirm the deletions: ` +
+      `"Delete and sync" on the source, or POST /api/sources/${sourceId}/sync with ` +
+      `{"type": "full", "confirmDeletes": true}. Otherwise check that the source is reachable and complete.`,
+  );
+}
