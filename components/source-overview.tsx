@@ -63,6 +63,7 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
         </div>
         <SourceActions source={source} />
       </div>
+      <StatusDetail source={source} />
       {isRefetchError && (
         <p role="alert" className={errorAlertClass}>
           Could not refresh: {error.message}
@@ -116,6 +117,77 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
         </div>
       </dl>
     </section>
+  );
+}
+
+/**
+ * Why the source is in error or needs a new sign-in. A source in error can be synced with
+ * deletions confirmed: what the deletion guard held back (files gone from the source) is removed.
+ */
+function StatusDetail({ source }: { source: SourceRow }) {
+  const client = useQueryClient();
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  if (!source.statusDetail || (source.status !== "error" && source.status !== "needs_reauth")) return null;
+
+  async function confirmDeletes() {
+    setBusy(true);
+    setMessage(null);
+    try {
+      await apiFetch(`/api/sources/${source.id}/sync`, {
+        method: "POST",
+        body: { type: "full", confirmDeletes: true },
+      });
+      dialog.current?.close();
+      await client.invalidateQueries({ queryKey: ["source", source.id] });
+      await client.invalidateQueries({ queryKey: ["jobs", source.id] });
+    } catch (err) {
+      setMessage(err instanceof ApiError ? err.message : "The request failed.");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div role="alert" className={`${errorAlertClass} space-y-2`}>
+      <p className="break-words" data-testid="source-status-detail">
+        {source.statusDetail}
+      </p>
+      {source.status === "error" && (
+        <button type="button" className={dangerButtonClass} onClick={() => dialog.current?.showModal()}>
+          Delete and sync…
+        </button>
+      )}
+      {message && <p className="text-xs">{message}</p>}
+      <dialog
+        ref={dialog}
+        aria-labelledby="confirm-deletes-title"
+        className="m-auto max-w-md rounded-lg border border-zinc-200 bg-white p-6 text-zinc-900 shadow-xl backdrop:bg-black/40 dark:border-zinc-800 dark:bg-zinc-900 dark:text-zinc-100"
+      >
+        <h2 id="confirm-deletes-title" className="text-lg font-semibold">
+          Remove the missing files?
+        </h2>
+        <p className="mt-3 text-sm text-zinc-700 dark:text-zinc-300">
+          A full sync runs and removes every indexed file that is no longer in the source, however many, from the index
+          and from the pipeline. Do this only if they were removed on purpose; if the source is unreachable or
+          incomplete (an unmounted folder, a wrong branch), fix that and sync again instead.
+        </p>
+        <div className="mt-6 flex justify-end gap-2">
+          <button type="button" className={secondaryButtonClass} onClick={() => dialog.current?.close()} autoFocus>
+            Keep the files
+          </button>
+          <button
+            type="button"
+            className={`${dangerButtonClass} bg-red-600 text-white hover:bg-red-700 dark:bg-red-700 dark:text-white`}
+            disabled={busy}
+            onClick={() => void confirmDeletes()}
+          >
+            {busy ? "Starting…" : "Delete and sync"}
+          </button>
+        </div>
+      </dialog>
+    </div>
   );
 }
 
