@@ -8,6 +8,7 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { syncJobFailures } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
+import { requestSync } from "@/lib/sync/request-sync";
 import {
   call,
   closeAll,
@@ -101,10 +102,16 @@ describe("deletion guard and full-sync checks", () => {
     assert.equal(errored.status, "error");
     assert.equal(errored.statusDetail, held.errorMessage);
 
-    // An incremental sync of the same source is guarded too.
+    // An incremental sync of the same source is guarded too, and one the watcher asks for.
     const incremental = await sync(sourceId, { type: "incremental" });
     assert.equal(incremental.status, "failed");
+    const watched = await waitForJob(
+      (await requestSync({ sourceId, type: "incremental", trigger: "watcher", paths: ["docs"] })).jobId,
+    );
+    assert.equal(watched.status, "failed");
+    assert.match(watched.errorMessage ?? "", /12 files/);
     assert.equal((await indexed(sourceId)).size, 13);
+    assert.equal(await deliveryCount(sourceId), before);
 
     const refused = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
       token,

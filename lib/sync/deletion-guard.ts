@@ -9,7 +9,7 @@ export function deleteGuardFraction(): number {
   const raw = process.env.SYNC_DELETE_GUARD;
   const fraction = raw === undefined || raw.trim() === "" ? DEFAULT_FRACTION : Number(raw);
   if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1)
-    throw new Error(`SYNC_DELETE_GUARD must be a number from 0 to 1 (got "${raw}").`);
+    throw new SyncStoppedError(`SYNC_DELETE_GUARD must be a number from 0 to 1 (got "${raw}"); fix it and restart.`);
   return fraction;
 }
 
