@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 
@@ -236,16 +236,36 @@ test("the pages work on a phone and in dark mode", async () => {
   await page.emulateMedia({ colorScheme: "light" });
 });
 
+test("a folder emptied under the index is held back until the deletions are confirmed", async () => {
+  // Like an unmounted disk: the watcher sees 1,500 files go, the sync removes none.
+  renameSync(path.join(FOLDER, "src", "lib"), path.join(process.env.E2E_DIR!, "lib-moved"));
+  await page.goto(sourceUrl);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId("source-status")).toHaveText("error", { timeout: 1000 });
+  }).toPass({ timeout: 60_000, intervals: [500, 1000] });
+  await expect(page.getByTestId("source-status-detail")).toContainText(`would delete ${FILE_COUNT} files`);
+  await expect(page.getByTestId("file-count")).toHaveText((FILE_COUNT + 2).toLocaleString("en"));
+  await snap("18-deletions-held-back");
+  await page.getByRole("button", { name: "Delete and sync…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Remove the missing files?" });
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole("button", { name: "Delete and sync" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId("source-status")).toHaveText("synced", { timeout: 60_000 });
+  await expect(page.getByTestId("file-count")).toHaveText("2");
+  await expect(page.getByTestId("source-status-detail")).toHaveCount(0);
+  await snap("19-deletions-confirmed");
+});
+
 test("delete the source after a confirmation that says what goes", async () => {
   await page.goto(sourceUrl);
   await page.getByRole("button", { name: "Delete…" }).click();
   const dialog = page.getByRole("dialog", { name: "Delete project?" });
   await expect(dialog).toBeVisible();
-  await expect(dialog.getByTestId("delete-summary")).toContainText(
-    `${(FILE_COUNT + 2).toLocaleString("en")} indexed files`,
-  );
+  await expect(dialog.getByTestId("delete-summary")).toContainText("2 indexed files");
   await expect(dialog.getByTestId("delete-summary")).toContainText("The folder on disk is not touched.");
-  await snap("18-delete-confirmation");
+  await snap("20-delete-confirmation");
   // Keyboard: Escape closes the dialog without deleting.
   await page.keyboard.press("Escape");
   await expect(dialog).toBeHidden();
@@ -253,6 +273,6 @@ test("delete the source after a confirmation that says what goes", async () => {
   await dialog.getByRole("button", { name: "Delete project" }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByText("No sources yet")).toBeVisible();
-  await snap("19-sources-after-delete");
+  await snap("21-sources-after-delete");
   expect((await page.request.get(`/api${sourceUrl}`)).status()).toBe(404);
 });
