@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
-import { syncJobFailures } from "@/lib/db/schema";
+import { sources, syncJobFailures } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { requestSync } from "@/lib/sync/request-sync";
 import {
@@ -147,6 +147,22 @@ describe("deletion guard and full-sync checks", () => {
     const job = await sync(sourceId, { type: "full" });
     assert.equal(job.status, "completed", job.errorMessage ?? "");
     assert.deepEqual([...(await indexed(sourceId)).keys()], ["src/a.ts"]);
+  });
+
+  test("a source saved with a glob that cannot run in linear time stops with a message, without retries", async () => {
+    writeTree(folder, { "a.md": "# a\n" });
+    const sourceId = await connect();
+    // Saved before such patterns were refused: the API no longer accepts it.
+    await db()
+      .update(sources)
+      .set({ config: { path: folder, include: ["!(*.test).md"] } })
+      .where(eq(sources.id, sourceId));
+    const job = await sync(sourceId, { type: "full" });
+    assert.equal(job.status, "failed");
+    assert.equal(job.attempts, 1);
+    assert.match(job.errorMessage ?? "", /"!\(\*\.test\)\.md" cannot be matched in linear time/);
+    assert.equal((await getSource(sourceId)).statusDetail, job.errorMessage);
+    assert.deepEqual([...(await indexed(sourceId)).keys()], ["a.md"]);
   });
 
   test("lowering maxFileSize removes the larger files on the next full sync, downstream too", async () => {

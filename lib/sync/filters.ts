@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { compileGlob, compileGlobs, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_PATTERNS } from "./glob";
+import { checkGlob, compileGlobs, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_PATTERNS } from "./glob";
 import { detectLanguage } from "./language";
 
 export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
@@ -41,7 +41,7 @@ const globList = z
       .max(MAX_GLOB_LENGTH, `A pattern has at most ${MAX_GLOB_LENGTH} characters.`)
       .superRefine((pattern, ctx) => {
         try {
-          compileGlob(pattern);
+          checkGlob(pattern);
         } catch (err) {
           if (!(err instanceof GlobError)) throw err;
           ctx.addIssue({ code: "custom", message: err.message });
@@ -83,7 +83,8 @@ export function createFileFilter(config: FilterConfig): FileFilter {
   const languages = config.languages?.length ? new Set(config.languages.map((l) => l.toLowerCase())) : null;
   const excludedDirs = new Set(DEFAULT_EXCLUDED_DIRS);
   return {
-    maxFileSize: config.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+    // A source saved before the limit existed is held to it too.
+    maxFileSize: Math.min(config.maxFileSize ?? DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_LIMIT),
     checkPath(path) {
       const segments = path.split("/");
       const dir = segments.slice(0, -1).find((s) => excludedDirs.has(s));
