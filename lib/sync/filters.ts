@@ -3,8 +3,16 @@ import { checkGlob, compileGlobs, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_PATTERNS 
 import { detectLanguage } from "./language";
 
 export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
-/** The largest `maxFileSize` a source may set (MAX_FILE_SIZE_LIMIT, bytes). */
-export const MAX_FILE_SIZE_LIMIT = Number(process.env.MAX_FILE_SIZE_LIMIT ?? 50 * 1024 * 1024);
+function maxFileSizeLimit(): number {
+  const raw = process.env.MAX_FILE_SIZE_LIMIT;
+  if (raw === undefined || raw.trim() === "") return 50 * 1024 * 1024;
+  const limit = Number(raw);
+  if (!Number.isSafeInteger(limit) || limit <= 0)
+    throw new Error(`MAX_FILE_SIZE_LIMIT must be a whole number of bytes above 0 (got "${raw}").`);
+  return limit;
+}
+/** The largest `maxFileSize` a source may set (MAX_FILE_SIZE_LIMIT, bytes; default 50 MB). */
+export const MAX_FILE_SIZE_LIMIT = maxFileSizeLimit();
 
 /** Folders that hold generated, vendored or tool state rather than source. */
 export const DEFAULT_EXCLUDED_DIRS = [
@@ -34,27 +42,26 @@ export const DEFAULT_EXCLUDED_DIRS = [
 ];
 
 const globList = z
-  .array(
-    z
-      .string()
-      .min(1)
-      .max(MAX_GLOB_LENGTH, `A pattern has at most ${MAX_GLOB_LENGTH} characters.`)
-      .superRefine((pattern, ctx) => {
-        try {
-          checkGlob(pattern);
-        } catch (err) {
-          if (!(err instanceof GlobError)) throw err;
-          ctx.addIssue({ code: "custom", message: err.message });
-        }
-      }),
-  )
-  .max(MAX_GLOB_PATTERNS, `At most ${MAX_GLOB_PATTERNS} patterns.`);
+  .array(z.string().min(1).max(MAX_GLOB_LENGTH, `A pattern has at most ${MAX_GLOB_LENGTH} characters.`))
+  .max(MAX_GLOB_PATTERNS, `At most ${MAX_GLOB_PATTERNS} patterns.`)
+  .superRefine((patterns, ctx) => {
+    // Compiled only within the limits: a list over them costs nothing more than its refusal.
+    if (patterns.length > MAX_GLOB_PATTERNS || patterns.some((p) => p.length > MAX_GLOB_LENGTH)) return;
+    patterns.forEach((pattern, i) => {
+      try {
+        checkGlob(pattern);
+      } catch (err) {
+        if (!(err instanceof GlobError)) throw err;
+        ctx.addIssue({ code: "custom", message: err.message, path: [i] });
+      }
+    });
+  });
 
 /** The filters every source type takes in its config. */
 export const filterConfigSchema = z.object({
   include: globList.optional(),
   exclude: globList.optional(),
-  languages: z.array(z.string().min(1)).optional(),
+  languages: z.array(z.string().min(1).max(50)).max(100, "At most 100 languages.").optional(),
   maxFileSize: z
     .number()
     .int()
