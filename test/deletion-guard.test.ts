@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
@@ -81,6 +81,8 @@ describe("deletion guard and full-sync checks", () => {
     assert.equal(deletionGuardHolds({ vanished: 1000, indexed: 1000 }, 1), false, "1 turns the guard off");
     assert.equal(deletionGuardHolds({ vanished: 30, indexed: 100 }, 0.25), true);
     assert.equal(deletionGuardHolds({ vanished: 0, indexed: 0 }, 0.5), false);
+    assert.equal(deletionGuardHolds({ vanished: 12, added: 12, indexed: 13 }, 0.5), false, "a rename loses nothing");
+    assert.equal(deletionGuardHolds({ vanished: 20, added: 5, indexed: 20 }, 0.5), true);
   });
 
   test("a root emptied under the index: the guard holds (index kept, nothing delivered), confirmDeletes empties it", async () => {
@@ -133,6 +135,18 @@ describe("deletion guard and full-sync checks", () => {
     const synced = await getSource(sourceId);
     assert.equal(synced.status, "synced");
     assert.equal(synced.statusDetail, null);
+  });
+
+  test("a renamed folder is not guarded: its files come back under the new name", async () => {
+    writeTree(folder, { ...twelve, "keep.md": "# kept\n" });
+    const sourceId = await connect();
+    renameSync(path.join(folder, "docs"), path.join(folder, "notes"));
+    const job = await sync(sourceId, { type: "full" });
+    assert.equal(job.status, "completed", job.errorMessage ?? "");
+    assert.deepEqual(
+      [...(await indexed(sourceId)).keys()].sort(),
+      ["keep.md", ...Object.keys(twelve).map((p) => p.replace("docs/", "notes/"))].sort(),
+    );
   });
 
   test("files dropped by the source's own new filters are removed, not guarded", async () => {

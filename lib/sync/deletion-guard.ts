@@ -13,26 +13,35 @@ export function deleteGuardFraction(): number {
   return fraction;
 }
 
+export type GuardCounts = {
+  /** Indexed files this sync would remove because they are gone from the source. */
+  vanished: number;
+  /** Paths this sync would add: files moved or renamed come back under them. */
+  added?: number;
+  /** The source's indexed files before this sync. */
+  indexed: number;
+};
+
 /**
- * True when removing `vanished` of a source's `indexed` files is too many to do unasked: at least
- * 10 of them, and more than `fraction` of the index (an unmounted folder, a wrong branch).
+ * True when what a sync would remove, net of what it adds (a renamed folder removes nothing in
+ * the end), is too much to do unasked: at least 10 files, and more than `fraction` of the index
+ * (an unmounted folder, an emptied branch).
  */
-export function deletionGuardHolds(
-  { vanished, indexed }: { vanished: number; indexed: number },
-  fraction = deleteGuardFraction(),
-): boolean {
-  return fraction < 1 && vanished >= GUARD_MIN_FILES && vanished > indexed * fraction;
+export function deletionGuardHolds({ vanished, added = 0, indexed }: GuardCounts, fraction = deleteGuardFraction()) {
+  const lost = vanished - added;
+  return fraction < 1 && lost >= GUARD_MIN_FILES && lost > indexed * fraction;
 }
 
 /**
  * Throws SyncStoppedError, before anything is written or delivered, when the guard holds.
  * Files the source's own filters drop are not counted: only files that vanished from the source.
  */
-export function checkDeletionGuard(sourceId: string, counts: { vanished: number; indexed: number }): void {
+export function checkDeletionGuard(sourceId: string, counts: GuardCounts): void {
   if (!deletionGuardHolds(counts)) return;
+  const added = counts.added ? ` (and add ${counts.added})` : "";
   throw new SyncStoppedError(
-    `This sync would delete ${counts.vanished} files of ${counts.indexed} in the index because they are no longer ` +
-      `in the source, so it deleted none. If they were removed on purpose, confirm the deletions: ` +
+    `This sync would delete ${counts.vanished} files of ${counts.indexed} in the index${added} because they are no ` +
+      `longer in the source, so it deleted none. If they were removed on purpose, confirm the deletions: ` +
       `"Delete and sync" on the source, or POST /api/sources/${sourceId}/sync with ` +
       `{"type": "full", "confirmDeletes": true}. Otherwise check that the source is reachable and complete.`,
   );

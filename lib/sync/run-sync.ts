@@ -98,7 +98,7 @@ export class SyncRun {
     for (const file of candidates) listed.add(file.path);
     await keepUnreadable(this.db, this.job.id, this.connector, existing);
     const orphans = [...existing.keys()].filter((p) => !listed.has(p));
-    this.guardDeletions(orphans, existing.size);
+    this.guardDeletions(orphans, candidates, existing, existing.size);
     await setTotal(this.db, this.job.id, listed.size);
     await this.processFiles(candidates, existing, { wholeListing: true });
     await setTotal(this.db, this.job.id, { remaining: orphans.length });
@@ -217,7 +217,7 @@ export class SyncRun {
   private async processAndPrune(candidates: RemoteFile[], existing: Map<string, IndexedFile>): Promise<void> {
     const candidatePaths = new Set(candidates.map((f) => f.path));
     const gone = [...existing.keys()].filter((p) => !candidatePaths.has(p));
-    this.guardDeletions(gone, this.source.fileCount);
+    this.guardDeletions(gone, candidates, existing, this.source.fileCount);
     await setTotal(this.db, this.job.id, candidates.length + gone.length);
     await this.processFiles(candidates, existing);
     await this.deletePaths(gone, existing);
@@ -316,10 +316,16 @@ export class SyncRun {
    * Before anything of this sync is written or delivered: refuses to remove too many files at
    * once unless the job confirms deletions. Paths the current filters drop are the user's choice.
    */
-  private guardDeletions(removing: string[], indexed: number): void {
+  private guardDeletions(
+    removing: string[],
+    candidates: RemoteFile[],
+    existing: Map<string, IndexedFile>,
+    indexed: number,
+  ): void {
     if (this.job.confirmDeletes) return;
     const vanished = removing.filter((p) => this.filter.checkPath(p).keep).length;
-    checkDeletionGuard(this.source.id, { vanished, indexed: Math.max(indexed, vanished) });
+    const added = candidates.filter((f) => !existing.has(f.path)).length;
+    checkDeletionGuard(this.source.id, { vanished, added, indexed: Math.max(indexed, vanished) });
   }
 
   private async deletePaths(paths: string[], existing: Map<string, IndexedFile>): Promise<void> {
