@@ -20,8 +20,10 @@ export const updateSourceBody = z
 export const syncBody = z
   .object({
     type: z.enum(["full", "incremental"]).default("incremental"),
-    /** Allows the deletions the deletion guard held back. */
-    confirmDeletes: z.boolean().optional(),
+    confirmDeletes: z
+      .boolean()
+      .optional()
+      .describe("With type full: also remove the files the deletion guard held back (gone from the source)"),
   })
   .refine((b) => !b.confirmDeletes || b.type === "full", {
     message: 'confirmDeletes goes with a full sync: send {"type": "full", "confirmDeletes": true}.',

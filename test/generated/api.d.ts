@@ -488,6 +488,8 @@ export interface operations {
                             };
                             /** @enum {string} */
                             status: "pending" | "syncing" | "synced" | "error" | "needs_reauth";
+                            /** @description Why the source is in error or needs_reauth, for people */
+                            statusDetail: string | null;
                             lastSyncAt: string | null;
                             webhookId: string | null;
                             /** Format: date-time */
@@ -584,6 +586,8 @@ export interface operations {
                             };
                             /** @enum {string} */
                             status: "pending" | "syncing" | "synced" | "error" | "needs_reauth";
+                            /** @description Why the source is in error or needs_reauth, for people */
+                            statusDetail: string | null;
                             lastSyncAt: string | null;
                             webhookId: string | null;
                             /** Format: date-time */
@@ -677,6 +681,8 @@ export interface operations {
                             };
                             /** @enum {string} */
                             status: "pending" | "syncing" | "synced" | "error" | "needs_reauth";
+                            /** @description Why the source is in error or needs_reauth, for people */
+                            statusDetail: string | null;
                             lastSyncAt: string | null;
                             webhookId: string | null;
                             /** Format: date-time */
@@ -806,6 +812,8 @@ export interface operations {
                             };
                             /** @enum {string} */
                             status: "pending" | "syncing" | "synced" | "error" | "needs_reauth";
+                            /** @description Why the source is in error or needs_reauth, for people */
+                            statusDetail: string | null;
                             lastSyncAt: string | null;
                             webhookId: string | null;
                             /** Format: date-time */
@@ -894,6 +902,8 @@ export interface operations {
                      * @enum {string}
                      */
                     type?: "full" | "incremental";
+                    /** @description With type full: also remove the files the deletion guard held back (gone from the source) */
+                    confirmDeletes?: boolean;
                 };
             };
         };
