@@ -12,15 +12,21 @@ process.env.LOCAL_SOURCE_ROOTS = root;
 
 const PATHOLOGICAL = "**/*a*a*a*a*a*a*a*a*a*a*a*a*c";
 
+/** The fastest of three runs: what the matcher costs, not the shared machine's scheduling. */
 function timed(run: () => void): number {
-  const start = performance.now();
-  run();
-  return performance.now() - start;
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    run();
+    best = Math.min(best, performance.now() - start);
+  }
+  return best;
 }
 
 describe("filters", () => {
   test("a pathological glob is matched in linear time", () => {
     const filter = createFileFilter({ include: [PATHOLOGICAL], exclude: [PATHOLOGICAL] });
+    filter.checkPath("warm/up"); // the first match also compiles the code that runs the rest
     for (const length of [30, 64, 1000]) {
       const name = "a".repeat(length);
       const ms = timed(() => assert.equal(filter.checkPath(`dir/${name}`).keep, false));
