@@ -8,6 +8,7 @@ import * as webhookRoute from "@/app/api/webhooks/gitlab/route";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
+import { gitlabConnector } from "@/lib/connectors/git/gitlab";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
 import {
@@ -132,6 +133,31 @@ describe("GitLab sources", () => {
     assert.equal((await waitForJob(res.json.jobId)).status, "completed");
     return res.json.source as { id: string; config: Record<string, unknown>; webhookId: string };
   }
+
+  test("a tree listing whose pages never end fails at PROVIDER_MAX_PAGES instead of holding them all", async () => {
+    const next = `${fake.base}${RAW_P}/repository/tree?pagination=keyset&per_page=100&page_token=x&recursive=true`;
+    fake.inject(/\/repository\/tree/, 200, {
+      headers: { link: `<${next}>; rel="next"` },
+      body: JSON.stringify([{ id: "a".repeat(40), name: "x", type: "blob", path: "x", mode: "100644" }]),
+      times: 1000,
+    });
+    process.env.PROVIDER_MAX_PAGES = "5";
+    const from = fake.requests.length;
+    try {
+      const connector = gitlabConnector.create({
+        sourceId: null,
+        config: { repo: PROJECT, host: fake.base, branch: "main" },
+        token: TOKEN,
+      });
+      await assert.rejects(async () => {
+        for await (const file of connector.listFiles()) void file;
+      }, /PROVIDER_MAX_PAGES/);
+      assert.ok(fake.log(from).filter((l) => l.endsWith("/repository/tree")).length <= 6);
+    } finally {
+      delete process.env.PROVIDER_MAX_PAGES;
+      fake.clearInjections();
+    }
+  });
 
   test("connect through a self-managed host: full sync exact from one archive, hook with a secret token", async () => {
     const from = fake.requests.length;

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
+import { ConnectorError } from "../errors";
+import { providerLimits } from "../provider-limits";
 import type { RemoteFileWithContent, StreamFilesOptions } from "../types";
 
 /** The git blob SHA-1 of `content`: equal to the SHA a tree lists for the same file. */
@@ -13,7 +15,8 @@ export function gitBlobSha(content: Buffer): string {
  * Reads a .tar.gz repository archive as it arrives, entry by entry: only the entries that
  * `accept` wants are buffered (one at a time), the rest are skipped unread, so memory stays
  * at one file whatever the archive's size. Every provider prefixes the entries with one
- * top-level folder (`owner-repo-sha/`), which is removed.
+ * top-level folder (`owner-repo-sha/`), which is removed. An archive of more than
+ * PROVIDER_MAX_ENTRIES entries fails.
  */
 export async function* readTarGz(
   body: ReadableStream<Uint8Array>,
@@ -26,8 +29,14 @@ export async function* readTarGz(
   source.on("error", fail);
   gunzip.on("error", fail);
   source.pipe(gunzip).pipe(extract);
+  const { maxEntries } = providerLimits();
+  let entries = 0;
   try {
     for await (const entry of extract) {
+      if (++entries > maxEntries)
+        throw new ConnectorError(
+          `The repository archive has more than ${maxEntries} entries, the limit for one archive (PROVIDER_MAX_ENTRIES).`,
+        );
       const { header } = entry;
       const slash = header.name.indexOf("/");
       const path = slash >= 0 ? header.name.slice(slash + 1) : "";

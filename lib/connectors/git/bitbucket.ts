@@ -10,6 +10,7 @@ import type {
   StreamFilesOptions,
   WebhookRequest,
 } from "../types";
+import type { GuardedFetchOptions } from "../host-guard";
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, readBody } from "./provider-http";
 import { configFromName, gitConfigFields, verifyHmacSha256 } from "./shared";
@@ -66,13 +67,21 @@ class BitbucketConnector implements Connector {
     };
   }
 
-  private async request(url: string, init: RequestInit = {}): Promise<Response> {
+  private async request(url: string, init: RequestInit = {}, options?: GuardedFetchOptions): Promise<Response> {
     let response: Response;
     try {
-      response = await providerFetch(url, {
-        ...init,
-        headers: { accept: "application/json", ...this.authorization(), ...(init.headers as Record<string, string>) },
-      });
+      response = await providerFetch(
+        url,
+        {
+          ...init,
+          headers: {
+            accept: "application/json",
+            ...this.authorization(),
+            ...(init.headers as Record<string, string>),
+          },
+        },
+        options,
+      );
     } catch (err) {
       throw networkError(err, "Bitbucket");
     }
@@ -174,9 +183,11 @@ class BitbucketConnector implements Connector {
   /** `https://bitbucket.org/{workspace}/{repo}/get/{commit}.tar.gz`, streamed. */
   async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFile & { content: Buffer }> {
     const head = await this.currentCursor();
-    const response = await this.request(`${bitbucketWebUrl()}/${this.repo}/get/${head}.tar.gz`, {
-      headers: { accept: "*/*" },
-    });
+    const response = await this.request(
+      `${bitbucketWebUrl()}/${this.repo}/get/${head}.tar.gz`,
+      { headers: { accept: "*/*" } },
+      { stream: true },
+    );
     try {
       yield* readTarGz(response.body!, options);
     } catch (err) {

@@ -264,7 +264,10 @@ class GitHubConnector implements Connector {
         owner: this.owner,
         repo: this.repo,
         ref: head,
-        request: { parseSuccessResponseBody: false },
+        request: {
+          parseSuccessResponseBody: false,
+          fetch: (url: string, init: RequestInit) => providerFetch(url, init, { stream: true }),
+        },
       }),
     );
     try {

@@ -1,8 +1,9 @@
 import { Gitlab } from "@gitbeaker/rest";
 import { createRequesterFn, type RequestOptions } from "@gitbeaker/requester-utils";
 import { z } from "zod";
-import { ConnectorConfigError, ConnectorFileError } from "../errors";
+import { ConnectorConfigError, ConnectorError, ConnectorFileError } from "../errors";
 import { assertAllowedUrl } from "../host-guard";
+import { providerLimits } from "../provider-limits";
 import type {
   Connector,
   ConnectorContext,
@@ -14,7 +15,7 @@ import type {
   WebhookRequest,
 } from "../types";
 import { readTarGz } from "./archive";
-import { errorForStatus, networkError, providerFetch } from "./provider-http";
+import { errorForStatus, networkError, providerFetch, type ErrorSubject } from "./provider-http";
 import { safeEqual } from "@/lib/webhooks/safe-equal";
 import { BlobIndex, changesFromCommits, configFromName, gitConfigFields, isRegularFileMode } from "./shared";
 
@@ -32,14 +33,38 @@ const TOKEN_HINT = "a token with read_repository (and api when APP_URL is set, t
 /** GitLab's compare stops listing at its diff limits (1,000 files by default). */
 const COMPARE_FILE_LIMIT = 1000;
 
-type ErrorSubject = { provider: string; repo: string; tokenHint: string };
-
 /**
  * gitbeaker's requests go through providerFetch (host guard on every hop, short 5xx retries)
  * and fail as connector errors. gitbeaker's own handler retries 429 ten times within a few
  * milliseconds and ignores RateLimit-Reset; the sync engine waits it out instead.
  */
+/** Query parameters that mark a request for a listing's later page (offset or keyset). */
+const PAGE_PARAMS = ["page", "page_token", "id_after"];
+
+/**
+ * gitbeaker follows a listing's pages without end and holds them all: a listing of more than
+ * PROVIDER_MAX_PAGES pages or PROVIDER_MAX_ENTRIES entries fails (never cut short, which
+ * would read as files deleted).
+ */
+function pageCounter() {
+  const listings = new Map<string, { pages: number; entries: number }>();
+  return (endpoint: string, searchParams: unknown, body: unknown) => {
+    const params = new URLSearchParams(typeof searchParams === "string" ? searchParams : String(searchParams ?? ""));
+    const laterPage = PAGE_PARAMS.some((p) => params.has(p) && params.get(p) !== "1");
+    const listing = laterPage ? (listings.get(endpoint) ?? { pages: 0, entries: 0 }) : { pages: 0, entries: 0 };
+    listing.pages++;
+    listing.entries += Array.isArray(body) ? body.length : 0;
+    listings.set(endpoint, listing);
+    const { maxPages, maxEntries } = providerLimits();
+    if (listing.pages > maxPages || listing.entries > maxEntries)
+      throw new ConnectorError(
+        `GitLab's listing of ${endpoint.split("?")[0]} goes past ${maxPages} pages or ${maxEntries} entries, the limit for one listing (PROVIDER_MAX_PAGES, PROVIDER_MAX_ENTRIES).`,
+      );
+  };
+}
+
 function requesterFor(subject: ErrorSubject) {
+  const countPage = pageCounter();
   return createRequesterFn(
     (_, options) => Promise.resolve(options),
     async (endpoint: string, options?: RequestOptions) => {
@@ -61,7 +86,11 @@ function requesterFor(subject: ErrorSubject) {
       if (searchParams) url.search = String(searchParams);
       let response: Response;
       try {
-        response = await providerFetch(url, { ...(rest as RequestInit), method: String(method ?? "GET") });
+        response = await providerFetch(
+          url,
+          { ...(rest as RequestInit), method: String(method ?? "GET") },
+          { stream: Boolean(asStream) },
+        );
       } catch (err) {
         throw networkError(err, "GitLab");
       }
@@ -87,6 +116,7 @@ function requesterFor(subject: ErrorSubject) {
             : type.startsWith("text/")
               ? await response.text()
               : await response.blob();
+      if (method === undefined || String(method).toUpperCase() === "GET") countPage(endpoint, searchParams, body);
       return { body, headers, status: response.status };
     },
   );
@@ -128,7 +158,12 @@ class GitLabConnector implements Connector {
     this.api = new Gitlab({
       host: this.host,
       ...(context.token ? { token: context.token } : {}),
-      requesterFn: requesterFor({ provider: "GitLab", repo: this.project, tokenHint: TOKEN_HINT }),
+      requesterFn: requesterFor({
+        provider: "GitLab",
+        repo: this.project,
+        tokenHint: TOKEN_HINT,
+        userChosenHost: true,
+      }),
     } as ConstructorParameters<typeof Gitlab>[0]);
   }
 

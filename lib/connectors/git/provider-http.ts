@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { guardedFetch } from "../host-guard";
+import { guardedFetch, type GuardedFetchOptions } from "../host-guard";
 import {
   ConnectorAuthError,
   ConnectorConfigError,
@@ -19,13 +19,17 @@ const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
  * Rate-limit answers are returned as they are: the caller turns them into
  * ConnectorRateLimitError, which the sync engine waits out and shows on the job.
  */
-export async function providerFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+export async function providerFetch(
+  input: string | URL | Request,
+  init?: RequestInit,
+  options?: GuardedFetchOptions,
+): Promise<Response> {
   const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
   const idempotent = method === "GET" || method === "HEAD";
   for (let attempt = 0; ; attempt++) {
     const retry = idempotent && attempt < INLINE_RETRIES;
     try {
-      const response = await guardedFetch(input instanceof Request ? input.clone() : input, init);
+      const response = await guardedFetch(input instanceof Request ? input.clone() : input, init, options);
       if (!retry || !RETRY_STATUSES.has(response.status)) return response;
       await response.body?.cancel();
     } catch (err) {
@@ -75,6 +79,8 @@ export type ErrorSubject = {
   tokenHint: string;
   /** How long a rate-limit answer that names no time waits (Bitbucket never names one). */
   rateLimitFallbackMs?: number;
+  /** The host is a user's choice: its answers are never repeated in errors. */
+  userChosenHost?: boolean;
 };
 
 /** A provider error answer as the connector error that says what to do about it. */
@@ -104,6 +110,7 @@ export function errorForStatus(
   }
   if (status >= 500 || status === 408)
     return new ConnectorSyncError(`${subject.provider} answered ${status}; will retry.`);
+  if (subject.userChosenHost) return new ConnectorSyncError(`${subject.provider} answered ${status}.`);
   return new ConnectorSyncError(`${subject.provider} answered ${status}: ${message.slice(0, 200)}`);
 }
 
