@@ -8,7 +8,9 @@ import * as webhookRoute from "@/app/api/webhooks/bitbucket/route";
 import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
+import { bitbucketConnector } from "@/lib/connectors/git/bitbucket";
 import { GitRepo } from "./fakes/git-repo";
+import { json, startHttpFake } from "./fakes/http-fake";
 import { startBitbucketFake } from "./fakes/bitbucket-fake";
 import {
   call,
@@ -110,6 +112,40 @@ describe("Bitbucket sources", () => {
     token = await operatorToken();
     process.env.APP_URL = "https://connector.example.test";
     fake.hooks.length = 0;
+  });
+
+  test("a diffstat next link off the API host is not followed: the token never leaves Bitbucket's host", async () => {
+    const other = await startHttpFake((_req, res) => json(res, 200, { values: [] }));
+    const saved = process.env.ALLOWED_PRIVATE_HOSTS;
+    // The other host is reachable, so only the rule about next links can keep the token from it.
+    process.env.ALLOWED_PRIVATE_HOSTS = new URL(other.base).host;
+    fake.inject(/\/diffstat\//, 200, { body: JSON.stringify({ values: [], next: `${other.base}/2.0/steal?page=2` }) });
+    try {
+      const connector = bitbucketConnector.create({
+        sourceId: null,
+        config: { repo: FULL_NAME, branch: "main" },
+        token: TOKEN,
+      });
+      await assert.rejects(connector.getChanges!("0".repeat(40)), /off its API host/);
+      assert.equal(other.requests.length, 0);
+    } finally {
+      process.env.ALLOWED_PRIVATE_HOSTS = saved;
+      fake.clearInjections();
+      await other.close();
+    }
+  });
+
+  test("POST /api/sources refuses . and .. segments in repo (400) and asks Bitbucket nothing", async () => {
+    const from = fake.requests.length;
+    for (const repoName of ["team/../../user", "team/./demo", "../team/demo"]) {
+      const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+        token,
+        body: { type: "bitbucket", name: "dots", config: { repo: repoName, token: TOKEN } },
+      });
+      assert.equal(res.status, 400, repoName);
+      assert.match(JSON.stringify(res.json), /must not contain \. or \.\. segments/);
+    }
+    assert.equal(fake.requests.length, from);
   });
 
   async function connect() {

@@ -6,6 +6,7 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as gdriveWebhook from "@/app/api/webhooks/gdrive/route";
+import * as browseRoute from "@/app/api/providers/[type]/browse/route";
 import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
 import { driveChannels, sources, syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
@@ -147,6 +148,16 @@ describe("Google Drive sources", () => {
       fake.count() - before - fake.count("files") - reads < 10,
       `other requests: ${fake.count() - before - fake.count("files") - reads}`,
     );
+  });
+
+  test("POST /api/providers/gdrive/browse escapes backslashes in the folder id of its Drive query", async () => {
+    const res = await call(browseRoute.POST, "POST", "/api/providers/gdrive/browse", {
+      token,
+      params: { type: "gdrive" },
+      body: { what: "folders", token: fake.token, folder: "odd\\" },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.deepEqual(res.json.items, []);
   });
 
   test("a shared drive is listed with supportsAllDrives and corpora=drive", async () => {

@@ -9,6 +9,7 @@ import { FOLDER_MIME } from "./gdrive";
 import { bitbucketApiUrl } from "./git/bitbucket";
 import { githubApiUrl } from "./git/github";
 import { providerFetch } from "./git/provider-http";
+import { hasDotSegment } from "./git/shared";
 import { credentialToken } from "./provider-token";
 
 // What the connect page lists from a provider before a source exists: the repositories and
@@ -146,9 +147,12 @@ async function bitbucket(token: string, body: BrowseBody): Promise<BrowseItem[]>
   return rows.values.map((r) => ({ id: r.full_name, name: r.full_name, detail: r.mainbranch?.name }));
 }
 
+/** A Drive query string literal's content: backslashes and quotes escaped. */
+const driveQueryString = (value: string) => value.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
+
 async function gdrive(token: string, body: BrowseBody): Promise<BrowseItem[]> {
-  const parent = (body.folder || "root").replace(/'/g, "\\'");
-  const name = body.q ? ` and name contains '${body.q.replace(/'/g, "\\'")}'` : "";
+  const parent = driveQueryString(body.folder || "root");
+  const name = body.q ? ` and name contains '${driveQueryString(body.q)}'` : "";
   try {
     const res = await createDriveClient(token).files.list({
       q: `'${parent}' in parents and mimeType = '${FOLDER_MIME}' and trashed = false${name}`,
@@ -209,6 +213,10 @@ export async function browseProvider(
       isGit ? "Git hosts list repositories and branches." : "Drive and Dropbox list folders.",
     );
   }
+  if (body.repo !== undefined && hasDotSegment(body.repo))
+    throw new AppError("bad_request", "repo must not contain . or .. segments.", [
+      { path: "repo", message: "Give the repository as owner/name." },
+    ]);
   const token = await tokenFor(db, actor, type, body);
   return { items: (await browse(token, body)).slice(0, LIMIT) };
 }

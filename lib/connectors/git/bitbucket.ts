@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ConnectorConfigError, ConnectorFileError } from "../errors";
+import { ConnectorConfigError, ConnectorError, ConnectorFileError, ConnectorSyncError } from "../errors";
+import { providerLimits } from "../provider-limits";
 import type {
   Connector,
   ConnectorContext,
@@ -105,6 +106,20 @@ class BitbucketConnector implements Connector {
     });
   }
 
+  /** A `next` link the token may follow: one on the API host, nowhere else. */
+  private onApiHost(link: string): string {
+    const api = new URL(bitbucketApiUrl());
+    let next: URL;
+    try {
+      next = new URL(link);
+    } catch {
+      throw new ConnectorSyncError("Bitbucket sent a malformed next-page link.");
+    }
+    if (next.origin !== api.origin)
+      throw new ConnectorSyncError(`Bitbucket sent a next-page link off its API host (${next.host}); not followed.`);
+    return next.toString();
+  }
+
   private api(path: string): string {
     return `${bitbucketApiUrl()}/repositories/${this.repo}${path}`;
   }
@@ -201,8 +216,13 @@ class BitbucketConnector implements Connector {
     if (head === base) return { reset: false, changes: [], cursor: head };
     const changes: FileChange[] = [];
     let url: string | undefined = this.api(`/diffstat/${head}..${base}?topic=false&pagelen=500`);
+    const { maxPages } = providerLimits();
     try {
-      while (url) {
+      for (let pages = 1; url; pages++) {
+        if (pages > maxPages)
+          throw new ConnectorError(
+            `Bitbucket's diffstat of ${this.repo} goes past ${maxPages} pages, the limit for one listing (PROVIDER_MAX_PAGES).`,
+          );
         const page: z.infer<ReturnType<typeof pageOf<typeof diffstatEntry>>> = await this.json(
           url,
           pageOf(diffstatEntry),
@@ -215,7 +235,7 @@ class BitbucketConnector implements Connector {
             changes.push({ kind: "rename", path: file.path, previousPath: d.old.path, file });
           else if (file) changes.push({ kind: "upsert", path: file.path, file });
         }
-        url = page.next;
+        url = page.next && this.onApiHost(page.next);
       }
     } catch (err) {
       if (err instanceof ConnectorConfigError) return { reset: true };

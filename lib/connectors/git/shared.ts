@@ -3,12 +3,16 @@ import { safeEqual } from "@/lib/webhooks/safe-equal";
 import { z } from "zod";
 import type { FileChange, RemoteFile } from "../types";
 
+/** True when a slash-separated name has a `.` or `..` segment (it would climb the URL path it is put in). */
+export const hasDotSegment = (name: string) => name.split("/").some((s) => s === "." || s === "..");
+
 /** Config fields every git host accepts (the filters are added by the registry). */
 export const gitConfigFields = {
   repo: z
     .string({ error: "repo is required: the repository as owner/name (or name the source owner/name)" })
     .trim()
-    .regex(/^[\w.-]+(\/[\w.-]+)+$/, "repo must look like owner/name"),
+    .regex(/^[\w.-]+(\/[\w.-]+)+$/, "repo must look like owner/name")
+    .refine((repo) => !hasDotSegment(repo), "repo must not contain . or .. segments"),
   branch: z.string().trim().min(1).max(255).optional(),
   token: z.string().min(1, "token must not be empty").optional(),
   credentialId: z.uuid({ error: "credentialId must be a UUID" }).optional(),
