@@ -5,12 +5,15 @@ import { eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/gitlab/route";
+import * as credentialsRoute from "@/app/api/credentials/route";
+import * as browseRoute from "@/app/api/providers/[type]/browse/route";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { gitlabConnector } from "@/lib/connectors/git/gitlab";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
+import { json, startHttpFake } from "./fakes/http-fake";
 import {
   call,
   closeAll,
@@ -19,6 +22,7 @@ import {
   deliveryCount,
   operatorToken,
   resetDb,
+  signedInUser,
   waitFor,
   waitForJob,
 } from "./helpers";
@@ -156,6 +160,74 @@ describe("GitLab sources", () => {
     } finally {
       delete process.env.PROVIDER_MAX_PAGES;
       fake.clearInjections();
+    }
+  });
+
+  test("a member's GitLab token is never sent to a host other than its issuer: connect, browse, PATCH of config.host", async () => {
+    const seen: string[] = [];
+    const other = await startHttpFake((req, res) => {
+      seen.push(`${req.headers["private-token"] ?? ""} ${req.headers.authorization ?? ""}`);
+      json(
+        res,
+        200,
+        req.path.endsWith("/projects") ? [] : { id: 7, path_with_namespace: PROJECT, default_branch: "main" },
+      );
+    });
+    const saved = process.env.ALLOWED_PRIVATE_HOSTS;
+    // Both hosts are reachable: only the credential's binding can keep the token from the second.
+    process.env.ALLOWED_PRIVATE_HOSTS = `${new URL(fake.base).host},${new URL(other.base).host}`;
+    try {
+      const member = await signedInUser("member@example.test");
+      const created = await call(credentialsRoute.POST, "POST", "/api/credentials", {
+        token: member.token,
+        body: { provider: "gitlab", token: TOKEN, host: fake.base },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.json));
+      const credentialId = created.json.credential.id as string;
+      assert.equal(created.json.credential.host, fake.base);
+      const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+        token: member.token,
+        body: { type: "gitlab", name: PROJECT, config: { host: fake.base, credentialId } },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      assert.equal((await waitForJob(res.json.jobId)).status, "completed");
+      const sourceId = res.json.source.id as string;
+
+      const elsewhere = await call(sourcesRoute.POST, "POST", "/api/sources", {
+        token: member.token,
+        body: { type: "gitlab", name: "elsewhere", config: { repo: PROJECT, host: other.base, credentialId } },
+      });
+      assert.equal(elsewhere.status, 400, JSON.stringify(elsewhere.json));
+      assert.match(elsewhere.json.detail, /issued by/);
+
+      const browsed = await call(browseRoute.POST, "POST", "/api/providers/gitlab/browse", {
+        token,
+        params: { type: "gitlab" },
+        body: { what: "repositories", credentialId, host: other.base },
+      });
+      assert.ok(browsed.status >= 400 && browsed.status < 500, JSON.stringify(browsed.json));
+
+      const moved = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${sourceId}`, {
+        token,
+        params: { id: sourceId },
+        body: { config: { host: other.base } },
+      });
+      assert.ok(moved.status >= 400 && moved.status < 500, JSON.stringify(moved.json));
+
+      // A source's own sealed token is bound the same way: a new host needs a new token.
+      const own = await connect();
+      const ownMoved = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${own.id}`, {
+        token,
+        params: { id: own.id },
+        body: { config: { host: other.base } },
+      });
+      assert.equal(ownMoved.status, 400, JSON.stringify(ownMoved.json));
+      assert.match(ownMoved.json.detail, /new token/);
+
+      assert.ok(!seen.some((h) => h.includes(TOKEN)), "the second host never saw the token");
+    } finally {
+      process.env.ALLOWED_PRIVATE_HOSTS = saved;
+      await other.close();
     }
   });
 

@@ -411,6 +411,7 @@ describe("OAuth connections, refresh and secrecy", () => {
       "accountName",
       "createdAt",
       "expiresAt",
+      "host",
       "id",
       "kind",
       "lastError",
@@ -420,6 +421,11 @@ describe("OAuth connections, refresh and secrecy", () => {
       "updatedAt",
     ]);
     assert.equal(created.json.credential.kind, "pat");
+    assert.equal(
+      created.json.credential.host,
+      "https://gitlab.com",
+      "a GitLab token given without a host is gitlab.com's",
+    );
     assert.equal(await getAccessToken(created.json.credential.id), pat);
 
     const noUser = await callRoute(credentialsRoute.POST, "POST", "/api/credentials", {
@@ -438,6 +444,7 @@ describe("OAuth connections, refresh and secrecy", () => {
       kind: "api_token",
       accessToken: "ATATT-KNOWNBB",
       username: "me@example.com",
+      host: null,
     });
     assert.equal(
       (

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
-import { getCredentialOrThrow } from "@/lib/oauth/credentials";
+import { getCredentialOrThrow, getUsableCredentialOrThrow } from "@/lib/oauth/credentials";
 import { createDropboxClient, errorSummary } from "./dropbox/client";
 import { createDriveClient, googleFailure } from "./gdrive/client";
 import { FOLDER_MIME } from "./gdrive";
@@ -45,7 +45,8 @@ async function tokenFor(db: DbOrTx, actor: Actor, type: string, body: BrowseBody
       throw new AppError("invalid_config", "That account belongs to another provider.", [
         { path: "credentialId", message: "Pick an account of this provider." },
       ]);
-    return credentialToken(credential.id);
+    await getUsableCredentialOrThrow(db, actor, credential.id, type, { host: body.host });
+    return credentialToken(credential.id, { type, host: body.host });
   }
   throw new AppError("invalid_config", "Connect an account or paste a token first.", [
     { path: "token", message: "Connect an account or paste a token first." },

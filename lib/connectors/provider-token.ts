@@ -1,5 +1,7 @@
 import type { Source } from "@/lib/db/schema";
+import { credentialHostMismatch } from "@/lib/oauth/credential-host";
 import { getProviderToken } from "@/lib/oauth/get-access-token";
+import { ConnectorConfigError } from "./errors";
 import { decryptSecret, encryptSecret, getKeyring, type Keyring } from "@/lib/oauth/encryption";
 
 // The one place that says which token a source talks to its provider with: the token given in
@@ -20,19 +22,25 @@ export function sealWebhookSecret(sourceId: string, secret: string): string {
   return encryptSecret(secret, webhookBinding(sourceId));
 }
 
-/** A connected account's token as connectors take it (Bitbucket API tokens: `email:token`, sent as Basic). */
-export async function credentialToken(credentialId: string): Promise<string> {
+/**
+ * A connected account's token as connectors take it (Bitbucket API tokens: `email:token`, sent
+ * as Basic). With `target`, a token issued by another host than the target's is refused.
+ */
+export async function credentialToken(credentialId: string, target?: { type: string; host: unknown }): Promise<string> {
   const token = await getProviderToken(credentialId);
+  const mismatch = target && credentialHostMismatch(token, target.type, target.host);
+  if (mismatch) throw new ConnectorConfigError(mismatch, "credentialId");
   return token.username ? `${token.username}:${token.accessToken}` : token.accessToken;
 }
 
-type SourceSecrets = Pick<Source, "id" | "config" | "tokenSecret">;
+type SourceSecrets = Pick<Source, "id" | "type" | "config" | "tokenSecret">;
 
 /** The decrypted provider token of a source, or null when it has none (public repositories). */
 export async function resolveProviderToken(source: SourceSecrets): Promise<string | null> {
   if (source.tokenSecret) return decryptSecret(source.tokenSecret, tokenBinding(source.id));
   const credentialId = source.config.credentialId;
-  if (typeof credentialId === "string" && credentialId) return credentialToken(credentialId);
+  if (typeof credentialId === "string" && credentialId)
+    return credentialToken(credentialId, { type: source.type, host: source.config.host });
   return null;
 }
 

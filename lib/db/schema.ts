@@ -41,6 +41,8 @@ export const credentials = pgTable(
     kind: varchar("kind", { length: 20 }).notNull().default("oauth"),
     accountId: varchar("account_id", { length: 255 }),
     accountName: varchar("account_name", { length: 255 }),
+    // The origin that issued the token (GitLab: gitlab.com or a self-managed host): its token is sent nowhere else.
+    host: varchar("host", { length: 255 }),
     // AES-256-GCM payload (iv, tag, ciphertext) and the id of the key that sealed it.
     secret: text("secret").notNull(),
     keyId: varchar("key_id", { length: 64 }).notNull(),

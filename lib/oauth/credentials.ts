@@ -5,6 +5,7 @@ import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
 import { credentials, sources, type Credential } from "@/lib/db/schema";
+import { credentialHostMismatch, issuingHost } from "./credential-host";
 import { sealCredentialSecret } from "./credential-secret";
 import type { TokenSet } from "./token-endpoint";
 
@@ -15,6 +16,8 @@ export const credentialDto = z.object({
   kind: z.enum(["oauth", "pat", "api_token"]),
   accountId: z.string().nullable(),
   accountName: z.string().nullable(),
+  /** GitLab: the origin that issued the token, the only host it is sent to. */
+  host: z.string().nullable(),
   scopes: z.string().nullable(),
   expiresAt: z.string().nullable(),
   status: z.enum(["active", "needs_reauth"]),
@@ -31,6 +34,7 @@ export function toCredentialDto(row: Credential): CredentialDto {
     kind: row.kind as CredentialDto["kind"],
     accountId: row.accountId,
     accountName: row.accountName,
+    host: row.host,
     scopes: row.scopes,
     expiresAt: row.expiresAt?.toISOString() ?? null,
     status: row.status as CredentialDto["status"],
@@ -89,6 +93,14 @@ export const createCredentialBody = z
       .max(255)
       .optional()
       .describe("Bitbucket: the Atlassian account email the API token belongs to"),
+    host: z
+      .url({ protocol: /^https?$/, error: "host must be the http(s) URL of the GitLab instance that issued the token" })
+      .optional()
+      .describe("GitLab: the instance that issued the token (default https://gitlab.com); it is sent nowhere else"),
+  })
+  .refine((b) => b.provider === "gitlab" || !b.host, {
+    message: "host is only for GitLab tokens.",
+    path: ["host"],
   })
   .refine((b) => b.provider !== "bitbucket" || b.username, {
     message: "username is required for a Bitbucket API token (the email of the Atlassian account).",
@@ -115,6 +127,7 @@ export async function createTokenCredential(
       provider: body.provider,
       kind: body.provider === "bitbucket" ? "api_token" : "pat",
       accountName: body.accountName ?? body.username ?? null,
+      host: issuingHost(body.provider, body.host ?? "https://gitlab.com"),
       ...sealed,
     })
     .returning();
@@ -174,6 +187,7 @@ export async function saveOAuthCredential(
         provider: input.provider,
         kind: "oauth",
         accountId: input.accountId,
+        host: issuingHost(input.provider),
         ...values,
       })
       .returning()) as [Credential];
@@ -194,11 +208,50 @@ export async function deleteCredential(db: DbOrTx, actor: Actor, id: string): Pr
   await db.delete(credentials).where(eq(credentials.id, id));
 }
 
-/** Checks that a source may use this credential (the actor sees it and it fits the provider). */
-export async function assertCredentialUsable(db: DbOrTx, actor: Actor, id: string, sourceType: string): Promise<void> {
+export type CredentialUse = {
+  /** The source's config.host (GitLab): the credential must have been issued there. */
+  host?: unknown;
+  /** The source already uses this credential: an admin editing it may keep it. */
+  kept?: boolean;
+};
+
+/**
+ * A credential `actor` may send to a provider: their own (an admin sees everyone's, but uses
+ * only their own, or one a source they edit already uses), issued by the host it is sent to.
+ */
+export async function getUsableCredentialOrThrow(
+  db: DbOrTx,
+  actor: Actor,
+  id: string,
+  sourceType: string,
+  use: CredentialUse = {},
+): Promise<Credential> {
   const row = await getCredentialOrThrow(db, actor, id).catch(() => {
     throw new AppError("invalid_config", `config.credentialId: no credential with id ${id}.`);
   });
+  if (row.userId !== actor.userId && !use.kept)
+    throw new AppError(
+      "invalid_config",
+      "config.credentialId: that credential belongs to another user; only its owner may use it.",
+      [{ path: "credentialId", message: "Use one of your own connected accounts." }],
+    );
+  const mismatch = credentialHostMismatch(row, sourceType, use.host);
+  if (mismatch)
+    throw new AppError("invalid_config", `config.credentialId: ${mismatch}`, [
+      { path: "credentialId", message: mismatch },
+    ]);
+  return row;
+}
+
+/** Checks that a source may use this credential (the actor may use it, it fits the provider and host). */
+export async function assertCredentialUsable(
+  db: DbOrTx,
+  actor: Actor,
+  id: string,
+  sourceType: string,
+  use: CredentialUse = {},
+): Promise<void> {
+  const row = await getUsableCredentialOrThrow(db, actor, id, sourceType, use);
   const expected = sourceType === "gdrive" ? "google" : sourceType;
   if (row.provider !== expected) {
     throw new AppError(

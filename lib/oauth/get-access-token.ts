@@ -12,7 +12,14 @@ import { OAuthGrantError, requestToken } from "./token-endpoint";
 /** A token is refreshed on use when it expires within this many seconds. */
 export const REFRESH_ON_USE_MARGIN_SECONDS = 5 * 60;
 
-export type ProviderToken = { provider: string; kind: string; accessToken: string; username?: string };
+export type ProviderToken = {
+  provider: string;
+  kind: string;
+  accessToken: string;
+  username?: string;
+  /** The origin that issued the token (see credential-host.ts). */
+  host: string | null;
+};
 
 const reauth = (provider: string) =>
   new ConnectorAuthError(
@@ -28,6 +35,7 @@ function toToken(row: Credential, secret: CredentialSecret): ProviderToken {
     provider: row.provider,
     kind: row.kind,
     accessToken: secret.accessToken,
+    host: row.host,
     ...(secret.username ? { username: secret.username } : {}),
   };
 }

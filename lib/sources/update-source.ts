@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
 import { sources, type Source } from "@/lib/db/schema";
@@ -24,8 +25,16 @@ export async function updateSource(
   for (const [key, value] of Object.entries(body.config ?? {})) if (value === null) delete merged[key];
   const sentToken = ["token", "accessToken"].some((key) => typeof body.config?.[key] === "string");
   if (sentToken) delete merged.credentialId;
+  if (source.tokenSecret && !sentToken && !switchesAccount && hostChanged(source, merged))
+    throw new AppError(
+      "invalid_config",
+      "Changing config.host needs a new token: send config.token (issued by the new host) or config.credentialId with it.",
+      [{ path: "token", message: "A token is only sent to the host it was given for." }],
+    );
   const stored = switchesAccount ? null : source.tokenSecret ? await resolveProviderToken(source) : null;
-  const checked = body.config ? await checkSourceConfig(db, actor, source.type, merged, stored) : null;
+  const checked = body.config
+    ? await checkSourceConfig(db, actor, source.type, merged, stored, source.config.credentialId)
+    : null;
   let [updated] = await db
     .update(sources)
     .set({
@@ -43,6 +52,19 @@ export async function updateSource(
   // New filters change which files belong in the index: compare everything again.
   if (body.config) await requestSync({ sourceId: id, type: "full", trigger: "api" });
   return toSourceDto(updated!);
+}
+
+/** Whether a GitLab source is pointed at another instance (its stored token stays with the old one). */
+function hostChanged(source: Source, config: Record<string, unknown>): boolean {
+  if (source.type !== "gitlab") return false;
+  const origin = (host: unknown) => {
+    try {
+      return new URL(typeof host === "string" && host ? host : "https://gitlab.com").origin;
+    } catch {
+      return String(host);
+    }
+  };
+  return origin(source.config.host) !== origin(config.host);
 }
 
 /** Config that says where a source's webhook lives: another repository needs another hook. */

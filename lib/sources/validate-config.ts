@@ -69,6 +69,7 @@ export async function checkSourceConfig(
   type: string,
   config: Record<string, unknown>,
   storedToken: string | null = null,
+  keptCredentialId: unknown = null,
 ): Promise<CheckedConfig> {
   const definition = getConnectorDefinition(type);
   if (type === "local" && actor.role !== "admin" && !localSourcesForMembers()) {
@@ -81,7 +82,10 @@ export async function checkSourceConfig(
   const sent = [sentToken, sentAccessToken].find((t): t is string => typeof t === "string" && t.length > 0) ?? null;
   let token = sent ?? storedToken;
   if (!sent && typeof parsed.credentialId === "string") {
-    await assertCredentialUsable(db, actor, parsed.credentialId, type);
+    await assertCredentialUsable(db, actor, parsed.credentialId, type, {
+      host: parsed.host,
+      kept: parsed.credentialId === keptCredentialId,
+    });
     token = await credentialToken(parsed.credentialId).catch((err: unknown) => {
       throw new AppError("invalid_config", `config.credentialId: ${(err as Error).message}`);
     });
