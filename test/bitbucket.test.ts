@@ -383,6 +383,24 @@ describe("Bitbucket sources", () => {
     assert.equal((await db().select().from(syncJobs)).length, jobsBefore, "nothing queued");
   });
 
+  test("the poll goes on past a source that fails in any way (here a token that cannot be opened)", async () => {
+    delete process.env.APP_URL;
+    const source = await connect();
+    const [row] = await db().select().from(sources).where(eq(sources.id, source.id));
+    const { id: _id, ...copy } = row!;
+    void _id;
+    // Listed first, so that the good source is polled after it.
+    await db()
+      .insert(sources)
+      .values({ ...copy, name: "broken", tokenSecret: "not a sealed value", createdAt: new Date(0) });
+    repo.commit({ "after-broken.md": "still polled\n" });
+    const result = await pollSources();
+    assert.deepEqual(result, { checked: 2, queued: 1 });
+    const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
+    assert.equal(job!.sourceId, source.id);
+    assert.equal((await waitForJob(job!.id)).status, "completed");
+  });
+
   test("without APP_URL the repository is polled: one branch lookup, a sync only when the head moved; delete removes the hook", async () => {
     delete process.env.APP_URL;
     const source = await connect();

@@ -1,9 +1,24 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ConnectorRateLimitError } from "./errors";
 
 /** Rate-limit waits longer than this are thrown instead (pg-boss retries the attempt later). */
 export const MAX_INLINE_WAIT_MS = 15 * 60_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What one sync may still spend waiting for rate limits, across all of its requests. */
+const budgets = new AsyncLocalStorage<{ remainingMs: number }>();
+
+/**
+ * Runs one sync attempt with a total rate-limit wait budget (RATE_LIMIT_WAIT_BUDGET_SECONDS,
+ * default an hour): once spent, the next rate limit is thrown, and pg-boss retries the attempt
+ * later instead of a provider holding the worker without end.
+ */
+export function withRateLimitBudget<T>(run: () => Promise<T>): Promise<T> {
+  const seconds = Number(process.env.RATE_LIMIT_WAIT_BUDGET_SECONDS);
+  const remainingMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 60 * 60_000;
+  return budgets.run({ remainingMs }, run);
+}
 
 /**
  * Runs one provider request, waiting out its rate limits (shown through `onWait`) and
@@ -18,11 +33,13 @@ export async function waitOutRateLimits<T>(
       return await call();
     } catch (err) {
       if (!(err instanceof ConnectorRateLimitError)) throw err;
-      const wait = err.retryAt.getTime() - Date.now();
-      if (wait > MAX_INLINE_WAIT_MS) throw err;
+      const wait = Math.max(0, err.retryAt.getTime() - Date.now());
+      const budget = budgets.getStore();
+      if (wait > MAX_INLINE_WAIT_MS || (budget && wait > budget.remainingMs)) throw err;
+      if (budget) budget.remainingMs -= wait;
       await onWait?.(`waiting for rate limit until ${err.retryAt.toISOString()} (${err.message})`);
       // Jitter, so that the workers a limit stopped together do not all return at once.
-      await sleep(Math.max(0, wait) + Math.random() * 250);
+      await sleep(wait + Math.random() * 250);
       await onWait?.(null);
     }
   }

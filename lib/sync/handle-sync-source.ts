@@ -7,6 +7,7 @@ import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { SyncCancelledError, SyncRun } from "./run-sync";
 import { SyncStoppedError } from "./sync-stopped-error";
+import { withRateLimitBudget } from "@/lib/connectors/wait-out-rate-limits";
 
 export type AttemptInfo = { retryCount: number; retryLimit: number };
 
@@ -76,7 +77,7 @@ export async function handleSyncSource(
         await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
       };
       const connector = await connectorForSource(source, { onWait });
-      await new SyncRun(db, job, source, connector, pipeline).run();
+      await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline).run());
     } catch (err) {
       if (err instanceof SyncCancelledError) {
         await settleAfterCancel(sourceId);

@@ -46,8 +46,9 @@ export async function pollSources(): Promise<{ checked: number; queued: number }
         queued++;
       }
     } catch (err) {
-      if (!(err instanceof ConnectorError)) throw err;
-      console.warn(`[poll] source ${source.id}: ${err.message}`);
+      // One source's failure (of any kind) never stops the others' polls.
+      const reason = err instanceof ConnectorError ? err.message : `${(err as Error).name ?? "Error"}`;
+      console.warn(`[poll] source ${source.id}: ${reason}`);
     }
   }
   return { checked: rows.length, queued };
