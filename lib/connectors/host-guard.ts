@@ -80,7 +80,17 @@ function expandIpv6(address: string): number[] | null {
   return words.length === 8 && words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffff) ? words : null;
 }
 
-const TRUSTED_URL_VARIABLES = ["GITHUB_API_URL", "BITBUCKET_API_URL", "BITBUCKET_URL", "GITHUB_URL", "GITLAB_URL"];
+const TRUSTED_URL_VARIABLES = [
+  "GITHUB_API_URL",
+  "BITBUCKET_API_URL",
+  "BITBUCKET_URL",
+  "GITHUB_URL",
+  "GITLAB_URL",
+  "GOOGLE_API_URL",
+  "GOOGLE_OAUTH_URL",
+  "DROPBOX_API_URL",
+  "DROPBOX_OAUTH_URL",
+];
 
 function hostKeys(url: URL): string[] {
   const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();

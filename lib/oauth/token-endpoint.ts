@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { guardedFetch } from "@/lib/connectors/host-guard";
 import type { OAuthClient, ProviderSpec } from "./providers";
 
 const tokenResponse = z.object({
@@ -60,11 +61,14 @@ export async function requestToken(
   }
   let response: Response;
   try {
-    response = await fetch(spec.tokenUrl, { method: "POST", headers, body, signal: AbortSignal.timeout(30_000) });
+    // The provider-call guard: address checked at connect, PROVIDER_TIMEOUT_SECONDS, a byte cap.
+    response = await guardedFetch(spec.tokenUrl, { method: "POST", headers, body });
   } catch (err) {
     throw new OAuthEndpointError(`${spec.label}'s token endpoint could not be reached (${(err as Error).name}).`, true);
   }
-  const text = await response.text();
+  const text = await response.text().catch((err: Error) => {
+    throw new OAuthEndpointError(`${spec.label}'s token endpoint sent an unreadable answer (${err.name}).`, true);
+  });
   let json: unknown = null;
   try {
     json = JSON.parse(text);

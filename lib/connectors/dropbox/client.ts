@@ -6,16 +6,18 @@ import {
   ConnectorRateLimitError,
   ConnectorSyncError,
 } from "../errors";
+import { guardedFetch } from "../host-guard";
 
 /**
  * The SDK always builds `https://{api,content}.dropboxapi.com/2/<route>`; with DROPBOX_API_URL
- * set, both hosts' routes are sent to `<DROPBOX_API_URL>/2/<route>` instead.
+ * set, both hosts' routes are sent to `<DROPBOX_API_URL>/2/<route>` instead. Every call goes
+ * through guardedFetch (its time and size limits).
  */
 export function dropboxFetch(base = process.env.DROPBOX_API_URL): typeof fetch {
-  if (!base) return fetch;
+  if (!base) return ((url: string | URL, init?: RequestInit) => guardedFetch(url, init)) as typeof fetch;
   const root = base.replace(/\/+$/, "");
   return ((url: string | URL, init?: RequestInit) =>
-    fetch(String(url).replace(/^https:\/\/[^/]+\/2\//, `${root}/2/`), init)) as typeof fetch;
+    guardedFetch(String(url).replace(/^https:\/\/[^/]+\/2\//, `${root}/2/`), init)) as typeof fetch;
 }
 
 export function createDropboxClient(accessToken: string): Dropbox {

@@ -6,10 +6,12 @@ import {
   ConnectorRateLimitError,
   ConnectorSyncError,
 } from "../errors";
+import { guardedFetch } from "../host-guard";
 
 /**
  * A Drive v3 client for one access token. GOOGLE_API_URL is googleapis' `rootUrl`. The
- * library's own retries are off: rate limits are waited out by the connector, visibly.
+ * library's own retries are off: rate limits are waited out by the connector, visibly. Its
+ * requests go through guardedFetch (the address check, time and size limits).
  */
 export function createDriveClient(accessToken: string): drive_v3.Drive {
   return drive({
@@ -17,6 +19,7 @@ export function createDriveClient(accessToken: string): drive_v3.Drive {
     rootUrl: process.env.GOOGLE_API_URL || undefined,
     headers: { Authorization: `Bearer ${accessToken}` },
     retry: false,
+    fetchImplementation: (input: string | URL | Request, init?: RequestInit) => guardedFetch(input, init),
   });
 }
 
