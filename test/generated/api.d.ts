@@ -1590,6 +1590,7 @@ export interface operations {
                             kind: "oauth" | "pat" | "api_token";
                             accountId: string | null;
                             accountName: string | null;
+                            host: string | null;
                             scopes: string | null;
                             expiresAt: string | null;
                             /** @enum {string} */
@@ -1628,6 +1629,11 @@ export interface operations {
                     accountName?: string;
                     /** @description Bitbucket: the Atlassian account email the API token belongs to */
                     username?: string;
+                    /**
+                     * Format: uri
+                     * @description GitLab: the instance that issued the token (default https://gitlab.com); it is sent nowhere else
+                     */
+                    host?: string;
                 };
             };
         };
@@ -1647,6 +1653,7 @@ export interface operations {
                             kind: "oauth" | "pat" | "api_token";
                             accountId: string | null;
                             accountName: string | null;
+                            host: string | null;
                             scopes: string | null;
                             expiresAt: string | null;
                             /** @enum {string} */
@@ -1713,6 +1720,7 @@ export interface operations {
                             kind: "oauth" | "pat" | "api_token";
                             accountId: string | null;
                             accountName: string | null;
+                            host: string | null;
                             scopes: string | null;
                             expiresAt: string | null;
                             /** @enum {string} */
