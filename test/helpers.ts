@@ -16,7 +16,7 @@ export const db = () => getDb();
 export async function resetDb(): Promise<void> {
   await retryOnDeadlock(() =>
     getDb().execute(
-      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries restart identity cascade`,
+      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries, changes, file_contents restart identity cascade`,
     ),
   );
   const boss = await getBoss();

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  customType,
   bigserial,
   boolean,
   foreignKey,
@@ -14,6 +15,8 @@ import {
   uuid,
   varchar,
 } from "drizzle-orm/pg-core";
+
+const bytea = customType<{ data: Buffer }>({ dataType: () => "bytea" });
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
@@ -148,6 +151,9 @@ export const sources = pgTable(
     // Rows in `files` for this source, kept by statement-level triggers on files (migration
     // 0007), so that listing 10,000 sources never counts a million files.
     fileCount: integer("file_count").notNull().default(0),
+    // Fencing generation: bumped when a sync attempt starts, a running sync is cancelled or the
+    // source is deleted. An attempt writes and delivers only while the fence is still its own.
+    fence: bigint("fence", { mode: "number" }).notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -202,9 +208,14 @@ export const files = pgTable(
     // Provider's own identity or version of the entry (Drive file id, git blob SHA, mtime+size).
     providerId: varchar("provider_id", { length: 255 }),
     providerVersion: varchar("provider_version", { length: 255 }),
+    // The version downstream last accepted (see lib/changes): equal to `sha` once delivered.
+    deliveredSha: varchar("delivered_sha", { length: 64 }),
+    // Why a stage refused the indexed version (a 4xx); not sent again until retried.
+    deliveryError: text("delivery_error"),
   },
   (t) => [
     uniqueIndex("files_source_id_path_key").on(t.sourceId, t.path),
+    index("files_sha_idx").on(t.sha),
     index("files_source_id_language_idx").on(t.sourceId, t.language),
     foreignKey({ name: "files_source_id_fkey", columns: [t.sourceId], foreignColumns: [sources.id] }).onDelete(
       "cascade",
@@ -288,6 +299,8 @@ export const syncJobBatches = pgTable(
     id: bigserial("id", { mode: "number" }).primaryKey(),
     jobId: uuid("job_id").notNull(),
     batchNo: integer("batch_no").notNull(),
+    /** The fence of the sync attempt that made the batch: a batch of a stale attempt writes nothing. */
+    fence: bigint("fence", { mode: "number" }).notNull().default(0),
     /** The listed files to read: path, size, version, id, lastModified. */
     files: jsonb("files").$type<BatchFileEntry[]>().notNull(),
     /** pending | done | failed */
@@ -367,6 +380,49 @@ export const pipelineDeliveries = pgTable(
   ],
 );
 
+// The outbox: every change to `files`, written in the same transaction as the change itself, in
+// `seq` order. Delivery reads it after the commit; rows outlive their source (no foreign key)
+// so that a removed source's deletions are still delivered and visible to its owner.
+export const changes = pgTable(
+  "changes",
+  {
+    seq: bigserial("seq", { mode: "number" }).primaryKey(),
+    sourceId: uuid("source_id").notNull(),
+    ownerId: uuid("owner_id"),
+    jobId: uuid("job_id"),
+    /** upsert | delete */
+    op: varchar("op", { length: 10 }).notNull(),
+    path: varchar("path", { length: 1024 }).notNull(),
+    sha: varchar("sha", { length: 64 }),
+    size: bigint("size", { mode: "number" }),
+    language: varchar("language", { length: 50 }),
+    /** 0 for syncs; a redelivery appends a new generation. */
+    generation: integer("generation").notNull().default(0),
+    /** pending | delivered | failed (a stage refused it) | superseded (a later change of the path won) */
+    status: varchar("status", { length: 20 }).notNull().default("pending"),
+    error: text("error"),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("changes_source_id_seq_idx").on(t.sourceId, t.seq),
+    index("changes_source_id_path_idx").on(t.sourceId, t.path),
+    index("changes_pending_idx")
+      .on(t.sourceId, t.path)
+      .where(sql`${t.status} = 'pending'`),
+    index("changes_pending_sha_idx")
+      .on(t.sha)
+      .where(sql`${t.status} = 'pending'`),
+  ],
+);
+
+// File content, content-addressed (sha-256 of the raw bytes) and gzip-compressed: one row per
+// distinct content, shared by every file and change that has it, removed when none does.
+export const fileContents = pgTable("file_contents", {
+  sha: varchar("sha", { length: 64 }).primaryKey(),
+  content: bytea("content").notNull(),
+});
+
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Credential = typeof credentials.$inferSelect;
@@ -401,3 +457,4 @@ export const workers = pgTable(
 );
 
 export type WorkerRow = typeof workers.$inferSelect;
+export type Change = typeof changes.$inferSelect;

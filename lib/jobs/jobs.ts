@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
+import { bumpFence } from "@/lib/changes/fence";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
@@ -73,8 +74,9 @@ export async function getJobOrThrow(db: DbOrTx, actor: Actor, id: string): Promi
 }
 
 /**
- * Cancels a queued or running job. A running sync notices between batches and stops; what
- * it already wrote stays consistent (each batch is one transaction).
+ * Cancels a queued or running job. A running one is fenced off at once: it writes and delivers
+ * nothing more, wherever its batches run; what it already wrote stays consistent (each batch
+ * is one transaction) and its undelivered changes are delivered by the next sync.
  */
 export async function cancelJob(db: DbOrTx, actor: Actor, id: string) {
   const job = await getJobOrThrow(db, actor, id);
@@ -85,5 +87,6 @@ export async function cancelJob(db: DbOrTx, actor: Actor, id: string) {
     .returning();
   if (!cancelled)
     throw new AppError("conflict", `The job is already ${job.status}; only queued or running jobs can be cancelled.`);
+  if (job.status === "running") await bumpFence(db, job.sourceId);
   return toJobDto(cancelled);
 }

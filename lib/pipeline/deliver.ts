@@ -31,6 +31,12 @@ export type DeleteDelivery = { sourceId: string; path: string; sha: string | nul
 /** Called while a stage is down and the delivery waits to retry. */
 export type WaitReporter = (detail: string | null) => Promise<void> | void;
 
+/**
+ * Called before every request to a stage: throws to stop a delivery whose attempt has been
+ * fenced off (cancelled, taken over, its source deleted), so that nothing stale is sent.
+ */
+export type SendGuard = () => Promise<void>;
+
 /** A stage refused the file for good (a 4xx other than 408/429): record it, do not retry. */
 export class PipelineRejectedError extends Error {
   constructor(message: string) {
@@ -48,8 +54,8 @@ export function idempotencyKey(sourceId: string, path: string, sha: string | nul
 
 export type Pipeline = {
   /** Normalizes and chunks one file, hands it to every configured stage, returns the chunks to store. */
-  upsert(file: UpsertDelivery, onWait?: WaitReporter): Promise<TextChunk[]>;
-  delete(file: DeleteDelivery, onWait?: WaitReporter): Promise<void>;
+  upsert(file: UpsertDelivery, onWait?: WaitReporter, guard?: SendGuard): Promise<TextChunk[]>;
+  delete(file: DeleteDelivery, onWait?: WaitReporter, guard?: SendGuard): Promise<void>;
   /** True when no HTTP stage is configured: the embedded default is all there is. */
   embedded: boolean;
 };
@@ -76,9 +82,11 @@ async function postJson(
   key: string,
   policy: RetryPolicy,
   onWait?: WaitReporter,
+  guard?: SendGuard,
 ): Promise<unknown> {
   let lastProblem = "";
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    await guard?.();
     let delay = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
     delay = delay / 2 + Math.random() * (delay / 2);
     try {
@@ -121,7 +129,7 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
   const embedded = !stages.normalize && !stages.chunk && !stages.embed && !stages.graph;
   return {
     embedded,
-    async upsert(file, onWait) {
+    async upsert(file, onWait, guard) {
       const key = idempotencyKey(file.sourceId, file.path, file.sha);
       const meta = { sourceId: file.sourceId, path: file.path, sha: file.sha, language: file.language };
       let text = normalizeText(file.content);
@@ -133,6 +141,7 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
           key,
           policy,
           onWait,
+          guard,
         )) as {
           files?: { content?: string }[];
         };
@@ -148,6 +157,7 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
           key,
           policy,
           onWait,
+          guard,
         )) as {
           chunks?: StageChunk[];
         };
@@ -169,21 +179,30 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
           key,
           policy,
           onWait,
+          guard,
         )) as {
           embeddings?: unknown;
         };
         embeddings = result.embeddings;
       }
       if (stages.graph) {
-        await postJson("graph", join(stages.graph, "/store"), { ...meta, chunks, embeddings }, key, policy, onWait);
+        await postJson(
+          "graph",
+          join(stages.graph, "/store"),
+          { ...meta, chunks, embeddings },
+          key,
+          policy,
+          onWait,
+          guard,
+        );
       }
       return chunks;
     },
-    async delete(file, onWait) {
+    async delete(file, onWait, guard) {
       const key = idempotencyKey(file.sourceId, file.path, `deleted:${file.sha ?? ""}`);
       const body = { op: "delete", sourceId: file.sourceId, path: file.path, sha: file.sha };
       for (const [stage, url] of Object.entries(stages)) {
-        if (url) await postJson(stage, join(url, "/delete"), body, key, policy, onWait);
+        if (url) await postJson(stage, join(url, "/delete"), body, key, policy, onWait, guard);
       }
     },
   };

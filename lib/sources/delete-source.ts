@@ -1,7 +1,7 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
-import { pipelineDeliveries, sources } from "@/lib/db/schema";
+import { changes, sources, syncJobs } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { createPipeline } from "@/lib/pipeline/deliver";
 import { getBoss } from "@/lib/queue/boss";
@@ -10,9 +10,11 @@ import { getSourceOrThrow } from "./get-source-or-throw";
 import { removeSourceWebhook } from "./source-webhook";
 
 /**
- * Removes a source, its webhook and its files. The deletion of every file is recorded in the
- * same transaction and delivered to the pipeline by the send-to-pipeline job, so a consumer
- * downstream never keeps a file the index no longer has.
+ * Removes a source, its webhook and its files. Its syncs are cancelled and fenced off first
+ * (the source row is locked: a running attempt's writes wait, then find no source and stop),
+ * then a deletion of every path ever sent downstream is appended to the outbox in the same
+ * transaction and delivered by the send-to-pipeline job, so a consumer downstream never keeps
+ * a file the index no longer has.
  */
 export async function deleteSource(db: Db, actor: Actor, id: string): Promise<void> {
   const source = await getSourceOrThrow(db, actor, id);
@@ -20,12 +22,38 @@ export async function deleteSource(db: Db, actor: Actor, id: string): Promise<vo
   const pipeline = createPipeline();
   const boss = await getBoss();
   await withTransaction(async (tx, executor) => {
-    // The embedded pipeline's chunks go with the rows (cascade): nothing is left to deliver.
-    const status = pipeline.embedded ? "delivered" : "pending";
+    await tx
+      .update(sources)
+      .set({ fence: sql`${sources.fence} + 1` })
+      .where(eq(sources.id, id));
+    await tx
+      .update(syncJobs)
+      .set({ status: "cancelled", completedAt: new Date(), detail: null })
+      .where(and(eq(syncJobs.sourceId, id), inArray(syncJobs.status, ["queued", "running"])));
+    const [{ last }] = (
+      await tx.execute<{ last: number }>(
+        sql`select coalesce(max(seq), 0)::bigint as last from ${changes} where source_id = ${id}`,
+      )
+    ).rows as [{ last: number }];
+    // What was never sent needs no deletion; what may have been sent (delivered, or pending
+    // with a delivery perhaps in flight) does, as does every indexed file.
     await tx.execute(sql`
-      insert into ${pipelineDeliveries} (source_id, path, sha, op, status, delivered_at)
-      select source_id, path, sha, 'delete', ${status}, ${pipeline.embedded ? sql`now()` : sql`null`}
-      from files where source_id = ${id}`);
+      with latest as (
+        select distinct on (path) path, op, sha, status from ${changes} where source_id = ${id} order by path, seq desc
+      ), targets as (
+        select path, sha from files where source_id = ${id}
+        union
+        select path, sha from latest
+        where not (op = 'delete' and status = 'delivered') and (op = 'upsert' or status = 'pending')
+      )
+      insert into ${changes} (source_id, owner_id, op, path, sha, status, delivered_at)
+      select distinct on (path) ${id}::uuid, ${source.userId}::uuid, 'delete', path, sha,
+        ${pipeline.embedded ? "delivered" : "pending"}, ${pipeline.embedded ? sql`now()` : sql`null`}
+      from targets order by path`);
+    await tx
+      .update(changes)
+      .set({ status: "superseded" })
+      .where(and(eq(changes.sourceId, id), eq(changes.status, "pending"), lte(changes.seq, Number(last))));
     await tx.delete(sources).where(eq(sources.id, id));
     if (!pipeline.embedded) await boss.send(QUEUES.sendToPipeline, { sourceId: id }, { db: executor });
   });

@@ -31,12 +31,17 @@ export function fromBatchEntry(entry: BatchFileEntry): RemoteFile {
 }
 
 /** Splits `changed` into process-file-batch jobs; the rows and the jobs commit together. */
-export async function enqueueFileBatches(jobId: string, changed: RemoteFile[], size: number): Promise<void> {
+export async function enqueueFileBatches(
+  jobId: string,
+  fence: number,
+  changed: RemoteFile[],
+  size: number,
+): Promise<void> {
   await getBoss();
   await withTransaction(async (tx, executor) => {
     const rows = [];
     for (let i = 0; i < changed.length; i += size) {
-      rows.push({ jobId, batchNo: i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
+      rows.push({ jobId, fence, batchNo: i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
     }
     for (let i = 0; i < rows.length; i += 100) await tx.insert(syncJobBatches).values(rows.slice(i, i + 100));
     await sendBatchJobs(

@@ -1,13 +1,15 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, like, or, sql } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
-import { files, pipelineDeliveries, syncJobFailures, type Source } from "@/lib/db/schema";
+import { getDb, type Db } from "@/lib/db/client";
+import { files, syncJobFailures, type Source } from "@/lib/db/schema";
 import { escapeLike } from "@/lib/db/escape-like";
 import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, RemoteFile } from "@/lib/connectors/types";
-import type { TextChunk } from "@/lib/pipeline/chunk";
-import { PipelineRejectedError, type Pipeline } from "@/lib/pipeline/deliver";
+import type { Pipeline } from "@/lib/pipeline/deliver";
+import { deliverChanges } from "@/lib/changes/deliver-changes";
+import { assertFence } from "@/lib/changes/fence";
+import { recordDeletes, recordUpserts } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
 import { mapLimit } from "./map-limit";
 import { addProgress, SyncCancelledError } from "./progress";
@@ -22,7 +24,7 @@ export const MAX_PATH_LENGTH = 1024;
 export type BatchEntry = { file: RemoteFile; content: Buffer | null };
 
 type Outcome =
-  | { kind: "deliver"; file: RemoteFile; sha: string; size: number; language: string | null; chunks: TextChunk[] }
+  | { kind: "deliver"; file: RemoteFile; sha: string; size: number; language: string | null; content: Buffer }
   | { kind: "same"; file: RemoteFile; sha: string; size: number; language: string | null }
   | { kind: "dropped"; path: string; reason: string; removed: IndexedFile | null }
   | { kind: "failed"; path: string; error: string };
@@ -59,14 +61,17 @@ export async function loadIndex(
 }
 
 /**
- * Reads, checks, delivers and indexes one batch of files of one sync job, and writes the
- * batch in one transaction: the rows, their chunks, the delivery log, the failures and the
- * job's counters. Used inline by a sync and by the process-file-batch job alike.
+ * Reads, checks and indexes one batch of files of one sync job, writing the batch in one
+ * transaction under the attempt's fence: the rows, their changes in the outbox, the failures
+ * and the job's counters; then delivers the batch's changes. Used inline by a sync and by the
+ * process-file-batch job alike.
  */
 export class FileProcessor {
   constructor(
     private readonly context: {
       jobId: string;
+      /** The attempt's fencing generation (see lib/changes/fence). */
+      fence: number;
       source: Source;
       connector: Connector;
       pipeline: Pipeline;
@@ -78,7 +83,8 @@ export class FileProcessor {
 
   /**
    * Processes `batch`. Throws SyncCancelledError, writing nothing, when the job stopped
-   * running meanwhile; `inTransaction` runs last in the batch's transaction.
+   * running meanwhile (StaleAttemptError when the attempt was fenced off); `inTransaction`
+   * runs last in the batch's transaction. Returns once the batch's changes are delivered.
    */
   async process(
     batch: BatchEntry[],
@@ -91,7 +97,9 @@ export class FileProcessor {
           this.processFile(file, content, existing.get(file.path) ?? null),
         )
       : [];
+    const context = { sourceId: source.id, ownerId: source.userId, jobId };
     await withTransaction(async (tx, _executor, client) => {
+      await assertFence(tx, source.id, this.context.fence);
       // First, so that batches of one job commit one after the other and none after a cancel.
       const running = await addProgress(tx, jobId, {
         processed: outcomes.filter((o) => o.kind === "deliver").length,
@@ -103,14 +111,13 @@ export class FileProcessor {
       const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
       if (rows.length > 0) {
         // Arrays through unnest: one statement and a handful of parameters per batch, whatever its size.
-        const written = await client.query<{ id: string; path: string }>(
+        await client.query(
           `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version)
            select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])
            on conflict (source_id, path) do update set
              sha = excluded.sha, size = excluded.size, language = excluded.language, last_modified = excluded.last_modified,
              indexed_at = case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end,
-             provider_id = excluded.provider_id, provider_version = excluded.provider_version
-           returning id, path`,
+             provider_id = excluded.provider_id, provider_version = excluded.provider_version`,
           [
             source.id,
             rows.map((o) => o.file.path),
@@ -123,36 +130,15 @@ export class FileProcessor {
             rows.map((o) => o.file.version),
           ],
         );
-        const idByPath = new Map(written.rows.map((w) => [w.path, w.id]));
-        const delivered = outcomes.filter((o): o is Extract<Outcome, { kind: "deliver" }> => o.kind === "deliver");
-        if (delivered.length > 0) {
-          const ids = delivered.map((o) => idByPath.get(o.file.path)!);
-          await client.query("delete from chunks where file_id = any($1::uuid[])", [ids]);
-          const chunkRows = delivered.flatMap((o) =>
-            o.chunks.map((c) => ({ fileId: idByPath.get(o.file.path)!, ...c })),
-          );
-          await client.query(
-            `insert into chunks (file_id, ordinal, start_line, end_line, content)
-             select * from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])`,
-            [
-              chunkRows.map((c) => c.fileId),
-              chunkRows.map((c) => c.ordinal),
-              chunkRows.map((c) => c.startLine),
-              chunkRows.map((c) => c.endLine),
-              chunkRows.map((c) => c.content),
-            ],
-          );
-          await tx.insert(pipelineDeliveries).values(
-            delivered.map((o) => ({
-              sourceId: source.id,
-              jobId,
-              path: o.file.path,
-              sha: o.sha,
-              op: "upsert",
-              deliveredAt: now,
-            })),
-          );
-        }
+        await recordUpserts(
+          client,
+          context,
+          outcomes.flatMap((o) =>
+            o.kind === "deliver"
+              ? [{ path: o.file.path, sha: o.sha, size: o.size, language: o.language, content: o.content }]
+              : [],
+          ),
+        );
       }
       // A file that the content checks now drop (grown too large, turned binary) leaves the index.
       const removed = outcomes.filter(
@@ -168,15 +154,10 @@ export class FileProcessor {
             ),
           ),
         );
-        await tx.insert(pipelineDeliveries).values(
-          removed.map((o) => ({
-            sourceId: source.id,
-            jobId,
-            path: o.path,
-            sha: o.removed!.sha,
-            op: "delete",
-            deliveredAt: now,
-          })),
+        await recordDeletes(
+          client,
+          context,
+          removed.map((o) => ({ path: o.path, sha: o.removed!.sha })),
         );
       }
       const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
@@ -191,14 +172,23 @@ export class FileProcessor {
       }
       await inTransaction?.(tx);
     });
+    const touched = outcomes.flatMap((o) =>
+      o.kind === "deliver" ? [o.file.path] : o.kind === "dropped" && o.removed ? [o.path] : [],
+    );
+    await deliverChanges(getDb(), {
+      sourceId: source.id,
+      fence: this.context.fence,
+      jobId,
+      pipeline: this.context.pipeline,
+      onWait: this.context.setDetail,
+      paths: touched,
+      concurrency: this.context.concurrency,
+    });
   }
 
   private async processFile(file: RemoteFile, given: Buffer | null, row: IndexedFile | null): Promise<Outcome> {
-    const { filter, connector, pipeline, source } = this.context;
-    const dropped = async (reason: string): Promise<Outcome> => {
-      if (row) await pipeline.delete({ sourceId: source.id, path: file.path, sha: row.sha }, this.context.setDetail);
-      return { kind: "dropped", path: file.path, reason, removed: row };
-    };
+    const { filter, connector } = this.context;
+    const dropped = (reason: string): Outcome => ({ kind: "dropped", path: file.path, reason, removed: row });
     if (file.path.length > MAX_PATH_LENGTH)
       return {
         kind: "failed",
@@ -221,15 +211,6 @@ export class FileProcessor {
     const sha = sha256(content);
     const base = { file, sha, size: content.length, language: verdict.language };
     if (row?.sha === sha) return { kind: "same", ...base };
-    try {
-      const textChunks = await pipeline.upsert(
-        { sourceId: source.id, path: file.path, sha, language: verdict.language, content },
-        this.context.setDetail,
-      );
-      return { kind: "deliver", ...base, chunks: textChunks };
-    } catch (err) {
-      if (!(err instanceof PipelineRejectedError)) throw err;
-      return { kind: "failed", path: file.path, error: err.message };
-    }
+    return { kind: "deliver", ...base, content };
   }
 }

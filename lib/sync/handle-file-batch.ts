@@ -24,9 +24,9 @@ async function settle(
 }
 
 /**
- * The process-file-batch job: reads, delivers and indexes one batch of a fanned-out sync.
- * Idempotent: a batch already settled does nothing, and its rows and the "done" mark commit
- * together. Transient errors are thrown for pg-boss to retry; the last attempt records them
+ * The process-file-batch job: reads, indexes and delivers one batch of a fanned-out sync.
+ * Idempotent: a batch already settled does nothing, and a retried one finds its rows indexed
+ * and its undelivered changes still pending in the outbox. Transient errors are thrown for pg-boss to retry; the last attempt records them
  * on the batch so that the waiting sync fails honestly instead of waiting forever.
  */
 export async function handleFileBatch(
@@ -46,6 +46,7 @@ export async function handleFileBatch(
 
   const processor = new FileProcessor({
     jobId: job.id,
+    fence: batch.fence,
     source,
     connector: await connectorForSource(source),
     pipeline,
@@ -63,17 +64,14 @@ export async function handleFileBatch(
       entries.map((f) => f.path),
       { exact: true },
     );
+    // Settled once its changes are delivered, so that the waiting sync completes only then.
     await processor.process(
       entries.map((file) => ({ file, content: null })),
       existing,
-      async (tx) => {
-        await tx
-          .update(syncJobBatches)
-          .set({ status: "done", completedAt: new Date() })
-          .where(eq(syncJobBatches.id, batch.id));
-      },
     );
+    await settle(db, batch.id, "done");
   } catch (err) {
+    // A cancelled or fenced-off attempt's batch stops; a newer attempt redoes what it left.
     if (err instanceof SyncCancelledError) return settle(db, batch.id, "done");
     const kind = batchErrorKind(err);
     const message = err instanceof Error ? err.message : String(err);

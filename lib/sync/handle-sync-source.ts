@@ -5,14 +5,19 @@ import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
+import { isCurrentFence } from "@/lib/changes/fence";
 import { SyncCancelledError, SyncRun } from "./run-sync";
 import { SyncStoppedError } from "./sync-stopped-error";
 import { withRateLimitBudget } from "@/lib/connectors/wait-out-rate-limits";
 
 export type AttemptInfo = { retryCount: number; retryLimit: number };
 
-/** Takes the job to work on: one left running by a crashed attempt first, else the oldest queued. */
-async function claimNext(sourceId: string): Promise<SyncJob | null> {
+/**
+ * Takes the job to work on: one left running by a crashed (or presumed dead) attempt first,
+ * else the oldest queued; and starts a new fencing generation, so that whatever an earlier
+ * attempt still runs can neither write nor deliver from now on.
+ */
+async function claimNext(sourceId: string): Promise<{ job: SyncJob; fence: number } | null> {
   return withTransaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${sourceId}, 0))`);
     const [job] = await tx
@@ -28,8 +33,12 @@ async function claimNext(sourceId: string): Promise<SyncJob | null> {
       .set({ status: "running", startedAt: job.startedAt ?? now, attempts: job.attempts + 1, detail: null })
       .where(eq(syncJobs.id, job.id))
       .returning();
-    await tx.update(sources).set({ status: "syncing", updatedAt: now }).where(eq(sources.id, sourceId));
-    return claimed!;
+    const [source] = await tx
+      .update(sources)
+      .set({ status: "syncing", updatedAt: now, fence: sql`${sources.fence} + 1` })
+      .where(eq(sources.id, sourceId))
+      .returning({ fence: sources.fence });
+    return { job: claimed!, fence: source!.fence };
   });
 }
 
@@ -46,14 +55,19 @@ async function failJob(job: SyncJob, message: string, sourceStatus: "error" | "n
     .where(eq(sources.id, job.sourceId));
 }
 
-/** After a cancel the source shows its last settled state again. */
+/** After a cancel the source shows its last settled state again, unless another sync runs. */
 async function settleAfterCancel(sourceId: string): Promise<void> {
   const db = getDb();
   const [source] = await db.select({ lastSyncAt: sources.lastSyncAt }).from(sources).where(eq(sources.id, sourceId));
   await db
     .update(sources)
     .set({ status: source?.lastSyncAt ? "synced" : "pending", updatedAt: new Date() })
-    .where(eq(sources.id, sourceId));
+    .where(
+      and(
+        eq(sources.id, sourceId),
+        sql`not exists (select 1 from ${syncJobs} where ${syncJobs.sourceId} = ${sourceId} and ${syncJobs.status} = 'running')`,
+      ),
+    );
 }
 
 /**
@@ -70,15 +84,21 @@ export async function handleSyncSource(
   for (;;) {
     const [source] = await db.select().from(sources).where(eq(sources.id, sourceId));
     if (!source) return;
-    const job = await claimNext(sourceId);
-    if (!job) return;
+    const claim = await claimNext(sourceId);
+    if (!claim) return;
+    const { job, fence } = claim;
     try {
       const onWait = async (detail: string | null) => {
         await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
       };
       const connector = await connectorForSource(source, { onWait });
-      await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline).run());
+      await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline, fence).run());
     } catch (err) {
+      // Fenced off by a newer attempt or the source's deletion: they own everything now.
+      if (!(await isCurrentFence(db, sourceId, fence))) {
+        const [now] = await db.select({ status: syncJobs.status }).from(syncJobs).where(eq(syncJobs.id, job.id));
+        if (now?.status !== "cancelled") return;
+      }
       if (err instanceof SyncCancelledError) {
         await settleAfterCancel(sourceId);
         continue;

@@ -9,6 +9,18 @@ export class SyncCancelledError extends Error {
   }
 }
 
+/**
+ * The attempt has been fenced off: its job was cancelled, another handler took it over, or its
+ * source was deleted. It stops at once and writes nothing more, the job's status included.
+ */
+export class StaleAttemptError extends SyncCancelledError {
+  constructor() {
+    super();
+    this.message = "This sync attempt was superseded (cancelled, taken over or its source deleted).";
+    this.name = "StaleAttemptError";
+  }
+}
+
 // Counters are added in SQL, not written from memory, because the batches of one job may be
 // written by several workers. Progress stays below 100 until the job completes.
 const PROGRESS = sql`least(99, floor(100.0 * (${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed}) / greatest(${syncJobs.filesTotal}, 1)))::int`;

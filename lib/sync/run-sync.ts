@@ -7,6 +7,8 @@ import { files } from "@/lib/db/schema";
 import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, FileChange, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
+import { deliverChanges, requeueRefused } from "@/lib/changes/deliver-changes";
+import { assertFence } from "@/lib/changes/fence";
 import { deleteIndexedFiles } from "./delete-files";
 import { checkDeletionGuard } from "./deletion-guard";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
@@ -52,11 +54,14 @@ export class SyncRun {
     private readonly source: Source,
     private readonly connector: Connector,
     private readonly pipeline: Pipeline,
+    /** This attempt's fencing generation: its writes and deliveries are refused once it moves on. */
+    private readonly fence: number,
     private readonly concurrency = DEFAULT_CONCURRENCY,
   ) {
     this.filter = createFileFilter(source.config as FilterConfig);
     this.processor = new FileProcessor({
       jobId: job.id,
+      fence,
       source,
       connector,
       pipeline,
@@ -71,7 +76,10 @@ export class SyncRun {
     await settleFileBatches(this.db, this.job.id, { clear: true });
     await resetProgress(this.db, this.job.id);
     if (this.job.type === "full") return this.full();
-    if (this.job.paths?.length) return this.named(this.job.paths);
+    if (this.job.paths?.length) {
+      if (this.job.trigger === "retry") await requeueRefused(this.db, this.source.id, this.job.paths);
+      return this.named(this.job.paths);
+    }
     if (this.connector.getChanges && this.source.cursor) {
       const delta = await this.providerCall(() => this.connector.getChanges!(this.source.cursor!));
       if (!delta.reset) return this.applyChanges(delta.changes, delta.cursor);
@@ -248,7 +256,7 @@ export class SyncRun {
       (changed.length >= ARCHIVE_MIN_FILES || (options.wholeListing && existing.size === 0));
     const remaining = useArchive ? (await this.processFromArchive(changed, existing)).rest : changed;
     if (remaining.length > FAN_OUT_THRESHOLD) {
-      await enqueueFileBatches(this.job.id, remaining, WRITE_BATCH);
+      await enqueueFileBatches(this.job.id, this.fence, remaining, WRITE_BATCH);
       await settleFileBatches(this.db, this.job.id, { throwOnFailure: true, whileWaiting: workOneFileBatch });
       return;
     }
@@ -338,12 +346,23 @@ export class SyncRun {
         existing,
         this.pipeline,
         (d) => this.setDetail(d),
+        this.fence,
       );
     }
   }
 
   private async finish(cursor: string | null): Promise<void> {
+    // Completed means delivered: what an earlier attempt committed but never delivered goes now.
+    await deliverChanges(this.db, {
+      sourceId: this.source.id,
+      fence: this.fence,
+      jobId: this.job.id,
+      pipeline: this.pipeline,
+      onWait: (d) => this.setDetail(d),
+      concurrency: this.concurrency,
+    });
     await withTransaction(async (tx) => {
+      await assertFence(tx, this.source.id, this.fence);
       const now = new Date();
       const [done] = await tx
         .update(syncJobs)
