@@ -5,12 +5,17 @@ import path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
-import { sources, syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { bumpFence } from "@/lib/changes/fence";
+import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { changes, sources, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { cancelJob } from "@/lib/jobs/jobs";
 import { createPipeline, PipelineRejectedError, pipelineStagesFromEnv, type Pipeline } from "@/lib/pipeline/deliver";
 import { sendToPipelineJob } from "@/lib/queue/jobs/send-to-pipeline";
 import { deleteSource } from "@/lib/sources/delete-source";
+import { FileProcessor } from "@/lib/sync/file-processor";
+import { createFileFilter } from "@/lib/sync/filters";
 import { handleSyncSource } from "@/lib/sync/handle-sync-source";
+import { StaleAttemptError } from "@/lib/sync/progress";
 import { startPipelineFake } from "./fakes/pipeline-server";
 import { closeAll, db, indexed, resetDb, tempDir, waitFor } from "./helpers";
 
@@ -176,6 +181,45 @@ describe("delivery fencing and the outbox", () => {
     assert.equal(fake.requests.length, requestsBefore, "the stale attempt delivered nothing after the cancel");
     assert.equal((await indexed(sourceId)).get("a.md")!.sha, sha("new a\n"));
     await assertDownstreamEqualsIndex(sourceId);
+  });
+
+  test("a batch of a stale attempt (its fence bumped) writes no row and no change", async () => {
+    const folder = folderFor("stale-batch");
+    write(folder, { "a.md": "a\n" });
+    const sourceId = await createLocalSource(folder);
+    await queueSync(sourceId);
+    await handleSyncSource(sourceId, attempt, gatedPipeline().pipeline);
+    const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
+    const jobId = await queueSync(sourceId);
+    await db().update(syncJobs).set({ status: "running" }).where(eq(syncJobs.id, jobId));
+    await bumpFence(db(), sourceId);
+    write(folder, { "a.md": "changed\n", "b.md": "b\n" });
+    const processor = new FileProcessor({
+      jobId,
+      fence: source!.fence,
+      source: source!,
+      connector: await connectorForSource(source!),
+      pipeline: gatedPipeline().pipeline,
+      filter: createFileFilter({}),
+      concurrency: 2,
+      setDetail: async () => {},
+    });
+    const requestsBefore = fake.requests.length;
+    const changesBefore = await db().select().from(changes).where(eq(changes.sourceId, sourceId));
+    await assert.rejects(
+      processor.process(
+        [
+          { file: { path: "a.md", size: null, version: null }, content: null },
+          { file: { path: "b.md", size: null, version: null }, content: null },
+        ],
+        new Map(),
+      ),
+      StaleAttemptError,
+    );
+    assert.equal((await indexed(sourceId)).get("a.md")!.sha, sha("a\n"));
+    assert.equal((await indexed(sourceId)).has("b.md"), false);
+    assert.deepEqual(await db().select().from(changes).where(eq(changes.sourceId, sourceId)), changesBefore);
+    assert.equal(fake.requests.length, requestsBefore);
   });
 
   test("two handlers of the same job: the later one wins, the earlier one writes and delivers nothing more", async () => {

@@ -1,5 +1,5 @@
 import { gunzipSync } from "node:zlib";
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { changes, fileContents, files, pipelineDeliveries, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
@@ -24,15 +24,22 @@ export type DeliverOptions = {
 
 type Pending = { seq: number; op: string; path: string; sha: string | null; language: string | null };
 
+/** What became of one change: delivered (with the chunks to store) or refused by a stage. */
+type Sent = { change: Pending; chunks: TextChunk[] | null; refused: string | null };
+
 /**
  * Delivers the outbox's pending changes of a source, after the transactions that wrote them
- * have committed: per path only the latest change (older ones are superseded), each one
- * recorded as delivered, or as failed when a stage refused it (4xx), under the attempt's fence.
- * A crash before the record leaves the change pending, so the next attempt sends it again
- * (the idempotency key lets downstream drop the repeat).
+ * have committed: per path only the latest change (older ones are superseded), up to 100 at a
+ * time, then records them in one transaction under the attempt's fence: delivered, or failed
+ * when a stage refused one (4xx). A crash before the record leaves them pending, so the next
+ * attempt sends them again (the idempotency key lets downstream drop the repeat).
  */
 export async function deliverChanges(db: Db, options: DeliverOptions): Promise<void> {
   if (options.paths?.length === 0) return;
+  const { sourceId, fence } = options;
+  const guard = async () => {
+    if (fence !== null && !(await isCurrentFence(db, sourceId, fence))) throw new StaleAttemptError();
+  };
   for (;;) {
     const pending = await db
       .selectDistinctOn([changes.path], {
@@ -45,7 +52,7 @@ export async function deliverChanges(db: Db, options: DeliverOptions): Promise<v
       .from(changes)
       .where(
         and(
-          eq(changes.sourceId, options.sourceId),
+          eq(changes.sourceId, sourceId),
           eq(changes.status, "pending"),
           options.paths ? inArray(changes.path, options.paths) : undefined,
         ),
@@ -53,108 +60,137 @@ export async function deliverChanges(db: Db, options: DeliverOptions): Promise<v
       .orderBy(changes.path, desc(changes.seq))
       .limit(100);
     if (pending.length === 0) return;
-    const garbage = await mapLimit(pending, options.concurrency ?? 10, (change) => deliverOne(db, options, change));
-    await pruneContents(db, garbage.flat());
+    await guard();
+    const shas = [...new Set(pending.flatMap((c) => (c.op === "upsert" && c.sha ? [c.sha] : [])))];
+    const stored = shas.length
+      ? await db
+          .select({ sha: fileContents.sha, content: fileContents.content })
+          .from(fileContents)
+          .where(inArray(fileContents.sha, shas))
+      : [];
+    const contentBySha = new Map(stored.map((s) => [s.sha, s.content]));
+    const sent = await mapLimit(pending, options.concurrency ?? 10, (change) =>
+      send(options, change, contentBySha.get(change.sha ?? ""), guard),
+    );
+    const garbage = await record(options, sent);
+    await pruneContents(db, garbage);
   }
 }
 
-/** Delivers one change and records the outcome; returns content shas that may now be unreferenced. */
-async function deliverOne(db: Db, options: DeliverOptions, change: Pending): Promise<string[]> {
-  const { sourceId, fence, pipeline } = options;
-  const guard = async () => {
-    if (fence !== null && !(await isCurrentFence(db, sourceId, fence))) throw new StaleAttemptError();
-  };
-  await guard();
-  let chunks: TextChunk[] | null = null;
-  let refused: string | null = null;
+async function send(
+  options: DeliverOptions,
+  change: Pending,
+  stored: Buffer | undefined,
+  guard: () => Promise<void>,
+): Promise<Sent> {
+  const { sourceId, pipeline } = options;
   try {
-    if (change.op === "upsert") {
-      const [stored] = await db
-        .select({ content: fileContents.content })
-        .from(fileContents)
-        .where(eq(fileContents.sha, change.sha!));
-      if (!stored) refused = "The content of this version is no longer stored; sync the file again.";
-      else {
-        const file = { sourceId, path: change.path, sha: change.sha!, language: change.language };
-        chunks = await pipeline.upsert({ ...file, content: gunzipSync(stored.content) }, options.onWait, guard);
-      }
-    } else {
+    if (change.op === "delete") {
       await pipeline.delete({ sourceId, path: change.path, sha: change.sha }, options.onWait, guard);
+      return { change, chunks: null, refused: null };
     }
+    if (!stored) return { change, chunks: null, refused: "The content of this version is no longer stored." };
+    const file = { sourceId, path: change.path, sha: change.sha!, language: change.language };
+    const chunks = await pipeline.upsert({ ...file, content: gunzipSync(stored) }, options.onWait, guard);
+    return { change, chunks, refused: null };
   } catch (err) {
     if (!(err instanceof PipelineRejectedError)) throw err;
-    refused = err.message;
+    return { change, chunks: null, refused: err.message };
   }
+}
+
+/** Records what was sent, in one transaction; returns content shas that may now be unreferenced. */
+async function record(options: DeliverOptions, sent: Sent[]): Promise<string[]> {
+  const { sourceId, fence, jobId } = options;
   return withTransaction(async (tx, _executor, client) => {
+    // The job's row before the source's, in the order batch transactions take them.
+    if (jobId) await tx.execute(sql`select 1 from ${syncJobs} where ${syncJobs.id} = ${jobId} for update`);
     if (fence !== null) await assertFence(tx, sourceId, fence);
-    const now = new Date();
-    const [mine] = await tx
-      .update(changes)
-      .set(refused ? { status: "failed", error: refused } : { status: "delivered", deliveredAt: now })
-      .where(and(eq(changes.seq, change.seq), eq(changes.status, "pending")))
-      .returning({ seq: changes.seq });
-    if (!mine) return [];
-    const superseded = await tx
-      .update(changes)
-      .set({ status: "superseded" })
-      .where(
-        and(
-          eq(changes.sourceId, sourceId),
-          eq(changes.path, change.path),
-          eq(changes.status, "pending"),
-          lt(changes.seq, change.seq),
-        ),
-      )
-      .returning({ sha: changes.sha });
-    const garbage = superseded.flatMap((s) => (s.sha ? [s.sha] : []));
-    if (change.op === "delete" && change.sha) garbage.push(change.sha);
-    if (change.op === "upsert") {
-      const [file] = await tx
-        .update(files)
-        .set(refused ? { deliveryError: refused } : { deliveredSha: change.sha, deliveryError: null })
-        .where(and(eq(files.sourceId, sourceId), eq(files.path, change.path), eq(files.sha, change.sha!)))
-        .returning({ id: files.id });
-      if (file && chunks) {
-        await client.query("delete from chunks where file_id = $1", [file.id]);
+    // Only changes still pending are this round's to record (another deliverer may have done it).
+    const marked = await client.query<{ seq: string }>(
+      `update changes c set status = u.status, error = u.error,
+         delivered_at = case when u.status = 'delivered' then now() end
+       from unnest($1::bigint[], $2::text[], $3::text[]) u(seq, status, error)
+       where c.seq = u.seq and c.status = 'pending'
+       returning c.seq`,
+      [
+        sent.map((s) => s.change.seq),
+        sent.map((s) => (s.refused ? "failed" : "delivered")),
+        sent.map((s) => s.refused),
+      ],
+    );
+    const mine = new Set(marked.rows.map((r) => Number(r.seq)));
+    const done = sent.filter((s) => mine.has(s.change.seq));
+    if (done.length === 0) return [];
+    const superseded = await client.query<{ sha: string | null }>(
+      `update changes c set status = 'superseded'
+       from unnest($2::text[], $3::bigint[]) u(path, seq)
+       where c.source_id = $1 and c.path = u.path and c.status = 'pending' and c.seq < u.seq
+       returning c.sha`,
+      [sourceId, done.map((s) => s.change.path), done.map((s) => s.change.seq)],
+    );
+    const garbage = superseded.rows.flatMap((r) => (r.sha ? [r.sha] : []));
+    for (const s of done) if (s.change.op === "delete" && s.change.sha) garbage.push(s.change.sha);
+    const upserts = done.filter((s) => s.change.op === "upsert");
+    if (upserts.length > 0) {
+      const updated = await client.query<{ id: string; path: string }>(
+        `update files f set
+           delivered_sha = case when u.error is null then u.sha else f.delivered_sha end,
+           delivery_error = u.error
+         from unnest($2::text[], $3::text[], $4::text[]) u(path, sha, error)
+         where f.source_id = $1 and f.path = u.path and f.sha = u.sha
+         returning f.id, f.path`,
+        [sourceId, upserts.map((s) => s.change.path), upserts.map((s) => s.change.sha), upserts.map((s) => s.refused)],
+      );
+      const idByPath = new Map(updated.rows.map((r) => [r.path, r.id]));
+      const withChunks = upserts.filter((s) => s.chunks && idByPath.has(s.change.path));
+      if (withChunks.length > 0) {
+        const ids = withChunks.map((s) => idByPath.get(s.change.path)!);
+        await client.query("delete from chunks where file_id = any($1::uuid[])", [ids]);
+        const rows = withChunks.flatMap((s) => s.chunks!.map((c) => ({ fileId: idByPath.get(s.change.path)!, ...c })));
         await client.query(
           `insert into chunks (file_id, ordinal, start_line, end_line, content)
-           select $1, * from unnest($2::int[], $3::int[], $4::int[], $5::text[])`,
+           select * from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])`,
           [
-            file.id,
-            chunks.map((c) => c.ordinal),
-            chunks.map((c) => c.startLine),
-            chunks.map((c) => c.endLine),
-            chunks.map((c) => c.content),
+            rows.map((c) => c.fileId),
+            rows.map((c) => c.ordinal),
+            rows.map((c) => c.startLine),
+            rows.map((c) => c.endLine),
+            rows.map((c) => c.content),
           ],
         );
       }
     }
-    if (refused) {
-      if (options.jobId) {
-        await tx
-          .insert(syncJobFailures)
-          .values({ jobId: options.jobId, path: change.path, error: refused })
-          .onConflictDoUpdate({
-            target: [syncJobFailures.jobId, syncJobFailures.path],
-            set: { error: sql`excluded.error` },
-          });
-        await tx
-          .update(syncJobs)
-          .set({
-            filesFailed: sql`${syncJobs.filesFailed} + 1`,
-            filesProcessed: sql`greatest(${syncJobs.filesProcessed} - 1, 0)`,
-          })
-          .where(eq(syncJobs.id, options.jobId));
-      }
-    } else {
-      await tx.insert(pipelineDeliveries).values({
-        sourceId,
-        jobId: options.jobId,
-        path: change.path,
-        sha: change.sha,
-        op: change.op,
-        deliveredAt: now,
-      });
+    const delivered = done.filter((s) => !s.refused);
+    if (delivered.length > 0) {
+      const now = new Date();
+      await tx.insert(pipelineDeliveries).values(
+        delivered.map((s) => ({
+          sourceId,
+          jobId,
+          path: s.change.path,
+          sha: s.change.sha,
+          op: s.change.op,
+          deliveredAt: now,
+        })),
+      );
+    }
+    const refused = done.filter((s) => s.refused);
+    if (refused.length > 0 && jobId) {
+      await tx
+        .insert(syncJobFailures)
+        .values(refused.map((s) => ({ jobId, path: s.change.path, error: s.refused! })))
+        .onConflictDoUpdate({
+          target: [syncJobFailures.jobId, syncJobFailures.path],
+          set: { error: sql`excluded.error` },
+        });
+      await tx
+        .update(syncJobs)
+        .set({
+          filesFailed: sql`${syncJobs.filesFailed} + ${refused.length}`,
+          filesProcessed: sql`greatest(${syncJobs.filesProcessed} - ${refused.length}, 0)`,
+        })
+        .where(eq(syncJobs.id, jobId));
     }
     return garbage;
   });

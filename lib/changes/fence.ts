@@ -15,12 +15,13 @@ export async function bumpFence(db: DbOrTx, sourceId: string): Promise<number | 
 
 /**
  * Inside a write transaction: throws StaleAttemptError unless `fence` is still the source's.
- * The row is share-locked, so a bump waits for this transaction and the writes of a stale
- * attempt never commit after a newer attempt has started. Returns the source's owner.
+ * The row is locked (as the file-count triggers lock it anyway), so a bump waits for this
+ * transaction and the writes of a stale attempt never commit after a newer attempt started.
+ * Lock order: the job's row (addProgress) first, then the source's. Returns the source's owner.
  */
 export async function assertFence(tx: Db, sourceId: string, fence: number): Promise<{ ownerId: string | null }> {
   const result = await tx.execute<{ fence: number; owner_id: string | null }>(
-    sql`select ${sources.fence} as fence, ${sources.userId} as owner_id from ${sources} where ${sources.id} = ${sourceId} for share`,
+    sql`select ${sources.fence} as fence, ${sources.userId} as owner_id from ${sources} where ${sources.id} = ${sourceId} for no key update`,
   );
   const row = result.rows[0];
   if (row === undefined || Number(row.fence) !== fence) throw new StaleAttemptError();

@@ -22,14 +22,15 @@ export async function deleteSource(db: Db, actor: Actor, id: string): Promise<vo
   const pipeline = createPipeline();
   const boss = await getBoss();
   await withTransaction(async (tx, executor) => {
-    await tx
-      .update(sources)
-      .set({ fence: sql`${sources.fence} + 1` })
-      .where(eq(sources.id, id));
+    // Jobs first, then the source: the order in which sync transactions lock them.
     await tx
       .update(syncJobs)
       .set({ status: "cancelled", completedAt: new Date(), detail: null })
       .where(and(eq(syncJobs.sourceId, id), inArray(syncJobs.status, ["queued", "running"])));
+    await tx
+      .update(sources)
+      .set({ fence: sql`${sources.fence} + 1` })
+      .where(eq(sources.id, id));
     const [{ last }] = (
       await tx.execute<{ last: number }>(
         sql`select coalesce(max(seq), 0)::bigint as last from ${changes} where source_id = ${id}`,

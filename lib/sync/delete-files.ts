@@ -24,8 +24,8 @@ export async function deleteIndexedFiles(
 ): Promise<void> {
   if (paths.length === 0) return;
   await withTransaction(async (tx, _executor, client) => {
-    const { ownerId } = await assertFence(tx, sourceId, fence);
     if (!(await addProgress(tx, jobId, { processed: paths.length }))) throw new SyncCancelledError();
+    const { ownerId } = await assertFence(tx, sourceId, fence);
     const removed = await tx
       .delete(files)
       .where(and(eq(files.sourceId, sourceId), inArray(files.path, paths)))

@@ -99,7 +99,6 @@ export class FileProcessor {
       : [];
     const context = { sourceId: source.id, ownerId: source.userId, jobId };
     await withTransaction(async (tx, _executor, client) => {
-      await assertFence(tx, source.id, this.context.fence);
       // First, so that batches of one job commit one after the other and none after a cancel.
       const running = await addProgress(tx, jobId, {
         processed: outcomes.filter((o) => o.kind === "deliver").length,
@@ -107,6 +106,7 @@ export class FileProcessor {
         skipped: outcomes.filter((o) => o.kind === "same" || o.kind === "dropped").length,
       });
       if (!running) throw new SyncCancelledError();
+      await assertFence(tx, source.id, this.context.fence);
       const now = new Date();
       const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
       if (rows.length > 0) {

@@ -362,7 +362,6 @@ export class SyncRun {
       concurrency: this.concurrency,
     });
     await withTransaction(async (tx) => {
-      await assertFence(tx, this.source.id, this.fence);
       const now = new Date();
       const [done] = await tx
         .update(syncJobs)
@@ -370,6 +369,7 @@ export class SyncRun {
         .where(and(eq(syncJobs.id, this.job.id), eq(syncJobs.status, "running")))
         .returning({ id: syncJobs.id });
       if (!done) throw new SyncCancelledError();
+      await assertFence(tx, this.source.id, this.fence);
       await tx
         .update(sources)
         .set({ status: "synced", statusDetail: null, lastSyncAt: now, cursor, updatedAt: now })
