@@ -71,7 +71,7 @@ function push(secret: string, header = "x-hub-signature", delivery = randomUUID(
       "content-type": "application/json",
       "x-event-key": "repo:push",
       "x-request-uuid": delivery,
-      "x-hook-uuid": "{hook}",
+      "x-hook-uuid": (fake.hooks.at(-1)?.uuid ?? "{none}").replace(/[{}]/g, ""),
       [header]: signature,
     },
   };
@@ -222,7 +222,7 @@ describe("Bitbucket sources", () => {
     ]);
   });
 
-  test("a wrong or missing X-Hub-Signature is a 401; an unknown repository 202; delete removes the hook", async () => {
+  test("a wrong or missing X-Hub-Signature is a 401, whatever repository the body names; delete removes the hook", async () => {
     const source = await connect();
     assert.equal((await deliver(push("wrong"))).status, 401);
     const unsigned = push("x");
@@ -230,7 +230,11 @@ describe("Bitbucket sources", () => {
     assert.equal((await deliver(unsigned)).status, 401);
     const other = push("x");
     other.body = other.body.replace(FULL_NAME, "someone/else");
-    assert.equal((await deliver(other)).status, 202);
+    assert.equal((await deliver(other)).status, 401);
+    assert.equal(
+      (await deliver({ ...push("x"), headers: { ...push("x").headers, "x-hook-uuid": "0000-999" } })).status,
+      401,
+    );
     assert.equal((await db().select().from(webhookEvents)).length, 0);
     assert.equal(
       (await call(sourceRoute.DELETE, "DELETE", `/api/sources/${source.id}`, { token, params: { id: source.id } }))
@@ -322,7 +326,7 @@ describe("Bitbucket sources", () => {
     assert.equal(log(from).filter((l) => l.includes("/diffstat/")).length, 5, "one 429, three 500s, then the answer");
   });
 
-  test("webhook bad input: missing or wrong signature 401, unknown repository 202, malformed 400, wrong type 415, too large 413, other branch recorded and ignored", async () => {
+  test("webhook bad input: missing or wrong signature 401, malformed 400, wrong type 415, too large 413, other repository or branch recorded and ignored", async () => {
     await connect();
     const secret = fake.hooks[0]!.secret;
     const jobsBefore = (await db().select().from(syncJobs)).length;
@@ -350,11 +354,16 @@ describe("Bitbucket sources", () => {
 
     const other = push("whatever");
     other.body = other.body.replace(FULL_NAME, "someone/else");
-    const unknown = await deliver(other);
-    assert.equal(unknown.status, 202);
-    assert.deepEqual(unknown.json, { received: true });
+    assert.equal((await deliver(other)).status, 401);
 
-    assert.equal((await deliver({ body: "{not json", headers: ok.headers })).status, 400);
+    const malformed = {
+      body: "{not json",
+      headers: {
+        ...ok.headers,
+        "x-hub-signature": `sha256=${createHmac("sha256", secret).update("{not json").digest("hex")}`,
+      },
+    };
+    assert.equal((await deliver(malformed)).status, 400);
     assert.equal(
       (
         await deliver({
@@ -375,10 +384,17 @@ describe("Bitbucket sources", () => {
     const branch = await deliver(push(secret, "x-hub-signature", randomUUID(), "feature"));
     assert.equal(branch.status, 202);
     assert.equal(branch.json.queued, 0);
+    const elsewhere = push(secret);
+    elsewhere.body = elsewhere.body.replace(FULL_NAME, "someone/else");
+    elsewhere.headers["x-hub-signature"] =
+      `sha256=${createHmac("sha256", secret).update(elsewhere.body).digest("hex")}`;
+    const otherRepository = await deliver(elsewhere);
+    assert.equal(otherRepository.status, 202);
+    assert.equal(otherRepository.json.queued, 0, "a verified push about another repository is recorded and ignored");
     const events = await db().select().from(webhookEvents);
     assert.deepEqual(
       events.map((e) => `${e.eventType} ${e.processed}`),
-      ["repo:push false"],
+      ["repo:push false", "repo:push false"],
     );
     assert.equal((await db().select().from(syncJobs)).length, jobsBefore, "nothing queued");
   });

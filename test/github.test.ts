@@ -85,11 +85,18 @@ function pushPayload(before: string, after: string, ref = "refs/heads/main") {
   });
 }
 
-function signedHeaders(body: string, secret: string, event = "push", delivery = randomUUID()) {
+function signedHeaders(
+  body: string,
+  secret: string,
+  event = "push",
+  delivery = randomUUID(),
+  hookId = String(fake.hooks.at(-1)?.id ?? 0),
+) {
   return {
     "content-type": "application/json",
     "x-github-event": event,
     "x-github-delivery": delivery,
+    "x-github-hook-id": hookId,
     "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
     "user-agent": "GitHub-Hookshot/test",
   };
@@ -353,7 +360,7 @@ describe("GitHub sources", () => {
     await assertIndexExact(sourceId);
   });
 
-  test("webhook bad input: missing or wrong signature 401, unknown repository 202, malformed 400, wrong type 415, too large 413, other branch ignored, ping answered", async () => {
+  test("webhook bad input: missing or wrong signature or unknown hook 401, malformed 400, wrong type 415, too large 413, other repository or branch recorded and ignored, ping answered", async () => {
     const { sourceId } = await connect();
     const secret = fake.hooks[0]!.secret;
     const body = pushPayload(repo.head(), repo.head());
@@ -367,9 +374,11 @@ describe("GitHub sources", () => {
     assert.equal((await deliver(body.replace("main", "mainx"), tampered)).status, 401);
 
     const other = JSON.stringify({ ...JSON.parse(body), repository: { full_name: "someone/else" } });
-    const unknown = await deliver(other, signedHeaders(other, "whatever"));
-    assert.equal(unknown.status, 202);
-    assert.deepEqual(unknown.json, { received: true });
+    const unknown = await deliver(other, signedHeaders(other, "whatever", "push", randomUUID(), "999999"));
+    assert.equal(unknown.status, 401, "a hook id no source owns");
+    const { "x-github-hook-id": __, ...noHook } = signedHeaders(body, secret);
+    void __;
+    assert.equal((await deliver(body, noHook)).status, 401, "no hook id");
 
     assert.equal((await deliver("{not json", signedHeaders("{not json", secret))).status, 400);
     assert.equal(
@@ -385,6 +394,10 @@ describe("GitHub sources", () => {
       "nothing recorded for rejected or unknown deliveries",
     );
 
+    const otherRepository = await deliver(other, signedHeaders(other, secret));
+    assert.equal(otherRepository.status, 202);
+    assert.equal(otherRepository.json.queued, 0, "a verified push about another repository is recorded and ignored");
+
     const branchBody = pushPayload(repo.head(), repo.head(), "refs/heads/feature");
     const branch = await deliver(branchBody, signedHeaders(branchBody, secret));
     assert.equal(branch.status, 202);
@@ -397,7 +410,11 @@ describe("GitHub sources", () => {
     const pong = await deliver(ping, signedHeaders(ping, secret, "ping"));
     assert.equal(pong.status, 200);
     const events = await db().select().from(webhookEvents);
-    assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`).sort(), ["ping false", "push false"]);
+    assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`).sort(), [
+      "ping false",
+      "push false",
+      "push false",
+    ]);
     assert.equal((await db().select().from(syncJobs)).length, jobsBefore, "nothing queued");
     assert.ok(sourceId);
   });
@@ -443,6 +460,7 @@ describe("GitHub sources", () => {
         [NAME],
       );
       const oldSecret = hosts.hooks[0]!.secret;
+      const oldHook = String(hosts.hooks[0]!.id);
       const moved = await call(sourceRoute.PATCH, "PATCH", `/api/sources/${sourceId}`, {
         token,
         params: { id: sourceId },
@@ -473,10 +491,17 @@ describe("GitHub sources", () => {
         commits: [],
         repository: { full_name: `${OWNER}/moved` },
       });
-      const pushed = await deliver(body, signedHeaders(body, newSecret));
+      const pushed = await deliver(
+        body,
+        signedHeaders(body, newSecret, "push", randomUUID(), String(hosts.hooks[0]!.id)),
+      );
       assert.equal(pushed.status, 202);
       assert.equal(pushed.json.queued, 1);
-      assert.equal((await deliver(body, signedHeaders(body, oldSecret))).status, 401, "the old hook's secret is gone");
+      assert.equal(
+        (await deliver(body, signedHeaders(body, oldSecret, "push", randomUUID(), oldHook))).status,
+        401,
+        "the old hook is gone",
+      );
       const [queued] = await db()
         .select()
         .from(syncJobs)

@@ -450,7 +450,7 @@ describe("GitLab sources", () => {
     );
   });
 
-  test("webhook bad input: missing or wrong X-Gitlab-Token 401, unknown project 202, malformed 400, wrong type 415, too large 413, other branch and other events recorded and ignored", async () => {
+  test("webhook bad input: missing or wrong X-Gitlab-Token 401, malformed 400, wrong type 415, too large 413, another project, branch or event recorded and ignored", async () => {
     await connect();
     const secret = fake.hooks[0]!.token;
     const jobsBefore = (await db().select().from(syncJobs)).length;
@@ -463,12 +463,7 @@ describe("GitLab sources", () => {
     assert.equal((await deliver(ok.body, { ...ok.headers, "x-gitlab-token": `${secret}x` })).status, 401);
 
     const other = ok.body.replace(`"${PROJECT}"`, '"someone/else"');
-    const unknown = await deliver(other, ok.headers);
-    assert.equal(unknown.status, 202);
-    assert.deepEqual(unknown.json, { received: true });
-    // The same project path on another GitLab instance is not this source's project.
-    const elsewhere = ok.body.replace(fake.base, "https://gitlab.example.com");
-    assert.deepEqual((await deliver(elsewhere, ok.headers)).json, { received: true });
+    assert.equal((await deliver(other, { ...ok.headers, "x-gitlab-token": "guessed" })).status, 401);
 
     assert.equal((await deliver("{not json", ok.headers)).status, 400);
     assert.equal(
@@ -483,6 +478,14 @@ describe("GitLab sources", () => {
       "nothing recorded for rejected or unknown deliveries",
     );
 
+    const fresh = () => ({ ...ok.headers, "idempotency-key": randomUUID(), "x-gitlab-event-uuid": randomUUID() });
+    const unknown = await deliver(other, fresh());
+    assert.equal(unknown.status, 202);
+    assert.equal(unknown.json.queued, 0, "a verified push about another project is recorded and ignored");
+    // The same project path on another GitLab instance is not this source's project.
+    const elsewhere = ok.body.replace(fake.base, "https://gitlab.example.com");
+    assert.equal((await deliver(elsewhere, fresh())).json.queued, 0);
+
     const branch = push(secret, repo.head(), repo.head(), randomUUID(), "refs/heads/feature");
     const ignored = await deliver(branch.body, branch.headers);
     assert.equal(ignored.status, 202);
@@ -493,6 +496,8 @@ describe("GitLab sources", () => {
     assert.equal(tagged.json.queued, 0);
     const events = await db().select().from(webhookEvents);
     assert.deepEqual(events.map((e) => `${e.eventType} ${e.processed}`).sort(), [
+      "Push Hook false",
+      "Push Hook false",
       "Push Hook false",
       "Tag Push Hook false",
     ]);

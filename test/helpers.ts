@@ -8,7 +8,7 @@ import { encodeSessionCookie } from "@/lib/auth/session";
 import { files, pipelineDeliveries, syncJobs, users } from "@/lib/db/schema";
 import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
-import { stopFollowerCache } from "@/lib/webhooks/followers";
+import { stopCandidateCache } from "@/lib/webhooks/webhook-candidates";
 
 export const db = () => getDb();
 
@@ -42,7 +42,7 @@ async function retryOnDeadlock(run: () => Promise<unknown>): Promise<void> {
 /** Closes the queue and the pool so the test process can exit. */
 export async function closeAll(): Promise<void> {
   await stopBoss({ timeout: 5000 });
-  await stopFollowerCache();
+  await stopCandidateCache();
   await closeDb();
 }
 

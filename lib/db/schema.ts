@@ -146,6 +146,9 @@ export const sources = pgTable(
     tokenSecret: text("token_secret"),
     // The per-source webhook secret, sealed the same way; null when the source is polled.
     webhookSecret: text("webhook_secret"),
+    // SHA-256 (hex) of the webhook secret: GitLab sends the secret itself, and this finds its
+    // source before the body is read (see webhook-candidates).
+    webhookTokenHash: varchar("webhook_token_hash", { length: 64 }),
     // The provider account the source reads as (Dropbox account id): app-wide webhooks name it.
     accountId: varchar("account_id", { length: 255 }),
     // Rows in `files` for this source, kept by statement-level triggers on files (migration
@@ -165,6 +168,9 @@ export const sources = pgTable(
     index("sources_created_at_id_idx").on(t.createdAt, t.id),
     // Webhooks find the sources that follow a repository by this (see receive-git-webhook).
     index("sources_type_repo_idx").on(t.type, sql`lower(${t.config}->>'repo')`),
+    // Webhooks find the source that sent them from their headers by these (see webhook-candidates).
+    index("sources_type_webhook_id_idx").on(t.type, t.webhookId),
+    index("sources_type_webhook_token_hash_idx").on(t.type, t.webhookTokenHash),
   ],
 );
 
@@ -339,7 +345,10 @@ export const webhookEvents = pgTable(
     sourceType: varchar("source_type", { length: 50 }).notNull(),
     eventType: varchar("event_type", { length: 100 }).notNull(),
     deliveryId: varchar("delivery_id", { length: 255 }),
+    // A summary of the provider payload (what a sync could use), capped in size.
     payload: jsonb("payload").notNull(),
+    // SHA-256 (hex) of a git delivery's raw body: a replay under a fresh delivery id is a duplicate.
+    bodyHash: varchar("body_hash", { length: 64 }),
     processed: boolean("processed").notNull().default(false),
     processedAt: timestamp("processed_at", { withTimezone: true }),
     createdAt: createdAt(),
@@ -347,6 +356,7 @@ export const webhookEvents = pgTable(
   (t) => [
     uniqueIndex("webhook_events_source_type_delivery_id_key").on(t.sourceType, t.deliveryId),
     index("webhook_events_source_id_idx").on(t.sourceId),
+    index("webhook_events_source_id_body_hash_idx").on(t.sourceId, t.bodyHash),
     // The hourly prune deletes by age (see prune-webhook-events).
     index("webhook_events_created_at_idx").on(t.createdAt),
   ],

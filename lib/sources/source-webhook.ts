@@ -6,6 +6,7 @@ import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { getConnectorDefinition } from "@/lib/connectors/registry";
 import { sealWebhookSecret } from "@/lib/connectors/provider-token";
 import { webhookCallbackUrl } from "@/lib/webhooks/callback-url";
+import { webhookTokenHash } from "@/lib/webhooks/webhook-candidates";
 
 export type SourceWebhook = { source: Source; remove(): Promise<void> };
 
@@ -31,7 +32,12 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
     const { webhookId } = await connector.setupWebhook(callbackUrl);
     const [updated] = await db
       .update(sources)
-      .set({ webhookId, webhookSecret: sealWebhookSecret(source.id, secret), updatedAt: new Date() })
+      .set({
+        webhookId,
+        webhookSecret: sealWebhookSecret(source.id, secret),
+        webhookTokenHash: webhookTokenHash(secret),
+        updatedAt: new Date(),
+      })
       .where(eq(sources.id, source.id))
       .returning();
     return { source: updated!, remove: () => connector.removeWebhook?.(webhookId) ?? Promise.resolve() };
@@ -46,7 +52,7 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
 /**
  * Removes a source's webhook at the provider, as the source is stored (its config and token).
  * A provider that cannot be reached (or a revoked token) must not block what the caller does:
- * a hook left behind only reaches a route that answers 202 to repositories no source follows.
+ * a hook left behind only reaches a route that answers 401 to hooks no source owns.
  */
 export async function removeSourceWebhook(source: Source): Promise<void> {
   if (!source.webhookId) return;

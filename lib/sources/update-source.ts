@@ -89,7 +89,7 @@ async function moveWebhook(db: Db, before: Source, after: Source, token: string 
   if (hook) return hook.source;
   const [polled] = await db
     .update(sources)
-    .set({ webhookId: null, webhookSecret: null, updatedAt: new Date() })
+    .set({ webhookId: null, webhookSecret: null, webhookTokenHash: null, updatedAt: new Date() })
     .where(eq(sources.id, after.id))
     .returning();
   return polled!;

@@ -1,30 +1,47 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AppError, problemResponse } from "@/lib/api/errors";
-import { MAX_WEBHOOK_BODY } from "@/lib/webhooks/receive-git-webhook";
+import { problemResponse } from "@/lib/api/errors";
 
 /** A route handler as Next.js calls it (the routes served directly take no params). */
 export type RouteHandler = (request: Request) => Promise<Response> | Response;
 
-/** The largest body a direct route reads: the largest any of them accepts (git webhooks). */
-const MAX_DIRECT_BODY = MAX_WEBHOOK_BODY;
-
 // Request.url of a direct route: a fixed origin, never the Host header a client chose.
 const ORIGIN = "http://localhost";
 
-async function readBody(req: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > MAX_DIRECT_BODY)
-    throw new AppError("payload_too_large", `Request bodies here are limited to ${MAX_DIRECT_BODY} bytes.`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_DIRECT_BODY)
-      throw new AppError("payload_too_large", `Request bodies here are limited to ${MAX_DIRECT_BODY} bytes.`);
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks);
-  return new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length);
+/**
+ * The request body as a stream the handler pulls (one chunk at a time), so that the handler's
+ * own body reading applies its caps and deadline as bytes arrive, exactly as under `next start`.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let open = true;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.pause();
+        req.on("data", (chunk: Buffer) => {
+          if (!open) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.on("end", () => {
+          if (open) controller.close();
+          open = false;
+        });
+        req.on("error", (err) => {
+          if (open) controller.error(err);
+          open = false;
+        });
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        open = false;
+        // What the handler does not want is read and dropped, so the connection stays usable.
+        req.resume();
+      },
+    },
+    { highWaterMark: 1 },
+  );
 }
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
@@ -38,19 +55,25 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 /**
  * Serves one request with a route handler straight from Node's HTTP server: the same handler
  * Next.js runs for that route, without Next's request pipeline (which cost more than the
- * handler itself for webhooks, see server.ts).
+ * handler itself for webhooks, see server.ts). The handler reads the body itself, within its
+ * own caps; whatever it leaves unread is dropped.
  */
 export async function serveRoute(handler: RouteHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let response: Response;
+  const method = (req.method ?? "GET").toUpperCase();
   try {
-    const method = (req.method ?? "GET").toUpperCase();
     const headers = new Headers();
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-    const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
-    response = await handler(new Request(new URL(req.url ?? "/", ORIGIN), { method, headers, body }));
+    const body = method === "GET" || method === "HEAD" ? undefined : bodyStream(req);
+    response = await handler(
+      new Request(new URL(req.url ?? "/", ORIGIN), { method, headers, body, duplex: "half" } as RequestInit),
+    );
   } catch (err) {
-    req.resume();
     response = problemResponse(err);
+  }
+  if (!req.complete) {
+    req.removeAllListeners("data");
+    req.resume();
   }
   await send(res, response);
 }

@@ -5,6 +5,7 @@ import { AppError } from "@/lib/api/errors";
 import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
 import { recordWebhookEvent } from "./record-webhook-event";
+import { WebhookRefusal } from "./refusals";
 import { safeEqual } from "./safe-equal";
 
 /** Dropbox's notification body: the accounts whose files changed (nothing about which files). */
@@ -27,15 +28,15 @@ export type DropboxNotificationResult = { accounts: number; queued: number };
 export async function handleDropboxNotification(headers: Headers, rawBody: string): Promise<DropboxNotificationResult> {
   const secret = process.env.DROPBOX_APP_SECRET;
   if (!secret) {
-    throw new AppError(
+    throw new WebhookRefusal(
       "unavailable",
       "Dropbox webhooks are not configured on this server: set DROPBOX_APP_SECRET to the Dropbox app secret.",
     );
   }
   const signature = headers.get("x-dropbox-signature");
-  if (!signature) throw new AppError("unauthorized", "The X-Dropbox-Signature header is missing.");
+  if (!signature) throw new WebhookRefusal("unauthorized", "The X-Dropbox-Signature header is missing.");
   if (!safeEqual(signature.trim().toLowerCase(), dropboxSignature(rawBody, secret))) {
-    throw new AppError("unauthorized", "The X-Dropbox-Signature does not match the body.");
+    throw new WebhookRefusal("unauthorized", "The X-Dropbox-Signature does not match the body.");
   }
   let parsed: z.infer<typeof notificationSchema>;
   try {

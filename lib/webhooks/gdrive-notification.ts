@@ -1,15 +1,15 @@
 import { eq } from "drizzle-orm";
-import { AppError } from "@/lib/api/errors";
 import { openChannelToken } from "@/lib/connectors/gdrive/channels";
 import { getDb } from "@/lib/db/client";
 import { driveChannels } from "@/lib/db/schema";
 import { DecryptionError } from "@/lib/oauth/encryption";
 import { recordWebhookEvent } from "./record-webhook-event";
+import { WebhookRefusal } from "./refusals";
 import { safeEqual } from "./safe-equal";
 
 export type DriveNotificationResult = { queued: boolean; duplicate: boolean };
 
-const unauthorized = () => new AppError("unauthorized", "Unknown channel or wrong channel token.");
+const unauthorized = () => new WebhookRefusal("unauthorized", "Unknown channel or wrong channel token.");
 
 /**
  * A Google Drive push notification. Drive signs nothing: the channel id must be one we opened

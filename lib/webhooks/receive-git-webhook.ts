@@ -1,10 +1,14 @@
+import { createHash, createHmac } from "node:crypto";
 import { z } from "zod";
-import { AppError, problemResponse } from "@/lib/api/errors";
+import { problemResponse } from "@/lib/api/errors";
 import { openWebhookSecret } from "@/lib/connectors/provider-token";
-import { getConnectorDefinition } from "@/lib/connectors/registry";
 import type { WebhookProvider } from "./callback-url";
-import { repositoryFollowers, type Follower } from "./followers";
+import { gitPayloadSummary } from "./git-payload-summary";
+import { readWebhookBody } from "./read-webhook-body";
 import { recordWebhookEvent } from "./record-webhook-event";
+import { refusalResponse, WebhookRefusal } from "./refusals";
+import { safeEqual } from "./safe-equal";
+import { candidateKey, webhookCandidates, type Candidate } from "./webhook-candidates";
 
 /** GitHub caps payloads at 25 MB; anything larger is not a provider's. */
 export const MAX_WEBHOOK_BODY = 25 * 1024 * 1024;
@@ -91,27 +95,6 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
   },
 };
 
-async function readLimitedBody(request: Request): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_WEBHOOK_BODY)
-    throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_WEBHOOK_BODY} bytes.`);
-  if (!request.body) return "";
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_WEBHOOK_BODY) {
-      await reader.cancel();
-      throw new AppError("payload_too_large", `Webhook bodies are limited to ${MAX_WEBHOOK_BODY} bytes.`);
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts).toString("utf8");
-}
-
 function firstHeader(headers: Headers, names: string[]): string | null {
   for (const name of names) {
     const value = headers.get(name)?.trim();
@@ -120,21 +103,28 @@ function firstHeader(headers: Headers, names: string[]): string | null {
   return null;
 }
 
-/** Sources of this provider that follow the repository (GitLab: on the event's host). */
-async function followers(
+/** Whether the payload's repository is the one the source follows (GitLab: on its host too). */
+function follows(
   provider: WebhookProvider,
-  target: { repo: string; host?: string },
-  fresh = false,
-): Promise<Follower[]> {
-  const found = await repositoryFollowers(provider, target.repo, { fresh });
-  if (provider !== "gitlab" || !target.host) return found;
-  return found.filter((s) => {
-    try {
-      return new URL(String(s.config.host ?? "https://gitlab.com")).host.toLowerCase() === target.host!.toLowerCase();
-    } catch {
-      return false;
-    }
-  });
+  source: Candidate,
+  target: { repo: string; host?: string } | null,
+): boolean {
+  if (!target || String(source.config.repo ?? "").toLowerCase() !== target.repo.toLowerCase()) return false;
+  if (provider !== "gitlab" || !target.host) return true;
+  try {
+    return new URL(String(source.config.host ?? "https://gitlab.com")).host.toLowerCase() === target.host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+function secretOf(source: Candidate): string | null {
+  try {
+    return openWebhookSecret(source);
+  } catch {
+    // A secret sealed with a key no longer configured verifies nothing.
+    return null;
+  }
 }
 
 /** PostgreSQL's SQLSTATE for an event naming a source that no longer exists. */
@@ -142,73 +132,136 @@ const FOREIGN_KEY_VIOLATION = "23503";
 
 const accepted = (body: Record<string, unknown>, status = 202) => Response.json(body, { status });
 
+const unauthorized = () =>
+  new WebhookRefusal("unauthorized", "The webhook is not signed by any source's secret (or names no known hook).");
+
+type Verified = { sources: Candidate[]; body: Buffer; bodyHash: string };
+
 /**
- * POST /api/webhooks/<provider>: verify on the raw body (constant time), record the event
- * (deduplicated by delivery id) and queue one incremental sync per source that follows the
- * pushed branch, all before answering and without calling the provider.
+ * GitLab sends the secret itself: the sources whose token it is are known from the headers
+ * alone, and the body is read (within its caps) only for them.
+ */
+async function verifyGitLab(request: Request, key: string): Promise<Verified> {
+  const token = request.headers.get("x-gitlab-token")!.trim();
+  const matching = (sources: Candidate[]) =>
+    sources.filter((s) => {
+      const secret = secretOf(s);
+      return !!secret && safeEqual(token, secret);
+    });
+  let sources = matching(await webhookCandidates("gitlab", key));
+  if (sources.length === 0) sources = matching(await webhookCandidates("gitlab", key, { fresh: true }));
+  if (sources.length === 0) throw unauthorized();
+  const hash = createHash("sha256");
+  const body = await readWebhookBody(request, { maxBytes: MAX_WEBHOOK_BODY, onChunk: (c) => hash.update(c) });
+  return { sources, body, bodyHash: hash.digest("hex") };
+}
+
+/**
+ * GitHub and Bitbucket sign the body: one HMAC per candidate source is computed while the bytes
+ * arrive, and nothing else is done with them until one matches.
+ */
+async function verifySigned(provider: WebhookProvider, request: Request, key: string): Promise<Verified> {
+  const signature = firstHeader(request.headers, RULES[provider].signatureHeaders)?.toLowerCase();
+  if (!signature?.startsWith("sha256=")) throw unauthorized();
+  const candidates = (await webhookCandidates(provider, key))
+    .map((source) => ({ source, secret: secretOf(source) }))
+    .filter((c): c is { source: Candidate; secret: string } => !!c.secret);
+  if (candidates.length === 0) throw unauthorized();
+  const hmacs = candidates.map((c) => createHmac("sha256", c.secret));
+  const hash = createHash("sha256");
+  const body = await readWebhookBody(request, {
+    maxBytes: MAX_WEBHOOK_BODY,
+    onChunk: (chunk) => {
+      hash.update(chunk);
+      for (const hmac of hmacs) hmac.update(chunk);
+    },
+  });
+  const signs = (digest: string) => safeEqual(`sha256=${digest}`, signature);
+  let sources = candidates.filter((_, i) => signs(hmacs[i]!.digest("hex"))).map((c) => c.source);
+  if (sources.length === 0) {
+    // A secret changed a moment ago (the cache not told yet): the database's, on the bytes held.
+    const tried = new Set(candidates.map((c) => `${c.source.id}:${c.source.webhookSecret}`));
+    sources = (await webhookCandidates(provider, key, { fresh: true })).filter((source) => {
+      if (tried.has(`${source.id}:${source.webhookSecret}`)) return false;
+      const secret = secretOf(source);
+      return !!secret && signs(createHmac("sha256", secret).update(body).digest("hex"));
+    });
+  }
+  if (sources.length === 0) throw unauthorized();
+  return { sources, body, bodyHash: hash.digest("hex") };
+}
+
+/**
+ * POST /api/webhooks/<provider>. Verify before parsing: the candidate sources come from the
+ * headers (hook id, hook UUID, token hash), the signature or token is checked as the bytes
+ * stream in, and only a verified body is parsed, recorded (deduplicated by delivery id and by
+ * body) and acted on: one incremental sync per source that follows the pushed branch, queued
+ * before answering and without calling the provider. Anything else is refused, counted and
+ * never logged one by one (see refusals).
  */
 export async function receiveGitWebhook(provider: WebhookProvider, request: Request): Promise<Response> {
   try {
-    const rules = RULES[provider];
-    const contentType = request.headers.get("content-type") ?? "";
-    if (!/^application\/json\b/i.test(contentType)) {
-      throw new AppError("unsupported_media_type", "Webhooks must be sent as JSON (content type application/json).");
-    }
-    const rawBody = await readLimitedBody(request);
-    if (!firstHeader(request.headers, rules.signatureHeaders)) {
-      throw new AppError("unauthorized", "The webhook signature is missing.");
-    }
-    let payload: unknown;
-    try {
-      payload = JSON.parse(rawBody);
-    } catch {
-      throw new AppError("invalid_json", "The webhook body is not valid JSON.");
-    }
-    const target = rules.repository(payload);
-    if (!target) throw new AppError("bad_request", "The webhook payload names no repository.");
-    const webhookRequest = { headers: request.headers, rawBody };
-    // The webhook secret only: resolving the provider token may refresh an OAuth token (a
-    // network call) or fail for a credential that needs reconnecting, and neither may turn a
-    // correctly signed push into an error.
-    const { verifyWebhook } = getConnectorDefinition(provider);
-    const signedFor = (sources: Follower[]) =>
-      sources.filter((source) => {
-        const secret = openWebhookSecret(source);
-        return !!secret && !!verifyWebhook?.(secret, webhookRequest);
-      });
-    const event = request.headers.get(rules.eventHeader) ?? "unknown";
-    const deliveryId = firstHeader(request.headers, rules.deliveryHeaders);
-    const branches = rules.pushedBranches(event, payload);
+    return await receive(provider, request);
+  } catch (err) {
+    if (err instanceof WebhookRefusal) return refusalResponse(provider, err);
+    return problemResponse(err);
+  }
+}
 
-    // First from the followers cache; again from the database when the signature matches no
-    // cached secret (changed a moment ago) or a cached source was deleted a moment ago.
-    for (const fresh of [false, true]) {
-      const candidates = await followers(provider, target, fresh);
-      if (candidates.length === 0) {
-        // Same answer as for a followed repository, so that callers learn nothing from it.
-        console.log(`[webhooks] ${provider} event for a repository no source follows; ignored`);
-        return accepted({ received: true });
-      }
-      const verified = signedFor(candidates);
-      if (verified.length === 0) {
-        if (!fresh) continue;
-        throw new AppError("unauthorized", "The webhook signature does not match.");
-      }
-      const targets = branches
-        ? verified.filter((s) => branches.includes(String(s.config.branch ?? ""))).map((s) => ({ sourceId: s.id }))
-        : [];
-      let recorded;
-      try {
-        recorded = await recordWebhookEvent({ sourceType: provider, eventType: event, deliveryId, payload, targets });
-      } catch (err) {
-        if (!fresh && (err as { code?: string }).code === FOREIGN_KEY_VIOLATION) continue;
-        throw err;
-      }
+async function receive(provider: WebhookProvider, request: Request): Promise<Response> {
+  const rules = RULES[provider];
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!/^application\/json\b/i.test(contentType)) {
+    throw new WebhookRefusal(
+      "unsupported_media_type",
+      "Webhooks must be sent as JSON (content type application/json).",
+    );
+  }
+  const key = candidateKey(provider, request.headers);
+  if (!key) throw unauthorized();
+  const verified =
+    provider === "gitlab" ? await verifyGitLab(request, key) : await verifySigned(provider, request, key);
+
+  let payload: unknown;
+  try {
+    payload = JSON.parse(verified.body.toString("utf8"));
+  } catch {
+    throw new WebhookRefusal("bad_request", "The webhook body is not valid JSON.");
+  }
+  const event = request.headers.get(rules.eventHeader) ?? "unknown";
+  const deliveryId = firstHeader(request.headers, rules.deliveryHeaders);
+  const target = rules.repository(payload);
+  const branches = rules.pushedBranches(event, payload);
+  const summary = gitPayloadSummary(provider, payload);
+
+  let sources = verified.sources;
+  for (;;) {
+    // A verified event about another repository or branch is recorded and queues nothing.
+    const targets = branches
+      ? sources
+          .filter((s) => follows(provider, s, target) && branches.includes(String(s.config.branch ?? "")))
+          .map((s) => ({ sourceId: s.id }))
+      : [];
+    try {
+      const recorded = await recordWebhookEvent({
+        sourceType: provider,
+        eventType: event,
+        deliveryId,
+        sourceId: sources[0]!.id,
+        bodyHash: verified.bodyHash,
+        payload: summary,
+        targets,
+      });
       if (rules.isPing(event)) return accepted({ received: true, pong: true }, 200);
       return accepted({ received: true, duplicate: recorded.duplicate, queued: recorded.jobIds.length });
+    } catch (err) {
+      if ((err as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw err;
+      // A source deleted a moment ago: the others that verified it, if any are left.
+      const left = new Set((await webhookCandidates(provider, key, { fresh: true })).map((s) => s.id));
+      const remaining = sources.filter((s) => left.has(s.id));
+      if (remaining.length === sources.length) throw err;
+      if (remaining.length === 0) throw unauthorized();
+      sources = remaining;
     }
-    throw new Error("unreachable: the second lookup always answers");
-  } catch (err) {
-    return problemResponse(err);
   }
 }

@@ -15,11 +15,22 @@ export type RecordedWebhook = { duplicate: boolean; eventId: string | null; jobI
 export type WebhookEventInput = {
   sourceType: string;
   eventType: string;
-  /** The provider's delivery id; null when the provider sends none (no deduplication then). */
+  /** The provider's delivery id; null when the provider sends none (no deduplication by it then). */
   deliveryId: string | null;
+  /** The source the event came from (verified); absent: the first target's. */
+  sourceId?: string | null;
+  /**
+   * SHA-256 of the raw body (git deliveries): the same body from the same source within
+   * REPLAY_WINDOW is a duplicate whatever its delivery id. Absent for Drive and Dropbox
+   * notifications, whose bodies repeat by design.
+   */
+  bodyHash?: string | null;
   payload: unknown;
   targets: WebhookTarget[];
 };
+
+/** How long a git delivery's body hash deduplicates a replay of it. */
+const REPLAY_WINDOW = "24 hours";
 
 type Pending = { event: WebhookEventInput; resolve: (r: RecordedWebhook) => void; reject: (e: unknown) => void };
 
@@ -31,7 +42,8 @@ let flushing = false;
 /**
  * Records a verified provider event and queues an incremental sync of every source it
  * concerns, in one transaction: the event is never recorded without its sync, and a
- * redelivery (same provider and delivery id) queues nothing new. Resolves once committed.
+ * redelivery (same provider and delivery id, or a git body the source sent within a day)
+ * queues nothing new. Resolves once committed.
  *
  * Group commit: events that arrive while a transaction is being written wait and go into the
  * next one together, so that a burst of webhooks costs one transaction per batch (one insert,
@@ -80,13 +92,49 @@ async function flush(): Promise<void> {
   }
 }
 
-async function recordBatch(tx: Db, executor: SqlExecutor, events: WebhookEventInput[]): Promise<RecordedWebhook[]> {
+/** Which events replay a body their source sent within REPLAY_WINDOW (or earlier in this batch). */
+async function replays(executor: SqlExecutor, events: WebhookEventInput[]): Promise<boolean[]> {
+  const keyOf = (e: WebhookEventInput) => {
+    const sourceId = e.sourceId ?? e.targets[0]?.sourceId;
+    return e.bodyHash && sourceId ? { sourceId, bodyHash: e.bodyHash } : null;
+  };
+  const keys = events.map(keyOf);
+  const hashed = keys.filter((k) => k !== null);
+  if (hashed.length === 0) return events.map(() => false);
+  // Locked in a fixed order until commit: two batches with the same body cannot both miss the other.
+  const lockKeys = [...new Set(hashed.map((k) => `${k.sourceId}:${k.bodyHash}`))].sort();
+  await executor.executeSql(
+    `select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest($1::text[]) with ordinality as t(k, n) order by n`,
+    [lockKeys],
+  );
+  const seen = await executor.executeSql(
+    `select w.source_id, w.body_hash from webhook_events w
+     join unnest($1::uuid[], $2::text[]) as t(source_id, body_hash)
+       on w.source_id = t.source_id and w.body_hash = t.body_hash
+     where w.created_at > now() - interval '${REPLAY_WINDOW}'`,
+    [hashed.map((k) => k.sourceId), hashed.map((k) => k.bodyHash)],
+  );
+  const known = new Set(
+    (seen.rows as { source_id: string; body_hash: string }[]).map((r) => `${r.source_id}:${r.body_hash}`),
+  );
+  return keys.map((k) => {
+    if (!k) return false;
+    const key = `${k.sourceId}:${k.bodyHash}`;
+    if (known.has(key)) return true;
+    known.add(key);
+    return false;
+  });
+}
+
+async function recordBatch(tx: Db, executor: SqlExecutor, all: WebhookEventInput[]): Promise<RecordedWebhook[]> {
+  const replayed = await replays(executor, all);
+  const events = all.filter((_, i) => !replayed[i]);
   const ids = events.map(() => randomUUID());
   const inserted = await executor.executeSql(
-    `insert into webhook_events (id, source_type, event_type, delivery_id, source_id, payload, processed, processed_at)
-     select id, source_type, event_type, delivery_id, source_id, payload, processed, case when processed then now() end
-     from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::jsonb[], $7::boolean[])
-       as t(id, source_type, event_type, delivery_id, source_id, payload, processed)
+    `insert into webhook_events (id, source_type, event_type, delivery_id, source_id, body_hash, payload, processed, processed_at)
+     select id, source_type, event_type, delivery_id, source_id, body_hash, payload, processed, case when processed then now() end
+     from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::jsonb[], $8::boolean[])
+       as t(id, source_type, event_type, delivery_id, source_id, body_hash, payload, processed)
      on conflict (source_type, delivery_id) do nothing
      returning id`,
     [
@@ -94,7 +142,8 @@ async function recordBatch(tx: Db, executor: SqlExecutor, events: WebhookEventIn
       events.map((e) => e.sourceType),
       events.map((e) => e.eventType),
       events.map((e) => e.deliveryId),
-      events.map((e) => e.targets[0]?.sourceId ?? null),
+      events.map((e) => e.sourceId ?? e.targets[0]?.sourceId ?? null),
+      events.map((e) => e.bodyHash ?? null),
       events.map((e) => JSON.stringify(e.payload ?? {})),
       events.map((e) => e.targets.length > 0),
     ],
@@ -120,9 +169,10 @@ async function recordBatch(tx: Db, executor: SqlExecutor, events: WebhookEventIn
   }));
   const answers = await requestSyncsInTransaction(tx, executor, requested);
   const jobBySource = new Map(requested.map((r, i) => [r.sourceId, answers[i]!.jobId]));
-  return events.map((e, i) =>
+  const results = events.map((e, i) =>
     fresh.has(ids[i]!)
       ? { duplicate: false, eventId: ids[i]!, jobIds: e.targets.map((t) => jobBySource.get(t.sourceId)!) }
       : { duplicate: true, eventId: null, jobIds: [] },
   );
+  return all.map((_, i) => (replayed[i] ? { duplicate: true, eventId: null, jobIds: [] } : results.shift()!));
 }

@@ -1,0 +1,211 @@
+import { createHash, randomUUID } from "node:crypto";
+import pg from "pg";
+import { openWebhookSecret } from "@/lib/connectors/provider-token";
+import { databaseUrl, getPool } from "@/lib/db/client";
+import type { Source } from "@/lib/db/schema";
+import type { WebhookProvider } from "./callback-url";
+
+export type Candidate = Pick<Source, "id" | "config" | "webhookSecret">;
+
+// The sources that may have sent a webhook, found from its headers alone (before its body is
+// read): GitHub's hook id, Bitbucket's hook UUID, the SHA-256 of GitLab's token. They are cached
+// in this process while a LISTEN connection hears every change to sources (a trigger notifies
+// `sources_changed` on inserts, deletes, truncation and changes of type, config, webhook id,
+// secret or token hash), so that a burst of pushes costs no query each. Without that connection
+// (not opened yet, lost, or a database that does not deliver notifications, such as the
+// embedded one) every lookup asks the database.
+const CHANNEL = "sources_changed";
+
+type CacheState = {
+  entries: Map<string, Candidate[]>;
+  /** Bumped by every notification: a lookup that started before one must not be cached. */
+  generation: number;
+  listening: boolean;
+  client: pg.Client | null;
+  starting: boolean;
+  /** After a failed attempt, no other before this time (ms): no connection per webhook. */
+  retryAt: number;
+};
+const globalForCandidates = globalThis as unknown as { dataConnectorWebhookCandidates?: CacheState };
+const state = (globalForCandidates.dataConnectorWebhookCandidates ??= {
+  entries: new Map(),
+  generation: 0,
+  listening: false,
+  client: null,
+  starting: false,
+  retryAt: 0,
+});
+const RETRY_AFTER_MS = 60_000;
+const MAX_ENTRIES = 10_000;
+
+function forget(): void {
+  state.entries.clear();
+  state.generation++;
+}
+
+/**
+ * Opens the LISTEN connection and proves it works (a notification sent from another connection
+ * arrives) before the cache is used. On any failure the cache stays off, and a lookup a minute
+ * later tries again. A connection lost later turns the cache off until a lookup reconnects.
+ */
+async function listen(): Promise<void> {
+  if (state.starting || state.client || Date.now() < state.retryAt) return;
+  state.starting = true;
+  const client = new pg.Client({ connectionString: databaseUrl() });
+  const stop = () => {
+    if (state.client === client) {
+      state.listening = false;
+      state.client = null;
+      forget();
+    }
+    client.end().catch(() => {});
+  };
+  try {
+    client.on("error", stop);
+    client.on("end", stop);
+    await client.connect();
+    // This connection only listens: it must not keep a process alive that is otherwise done.
+    (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+    const probe = randomUUID();
+    const heard = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 2_000);
+      client.on("notification", (n) => {
+        if (n.channel !== CHANNEL) return;
+        forget();
+        if (n.payload === probe) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+    });
+    await client.query(`LISTEN ${CHANNEL}`);
+    // Sent from another connection, as the trigger's notifications are.
+    await getPool().query("select pg_notify($1, $2)", [CHANNEL, probe]);
+    if (!(await heard)) throw new Error("notifications are not delivered");
+    state.client = client;
+    forget();
+    state.listening = true;
+  } catch {
+    state.retryAt = Date.now() + RETRY_AFTER_MS;
+    stop();
+  } finally {
+    state.starting = false;
+  }
+}
+
+/** What sources.webhook_token_hash holds: the SHA-256 (hex) of the webhook secret. */
+export function webhookTokenHash(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+const CANDIDATES_SQL: Record<WebhookProvider, string> = {
+  github: `select id, config, webhook_secret from sources where type = 'github' and webhook_id = $1`,
+  // Bitbucket answers a hook's UUID in braces and sends it in X-Hook-UUID without them.
+  bitbucket: `select id, config, webhook_secret from sources where type = 'bitbucket' and webhook_id in ($1, $2)`,
+  gitlab: `select id, config, webhook_secret from sources where type = 'gitlab' and webhook_token_hash = $1`,
+};
+
+/** The key a provider's headers give, as stored; null when they give none. */
+export function candidateKey(provider: WebhookProvider, headers: Headers): string | null {
+  const value = (name: string) => headers.get(name)?.trim() || null;
+  switch (provider) {
+    case "github": {
+      const id = value("x-github-hook-id");
+      return id && /^\d{1,20}$/.test(id) ? id : null;
+    }
+    case "bitbucket": {
+      const uuid = value("x-hook-uuid")
+        ?.replace(/^\{|\}$/g, "")
+        .toLowerCase();
+      return uuid && /^[0-9a-f-]{1,64}$/.test(uuid) ? uuid : null;
+    }
+    case "gitlab": {
+      const token = value("x-gitlab-token");
+      return token && token.length <= 1024 ? webhookTokenHash(token) : null;
+    }
+  }
+}
+
+let gitlabHashesFilled: Promise<void> | null = null;
+
+/**
+ * GitLab sources whose webhook was registered before token hashes were stored get theirs once
+ * per process (the secret is sealed, so no migration can compute it).
+ */
+function fillGitLabTokenHashes(): Promise<void> {
+  gitlabHashesFilled ??= (async () => {
+    const { rows } = await getPool().query<{ id: string; webhook_secret: string }>(
+      `select id, webhook_secret from sources
+       where type = 'gitlab' and webhook_secret is not null and webhook_token_hash is null`,
+    );
+    for (const row of rows) {
+      let secret: string | null;
+      try {
+        secret = openWebhookSecret({ id: row.id, webhookSecret: row.webhook_secret });
+      } catch {
+        continue;
+      }
+      if (!secret) continue;
+      await getPool().query(
+        `update sources set webhook_token_hash = $2 where id = $1 and webhook_secret = $3 and webhook_token_hash is null`,
+        [row.id, webhookTokenHash(secret), row.webhook_secret],
+      );
+    }
+  })().catch((err: unknown) => {
+    gitlabHashesFilled = null;
+    throw err;
+  });
+  return gitlabHashesFilled;
+}
+
+async function query(provider: WebhookProvider, key: string): Promise<Candidate[]> {
+  if (provider === "gitlab") await fillGitLabTokenHashes();
+  const { rows } = await getPool().query<{
+    id: string;
+    config: Record<string, unknown>;
+    webhook_secret: string | null;
+  }>(CANDIDATES_SQL[provider], provider === "bitbucket" ? [key, `{${key}}`] : [key]);
+  return rows.map((r) => ({ id: r.id, config: r.config, webhookSecret: r.webhook_secret }));
+}
+
+/**
+ * Sources of this provider that own the hook `key` names (see candidateKey), by the indexes on
+ * (type, webhook_id) and (type, webhook_token_hash). `fresh` skips the cache (a signature that
+ * matched no cached secret is checked against the database before it is refused).
+ */
+export async function webhookCandidates(
+  provider: WebhookProvider,
+  key: string,
+  { fresh = false } = {},
+): Promise<Candidate[]> {
+  if (!state.listening) {
+    void listen();
+    return query(provider, key);
+  }
+  const cacheKey = `${provider}\u0000${key}`;
+  const cached = fresh ? undefined : state.entries.get(cacheKey);
+  if (cached) return cached;
+  const generation = state.generation;
+  const found = await query(provider, key);
+  if (state.listening && state.generation === generation) {
+    if (state.entries.size >= MAX_ENTRIES) state.entries.clear();
+    state.entries.set(cacheKey, found);
+  }
+  return found;
+}
+
+/** Whether lookups are being cached (the LISTEN connection is open and proven). */
+export function candidateCacheListening(): boolean {
+  return state.listening;
+}
+
+/** Closes the LISTEN connection (tests, shutdown). */
+export async function stopCandidateCache(): Promise<void> {
+  const client = state.client;
+  state.listening = false;
+  state.client = null;
+  forget();
+  state.retryAt = 0;
+  gitlabHashesFilled = null;
+  await client?.end().catch(() => {});
+}
