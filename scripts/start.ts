@@ -10,7 +10,8 @@ import { WORKER_NODE_ARGS } from "@/lib/queue/worker-command";
 import { GENERATED_KEYS_FILE, generateKeyringValue, getKeyring } from "@/lib/oauth/encryption";
 
 // `npm start`: the database (embedded unless DATABASE_URL is set), migrations, a build when
-// none exists, then the web server and the worker as two processes. SIGINT/SIGTERM stop all.
+// none exists, then the web server and the worker as two processes, each restarted (with
+// backoff) when it exits. SIGINT/SIGTERM stop all.
 // `npm start -- --no-worker` runs the web server alone (workers run elsewhere: `npm run worker`).
 const root = process.cwd();
 const withWorker = !process.argv.includes("--no-worker");
@@ -121,7 +122,8 @@ async function main(): Promise<void> {
   }
 
   const env = { ...process.env, DATABASE_URL: url, PORT: String(port) };
-  const web = run(["--import", "tsx", "server.ts", "-p", String(port)], env);
+  const webArgs = ["--import", "tsx", "server.ts", "-p", String(port)];
+  let web = run(webArgs, env);
   let worker: ChildProcess | null = withWorker ? run(WORKER_NODE_ARGS, env) : null;
   if (!worker) console.log("[start] --no-worker: syncs wait for a worker started elsewhere (npm run worker)");
   let stopping = false;
@@ -137,25 +139,31 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stopAll(0));
   process.on("SIGTERM", () => void stopAll(0));
 
-  web.on("exit", (code) => {
-    if (!stopping) {
-      console.error(`[start] the web server exited (${code}); stopping`);
-      void stopAll(1);
-    }
-  });
-  const superviseWorker = (child: ChildProcess) =>
-    child.on("exit", (code, signal) => {
-      if (stopping) return;
-      console.error(
-        `[start] the worker ${signal ? `was killed by ${signal}` : `exited with code ${code}`} (its last lines above say why); restarting it`,
-      );
-      setTimeout(() => {
+  // A child that exits is started again, after 1 s, then 2 s, 4 s... up to 30 s while it keeps
+  // exiting; one that ran for a minute starts again from 1 s. Neither stops the other.
+  const supervise = (name: string, args: string[], child: ChildProcess, replace: (next: ChildProcess) => void) => {
+    let failures = 0;
+    const watch = (current: ChildProcess) => {
+      const startedAt = Date.now();
+      current.on("exit", (code, signal) => {
         if (stopping) return;
-        worker = run(WORKER_NODE_ARGS, env);
-        if (worker) superviseWorker(worker);
-      }, 1000);
-    });
-  if (worker) superviseWorker(worker);
+        failures = Date.now() - startedAt > 60_000 ? 1 : failures + 1;
+        const delay = Math.min(30_000, 1000 * 2 ** (failures - 1));
+        console.error(
+          `[start] the ${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`} (its last lines above say why); restarting it in ${delay / 1000} s`,
+        );
+        setTimeout(() => {
+          if (stopping) return;
+          const next = run(args, env);
+          replace(next);
+          watch(next);
+        }, delay);
+      });
+    };
+    watch(child);
+  };
+  supervise("web server", webArgs, web, (next) => (web = next));
+  if (worker) supervise("worker", WORKER_NODE_ARGS, worker, (next) => (worker = next));
 
   if (await waitForHealth(`http://127.0.0.1:${port}/api/health`, Date.now() + 120_000)) {
     console.log(`[start] ready: http://localhost:${port}`);
