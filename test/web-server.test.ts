@@ -15,6 +15,24 @@ import { closeAll, db, resetDb, waitFor } from "./helpers";
 // routes' own handlers called directly. Needs the built app, as CI builds before the tests.
 const built = existsSync(path.join(process.cwd(), ".next", "BUILD_ID"));
 const SECRET = "web-server-test-secret";
+const HOOK_ID = "7001";
+
+// Sends 8 forged ~24 MB bodies at once to argv[1]'s GitHub webhook with hook id argv[2]; prints
+// "sending", then each answer's status (or the connection error's code) as one JSON line.
+const FORGER = `
+import { createHmac, randomUUID } from "node:crypto";
+const [base, hookId] = process.argv.slice(1);
+const body = Buffer.from('{"repository":{"full_name":"octo/web"},"pad":[' + '{"a":1},'.repeat(3100000) + '{"a":1}]}');
+const signature = "sha256=" + createHmac("sha256", "forged").update(body).digest("hex");
+console.log("sending");
+const answers = await Promise.all(Array.from({ length: 8 }, () =>
+  fetch(base + "/api/webhooks/github", {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": randomUUID(), "x-github-hook-id": hookId, "x-hub-signature-256": signature },
+    body,
+  }).then((r) => r.status, (e) => e.cause?.code ?? String(e))));
+console.log(JSON.stringify(answers));
+`;
 
 describe("the web server (server.ts)", { skip: built ? false : "needs the built app (`npm run build`)" }, () => {
   let web: ChildProcess;
@@ -24,8 +42,8 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
   before(async () => {
     await resetDb();
     sourceId = randomUUID();
-    await db().execute(sql`insert into sources (id, type, name, config, status, webhook_secret)
-      values (${sourceId}, 'github', 'octo/web', ${JSON.stringify({ repo: "octo/web", branch: "main" })}::jsonb, 'synced', ${sealWebhookSecret(sourceId, SECRET)})`);
+    await db().execute(sql`insert into sources (id, type, name, config, status, webhook_id, webhook_secret)
+      values (${sourceId}, 'github', 'octo/web', ${JSON.stringify({ repo: "octo/web", branch: "main" })}::jsonb, 'synced', ${HOOK_ID}, ${sealWebhookSecret(sourceId, SECRET)})`);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     web = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(port), "-H", "127.0.0.1"], {
@@ -48,11 +66,11 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
     await closeAll();
   });
 
-  const push = (deliveryId: string, secret = SECRET) => {
+  const push = (deliveryId: string, secret = SECRET, after = "b") => {
     const body = JSON.stringify({
       ref: "refs/heads/main",
       before: "a",
-      after: "b",
+      after,
       commits: [],
       repository: { full_name: "octo/web" },
     });
@@ -62,6 +80,7 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
         "content-type": "application/json",
         "x-github-event": "push",
         "x-github-delivery": deliveryId,
+        "x-github-hook-id": HOOK_ID,
         "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
       },
       body,
@@ -102,7 +121,7 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
     assert.match((await wrongType.json()).detail, /application\/json/);
     const huge = await fetch(`${base}/api/webhooks/github`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-github-hook-id": HOOK_ID, "x-hub-signature-256": "sha256=00" },
       body: Buffer.alloc(26 * 1024 * 1024, 32),
     });
     assert.equal(huge.status, 413);
@@ -112,6 +131,71 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
     assert.equal(challenge.headers.get("x-content-type-options"), "nosniff");
     assert.equal((await fetch(`${base}/api/webhooks/github`, { method: "PUT" })).status, 405);
   });
+
+  test(
+    "8 concurrent forged 24 MB bodies: /api/health keeps answering within a second and a signed push gets through",
+    { timeout: 120_000 },
+    async () => {
+      // The forged requests come from another process, as from another machine, so that this one
+      // only measures. Their bodies are valid JSON naming the followed repository, made of millions
+      // of small objects (what cost the most to parse); the hook id is the source's (public
+      // knowledge), the signature is not.
+      const attacker = spawn(process.execPath, ["--input-type=module", "-e", FORGER, base, HOOK_ID], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      killOnExit(attacker);
+      let output = "";
+      attacker.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      await waitFor(async () => output.includes("sending"), { timeoutMs: 60_000, what: "the forged bodies" });
+      const flood = exited(attacker);
+      let settled = false;
+      void flood.then(() => (settled = true));
+      const signed = push(randomUUID(), SECRET, randomUUID());
+      const latencies: number[] = [];
+      for (let i = 0; i < 300 && !settled; i++) {
+        const started = performance.now();
+        const health = await fetch(`${base}/api/health`);
+        await health.arrayBuffer();
+        latencies.push(performance.now() - started);
+        assert.equal(health.status, 200);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await flood;
+      const statuses = JSON.parse(output.split("\n").find((l) => l.startsWith("["))!) as (number | string)[];
+      assert.equal(statuses.length, 8);
+      for (const status of statuses) assert.ok([401, 503, "EPIPE", "ECONNRESET"].includes(status), `forged: ${status}`);
+      const pushed = await signed;
+      assert.equal(pushed.status, 202, "a signed push gets through the flood");
+      assert.equal((await pushed.json()).queued, 1);
+      assert.ok(latencies.length > 0);
+      assert.ok(Math.max(...latencies) < 1000, `/api/health took ${latencies.map(Math.round).join(", ")} ms`);
+      assert.equal((await fetch(`${base}/api/health`)).status, 200, "the server is still up");
+    },
+  );
+
+  test(
+    "a chunked body over a route's cap is refused while it streams (Drive: 1 MB), before the rest is sent",
+    { timeout: 60_000 },
+    async () => {
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          // 2 MB, then the sender stalls: only an answer given while streaming ends this request.
+          if (sent >= 2 * 1024 * 1024) return new Promise(() => {});
+          sent += 64 * 1024;
+          controller.enqueue(new Uint8Array(64 * 1024).fill(32));
+        },
+      });
+      const refused = await fetch(`${base}/api/webhooks/gdrive`, {
+        method: "POST",
+        headers: { "x-goog-channel-id": "forged", "x-goog-channel-token": "forged" },
+        body,
+        duplex: "half",
+        signal: AbortSignal.timeout(30_000),
+      } as RequestInit);
+      assert.equal(refused.status, 413);
+    },
+  );
 
   test("SIGTERM stops it cleanly", async () => {
     await waitFor(async () => (await fetch(`${base}/api/health`)).ok, { what: "health" });

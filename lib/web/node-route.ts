@@ -36,13 +36,14 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
       },
       cancel() {
         open = false;
-        // What the handler does not want is read and dropped, so the connection stays usable.
-        req.resume();
       },
     },
     { highWaterMark: 1 },
   );
 }
+
+/** How long the rest of a refused body may take to arrive (and be dropped) before the connection is cut. */
+const REFUSED_DRAIN_MS = 10_000;
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {};
@@ -72,8 +73,14 @@ export async function serveRoute(handler: RouteHandler, req: IncomingMessage, re
     response = problemResponse(err);
   }
   if (!req.complete) {
+    // A body answered before it was read (refused) is read and dropped, so that the client gets
+    // the answer on a connection it may reuse; one still arriving after REFUSED_DRAIN_MS is cut.
     req.removeAllListeners("data");
     req.resume();
+    const timer = setTimeout(() => {
+      if (!req.complete) req.socket.destroy();
+    }, REFUSED_DRAIN_MS).unref();
+    req.once("end", () => clearTimeout(timer));
   }
   await send(res, response);
 }
