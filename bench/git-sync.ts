@@ -143,6 +143,7 @@ async function main() {
               "content-type": "application/json",
               "x-github-event": "push",
               "x-github-delivery": randomUUID(),
+              "x-github-hook-id": "1",
               "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
             },
           }),

@@ -84,13 +84,14 @@ async function main() {
     const id = randomUUID();
     const name = `octo/load-${i}`;
     await client.query(
-      `insert into sources (id, type, name, config, status, cursor, last_sync_at, token_secret, webhook_secret) values ($1, 'github', $2, $3, 'synced', $4, now(), $5, $6)`,
+      `insert into sources (id, type, name, config, status, cursor, last_sync_at, token_secret, webhook_id, webhook_secret) values ($1, 'github', $2, $3, 'synced', $4, now(), $5, $6, $7)`,
       [
         id,
         name,
         JSON.stringify({ repo: name, branch: "main" }),
         head,
         sealProviderToken(id, TOKEN),
+        String(i + 1),
         sealWebhookSecret(id, `${SECRET_PREFIX}${i}`),
       ],
     );
@@ -124,17 +125,18 @@ async function main() {
   };
   const { child: web, url: base } = await startWeb(["--import", "tsx", "server.ts"]);
 
-  // Each source's push body and signature are fixed; every request has its own delivery id.
-  const bodies = Array.from({ length: SOURCES }, (_, i) => {
+  // Every request has its own delivery id and its own body (a replayed body is a duplicate).
+  const signedPush = (i: number, id: string) => {
     const body = JSON.stringify({
       ref: "refs/heads/main",
       before: head,
       after: head,
       commits: [],
       repository: { full_name: `octo/load-${i}` },
+      delivery: id,
     });
     return { body, signature: `sha256=${createHmac("sha256", `${SECRET_PREFIX}${i}`).update(body).digest("hex")}` };
-  });
+  };
   let counter = 0;
   const accepted: string[] = [];
   const webhookRequest = {
@@ -144,14 +146,16 @@ async function main() {
       const i = counter++ % SOURCES;
       const id = randomUUID();
       context.id = id;
+      const { body, signature } = signedPush(i, id);
       return {
         ...req,
-        body: bodies[i]!.body,
+        body,
         headers: {
           "content-type": "application/json",
           "x-github-event": "push",
           "x-github-delivery": id,
-          "x-hub-signature-256": bodies[i]!.signature,
+          "x-github-hook-id": String(i + 1),
+          "x-hub-signature-256": signature,
         },
       };
     },

@@ -203,6 +203,7 @@ describe("GitHub sources", () => {
       "content-type": "application/json",
       "x-github-event": "push",
       "x-github-delivery": delivery,
+      "x-github-hook-id": String(github.hooks.at(-1)!.id),
       "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
     };
   }
@@ -364,7 +365,8 @@ describe("GitHub sources", () => {
             const next = changeRepo(100 + i);
             base = next;
           }
-          const body = pushBody(base, repo.head());
+          // Each delivery its own body: a replayed body is a duplicate whatever its delivery id.
+          const body = JSON.stringify({ ...JSON.parse(pushBody(base, repo.head())), delivery: ids[i] });
           for (;;) {
             const res = await fetch(`http://127.0.0.1:${port}/api/webhooks/github`, {
               method: "POST",
