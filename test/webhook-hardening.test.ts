@@ -6,6 +6,7 @@ import * as driveWebhook from "@/app/api/webhooks/gdrive/route";
 import * as githubWebhook from "@/app/api/webhooks/github/route";
 import { sealWebhookSecret } from "@/lib/connectors/provider-token";
 import { sources, webhookEvents } from "@/lib/db/schema";
+import { logger } from "@/lib/log";
 import { closeAll, db, resetDb } from "./helpers";
 
 // What an anonymous sender can make the webhook routes do: nothing but read and hash its bytes.
@@ -61,16 +62,23 @@ function pulledStream(options: { total: number; chunk?: number; holdAfter?: numb
   return { stream, counter };
 }
 
-/** Console output while `run` runs. */
+/** What the process logs while `run` runs: console lines and the logger's. */
 async function consoleDuring(run: () => Promise<void>): Promise<string[]> {
   const lines: string[] = [];
   const saved = { log: console.log, warn: console.warn, error: console.error, info: console.info };
   for (const name of ["log", "warn", "error", "info"] as const)
     console[name] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  const methods = logger as unknown as Record<string, unknown>;
+  const levels = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+  const savedLevels = Object.fromEntries(levels.map((level) => [level, methods[level]]));
+  for (const level of levels)
+    methods[level] = (...args: unknown[]) =>
+      void lines.push(`${level} ${args.map((a) => JSON.stringify(a)).join(" ")}`);
   try {
     await run();
   } finally {
     Object.assign(console, saved);
+    Object.assign(methods, savedLevels);
   }
   return lines;
 }

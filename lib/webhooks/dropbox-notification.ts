@@ -4,6 +4,7 @@ import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
+import { countWebhook } from "@/lib/metrics/counters";
 import { recordWebhookEvent } from "./record-webhook-event";
 import { WebhookRefusal } from "./refusals";
 import { safeEqual } from "./safe-equal";
@@ -44,6 +45,7 @@ export async function handleDropboxNotification(headers: Headers, rawBody: strin
   } catch {
     throw new AppError("bad_request", 'The body must be JSON like {"list_folder": {"accounts": ["dbid:..."]}}.');
   }
+  countWebhook("dropbox", "accepted");
   const accounts = [...new Set(parsed.list_folder?.accounts ?? [])];
   const targets =
     accounts.length === 0

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { openChannelToken } from "@/lib/connectors/gdrive/channels";
 import { getDb } from "@/lib/db/client";
 import { driveChannels } from "@/lib/db/schema";
+import { countWebhook } from "@/lib/metrics/counters";
 import { DecryptionError } from "@/lib/oauth/encryption";
 import { recordWebhookEvent } from "./record-webhook-event";
 import { WebhookRefusal } from "./refusals";
@@ -35,7 +36,10 @@ export async function handleDriveNotification(headers: Headers): Promise<DriveNo
   if (channel.resourceId && resourceId !== channel.resourceId) throw unauthorized();
 
   const state = headers.get("x-goog-resource-state") ?? "change";
-  if (state === "sync") return { queued: false, duplicate: false };
+  if (state === "sync") {
+    countWebhook("gdrive", "accepted");
+    return { queued: false, duplicate: false };
+  }
   const messageNumber = headers.get("x-goog-message-number");
   const recorded = await recordWebhookEvent({
     sourceType: "gdrive",
@@ -45,5 +49,6 @@ export async function handleDriveNotification(headers: Headers): Promise<DriveNo
     payload: { channelId, resourceId, resourceState: state, messageNumber, changed: headers.get("x-goog-changed") },
     targets: [{ sourceId: channel.sourceId }],
   });
+  countWebhook("gdrive", recorded.duplicate ? "duplicate" : "accepted");
   return { queued: recorded.jobIds.length > 0, duplicate: recorded.duplicate };
 }

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { z } from "zod";
 import { problemResponse } from "@/lib/api/errors";
+import { countWebhook } from "@/lib/metrics/counters";
 import { openWebhookSecret } from "@/lib/connectors/provider-token";
 import type { WebhookProvider } from "./callback-url";
 import { gitPayloadSummary } from "./git-payload-summary";
@@ -137,6 +138,15 @@ const unauthorized = () =>
 
 type Verified = { sources: Candidate[]; body: Buffer; bodyHash: string };
 
+/** Whether a source's secret verifies a body already read (its token, for GitLab). */
+function verifiesHeld(provider: WebhookProvider, headers: Headers, source: Candidate, body: Buffer): boolean {
+  const secret = secretOf(source);
+  if (!secret) return false;
+  if (provider === "gitlab") return safeEqual(headers.get("x-gitlab-token")?.trim() ?? "", secret);
+  const signature = firstHeader(headers, RULES[provider].signatureHeaders)?.toLowerCase() ?? "";
+  return safeEqual(`sha256=${createHmac("sha256", secret).update(body).digest("hex")}`, signature);
+}
+
 /**
  * GitLab sends the secret itself: the sources whose token it is are known from the headers
  * alone, and the body is read (within its caps) only for them.
@@ -252,16 +262,20 @@ async function receive(provider: WebhookProvider, request: Request): Promise<Res
         payload: summary,
         targets,
       });
+      countWebhook(provider, recorded.duplicate ? "duplicate" : "accepted");
       if (rules.isPing(event)) return accepted({ received: true, pong: true }, 200);
       return accepted({ received: true, duplicate: recorded.duplicate, queued: recorded.jobIds.length });
     } catch (err) {
       if ((err as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw err;
-      // A source deleted a moment ago: the others that verified it, if any are left.
-      const left = new Set((await webhookCandidates(provider, key, { fresh: true })).map((s) => s.id));
-      const remaining = sources.filter((s) => left.has(s.id));
-      if (remaining.length === sources.length) throw err;
-      if (remaining.length === 0) throw unauthorized();
-      sources = remaining;
+      // A source deleted a moment ago (the cache not told yet): the database's sources that
+      // verify the same bytes, if any.
+      const before = new Set(sources.map((s) => s.id));
+      const fresh = (await webhookCandidates(provider, key, { fresh: true })).filter((s) =>
+        verifiesHeld(provider, request.headers, s, verified.body),
+      );
+      if (fresh.length === 0) throw unauthorized();
+      if (fresh.length === before.size && fresh.every((s) => before.has(s.id))) throw err;
+      sources = fresh;
     }
   }
 }

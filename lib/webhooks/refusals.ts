@@ -1,3 +1,5 @@
+import { logger } from "@/lib/log";
+import { countWebhook } from "@/lib/metrics/counters";
 import type { WebhookProvider } from "./callback-url";
 
 /** Why a webhook request was refused; each is counted, none is logged one by one. */
@@ -58,13 +60,17 @@ const SUMMARY_INTERVAL_MS = 60_000;
 function summarise(): void {
   counters.timer = null;
   if (counters.window.size === 0) return;
-  const parts = [...counters.window].map(([key, n]) => `${key.replace("\u0000", " ")} ${n}`).join(", ");
+  const refused = Object.fromEntries([...counters.window].map(([key, n]) => [key.replace("\u0000", " "), n]));
   counters.window.clear();
-  console.warn(`[webhooks] refused in the last minute: ${parts}`);
+  logger.warn({ refused }, "webhook requests refused in the last minute");
 }
 
-/** Counts one refusal; the counts are summarised in one log line a minute later. */
+/**
+ * Counts one refusal (also as dc_webhook_requests_total{outcome="refused"}); the counts are
+ * summarised in one log line a minute later.
+ */
 export function countRefusal(provider: WebhookRoute, reason: RefusalReason): void {
+  countWebhook(provider, "refused");
   const key = `${provider}\u0000${reason}`;
   counters.total.set(key, (counters.total.get(key) ?? 0) + 1);
   counters.window.set(key, (counters.window.get(key) ?? 0) + 1);
