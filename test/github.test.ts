@@ -6,6 +6,9 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/github/route";
 import * as credentialsRoute from "@/app/api/credentials/route";
+import * as syncRoute from "@/app/api/sources/[id]/sync/route";
+import { gitBlobSha } from "@/lib/connectors/git/archive";
+import { githubConnector } from "@/lib/connectors/git/github";
 import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
 import { pollSources } from "@/lib/sync/poll-sources";
@@ -112,6 +115,39 @@ async function deliver(body: string, headers: Record<string, string>) {
 
 /** The requests of the sync jobs only (the webhook answers without calling GitHub). */
 const syncLog = (from: number) => fake.log(from).map((l) => l.replace(/[0-9a-f]{40}/g, "<sha>"));
+
+/** Runs `fn` against a repository and fake of its own (the shared repository stays as it is). */
+async function withOwnRepo(
+  initial: Record<string, string> | null,
+  fn: (own: { repo: GitRepo; fake: Awaited<ReturnType<typeof startGitHubFake>> }) => Promise<void>,
+) {
+  const own = new GitRepo();
+  if (initial) own.commit(initial, {}, "initial");
+  const ownFake = await startGitHubFake({ owner: OWNER, name: NAME, token: TOKEN, repo: own });
+  process.env.GITHUB_API_URL = ownFake.base;
+  try {
+    await fn({ repo: own, fake: ownFake });
+  } finally {
+    process.env.GITHUB_API_URL = fake.base;
+    await ownFake.close();
+  }
+}
+
+async function syncNow(sourceId: string, type: "full" | "incremental") {
+  const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+    token,
+    params: { id: sourceId },
+    body: { type },
+  });
+  assert.equal(res.status, 202, JSON.stringify(res.json));
+  return waitForJob(res.json.jobId);
+}
+
+async function indexedContent(sourceId: string) {
+  const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
+  return new Map(rows.map((r) => [r.path, r.sha]));
+}
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 describe("GitHub sources", () => {
   before(async () => {
@@ -223,6 +259,8 @@ describe("GitHub sources", () => {
     assert.deepEqual(syncLog(from), [
       `GET /repos/${OWNER}/${NAME}/commits/main`,
       `GET /repos/${OWNER}/${NAME}/compare/<sha>...<sha>`,
+      // The compare names no modes: the head's tree tells files from symlinks and submodules.
+      `GET /repos/${OWNER}/${NAME}/git/trees/<sha>`,
       `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
       `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
       `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
@@ -522,5 +560,52 @@ describe("GitHub sources", () => {
       process.env.GITHUB_API_URL = fake.base;
       await hosts.close();
     }
+  });
+  test("symlinks and submodules are indexed by no sync: a pushed symlink, a file turned symlink and a submodule bump leave the incremental index equal to the full one", async () => {
+    delete process.env.APP_URL;
+    await withOwnRepo({ "a.md": "# a\n", "b.md": "# b\n" }, async ({ repo: own }) => {
+      const { sourceId } = await connect();
+      own.commitLinks({ symlinks: { "link.md": "a.md", "b.md": "a.md" }, submodules: { "vendor/lib": own.head() } });
+      let job = await syncNow(sourceId, "incremental");
+      assert.equal(job.status, "completed", job.errorMessage ?? "");
+      assert.equal(job.filesFailed, 0);
+      assert.deepEqual([...(await indexedContent(sourceId))], [["a.md", sha256("# a\n")]]);
+
+      own.commitLinks({ submodules: { "vendor/lib": own.head() } });
+      job = await syncNow(sourceId, "incremental");
+      assert.equal(job.status, "completed", job.errorMessage ?? "");
+      assert.equal(job.filesFailed, 0, "a submodule bump is not a file to read");
+      const before = await deliveryCount(sourceId);
+      job = await syncNow(sourceId, "full");
+      assert.equal(job.status, "completed", job.errorMessage ?? "");
+      assert.equal(await deliveryCount(sourceId), before, "the full sync finds nothing the incremental one got wrong");
+      assert.deepEqual([...(await indexedContent(sourceId)).keys()], ["a.md"]);
+    });
+  });
+
+  test("a file read by a connector created afresh (a batch on another worker) is the listed blob, not the moved head's", async () => {
+    await withOwnRepo({ "a.md": "# first\n" }, async ({ repo: own }) => {
+      const context = { sourceId: null, config: { repo: `${OWNER}/${NAME}`, branch: "main" }, token: TOKEN };
+      const listed = [];
+      for await (const file of githubConnector.create(context).listFiles()) listed.push(file);
+      own.commit({ "a.md": "# pushed after the listing\n" });
+      const file = listed.find((f) => f.path === "a.md")!;
+      const content = await githubConnector.create(context).getFileContent(file.path, file);
+      assert.equal(gitBlobSha(content), file.version);
+      assert.equal(content.toString(), "# first\n");
+    });
+  });
+
+  test("an empty repository (GitHub answers 409) is an empty index: the sync completes with 0 files, the first push fills it", async () => {
+    delete process.env.APP_URL;
+    await withOwnRepo(null, async ({ repo: own }) => {
+      const { sourceId } = await connect();
+      assert.equal((await indexedContent(sourceId)).size, 0);
+      own.commit({ "first.md": "# first\n" });
+      assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+      const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
+      assert.equal((await waitForJob(job!.id)).status, "completed");
+      assert.deepEqual([...(await indexedContent(sourceId)).keys()], ["first.md"]);
+    });
   });
 });

@@ -7,6 +7,9 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/gitlab/route";
 import * as credentialsRoute from "@/app/api/credentials/route";
 import * as browseRoute from "@/app/api/providers/[type]/browse/route";
+import * as syncRoute from "@/app/api/sources/[id]/sync/route";
+import { gitBlobSha } from "@/lib/connectors/git/archive";
+import { gitlabConnector } from "@/lib/connectors/git/gitlab";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
@@ -103,6 +106,42 @@ const log = (from: number) => fake.log(from).map((l) => l.replace(/[0-9a-f]{40}/
 const P = `/api/v4/projects/${PROJECT}`;
 /** The project path as gitbeaker sends it (one encoded segment), for matching injected answers. */
 const RAW_P = `/api/v4/projects/${encodeURIComponent(PROJECT)}`;
+
+async function syncNow(sourceId: string, type: "full" | "incremental") {
+  const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+    token,
+    params: { id: sourceId },
+    body: { type },
+  });
+  assert.equal(res.status, 202, JSON.stringify(res.json));
+  return waitForJob(res.json.jobId);
+}
+
+async function indexedContent(sourceId: string) {
+  const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
+  return new Map(rows.map((r) => [r.path, r.sha]));
+}
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+const CONNECTOR = gitlabConnector;
+const CONNECTOR_CONFIG = () => ({ repo: PROJECT, host: fake.base, branch: "main" });
+
+/** Runs `fn` against a repository and fake of its own (the shared repository stays as it is). */
+async function withOwnRepo(initial: Record<string, string>, fn: (own: GitRepo) => Promise<void>) {
+  const shared = fake;
+  const own = new GitRepo();
+  own.commit(initial, {}, "initial");
+  fake = await startGitLabFake({ project: PROJECT, token: TOKEN, repo: own });
+  const allowed = process.env.ALLOWED_PRIVATE_HOSTS;
+  process.env.ALLOWED_PRIVATE_HOSTS = `${allowed},${new URL(fake.base).host}`;
+  try {
+    await fn(own);
+  } finally {
+    await fake.close();
+    fake = shared;
+    process.env.ALLOWED_PRIVATE_HOSTS = allowed;
+  }
+}
 
 describe("GitLab sources", () => {
   before(async () => {
@@ -546,5 +585,40 @@ describe("GitLab sources", () => {
       204,
     );
     assert.equal(fake.hooks.length, 0);
+  });
+
+  test("symlinks and submodules are indexed by no sync: a pushed symlink, a file turned symlink and a submodule bump leave the incremental index equal to the full one", async () => {
+    delete process.env.APP_URL;
+    await withOwnRepo({ "a.md": "# a\n", "b.md": "# b\n" }, async (own) => {
+      const { id: sourceId } = await connect();
+      own.commitLinks({ symlinks: { "link.md": "a.md", "b.md": "a.md" }, submodules: { "vendor/lib": own.head() } });
+      let job = await syncNow(sourceId, "incremental");
+      assert.equal(job.status, "completed", job.errorMessage ?? "");
+      assert.equal(job.filesFailed, 0);
+      assert.deepEqual([...(await indexedContent(sourceId))], [["a.md", sha256("# a\n")]]);
+
+      own.commitLinks({ submodules: { "vendor/lib": own.head() } });
+      job = await syncNow(sourceId, "incremental");
+      assert.equal(job.status, "completed", job.errorMessage ?? "");
+      assert.equal(job.filesFailed, 0, "a submodule bump is not a file to read");
+      const before = await deliveryCount(sourceId);
+      job = await syncNow(sourceId, "full");
+      assert.equal(job.status, "completed", job.errorMessage ?? "");
+      assert.equal(await deliveryCount(sourceId), before, "the full sync finds nothing the incremental one got wrong");
+      assert.deepEqual([...(await indexedContent(sourceId)).keys()], ["a.md"]);
+    });
+  });
+
+  test("a file read by a connector created afresh (a batch on another worker) is the listed commit's, not the moved head's", async () => {
+    await withOwnRepo({ "a.md": "# first\n" }, async (own) => {
+      const context = { sourceId: null, config: CONNECTOR_CONFIG(), token: TOKEN };
+      const listed = [];
+      for await (const file of CONNECTOR.create(context).listFiles()) listed.push(file);
+      own.commit({ "a.md": "# pushed after the listing\n" });
+      const file = listed.find((f) => f.path === "a.md")!;
+      const content = await CONNECTOR.create(context).getFileContent(file.path, file);
+      assert.equal(gitBlobSha(content), file.version);
+      assert.equal(content.toString(), "# first\n");
+    });
   });
 });

@@ -19,6 +19,11 @@ export type RemoteFile = {
   /** The provider's type of the entry when reading depends on it (Drive: mimeType, for exports). */
   contentType?: string | null;
   lastModified?: Date | null;
+  /**
+   * Git: the commit the entry was listed at. A reader created afresh (a batch on another
+   * worker) reads the file there, never at a branch head that has moved on since.
+   */
+  ref?: string | null;
 };
 
 /**

@@ -335,6 +335,7 @@ export type BatchFileEntry = {
   id?: string | null;
   contentType?: string | null;
   lastModified?: string | null;
+  ref?: string | null;
 };
 
 export const webhookEvents = pgTable(

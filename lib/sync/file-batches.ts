@@ -23,6 +23,7 @@ export function toBatchEntry(file: RemoteFile): BatchFileEntry {
     id: file.id ?? null,
     contentType: file.contentType ?? null,
     lastModified: file.lastModified?.toISOString() ?? null,
+    ref: file.ref ?? null,
   };
 }
 

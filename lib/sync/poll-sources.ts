@@ -30,7 +30,8 @@ export async function pollSources(): Promise<{ checked: number; queued: number }
       and(
         inArray(sources.type, polledTypes()),
         or(isNull(sources.webhookId), inArray(sources.type, ["dropbox"])),
-        isNotNull(sources.cursor),
+        // Synced at least once; an empty repository has no cursor yet and is polled all the same.
+        isNotNull(sources.lastSyncAt),
         inArray(sources.status, ["synced", "error"]),
       ),
     );
@@ -38,8 +39,9 @@ export async function pollSources(): Promise<{ checked: number; queued: number }
   for (const source of rows) {
     try {
       const connector = await connectorForSource(source);
-      const changed = connector.hasChanges
-        ? await connector.hasChanges(source.cursor!)
+      const changed =
+        connector.hasChanges && source.cursor
+          ? await connector.hasChanges(source.cursor)
         : await connector.currentCursor().then((head) => head !== null && head !== source.cursor);
       if (changed) {
         await requestSync({ sourceId: source.id, type: "incremental", trigger: "schedule" });

@@ -18,6 +18,15 @@ export async function startBitbucketFake(options: {
   const hooks: BitbucketHook[] = [];
   let nextHook = 1;
   const api = `/2.0/repositories/${fullName}`;
+  // A commit_file's `attributes`: what Bitbucket says of symlinks, submodules and executables.
+  const attributesOf = (mode: string) =>
+    mode === "120000"
+      ? { attributes: "link" }
+      : mode === "160000"
+        ? { attributes: "subrepository" }
+        : mode === "100755"
+          ? { attributes: "executable" }
+          : {};
   const error = (message: string) => ({ type: "error", error: { message } });
 
   const fake = await startHttpFake((req: FakeRequest, res) => {
@@ -70,7 +79,7 @@ export async function startBitbucketFake(options: {
         type: "diffstat",
         status: d.status,
         old: d.status === "added" ? null : { path: d.previousPath ?? d.path, type: "commit_file" },
-        new: d.status === "removed" ? null : { path: d.path, type: "commit_file" },
+        new: d.status === "removed" ? null : { path: d.path, type: "commit_file", ...attributesOf(d.mode) },
       }));
       const pagelen = Math.min(Number(req.query.get("pagelen") ?? 500), options.pagelen ?? 500);
       const page = Number(req.query.get("page") ?? 1);

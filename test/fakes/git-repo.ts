@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { tempDir } from "../helpers";
@@ -10,6 +10,9 @@ export type DiffEntry = {
   path: string;
   previousPath?: string;
   sha: string;
+  /** Git modes of the old and new side ("000000" where a side does not exist). */
+  oldMode: string;
+  mode: string;
 };
 
 const READ_ONLY = new Set(["rev-parse", "ls-tree", "cat-file", "merge-base", "diff"]);
@@ -74,6 +77,29 @@ export class GitRepo {
     return this.head();
   }
 
+  /**
+   * Commits entries that are not regular files: symlinks (mode 120000, the target as blob) and
+   * submodules (gitlinks, mode 160000, pointing at a commit of another repository).
+   */
+  commitLinks(links: { symlinks?: Record<string, string>; submodules?: Record<string, string> }): string {
+    this.answers.clear();
+    for (const [rel, target] of Object.entries(links.symlinks ?? {})) {
+      const full = path.join(this.dir, rel);
+      mkdirSync(path.dirname(full), { recursive: true });
+      rmSync(full, { force: true });
+      symlinkSync(target, full);
+      this.git("add", rel);
+    }
+    for (const [rel, sha] of Object.entries(links.submodules ?? {})) {
+      // An unpopulated submodule is an empty folder: `git add -A` in later commits leaves it be.
+      rmSync(path.join(this.dir, rel), { force: true, recursive: true });
+      mkdirSync(path.join(this.dir, rel), { recursive: true });
+      this.git("update-index", "--add", "--cacheinfo", `160000,${sha},${rel}`);
+    }
+    this.git("commit", "-q", "--allow-empty", "-m", "links");
+    return this.head();
+  }
+
   /** Moves the branch back (a force-push's first half); the next commit diverges. */
   resetTo(sha: string): void {
     this.answers.clear();
@@ -90,6 +116,11 @@ export class GitRepo {
     } catch {
       return null;
     }
+  }
+
+  /** No commit yet (a repository created empty). */
+  isEmpty(): boolean {
+    return this.resolve("HEAD") === null;
   }
 
   hasBranch(name: string): boolean {
@@ -131,15 +162,17 @@ export class GitRepo {
     const entries: DiffEntry[] = [];
     for (let i = 0; i < parts.length;) {
       const meta = parts[i++]!.split(" ");
+      const modes = { oldMode: meta[0]!.replace(/^:/, ""), mode: meta[1]! };
       const newSha = meta[3]!;
       const code = meta[4]![0]!;
       if (code === "R") {
         const from = parts[i++]!;
         const to = parts[i++]!;
-        entries.push({ status: "renamed", path: to, previousPath: from, sha: newSha });
+        entries.push({ status: "renamed", path: to, previousPath: from, sha: newSha, ...modes });
       } else {
         const p = parts[i++]!;
-        entries.push({ status: code === "A" ? "added" : code === "D" ? "removed" : "modified", path: p, sha: newSha });
+        const status = code === "A" ? "added" : code === "D" ? "removed" : "modified";
+        entries.push({ status, path: p, sha: newSha, ...modes });
       }
     }
     return entries;

@@ -67,6 +67,15 @@ export async function startGitHubFake(options: {
     const rest = req.path.slice(repoPrefix.length);
     const accept = String(req.headers.accept ?? "");
     let m: RegExpExecArray | null;
+    // An empty repository: everything that needs a commit answers 409.
+    if (req.method === "GET" && repo.isEmpty() && /^\/(commits|git|tarball|zipball|compare|contents)\//.test(rest)) {
+      return json(
+        res,
+        409,
+        { message: "Git Repository is empty.", documentation_url: "https://docs.github.com/rest", status: "409" },
+        rateHeaders,
+      );
+    }
     if (req.method === "GET" && rest === "") {
       return json(
         res,

@@ -102,6 +102,8 @@ export async function startGitLabFake(options: { project: string; token: string;
         new_file: d.status === "added",
         renamed_file: d.status === "renamed",
         deleted_file: d.status === "removed",
+        a_mode: d.oldMode === "000000" ? "0" : d.oldMode,
+        b_mode: d.mode === "000000" ? "0" : d.mode,
         diff: "",
       }));
       return json(

@@ -14,7 +14,7 @@ import type {
 import type { GuardedFetchOptions } from "../host-guard";
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, readBody } from "./provider-http";
-import { configFromName, gitConfigFields, verifyHmacSha256 } from "./shared";
+import { changeForDiffEntry, configFromName, gitConfigFields, verifyHmacSha256 } from "./shared";
 
 export const bitbucketConfigSchema = z.object(gitConfigFields);
 
@@ -30,11 +30,22 @@ export function bitbucketWebUrl(): string {
 }
 
 const pageOf = <T extends z.ZodType>(item: T) => z.object({ values: z.array(item), next: z.string().optional() });
+/** A commit_file's `attributes`: "link" (symlink), "subrepository", "executable", "binary", "lfs". */
+const commitFile = z.object({
+  path: z.string(),
+  attributes: z.union([z.string(), z.array(z.string())]).nullish(),
+});
 const diffstatEntry = z.object({
   status: z.string(),
-  old: z.object({ path: z.string() }).nullish(),
-  new: z.object({ path: z.string() }).nullish(),
+  old: commitFile.nullish(),
+  new: commitFile.nullish(),
 });
+
+/** The one git rule: symlinks and submodules are not files of the index. */
+function isRegularCommitFile(file: z.infer<typeof commitFile>): boolean {
+  const attributes = [file.attributes ?? []].flat();
+  return !attributes.includes("link") && !attributes.includes("subrepository");
+}
 
 /**
  * Bitbucket Cloud over fetch (it has no maintained SDK). Its listings carry no blob SHA, so a
@@ -158,11 +169,12 @@ class BitbucketConnector implements Connector {
   }
 
   async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
+    const head = await this.currentCursor();
     const prefix = start.replace(/^\/+|\/+$/g, "");
     for await (const entry of this.streamFiles({ accept: () => true })) {
       if (prefix && entry.path !== prefix && !entry.path.startsWith(`${prefix}/`)) continue;
       if (!recursive && entry.path.includes("/", prefix ? prefix.length + 1 : 0)) continue;
-      yield { path: entry.path, size: entry.size, version: entry.version, lastModified: entry.lastModified };
+      yield { path: entry.path, size: entry.size, version: entry.version, lastModified: entry.lastModified, ref: head };
     }
   }
 
@@ -171,17 +183,20 @@ class BitbucketConnector implements Connector {
     try {
       const meta = await this.json(
         this.api(`/src/${head}/${path.split("/").map(encodeURIComponent).join("/")}?format=meta`),
-        z.object({ type: z.string(), size: z.number().optional() }),
+        z.object({ type: z.string(), size: z.number().optional(), attributes: commitFile.shape.attributes }),
       );
-      return meta.type === "commit_file" ? { path, size: meta.size ?? null, version: null } : null;
+      return meta.type === "commit_file" && isRegularCommitFile({ path, attributes: meta.attributes })
+        ? { path, size: meta.size ?? null, version: null, ref: head }
+        : null;
     } catch (err) {
       if (err instanceof ConnectorConfigError) return null;
       throw err;
     }
   }
 
-  async getFileContent(path: string): Promise<Buffer> {
-    const head = await this.currentCursor();
+  async getFileContent(path: string, listed?: RemoteFile): Promise<Buffer> {
+    // At the commit the file was listed at (a batch's connector has no pinned head of its own).
+    const head = listed?.ref ?? (await this.currentCursor());
     try {
       return await readBody(
         await this.request(this.api(`/src/${head}/${path.split("/").map(encodeURIComponent).join("/")}`), {
@@ -229,11 +244,12 @@ class BitbucketConnector implements Connector {
         );
         for (const d of page.values) {
           // diffstat names files that exist at the head: no metadata request needed before reading them.
-          const file = d.new ? { path: d.new.path, size: null, version: null } : undefined;
+          const file = d.new ? { path: d.new.path, size: null, version: null, ref: head } : undefined;
           if (d.status === "removed" && d.old) changes.push({ kind: "delete", path: d.old.path });
-          else if (d.status === "renamed" && d.old && file)
-            changes.push({ kind: "rename", path: file.path, previousPath: d.old.path, file });
-          else if (file) changes.push({ kind: "upsert", path: file.path, file });
+          else if (d.new && file) {
+            const previousPath = d.status === "renamed" ? d.old?.path : null;
+            changes.push(...changeForDiffEntry({ path: file.path, previousPath, regular: isRegularCommitFile(d.new), file }));
+          }
         }
         url = page.next && this.onApiHost(page.next);
       }

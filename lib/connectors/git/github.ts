@@ -16,6 +16,7 @@ import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch } from "./provider-http";
 import {
   BlobIndex,
+  changeForDiffEntry,
   changesFromCommits,
   configFromName,
   gitConfigFields,
@@ -28,6 +29,9 @@ export const githubConfigSchema = z.object(gitConfigFields);
 /** GitHub's compare lists at most this many files, with no truncation flag. */
 const COMPARE_FILE_LIMIT = 300;
 const TOKEN_HINT = "a fine-grained token with Contents: read, plus Webhooks: read and write when APP_URL is set";
+
+/** GitHub's 409 "Git Repository is empty.": no commit yet, so nothing to index. */
+class EmptyRepositoryError extends ConnectorError {}
 
 export function githubApiUrl(): string {
   return (process.env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
@@ -66,7 +70,8 @@ class GitHubConnector implements Connector {
   private readonly repo: string;
   private readonly octokit: Octokit;
   private branch: string | null;
-  private head: string | null = null;
+  /** The pinned head; null once the repository is known to be empty (no commit). */
+  private head: string | null | undefined = undefined;
   private readonly blobs = new BlobIndex();
 
   constructor(private readonly context: ConnectorContext) {
@@ -95,6 +100,7 @@ class GitHubConnector implements Connector {
       if (err instanceof RequestError) {
         if (err.cause instanceof ConnectorError) throw err.cause;
         if (err.status === 500 && !err.response) throw networkError(err.cause ?? err, "GitHub");
+        if (err.status === 409 && /empty/i.test(err.message)) throw new EmptyRepositoryError(err.message);
         const headers = (err.response?.headers ?? {}) as Record<string, string>;
         throw errorForStatus(err.status, headers, err.message, {
           provider: "GitHub",
@@ -158,13 +164,22 @@ class GitHubConnector implements Connector {
     }
   }
 
-  async currentCursor(): Promise<string> {
-    this.head ??= await this.lookupHead();
+  /** The branch head the sync reads, or null for an empty repository (an empty index). */
+  async currentCursor(): Promise<string | null> {
+    if (this.head === undefined) {
+      try {
+        this.head = await this.lookupHead();
+      } catch (err) {
+        if (!(err instanceof EmptyRepositoryError)) throw err;
+        this.head = null;
+      }
+    }
     return this.head;
   }
 
   async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
     const head = await this.currentCursor();
+    if (head === null) return;
     const prefix = start.replace(/^\/+|\/+$/g, "");
     const { data } = await this.call(() =>
       this.octokit.git.getTree({
@@ -209,6 +224,7 @@ class GitHubConnector implements Connector {
     const known = this.blobs.get(path);
     if (known) return known;
     const head = await this.currentCursor();
+    if (head === null) return null;
     try {
       const { data } = await this.call(() =>
         this.octokit.repos.getContent({ owner: this.owner, repo: this.repo, path, ref: head }),
@@ -223,11 +239,13 @@ class GitHubConnector implements Connector {
     }
   }
 
-  async getFileContent(path: string): Promise<Buffer> {
-    const head = await this.currentCursor();
-    const known = this.blobs.get(path);
+  async getFileContent(path: string, listed?: RemoteFile): Promise<Buffer> {
+    // A connector created for a batch has no listing of its own: the batch's entry says which blob.
+    const known = this.blobs.get(path) ?? (listed?.version ? listed : undefined);
+    const head = known?.version ? null : (listed?.ref ?? (await this.currentCursor()));
+    if (!known?.version && !head) throw new ConnectorFileError(path, "the file is gone from the repository");
     try {
-      // By blob SHA when the listing gave one (exact, up to 100 MB); else by path at the pinned commit.
+      // By blob SHA when the listing gave one (exact, up to 100 MB); else by path at the listed commit.
       const response = known?.version
         ? await this.call(() =>
             this.octokit.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", {
@@ -243,7 +261,7 @@ class GitHubConnector implements Connector {
               owner: this.owner,
               repo: this.repo,
               path,
-              ref: head,
+              ref: head!,
               headers: { accept: "application/vnd.github.raw+json" },
               request: { parseSuccessResponseBody: false },
             }),
@@ -259,6 +277,7 @@ class GitHubConnector implements Connector {
   /** The whole tree at the pinned commit in one tarball request (302 to the download host). */
   async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFile & { content: Buffer }> {
     const head = await this.currentCursor();
+    if (head === null) return;
     const response = await this.call(() =>
       this.octokit.request("GET /repos/{owner}/{repo}/tarball/{ref}", {
         owner: this.owner,
@@ -284,6 +303,7 @@ class GitHubConnector implements Connector {
    */
   async getChanges(base: string): Promise<Delta> {
     const head = await this.currentCursor();
+    if (head === null) return { reset: true };
     if (head === base) return { reset: false, changes: [], cursor: head };
     let data;
     try {
@@ -301,19 +321,60 @@ class GitHubConnector implements Connector {
     const files = data.files ?? [];
     if (data.status !== "ahead" || files.length >= COMPARE_FILE_LIMIT) return { reset: true };
     const changes: FileChange[] = [];
+    const kept = files.filter((f) => f.status !== "removed" && f.status !== "unchanged");
+    // The compare names no file modes: the head's tree says which paths are regular files.
+    const modes = kept.length > 0 ? await this.modesAt(head, kept.map((f) => f.filename)) : new Map();
     for (const f of files) {
-      const file = { path: f.filename, size: null, version: f.sha };
       if (f.status === "removed") {
         changes.push({ kind: "delete", path: f.filename });
         continue;
       }
       if (f.status === "unchanged") continue;
-      this.blobs.set(file);
-      if (f.status === "renamed" && f.previous_filename)
-        changes.push({ kind: "rename", path: f.filename, previousPath: f.previous_filename, file });
-      else changes.push({ kind: "upsert", path: f.filename, file });
+      const file = { path: f.filename, size: null, version: f.sha, ref: head };
+      const mode = modes.get(f.filename);
+      const regular = mode !== undefined && isRegularFileMode(mode);
+      if (regular) this.blobs.set(file);
+      const previousPath = f.status === "renamed" ? f.previous_filename : null;
+      changes.push(...changeForDiffEntry({ path: f.filename, previousPath, regular, file }));
     }
     return { reset: false, changes, cursor: head };
+  }
+
+  /**
+   * The git mode of each of `paths` at `commit` (absent: no entry there): one recursive tree,
+   * or, when GitHub truncates it, the trees on the way to each path's folder.
+   */
+  private async modesAt(commit: string, paths: string[]): Promise<Map<string, string>> {
+    const modes = new Map<string, string>();
+    const { data } = await this.call(() =>
+      this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: commit, recursive: "1" }),
+    );
+    if (!data.truncated) {
+      for (const entry of data.tree) if (entry.path && entry.mode) modes.set(entry.path, entry.mode);
+      return modes;
+    }
+    const trees = new Map<string, { path?: string; mode?: string; type?: string; sha?: string }[]>();
+    const treeOf = async (sha: string) => {
+      if (!trees.has(sha)) {
+        const { data: tree } = await this.call(() =>
+          this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: sha }),
+        );
+        trees.set(sha, tree.tree);
+      }
+      return trees.get(sha)!;
+    };
+    for (const path of paths) {
+      const segments = path.split("/");
+      let entries = await treeOf(commit);
+      for (const [i, name] of segments.entries()) {
+        const entry = entries.find((e) => e.path === name);
+        if (!entry) break;
+        if (i === segments.length - 1) modes.set(path, entry.mode ?? "");
+        else if (entry.type === "tree" && entry.sha) entries = await treeOf(entry.sha);
+        else break;
+      }
+    }
+    return modes;
   }
 
   async setupWebhook(callbackUrl: string): Promise<{ webhookId: string }> {

@@ -17,7 +17,14 @@ import type {
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, type ErrorSubject } from "./provider-http";
 import { safeEqual } from "@/lib/webhooks/safe-equal";
-import { BlobIndex, changesFromCommits, configFromName, gitConfigFields, isRegularFileMode } from "./shared";
+import {
+  BlobIndex,
+  changeForDiffEntry,
+  changesFromCommits,
+  configFromName,
+  gitConfigFields,
+  isRegularFileMode,
+} from "./shared";
 
 export const gitlabConfigSchema = z.object({
   ...gitConfigFields,
@@ -241,18 +248,18 @@ class GitLabConnector implements Connector {
     }
   }
 
-  async getFileContent(path: string): Promise<Buffer> {
+  async getFileContent(path: string, listed?: RemoteFile): Promise<Buffer> {
     const cached = this.contents.get(path);
     if (cached) {
       this.contents.delete(path);
       return cached;
     }
-    const head = await this.currentCursor();
-    const known = this.blobs.get(path);
+    // A connector created for a batch has no listing of its own: the batch's entry says which blob.
+    const version = this.blobs.get(path)?.version ?? listed?.version;
     try {
-      const raw = known?.version
-        ? await this.api.Repositories.showBlobRaw(this.project, known.version)
-        : await this.api.RepositoryFiles.showRaw(this.project, path, head);
+      const raw = version
+        ? await this.api.Repositories.showBlobRaw(this.project, version)
+        : await this.api.RepositoryFiles.showRaw(this.project, path, listed?.ref ?? (await this.currentCursor()));
       if (typeof raw === "string") return Buffer.from(raw, "utf8");
       return Buffer.from(await (raw as Blob).arrayBuffer());
     } catch (err) {
@@ -297,6 +304,7 @@ class GitLabConnector implements Connector {
           new_file: boolean;
           renamed_file: boolean;
           deleted_file: boolean;
+          b_mode?: string;
         }[];
         compare_timeout?: boolean;
       };
@@ -306,12 +314,14 @@ class GitLabConnector implements Connector {
     }
     const diffs = result.diffs ?? [];
     if (result.compare_timeout || diffs.length >= COMPARE_FILE_LIMIT) return { reset: true };
-    const changes: FileChange[] = diffs.map((d) =>
+    const changes: FileChange[] = diffs.flatMap((d): FileChange[] =>
       d.deleted_file
-        ? { kind: "delete", path: d.old_path }
-        : d.renamed_file
-          ? { kind: "rename", path: d.new_path, previousPath: d.old_path }
-          : { kind: "upsert", path: d.new_path },
+        ? [{ kind: "delete", path: d.old_path }]
+        : changeForDiffEntry({
+            path: d.new_path,
+            previousPath: d.renamed_file ? d.old_path : null,
+            regular: isRegularFileMode(d.b_mode),
+          }),
     );
     return { reset: false, changes, cursor: head };
   }

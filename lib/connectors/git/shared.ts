@@ -51,6 +51,30 @@ export class BlobIndex {
   }
 }
 
-/** Git file modes that are not regular files: symlinks and submodules. */
+/**
+ * The one rule for what a git source indexes, applied by listings, archives and diffs alike:
+ * regular files (100644, 100755). Symlinks (120000) and submodules (160000) are never indexed.
+ */
 export const isRegularFileMode = (mode: string | undefined) =>
   mode === undefined || mode === "100644" || mode === "100755";
+
+/**
+ * A diff entry whose new side is not a regular file (a file turned symlink, a submodule bump)
+ * removes the path, and a rename's old path, from the index: a full sync would not hold it.
+ */
+export function changeForDiffEntry(entry: {
+  path: string;
+  previousPath?: string | null;
+  regular: boolean;
+  file?: RemoteFile;
+}): FileChange[] {
+  if (!entry.regular) {
+    const gone: FileChange[] = [{ kind: "delete", path: entry.path }];
+    if (entry.previousPath && entry.previousPath !== entry.path)
+      gone.push({ kind: "delete", path: entry.previousPath });
+    return gone;
+  }
+  if (entry.previousPath && entry.previousPath !== entry.path)
+    return [{ kind: "rename", path: entry.path, previousPath: entry.previousPath, file: entry.file }];
+  return [{ kind: "upsert", path: entry.path, file: entry.file }];
+}
