@@ -7,8 +7,9 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as gdriveWebhook from "@/app/api/webhooks/gdrive/route";
 import * as browseRoute from "@/app/api/providers/[type]/browse/route";
+import * as retryRoute from "@/app/api/jobs/[id]/retry-failed/route";
 import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
-import { driveChannels, sources, syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { driveChannels, files, sources, syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { DOC, FORM, SHEET, SLIDES, startDriveFake, type DriveFake } from "./fakes/drive-server";
@@ -82,6 +83,22 @@ function seed() {
   fake.file("inside-incoming.md", ids.moveIn, "# incoming\n");
   fake.trash(ids.trashed);
   return ids;
+}
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+/** The index as path → content hash. */
+async function contents(sourceId: string): Promise<Record<string, string>> {
+  const rows = await db().select().from(files).where(eq(files.sourceId, sourceId));
+  return Object.fromEntries(rows.map((r) => [r.path, r.sha!]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
+}
+async function full(sourceId: string) {
+  const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+    token,
+    params: { id: sourceId },
+    body: { type: "full" },
+  });
+  const job = await waitForJob(res.json.jobId);
+  assert.equal(job.status, "completed", job.errorMessage ?? "");
+  return job;
 }
 const SEEDED = ["README.md", "docs/Budget.csv", "docs/Deck.txt", "docs/Plan.md", "src/app.ts", "src/deep/util.py"];
 
@@ -437,5 +454,112 @@ describe("Google Drive sources", () => {
     const shown = await call(sourceRoute.GET, "GET", `/api/sources/${sourceId}`, { token, params: { id: sourceId } });
     assert.equal(shown.json.source.status, "needs_reauth");
     assert.equal(JSON.stringify(shown.json).includes(fake.token), false);
+  });
+
+  test("a file is indexed by its content and name, never by Drive's MIME label: a .ts file labelled video/mp2t is indexed", async () => {
+    const dir = fake.folder("Code");
+    fake.file("main.ts", dir, "export const main = () => 1;\n", "video/mp2t");
+    fake.file("clip.mp4", dir, Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]), "video/mp4");
+    fake.file("Survey", dir, "", FORM);
+    const sourceId = await connect({ folderId: dir });
+    assert.deepEqual(await contents(sourceId), { "main.ts": sha256("export const main = () => 1;\n") });
+    assert.equal((await indexed(sourceId)).get("main.ts")!.language, "typescript");
+  });
+
+  test("same-named files and folders keep their own paths (the smallest id keeps the plain name, the others name~id) through edits, renames and trash, in the change feed as in a full walk", async () => {
+    const dir = fake.folder("Dup");
+    const content = { [fake.file("same.md", dir, "# A\n")]: "# A\n", [fake.file("same.md", dir, "# B\n")]: "# B\n" };
+    const [first, second] = Object.keys(content).sort();
+    const sourceId = await connect({ folderId: dir });
+    assert.deepEqual(await contents(sourceId), {
+      "same.md": sha256(content[first!]!),
+      [`same.md~${second}`]: sha256(content[second!]!),
+    });
+
+    fake.edit(second!, "# second, edited\n");
+    await incremental(sourceId);
+    assert.deepEqual(await contents(sourceId), {
+      "same.md": sha256(content[first!]!),
+      [`same.md~${second}`]: sha256("# second, edited\n"),
+    });
+    fake.edit(first!, "# first, edited\n");
+    await incremental(sourceId);
+    assert.deepEqual(await contents(sourceId), {
+      "same.md": sha256("# first, edited\n"),
+      [`same.md~${second}`]: sha256("# second, edited\n"),
+    });
+    // The plain name's holder renamed away: the other one takes the plain name.
+    fake.rename(first!, "other.md");
+    await incremental(sourceId);
+    assert.deepEqual(await contents(sourceId), {
+      "other.md": sha256("# first, edited\n"),
+      "same.md": sha256("# second, edited\n"),
+    });
+    fake.rename(first!, "same.md");
+    await incremental(sourceId);
+    assert.deepEqual(await contents(sourceId), {
+      "same.md": sha256("# first, edited\n"),
+      [`same.md~${second}`]: sha256("# second, edited\n"),
+    });
+
+    // Same-named sibling folders, and a folder renamed with its subfolder in one window.
+    const [sub1, sub2] = [fake.folder("sub", dir), fake.folder("sub", dir)].sort();
+    fake.file("x.md", sub1!, "# in the first sub\n");
+    fake.file("x.md", sub2!, "# in the second sub\n");
+    const parent = fake.folder("p", dir);
+    const child = fake.folder("c", parent);
+    fake.file("f.md", child, "# f\n");
+    await incremental(sourceId);
+    const expected: Record<string, string> = {
+      "same.md": sha256("# first, edited\n"),
+      [`same.md~${second}`]: sha256("# second, edited\n"),
+      "sub/x.md": sha256("# in the first sub\n"),
+      [`sub~${sub2}/x.md`]: sha256("# in the second sub\n"),
+      "p/c/f.md": sha256("# f\n"),
+    };
+    assert.deepEqual(await contents(sourceId), expected);
+    fake.rename(parent, "p2");
+    fake.rename(child, "c2");
+    await incremental(sourceId);
+    delete expected["p/c/f.md"];
+    expected["p2/c2/f.md"] = sha256("# f\n");
+    assert.deepEqual(await contents(sourceId), expected);
+
+    // Trashing one of two same-named folders removes its subtree only.
+    fake.trash(sub1!);
+    await incremental(sourceId);
+    delete expected["sub/x.md"];
+    delete expected[`sub~${sub2}/x.md`];
+    expected["sub/x.md"] = sha256("# in the second sub\n");
+    assert.deepEqual(await contents(sourceId), expected);
+
+    // A full walk finds what the change feed kept: nothing to deliver.
+    const before = await deliveryCount(sourceId);
+    await full(sourceId);
+    assert.equal(await deliveryCount(sourceId), before);
+    assert.deepEqual(await contents(sourceId), expected);
+  });
+
+  test("retrying the failed files resolves name~id paths by id: nothing is deleted", async () => {
+    const dir = fake.folder("Retry");
+    const [first, second] = [fake.file("Notes", dir, "# one\n", DOC), fake.file("Notes", dir, "# two\n", DOC)].sort();
+    const sourceId = await connect({ folderId: dir });
+    assert.deepEqual(Object.keys(await contents(sourceId)), ["Notes.md", `Notes.md~${second}`]);
+    fake.edit(first!, "x".repeat(10 * 1024 * 1024 + 1));
+    fake.edit(second!, "x".repeat(10 * 1024 * 1024 + 1));
+    const failedJob = await incremental(sourceId);
+    assert.equal(failedJob.filesFailed, 2);
+    const before = await deliveryCount(sourceId);
+    fake.edit(second!, "# two, smaller again\n");
+    const retry = await call(retryRoute.POST, "POST", `/api/jobs/${failedJob.id}/retry-failed`, {
+      token,
+      params: { id: failedJob.id },
+    });
+    assert.equal(retry.status, 202, JSON.stringify(retry.json));
+    const job = await waitForJob(retry.json.jobId);
+    assert.equal(job.status, "completed", job.errorMessage ?? "");
+    assert.equal(job.filesFailed, 1, "the one still too large fails again");
+    assert.deepEqual(await deliveredSince(sourceId, before), [`upsert Notes.md~${second}`]);
+    assert.deepEqual(Object.keys(await contents(sourceId)), ["Notes.md", `Notes.md~${second}`]);
   });
 });

@@ -42,7 +42,7 @@ export async function pollSources(): Promise<{ checked: number; queued: number }
       const changed =
         connector.hasChanges && source.cursor
           ? await connector.hasChanges(source.cursor)
-        : await connector.currentCursor().then((head) => head !== null && head !== source.cursor);
+          : await connector.currentCursor().then((head) => head !== null && head !== source.cursor);
       if (changed) {
         await requestSync({ sourceId: source.id, type: "incremental", trigger: "schedule" });
         queued++;

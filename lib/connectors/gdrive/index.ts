@@ -32,12 +32,16 @@ export const EXPORTS: Record<string, { mimeType: string; fallback?: string; exte
 const PAGE_SIZE = 1000;
 /** Folder ids per `'id' in parents or ...` query: keeps the query well under Drive's length limit. */
 const PARENTS_PER_QUERY = 40;
+/** (folder, name) groups per query for same-named siblings: likewise well under the limit. */
+const GROUPS_PER_QUERY = 15;
 const FILE_FIELDS = "id,name,mimeType,parents,trashed,md5Checksum,version,size,modifiedTime";
 
 /**
- * The cursor: the changes page token, the resolved scope, and the folder tree at that point
- * (folder id → [name, parent id]). The tree is what turns a folder rename, move or trash from
- * the change feed into the paths it affects, without listing everything again.
+ * The cursor: the changes page token, the resolved scope, the folder tree at that point
+ * (folder id → [name, parent id]) and the files that share their name with a sibling (file id →
+ * [parent id, name]). The tree is what turns a folder rename, move or trash from the change feed
+ * into the paths it affects, without listing everything again; `dupes` says whose path a file
+ * leaving its name frees (see nameSiblings).
  */
 const cursorSchema = z.object({
   v: z.literal(1),
@@ -45,16 +49,23 @@ const cursorSchema = z.object({
   rootId: z.string().min(1),
   driveId: z.string().nullable(),
   folders: z.record(z.string(), z.tuple([z.string(), z.string()])),
+  dupes: z.record(z.string(), z.tuple([z.string(), z.string()])).default({}),
 });
 type DriveCursor = z.infer<typeof cursorSchema>;
 type Folders = DriveCursor["folders"];
+type Dupes = DriveCursor["dupes"];
 type Scope = { rootId: string; driveId: string | null };
 type Entry = { id: string; path: string; mimeType: string; remote: RemoteFile };
 
 /** A Drive name as one path segment. */
 const segment = (name: string) => name.replaceAll("/", "_") || "_";
 
-/** The path of a listed file, or null when the kind is not indexed (folders, forms, shortcuts, media). */
+/**
+ * The name of a listed file in its folder, or null when the kind is not indexed (folders, and
+ * Google-native kinds that cannot be exported: forms, maps, shortcuts...). Every other file is
+ * judged like any other source's, by its name and content, never by Drive's MIME label (Drive
+ * labels TypeScript `video/mp2t`).
+ */
 function fileName(file: drive_v3.Schema$File): string | null {
   const mime = file.mimeType ?? "";
   const exported = EXPORTS[mime];
@@ -63,9 +74,30 @@ function fileName(file: drive_v3.Schema$File): string | null {
     return name.toLowerCase().endsWith(exported.extension) ? name : name + exported.extension;
   }
   if (mime.startsWith("application/vnd.google-apps.")) return null;
-  if (/^(image|video|audio)\//.test(mime)) return null;
   return segment(file.name ?? "");
 }
+
+/** The Drive names that can give the file name `name` (a Doc "a" is "a.md"). */
+function namesFor(name: string): string[] {
+  const names = [name];
+  for (const { extension } of Object.values(EXPORTS))
+    if (name.toLowerCase().endsWith(extension) && name.length > extension.length)
+      names.push(name.slice(0, -extension.length));
+  return names;
+}
+
+/**
+ * The one path rule for siblings (files, or folders) of one folder whose names are equal, used
+ * by full walks, the change feed and lookups by path alike: the smallest id keeps the plain
+ * name, every other one is `name~id`. It depends on nothing but the ids present, so a file keeps
+ * its path from sync to sync while its same-named siblings stay the same.
+ */
+function nameSiblings(ids: string[], name: string): Map<string, string> {
+  const sorted = [...ids].sort();
+  return new Map(sorted.map((id, i) => [id, i === 0 ? name : `${name}~${id}`]));
+}
+
+const quoted = (value: string) => `'${value.replace(/['\\]/g, "\\$&")}'`;
 
 function remoteOf(file: drive_v3.Schema$File, path: string): RemoteFile {
   const exported = EXPORTS[file.mimeType ?? ""];
@@ -83,12 +115,21 @@ function remoteOf(file: drive_v3.Schema$File, path: string): RemoteFile {
 /** Folder id → its path below the root (""), or null when it is outside the root. */
 function folderPaths(folders: Folders, rootId: string): (id: string) => string | null {
   const memo = new Map<string, string | null>([[rootId, ""]]);
+  const siblings = new Map<string, string[]>();
+  for (const [id, [name, parent]] of Object.entries(folders)) {
+    const key = `${parent}\0${segment(name)}`;
+    siblings.set(key, [...(siblings.get(key) ?? []), id]);
+  }
+  const segments = new Map<string, string>();
+  for (const [key, ids] of siblings)
+    for (const [id, name] of nameSiblings(ids, key.slice(key.indexOf("\0") + 1))) segments.set(id, name);
   const resolve = (id: string, depth: number): string | null => {
     if (memo.has(id)) return memo.get(id)!;
     const folder = folders[id];
     if (!folder || depth > 200) return null;
     const parent = resolve(folder[1], depth + 1);
-    const path = parent === null ? null : parent ? `${parent}/${segment(folder[0])}` : segment(folder[0]);
+    const name = segments.get(id)!;
+    const path = parent === null ? null : parent ? `${parent}/${name}` : name;
     memo.set(id, path);
     return path;
   };
@@ -171,17 +212,25 @@ export class GdriveConnector implements Connector {
 
   /**
    * Lists everything under `startIds` level by level, many folders per query: folders extend
-   * the tree (and the next level), files come back with their paths.
+   * the tree (and the next level), files come back with their paths, and files sharing a name
+   * with a sibling are added to `dupes`. Returns the files and every folder it listed.
    */
-  private async walk(scope: Scope, startIds: string[], folders: Folders): Promise<Entry[]> {
-    const listed: { file: drive_v3.Schema$File; parent: string }[] = [];
-    let level = startIds;
+  private async walk(
+    scope: Scope,
+    startIds: string[],
+    folders: Folders,
+    dupes: Dupes,
+  ): Promise<{ entries: Entry[]; listedFolders: Set<string> }> {
+    const listed = new Map<string, { file: drive_v3.Schema$File; parent: string }>();
+    const listedFolders = new Set<string>();
+    let level = [...new Set(startIds)];
     while (level.length > 0) {
+      for (const id of level) listedFolders.add(id);
       const next: string[] = [];
       for (let i = 0; i < level.length; i += PARENTS_PER_QUERY) {
         const batch = level.slice(i, i + PARENTS_PER_QUERY);
         const inBatch = new Set(batch);
-        const q = `(${batch.map((id) => `'${id.replace(/['\\]/g, "\\$&")}' in parents`).join(" or ")}) and trashed = false`;
+        const q = `(${batch.map((id) => `${quoted(id)} in parents`).join(" or ")}) and trashed = false`;
         let pageToken: string | undefined;
         do {
           const page = await this.call("listing folders", (d) =>
@@ -198,8 +247,8 @@ export class GdriveConnector implements Connector {
             if (!parent || !file.id) continue;
             if (file.mimeType === FOLDER_MIME) {
               folders[file.id] = [file.name ?? "", parent];
-              next.push(file.id);
-            } else listed.push({ file, parent });
+              if (!listedFolders.has(file.id)) next.push(file.id);
+            } else listed.set(file.id, { file, parent });
           }
           pageToken = page.nextPageToken ?? undefined;
         } while (pageToken);
@@ -207,21 +256,79 @@ export class GdriveConnector implements Connector {
       level = next;
     }
     const paths = folderPaths(folders, scope.rootId);
-    const seen = new Set<string>();
-    const entries: Entry[] = [];
-    // Two files of one name in one folder get distinct paths; identity stays the file id.
-    listed.sort((a, b) => (a.file.id! < b.file.id! ? -1 : 1));
-    for (const { file, parent } of listed) {
-      const parentPath = paths(parent);
+    const groups = new Map<string, drive_v3.Schema$File[]>();
+    for (const { file, parent } of listed.values()) {
       const name = fileName(file);
-      if (parentPath === null || name === null) continue;
-      let path = parentPath ? `${parentPath}/${name}` : name;
-      if (seen.has(path)) path = `${path}~${file.id}`;
-      seen.add(path);
-      this.byPath.set(path, { id: file.id!, mimeType: file.mimeType ?? "" });
-      entries.push({ id: file.id!, path, mimeType: file.mimeType ?? "", remote: remoteOf(file, path) });
+      if (name === null || paths(parent) === null) continue;
+      const key = `${parent}\0${name}`;
+      groups.set(key, [...(groups.get(key) ?? []), file]);
     }
-    return entries;
+    const entries: Entry[] = [];
+    for (const [key, members] of groups) {
+      const [parent, name] = [key.slice(0, key.indexOf("\0")), key.slice(key.indexOf("\0") + 1)];
+      entries.push(...this.entriesOf(members, parent, name, paths(parent)!, dupes));
+    }
+    entries.sort((a, b) => (a.path < b.path ? -1 : 1));
+    return { entries, listedFolders };
+  }
+
+  /** The entries of same-named siblings (one or more) under the path rule; `dupes` keeps groups of two or more. */
+  private entriesOf(
+    members: drive_v3.Schema$File[],
+    parent: string,
+    name: string,
+    parentPath: string,
+    dupes: Dupes,
+  ): Entry[] {
+    const names = nameSiblings(
+      members.map((m) => m.id!),
+      name,
+    );
+    return members.map((file) => {
+      if (members.length > 1) dupes[file.id!] = [parent, name];
+      const path = parentPath ? `${parentPath}/${names.get(file.id!)}` : names.get(file.id!)!;
+      this.byPath.set(path, { id: file.id!, mimeType: file.mimeType ?? "" });
+      return { id: file.id!, path, mimeType: file.mimeType ?? "", remote: remoteOf(file, path) };
+    });
+  }
+
+  /**
+   * The current non-folder children of each (folder, file name) group, from as few queries as
+   * the query length allows. `rawNames` adds Drive names the file names do not give (a "/").
+   */
+  private async siblingsOf(
+    scope: Scope,
+    groups: { parent: string; name: string; rawNames: Set<string> }[],
+  ): Promise<Map<string, drive_v3.Schema$File[]>> {
+    const found = new Map<string, drive_v3.Schema$File[]>();
+    for (const group of groups) found.set(`${group.parent}\0${group.name}`, []);
+    for (let i = 0; i < groups.length; i += GROUPS_PER_QUERY) {
+      const batch = groups.slice(i, i + GROUPS_PER_QUERY);
+      const terms = batch.map((g) => {
+        const names = new Set([...namesFor(g.name), ...g.rawNames]);
+        return `(${quoted(g.parent)} in parents and (${[...names].map((n) => `name = ${quoted(n)}`).join(" or ")}))`;
+      });
+      const q = `(${terms.join(" or ")}) and trashed = false and mimeType != ${quoted(FOLDER_MIME)}`;
+      let pageToken: string | undefined;
+      do {
+        const page = await this.call("listing same-named files", (d) =>
+          d.files.list({
+            q,
+            pageSize: PAGE_SIZE,
+            pageToken,
+            fields: `nextPageToken,files(${FILE_FIELDS})`,
+            ...this.corpusParams(scope),
+          }),
+        );
+        for (const file of page.files ?? []) {
+          const name = fileName(file);
+          if (!file.id || name === null) continue;
+          for (const parent of file.parents ?? []) found.get(`${parent}\0${name}`)?.push(file);
+        }
+        pageToken = page.nextPageToken ?? undefined;
+      } while (pageToken);
+    }
+    return found;
   }
 
   /** Pins the change feed first, then lists the whole tree: changes during the listing are replayed next time. */
@@ -231,7 +338,8 @@ export class GdriveConnector implements Connector {
       d.changes.getStartPageToken({ supportsAllDrives: true, ...(scope.driveId ? { driveId: scope.driveId } : {}) }),
     );
     const folders: Folders = {};
-    const files = await this.walk(scope, [scope.rootId], folders);
+    const dupes: Dupes = {};
+    const { entries: files } = await this.walk(scope, [scope.rootId], folders, dupes);
     this.walked = { folders, files };
     const cursor: DriveCursor = {
       v: 1,
@@ -239,6 +347,7 @@ export class GdriveConnector implements Connector {
       rootId: scope.rootId,
       driveId: scope.driveId,
       folders,
+      dupes,
     };
     return JSON.stringify(cursor);
   }
@@ -257,28 +366,70 @@ export class GdriveConnector implements Connector {
     }
   }
 
-  /** Resolves a path segment by segment (one query per segment); null when nothing is there. */
+  /**
+   * Resolves a path segment by segment under the path rule: a `name~id` segment by its id, a
+   * plain one as the smallest id of that name in the folder. Null when nothing is there.
+   */
   async getFileMetadata(path: string): Promise<RemoteFile | null> {
     const scope = await this.resolveScope();
     const segments = path.split("/").filter(Boolean);
     let parent = scope.rootId;
     for (const [i, seg] of segments.entries()) {
       const last = i === segments.length - 1;
-      const q = `'${parent.replace(/['\\]/g, "\\$&")}' in parents and trashed = false`;
-      const page = await this.call(path, (d) =>
-        d.files.list({ q, pageSize: PAGE_SIZE, fields: `files(${FILE_FIELDS})`, ...this.corpusParams(scope) }),
-      );
-      const match = (page.files ?? []).find((f) =>
-        last
-          ? f.mimeType !== FOLDER_MIME && fileName(f) === seg
-          : f.mimeType === FOLDER_MIME && segment(f.name ?? "") === seg,
-      );
+      const match = await this.childAt(scope, parent, seg, last ? "file" : "folder");
       if (!match) return null;
       if (last) {
         this.byPath.set(path, { id: match.id!, mimeType: match.mimeType ?? "" });
         return remoteOf(match, path);
       }
       parent = match.id!;
+    }
+    return null;
+  }
+
+  /** The child of `parent` whose path segment is `seg`, or null. */
+  private async childAt(
+    scope: Scope,
+    parent: string,
+    seg: string,
+    kind: "file" | "folder",
+  ): Promise<drive_v3.Schema$File | null> {
+    const nameOf = (f: drive_v3.Schema$File) =>
+      (f.mimeType === FOLDER_MIME) !== (kind === "folder")
+        ? null
+        : kind === "file"
+          ? fileName(f)
+          : segment(f.name ?? "");
+    const tagged = /^(.+)~([A-Za-z0-9_-]+)$/.exec(seg);
+    if (tagged) {
+      const byId = await this.call(seg, (d) =>
+        d.files.get({ fileId: tagged[2]!, fields: FILE_FIELDS, supportsAllDrives: true }),
+      ).catch((err) => {
+        if (googleFailure(err).status === 404) return null;
+        throw err;
+      });
+      if (byId && !byId.trashed && byId.parents?.includes(parent) && nameOf(byId) === tagged[1]) return byId;
+    }
+    // Names are searched as Drive stores them; a "/" in a name (a "_" in the path) needs the whole folder.
+    const names = kind === "file" ? namesFor(seg) : [seg];
+    const byName = `(${names.map((n) => `name = ${quoted(n)}`).join(" or ")}) and `;
+    for (const q of [byName, ...(seg.includes("_") ? [""] : [])]) {
+      const matches: drive_v3.Schema$File[] = [];
+      let pageToken: string | undefined;
+      do {
+        const page = await this.call(seg, (d) =>
+          d.files.list({
+            q: `${q}${quoted(parent)} in parents and trashed = false`,
+            pageSize: PAGE_SIZE,
+            pageToken,
+            fields: `nextPageToken,files(${FILE_FIELDS})`,
+            ...this.corpusParams(scope),
+          }),
+        );
+        matches.push(...(page.files ?? []).filter((f) => f.id && nameOf(f) === seg));
+        pageToken = page.nextPageToken ?? undefined;
+      } while (pageToken);
+      if (matches.length > 0) return matches.sort((a, b) => (a.id! < b.id! ? -1 : 1))[0]!;
     }
     return null;
   }
@@ -394,12 +545,10 @@ export class GdriveConnector implements Connector {
     const oldFolders = cursor.folders;
     const oldPath = folderPaths(oldFolders, scope.rootId);
     const folders: Folders = { ...oldFolders };
-    const changedFolders: string[] = [];
     const isGone = (c: drive_v3.Schema$Change) => c.removed || !c.file || c.file.trashed;
     for (const [id, change] of latest) {
       const wasFolder = id in oldFolders;
       if (!wasFolder && change.file?.mimeType !== FOLDER_MIME) continue;
-      changedFolders.push(id);
       if (isGone(change)) delete folders[id];
       else folders[id] = [change.file!.name ?? "", change.file!.parents?.[0] ?? ""];
     }
@@ -408,33 +557,73 @@ export class GdriveConnector implements Connector {
     for (const id of Object.keys(folders)) if (reach(id) === null) delete folders[id];
     const newPath = folderPaths(folders, scope.rootId);
 
-    const changes: FileChange[] = [];
-    const rewalk: string[] = [];
-    for (const id of changedFolders) {
+    // Every folder whose path changed: its own rename or move, an ancestor's, or a same-named
+    // sibling's arrival or departure (the path rule). One inside another that moved too is
+    // covered by the outer one's delete and listing, so no file is listed twice.
+    const moved = new Set<string>();
+    for (const id of new Set([...Object.keys(oldFolders), ...Object.keys(folders)])) {
       const before = id in oldFolders ? oldPath(id) : null;
       const after = id in folders ? newPath(id) : null;
-      if (before === after) continue;
-      if (before !== null) changes.push({ kind: "delete", path: before, subtree: true });
-      if (after !== null) rewalk.push(id);
+      if (before !== after) moved.add(id);
     }
+    const changes: FileChange[] = [];
+    const rewalk: string[] = [];
+    for (const id of moved) {
+      if (id in oldFolders && oldPath(id) !== null && !moved.has(oldFolders[id]![1]))
+        changes.push({ kind: "delete", path: oldPath(id)!, subtree: true });
+      if (id in folders && newPath(id) !== null && !moved.has(folders[id]![1])) rewalk.push(id);
+    }
+    const dupes: Dupes = { ...cursor.dupes };
     // A folder renamed, moved or restored: its contents are listed again under the new path.
-    const rewalked = rewalk.length > 0 ? await this.walk(scope, rewalk, folders) : [];
+    const { entries: rewalked, listedFolders } =
+      rewalk.length > 0 ? await this.walk(scope, rewalk, folders, dupes) : { entries: [], listedFolders: new Set() };
     for (const entry of rewalked) changes.push({ kind: "upsert", path: entry.path, id: entry.id, file: entry.remote });
 
+    // Changed files are named with their same-named siblings (the path rule), and a file that
+    // leaves a name shared with others hands the plain name on: both groups are looked up again.
+    const groups = new Map<string, { parent: string; name: string; rawNames: Set<string> }>();
+    const regroup = (parent: string, name: string, rawName?: string) => {
+      if (listedFolders.has(parent) || newPath(parent) === null) return;
+      const key = `${parent}\0${name}`;
+      const group = groups.get(key) ?? { parent, name, rawNames: new Set<string>() };
+      if (rawName) group.rawNames.add(rawName);
+      groups.set(key, group);
+    };
+    const pending = new Set<string>();
     for (const [id, change] of latest) {
       if (change.file?.mimeType === FOLDER_MIME || id in oldFolders) continue;
+      const shared = cursor.dupes[id];
+      delete dupes[id];
+      if (shared) regroup(shared[0], shared[1]);
       const file = change.file;
-      const parentPath = file && !isGone(change) ? newPath(file.parents?.[0] ?? "") : null;
+      const parent = file && !isGone(change) ? (file.parents?.[0] ?? "") : null;
       const name = file ? fileName(file) : null;
-      if (!file || parentPath === null || name === null) {
+      if (!file || parent === null || newPath(parent) === null || name === null) {
         changes.push({ kind: "delete-id", id });
         continue;
       }
-      const path = parentPath ? `${parentPath}/${name}` : name;
-      this.byPath.set(path, { id, mimeType: file.mimeType ?? "" });
-      changes.push({ kind: "upsert", path, id, file: remoteOf(file, path) });
+      if (listedFolders.has(parent)) continue;
+      regroup(parent, name, file.name ?? undefined);
+      pending.add(id);
     }
-    const next: DriveCursor = { v: 1, pageToken: newStart, rootId: scope.rootId, driveId: scope.driveId, folders };
+    const siblings = groups.size > 0 ? await this.siblingsOf(scope, [...groups.values()]) : new Map();
+    for (const [key, members] of siblings) {
+      const { parent, name } = groups.get(key)!;
+      for (const entry of this.entriesOf(members, parent, name, newPath(parent)!, dupes)) {
+        pending.delete(entry.id);
+        changes.push({ kind: "upsert", path: entry.path, id: entry.id, file: entry.remote });
+      }
+    }
+    // Changed files no longer where the feed said (gone since): their rows go.
+    for (const id of pending) changes.push({ kind: "delete-id", id });
+    const next: DriveCursor = {
+      v: 1,
+      pageToken: newStart,
+      rootId: scope.rootId,
+      driveId: scope.driveId,
+      folders,
+      dupes,
+    };
     return { reset: false, changes, cursor: JSON.stringify(next) };
   }
 

@@ -248,7 +248,9 @@ class BitbucketConnector implements Connector {
           if (d.status === "removed" && d.old) changes.push({ kind: "delete", path: d.old.path });
           else if (d.new && file) {
             const previousPath = d.status === "renamed" ? d.old?.path : null;
-            changes.push(...changeForDiffEntry({ path: file.path, previousPath, regular: isRegularCommitFile(d.new), file }));
+            changes.push(
+              ...changeForDiffEntry({ path: file.path, previousPath, regular: isRegularCommitFile(d.new), file }),
+            );
           }
         }
         url = page.next && this.onApiHost(page.next);

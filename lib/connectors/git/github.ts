@@ -323,7 +323,13 @@ class GitHubConnector implements Connector {
     const changes: FileChange[] = [];
     const kept = files.filter((f) => f.status !== "removed" && f.status !== "unchanged");
     // The compare names no file modes: the head's tree says which paths are regular files.
-    const modes = kept.length > 0 ? await this.modesAt(head, kept.map((f) => f.filename)) : new Map();
+    const modes =
+      kept.length > 0
+        ? await this.modesAt(
+            head,
+            kept.map((f) => f.filename),
+          )
+        : new Map();
     for (const f of files) {
       if (f.status === "removed") {
         changes.push({ kind: "delete", path: f.filename });
