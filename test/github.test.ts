@@ -608,4 +608,28 @@ describe("GitHub sources", () => {
       assert.deepEqual([...(await indexedContent(sourceId)).keys()], ["first.md"]);
     });
   });
+
+  test("a renamed default branch sets the source to error with what to do, from a poll and from a sync; a revoked token found by a poll marks it needs_reauth", async () => {
+    delete process.env.APP_URL;
+    await withOwnRepo({ "a.md": "# a\n" }, async ({ repo: own, fake: ownFake }) => {
+      const { sourceId } = await connect();
+      own.renameBranch("main", "trunk");
+      const status = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.status;
+      assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+      assert.equal(await status(), "error", "the poll's failure shows on the source");
+
+      const job = await syncNow(sourceId, "incremental");
+      assert.equal(job.status, "failed");
+      assert.match(
+        job.errorMessage!,
+        /The branch "main" no longer exists in octo\/demo: it was deleted or renamed\. The repository's default branch is now "trunk"\. Set the source's branch \(config\.branch\)/,
+      );
+      assert.equal(job.attempts, 1, "not retried: nothing changes until someone acts");
+      assert.equal(await status(), "error");
+
+      ownFake.setToken("ghp_rotatedElsewhere");
+      await pollSources();
+      assert.equal(await status(), "needs_reauth");
+    });
+  });
 });

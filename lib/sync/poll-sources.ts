@@ -1,8 +1,8 @@
-import { and, inArray, isNotNull, isNull, or } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
-import { ConnectorError } from "@/lib/connectors/errors";
+import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { WEBHOOK_PROVIDERS } from "@/lib/webhooks/callback-url";
 import { requestSync } from "./request-sync";
 
@@ -51,7 +51,19 @@ export async function pollSources(): Promise<{ checked: number; queued: number }
       // One source's failure (of any kind) never stops the others' polls.
       const reason = err instanceof ConnectorError ? err.message : `${(err as Error).name ?? "Error"}`;
       console.warn(`[poll] source ${source.id}: ${reason}`);
+      if (err instanceof ConnectorError && !err.retryable) await recordPollFailure(source.id, err);
     }
   }
   return { checked: rows.length, queued };
+}
+
+/**
+ * A poll that cannot work until someone acts (a revoked token, a repository or branch gone)
+ * shows on the source: needs_reauth for credentials, error otherwise, with the error's message
+ * as what to do. Transient failures (network, 5xx, rate limits) leave the status be: the next
+ * poll retries.
+ */
+async function recordPollFailure(sourceId: string, err: ConnectorError): Promise<void> {
+  const status = err instanceof ConnectorAuthError ? "needs_reauth" : "error";
+  await getDb().update(sources).set({ status, updatedAt: new Date() }).where(eq(sources.id, sourceId));
 }

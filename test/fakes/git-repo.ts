@@ -20,7 +20,7 @@ const READ_ONLY = new Set(["rev-parse", "ls-tree", "cat-file", "merge-base", "di
 /** A real git repository that the provider fakes answer from: trees, archives and diffs are git's own. */
 export class GitRepo {
   readonly dir: string;
-  constructor(readonly branch = "main") {
+  constructor(public branch = "main") {
     this.dir = tempDir("dc-git-");
     this.git("init", "-q", "-b", branch);
     this.git("config", "user.email", "test@example.com");
@@ -98,6 +98,13 @@ export class GitRepo {
     }
     this.git("commit", "-q", "--allow-empty", "-m", "links");
     return this.head();
+  }
+
+  /** Renames a branch (the default one included, as GitHub's "rename branch" does). */
+  renameBranch(from: string, to: string): void {
+    this.answers.clear();
+    this.git("branch", "-m", from, to);
+    if (this.branch === from) this.branch = to;
   }
 
   /** Moves the branch back (a force-push's first half); the next commit diverges. */

@@ -24,7 +24,8 @@ export async function startGitHubFake(options: {
   repo: GitRepo;
   anyRepo?: boolean;
 }) {
-  const { owner, token, repo } = options;
+  const { owner, repo } = options;
+  let token = options.token;
   const hooks: GitHubHook[] = [];
   let nextHookId = 1000;
   const prefix = `/repos/${owner}/${options.name}`;
@@ -206,5 +207,12 @@ export async function startGitHubFake(options: {
     }
     notFound(res);
   });
-  return { ...fake, hooks };
+  return {
+    ...fake,
+    hooks,
+    /** Accepts only `next` from now on (a revoked or rotated token). */
+    setToken(next: string) {
+      token = next;
+    },
+  };
 }

@@ -14,7 +14,7 @@ import type {
 import type { GuardedFetchOptions } from "../host-guard";
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, readBody } from "./provider-http";
-import { changeForDiffEntry, configFromName, gitConfigFields, verifyHmacSha256 } from "./shared";
+import { branchGoneError, changeForDiffEntry, configFromName, gitConfigFields, verifyHmacSha256 } from "./shared";
 
 export const bitbucketConfigSchema = z.object(gitConfigFields);
 
@@ -162,7 +162,12 @@ class BitbucketConnector implements Connector {
       const ref = await this.json(
         this.api(`/refs/branches/${encodeURIComponent(this.branch!)}`),
         z.object({ target: z.object({ hash: z.string() }) }),
-      );
+      ).catch(async (err) => {
+        if (!(err instanceof ConnectorConfigError)) throw err;
+        // The repository answers (else its own 404 stands): the branch is what is gone.
+        const repo = await this.json(this.api(""), z.object({ mainbranch: z.object({ name: z.string() }).nullish() }));
+        throw branchGoneError(this.repo, this.branch!, repo.mainbranch?.name ?? null);
+      });
       this.head = ref.target.hash;
     }
     return this.head;

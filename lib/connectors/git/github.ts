@@ -16,6 +16,7 @@ import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch } from "./provider-http";
 import {
   BlobIndex,
+  branchGoneError,
   changeForDiffEntry,
   changesFromCommits,
   configFromName,
@@ -32,6 +33,8 @@ const TOKEN_HINT = "a fine-grained token with Contents: read, plus Webhooks: rea
 
 /** GitHub's 409 "Git Repository is empty.": no commit yet, so nothing to index. */
 class EmptyRepositoryError extends ConnectorError {}
+/** GitHub's 422 "No commit found for SHA": the ref names nothing (a branch deleted or renamed). */
+class UnknownRefError extends ConnectorError {}
 
 export function githubApiUrl(): string {
   return (process.env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
@@ -101,6 +104,7 @@ class GitHubConnector implements Connector {
         if (err.cause instanceof ConnectorError) throw err.cause;
         if (err.status === 500 && !err.response) throw networkError(err.cause ?? err, "GitHub");
         if (err.status === 409 && /empty/i.test(err.message)) throw new EmptyRepositoryError(err.message);
+        if (err.status === 422 && /no commit found/i.test(err.message)) throw new UnknownRefError(err.message);
         const headers = (err.response?.headers ?? {}) as Record<string, string>;
         throw errorForStatus(err.status, headers, err.message, {
           provider: "GitHub",
@@ -160,6 +164,10 @@ class GitHubConnector implements Connector {
       return sha;
     } catch (err) {
       if (cached && err instanceof ConnectorError && /answered 304/.test(err.message)) return cached.sha;
+      if (err instanceof UnknownRefError) {
+        const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
+        throw branchGoneError(this.fullName, branch, data.default_branch ?? null);
+      }
       throw err;
     }
   }

@@ -19,6 +19,7 @@ import { errorForStatus, networkError, providerFetch, type ErrorSubject } from "
 import { safeEqual } from "@/lib/webhooks/safe-equal";
 import {
   BlobIndex,
+  branchGoneError,
   changeForDiffEntry,
   changesFromCommits,
   configFromName,
@@ -201,7 +202,13 @@ class GitLabConnector implements Connector {
 
   async currentCursor(): Promise<string> {
     if (!this.head) {
-      const branch = await this.api.Branches.show(this.project, await this.resolveBranch());
+      const name = await this.resolveBranch();
+      const branch = await this.api.Branches.show(this.project, name).catch(async (err) => {
+        if (!(err instanceof ConnectorConfigError)) throw err;
+        // The project answers (else its own 404 stands): the branch is what is gone.
+        const project = (await this.api.Projects.show(this.project)) as { default_branch?: string | null };
+        throw branchGoneError(this.project, name, project.default_branch ?? null);
+      });
       this.head = String((branch as { commit: { id: string } }).commit.id);
     }
     return this.head;

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { safeEqual } from "@/lib/webhooks/safe-equal";
 import { z } from "zod";
+import { ConnectorConfigError } from "../errors";
 import type { FileChange, RemoteFile } from "../types";
 
 /** True when a slash-separated name has a `.` or `..` segment (it would climb the URL path it is put in). */
@@ -26,6 +27,16 @@ export function verifyHmacSha256(rawBody: string, secret: string, signature: str
   if (!signature?.startsWith("sha256=")) return false;
   const expected = `sha256=${createHmac("sha256", secret).update(rawBody, "utf8").digest("hex")}`;
   return safeEqual(expected, signature.trim().toLowerCase());
+}
+
+/** A source whose branch is gone: what happened and what to do, for the job and the source. */
+export function branchGoneError(repo: string, branch: string, defaultBranch: string | null): ConnectorConfigError {
+  const now =
+    defaultBranch && defaultBranch !== branch ? ` The repository's default branch is now "${defaultBranch}".` : "";
+  return new ConnectorConfigError(
+    `The branch "${branch}" no longer exists in ${repo}: it was deleted or renamed.${now} Set the source's branch (config.branch) to the branch to follow; the next sync then indexes it.`,
+    "branch",
+  );
 }
 
 /** Added, modified and removed paths of a push's commits, oldest first, as one change list. */
