@@ -179,7 +179,7 @@ describe("GitHub sources", () => {
   test("connect: full sync exact in 3 requests, webhook registered, token stored sealed and never returned", async () => {
     const from = fake.requests.length;
     const { sourceId, source } = await connect();
-    assert.deepEqual(source.config, { repo: `${OWNER}/${NAME}`, branch: "main" });
+    assert.deepEqual(source.config, { repo: `${OWNER}/${NAME}`, branch: "main", repoId: 1 });
     assert.ok(source.webhookId);
     assert.equal(fake.hooks.length, 1);
     assert.equal(fake.hooks[0]!.url, "https://connector.example.test/api/webhooks/github");
@@ -630,6 +630,33 @@ describe("GitHub sources", () => {
       ownFake.setToken("ghp_rotatedElsewhere");
       await pollSources();
       assert.equal(await status(), "needs_reauth");
+    });
+  });
+
+  test("a renamed, then transferred repository (GitHub's 301 to its id) is followed: the poll stores the new name, the sync indexes the push", async () => {
+    delete process.env.APP_URL;
+    await withOwnRepo({ "a.md": "# a\n" }, async ({ repo: own, fake: ownFake }) => {
+      const { sourceId } = await connect();
+      const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
+      assert.equal((await config()).repoId, 1, "the repository's id is stored at connect");
+      for (const [next, file] of [
+        [`${OWNER}/renamed`, "after-rename.md"],
+        ["neworg/renamed", "after-transfer.md"],
+      ] as const) {
+        ownFake.renameRepo(next);
+        own.commit({ [file]: `# ${file}\n` });
+        assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+        assert.equal((await config()).repo, next);
+        const [job] = await db()
+          .select()
+          .from(syncJobs)
+          .where(eq(syncJobs.sourceId, sourceId))
+          .orderBy(desc(syncJobs.createdAt))
+          .limit(1);
+        assert.equal((await waitForJob(job!.id)).status, "completed");
+        assert.ok((await indexedContent(sourceId)).has(file));
+        assert.equal((await config()).repo, next);
+      }
     });
   });
 });

@@ -103,6 +103,11 @@ export interface Connector {
    * repository name), stored with the source so that every later run sees the same thing.
    */
   settledConfig?(): Record<string, unknown>;
+  /**
+   * Config the provider changed under the source during this run (a renamed or transferred
+   * repository, found by the provider's redirect), for the engine to store; null when none.
+   */
+  movedConfig?(): Record<string, unknown> | null;
   setupWebhook?(callbackUrl: string): Promise<WebhookRegistration>;
   removeWebhook?(webhookId: string): Promise<void>;
   validateWebhook?(request: WebhookRequest): boolean;

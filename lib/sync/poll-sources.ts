@@ -43,6 +43,13 @@ export async function pollSources(): Promise<{ checked: number; queued: number }
         connector.hasChanges && source.cursor
           ? await connector.hasChanges(source.cursor)
           : await connector.currentCursor().then((head) => head !== null && head !== source.cursor);
+      const moved = connector.movedConfig?.();
+      if (moved) {
+        await getDb()
+          .update(sources)
+          .set({ config: { ...source.config, ...moved }, updatedAt: new Date() })
+          .where(eq(sources.id, source.id));
+      }
       if (changed) {
         await requestSync({ sourceId: source.id, type: "incremental", trigger: "schedule" });
         queued++;

@@ -370,9 +370,18 @@ export class SyncRun {
         .returning({ id: syncJobs.id });
       if (!done) throw new SyncCancelledError();
       await assertFence(tx, this.source.id, this.fence);
+      // A repository renamed or transferred meanwhile is followed under its new name.
+      const moved = this.connector.movedConfig?.();
       await tx
         .update(sources)
-        .set({ status: "synced", statusDetail: null, lastSyncAt: now, cursor, updatedAt: now })
+        .set({
+          status: "synced",
+          statusDetail: null,
+          lastSyncAt: now,
+          cursor,
+          updatedAt: now,
+          ...(moved ? { config: { ...this.source.config, ...moved } } : {}),
+        })
         .where(eq(sources.id, this.source.id));
     });
   }

@@ -24,11 +24,15 @@ export async function startGitHubFake(options: {
   repo: GitRepo;
   anyRepo?: boolean;
 }) {
-  const { owner, repo } = options;
+  const { repo } = options;
+  let { owner } = options;
   let token = options.token;
   const hooks: GitHubHook[] = [];
   let nextHookId = 1000;
-  const prefix = `/repos/${owner}/${options.name}`;
+  let prefix = `/repos/${owner}/${options.name}`;
+  /** Former full names (renamed or transferred): answered 301 to /repositories/{id}/..., as GitHub does. */
+  const formerNames = new Set<string>();
+  const REPO_ID = 1;
   const rateHeaders = {
     "x-ratelimit-limit": "5000",
     "x-ratelimit-remaining": "4999",
@@ -60,10 +64,21 @@ export async function startGitHubFake(options: {
       );
       return;
     }
+    const former = /^\/repos\/([^/]+\/[^/]+)(\/.*)?$/.exec(req.path);
+    if (former && formerNames.has(former[1]!.toLowerCase())) {
+      const location = `${fake.base}/repositories/${REPO_ID}${former[2] ?? ""}${req.query.size ? `?${req.query}` : ""}`;
+      return json(
+        res,
+        301,
+        { message: "Moved Permanently", url: location, documentation_url: "https://docs.github.com/rest" },
+        { location, ...rateHeaders },
+      );
+    }
     // anyRepo: every repository of `owner` is the same repository (many sources, one fake).
     const other = options.anyRepo ? new RegExp(`^/repos/${owner}/([^/]+)`).exec(req.path) : null;
+    const byId = req.path.startsWith(`/repositories/${REPO_ID}`) ? `/repositories/${REPO_ID}` : null;
     const name = other ? other[1]! : options.name;
-    const repoPrefix = other ? other[0] : prefix;
+    const repoPrefix = byId ?? (other ? other[0] : prefix);
     if (!req.path.startsWith(repoPrefix)) return notFound(res);
     const rest = req.path.slice(repoPrefix.length);
     const accept = String(req.headers.accept ?? "");
@@ -81,7 +96,7 @@ export async function startGitHubFake(options: {
       return json(
         res,
         200,
-        { id: 1, name, full_name: `${owner}/${name}`, private: true, default_branch: repo.branch },
+        { id: REPO_ID, name, full_name: `${owner}/${name}`, private: true, default_branch: repo.branch },
         rateHeaders,
       );
     }
@@ -210,6 +225,12 @@ export async function startGitHubFake(options: {
   return {
     ...fake,
     hooks,
+    /** Renames or transfers the repository: the old name answers 301 from now on. */
+    renameRepo(fullName: string) {
+      formerNames.add(`${owner}/${options.name}`.toLowerCase());
+      [owner, options.name] = fullName.split("/") as [string, string];
+      prefix = `/repos/${fullName}`;
+    },
     /** Accepts only `next` from now on (a revoked or rotated token). */
     setToken(next: string) {
       token = next;

@@ -25,7 +25,11 @@ import {
   verifyHmacSha256,
 } from "./shared";
 
-export const githubConfigSchema = z.object(gitConfigFields);
+export const githubConfigSchema = z.object({
+  ...gitConfigFields,
+  /** GitHub's id of the repository, stored at connect: a rename or transfer keeps it. */
+  repoId: z.number().int().positive().optional(),
+});
 
 /** GitHub's compare lists at most this many files, with no truncation flag. */
 const COMPARE_FILE_LIMIT = 300;
@@ -69,8 +73,11 @@ function verifyGitHubWebhook(secret: string, request: WebhookRequest): boolean {
 }
 
 class GitHubConnector implements Connector {
-  private readonly owner: string;
-  private readonly repo: string;
+  private owner: string;
+  private repo: string;
+  private repoId: number | null;
+  /** The full name the source had when this run found the repository renamed or transferred. */
+  private movedFrom: string | null = null;
   private readonly octokit: Octokit;
   private branch: string | null;
   /** The pinned head; null once the repository is known to be empty (no commit). */
@@ -82,6 +89,7 @@ class GitHubConnector implements Connector {
     this.owner = owner;
     this.repo = rest.join("/");
     this.branch = (context.config.branch as string | undefined) ?? null;
+    this.repoId = typeof context.config.repoId === "number" ? context.config.repoId : null;
     this.octokit = new Octokit({
       auth: context.token ?? undefined,
       baseUrl: githubApiUrl(),
@@ -118,6 +126,7 @@ class GitHubConnector implements Connector {
 
   async validateConnection(): Promise<void> {
     const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
+    this.repoId = data.id;
     if (this.branch) {
       await this.call(() =>
         this.octokit.repos.getBranch({ owner: this.owner, repo: this.repo, branch: this.branch! }),
@@ -133,7 +142,38 @@ class GitHubConnector implements Connector {
   }
 
   settledConfig(): Record<string, unknown> {
-    return this.branch ? { branch: this.branch } : {};
+    return {
+      ...(this.branch ? { branch: this.branch } : {}),
+      ...(this.repoId !== null ? { repoId: this.repoId } : {}),
+      ...this.movedConfig(),
+    };
+  }
+
+  movedConfig(): Record<string, unknown> | null {
+    return this.movedFrom ? { repo: this.fullName } : null;
+  }
+
+  /**
+   * GitHub answers a renamed or transferred repository's old name with a 301 to its id (which
+   * fetch follows): the repository is looked up again and its new name followed, when it is the
+   * same repository (its id) as the one connected.
+   */
+  private async followMove(finalUrl: string | undefined): Promise<void> {
+    if (!finalUrl) return;
+    const path = new URL(finalUrl).pathname.toLowerCase();
+    if (path.includes(`/repos/${this.fullName.toLowerCase()}/`)) return;
+    const before = this.fullName;
+    const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
+    if (data.full_name.toLowerCase() === before.toLowerCase()) return;
+    if (this.repoId !== null && data.id !== this.repoId) {
+      throw new ConnectorConfigError(
+        `${before} now leads to another repository (${data.full_name}). Set the source's repository (config.repo) to the one to follow.`,
+        "repo",
+      );
+    }
+    [this.owner = "", this.repo = ""] = [data.full_name.split("/")[0], data.full_name.split("/").slice(1).join("/")];
+    this.repoId = data.id;
+    this.movedFrom = before;
   }
 
   private async resolveBranch(): Promise<string> {
@@ -158,6 +198,7 @@ class GitHubConnector implements Connector {
           headers: { accept: "application/vnd.github.sha", ...(cached ? { "if-none-match": cached.etag } : {}) },
         }),
       );
+      await this.followMove(response.url);
       const sha = String(response.data).trim();
       const etag = response.headers.etag;
       if (etag) headCache.set(key, { etag, sha });
