@@ -625,7 +625,8 @@ describe("GitHub sources", () => {
         /The branch "main" no longer exists in octo\/demo: it was deleted or renamed\. The repository's default branch is now "trunk"\. Set the source's branch \(config\.branch\)/,
       );
       assert.equal(job.attempts, 1, "not retried: nothing changes until someone acts");
-      assert.equal(await status(), "error");
+      // The job is marked failed first, then the source.
+      await waitFor(async () => (await status()) === "error", { what: "the source to show the error" });
 
       ownFake.setToken("ghp_rotatedElsewhere");
       await pollSources();

@@ -171,7 +171,9 @@ class GitHubConnector implements Connector {
         "repo",
       );
     }
-    [this.owner = "", this.repo = ""] = [data.full_name.split("/")[0], data.full_name.split("/").slice(1).join("/")];
+    const [owner = "", ...name] = data.full_name.split("/");
+    this.owner = owner;
+    this.repo = name.join("/");
     this.repoId = data.id;
     this.movedFrom = before;
   }
