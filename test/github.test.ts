@@ -7,6 +7,7 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/github/route";
 import * as credentialsRoute from "@/app/api/credentials/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
+import * as filesRoute from "@/app/api/sources/[id]/files/route";
 import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { githubConnector } from "@/lib/connectors/git/github";
 import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
@@ -658,6 +659,23 @@ describe("GitHub sources", () => {
         assert.ok((await indexedContent(sourceId)).has(file));
         assert.equal((await config()).repo, next);
       }
+    });
+  });
+
+  test("a Git LFS pointer is indexed as what it is: lfs true on the file (a regular file false)", async () => {
+    const pointer =
+      "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n";
+    await withOwnRepo({ "model.bin.txt": pointer, "README.md": "# r\n" }, async () => {
+      const { sourceId } = await connect();
+      const res = await call(filesRoute.GET, "GET", `/api/sources/${sourceId}/files`, {
+        token,
+        params: { id: sourceId },
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      const byPath = Object.fromEntries(
+        (res.json.files as { path: string; lfs: boolean }[]).map((f) => [f.path, f.lfs]),
+      );
+      assert.deepEqual(byPath, { "README.md": false, "model.bin.txt": true });
     });
   });
 });

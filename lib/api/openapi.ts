@@ -58,6 +58,7 @@ const fileDto = z.object({
   language: z.string().nullable(),
   lastModified: z.iso.datetime().nullable(),
   indexedAt: z.iso.datetime().nullable(),
+  lfs: z.boolean(),
 });
 const chunkDto = z.object({
   ordinal: z.number().int(),

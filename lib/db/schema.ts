@@ -218,6 +218,8 @@ export const files = pgTable(
     deliveredSha: varchar("delivered_sha", { length: 64 }),
     // Why a stage refused the indexed version (a 4xx); not sent again until retried.
     deliveryError: text("delivery_error"),
+    /** The content is a Git LFS pointer (the object itself is stored elsewhere). */
+    lfs: boolean("lfs").notNull().default(false),
   },
   (t) => [
     uniqueIndex("files_source_id_path_key").on(t.sourceId, t.path),

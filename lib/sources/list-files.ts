@@ -29,6 +29,7 @@ export async function listFiles(
       language: files.language,
       lastModified: files.lastModified,
       indexedAt: files.indexedAt,
+      lfs: files.lfs,
     })
     .from(files)
     .where(and(...where))

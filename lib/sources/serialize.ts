@@ -67,7 +67,9 @@ export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields
 }
 export type SourceDto = ReturnType<typeof toSourceDto>;
 
-export function toFileDto(file: Pick<FileRow, "path" | "sha" | "size" | "language" | "lastModified" | "indexedAt">) {
+export function toFileDto(
+  file: Pick<FileRow, "path" | "sha" | "size" | "language" | "lastModified" | "indexedAt" | "lfs">,
+) {
   return {
     path: file.path,
     sha: file.sha,
@@ -75,5 +77,7 @@ export function toFileDto(file: Pick<FileRow, "path" | "sha" | "size" | "languag
     language: file.language,
     lastModified: iso(file.lastModified),
     indexedAt: iso(file.indexedAt),
+    /** The content is a Git LFS pointer, not the object it stands for. */
+    lfs: file.lfs,
   };
 }

@@ -11,6 +11,7 @@ import { deliverChanges } from "@/lib/changes/deliver-changes";
 import { assertFence } from "@/lib/changes/fence";
 import { recordDeletes, recordUpserts } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
+import { isLfsPointer } from "@/lib/connectors/git/shared";
 import { mapLimit } from "./map-limit";
 import { addProgress, SyncCancelledError } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
@@ -24,8 +25,16 @@ export const MAX_PATH_LENGTH = 1024;
 export type BatchEntry = { file: RemoteFile; content: Buffer | null };
 
 type Outcome =
-  | { kind: "deliver"; file: RemoteFile; sha: string; size: number; language: string | null; content: Buffer }
-  | { kind: "same"; file: RemoteFile; sha: string; size: number; language: string | null }
+  | {
+      kind: "deliver";
+      file: RemoteFile;
+      sha: string;
+      size: number;
+      language: string | null;
+      lfs: boolean;
+      content: Buffer;
+    }
+  | { kind: "same"; file: RemoteFile; sha: string; size: number; language: string | null; lfs: boolean }
   | { kind: "dropped"; path: string; reason: string; removed: IndexedFile | null }
   | { kind: "failed"; path: string; error: string };
 
@@ -112,12 +121,12 @@ export class FileProcessor {
       if (rows.length > 0) {
         // Arrays through unnest: one statement and a handful of parameters per batch, whatever its size.
         await client.query(
-          `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version)
-           select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])
+          `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version, lfs)
+           select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[])
            on conflict (source_id, path) do update set
              sha = excluded.sha, size = excluded.size, language = excluded.language, last_modified = excluded.last_modified,
              indexed_at = case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end,
-             provider_id = excluded.provider_id, provider_version = excluded.provider_version`,
+             provider_id = excluded.provider_id, provider_version = excluded.provider_version, lfs = excluded.lfs`,
           [
             source.id,
             rows.map((o) => o.file.path),
@@ -128,6 +137,7 @@ export class FileProcessor {
             rows.map(() => now),
             rows.map((o) => o.file.id ?? null),
             rows.map((o) => o.file.version),
+            rows.map((o) => o.lfs),
           ],
         );
         await recordUpserts(
@@ -209,7 +219,7 @@ export class FileProcessor {
     if (content.length > filter.maxFileSize) return dropped(`larger than ${filter.maxFileSize} bytes`);
     if (isBinary(content)) return dropped("binary content");
     const sha = sha256(content);
-    const base = { file, sha, size: content.length, language: verdict.language };
+    const base = { file, sha, size: content.length, language: verdict.language, lfs: isLfsPointer(content) };
     if (row?.sha === sha) return { kind: "same", ...base };
     return { kind: "deliver", ...base, content };
   }

@@ -989,6 +989,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            lfs: boolean;
                         }[];
                         nextCursor: string | null;
                     };
@@ -1050,6 +1051,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            lfs: boolean;
                         };
                         content: string;
                         chunks: {

@@ -29,6 +29,20 @@ export function verifyHmacSha256(rawBody: string, secret: string, signature: str
   return safeEqual(expected, signature.trim().toLowerCase());
 }
 
+/**
+ * A Git LFS pointer (spec v1): a small text file that stands for an object stored outside the
+ * repository. Hosts serve the pointer in trees, blobs and archives alike.
+ */
+export function isLfsPointer(content: Buffer): boolean {
+  if (content.length > 1024) return false;
+  const text = content.toString("utf8");
+  return (
+    text.startsWith("version https://git-lfs.github.com/spec/v1\n") &&
+    /^oid sha256:[0-9a-f]{64}$/m.test(text) &&
+    /^size \d+$/m.test(text)
+  );
+}
+
 /** A source whose branch is gone: what happened and what to do, for the job and the source. */
 export function branchGoneError(repo: string, branch: string, defaultBranch: string | null): ConnectorConfigError {
   const now =
