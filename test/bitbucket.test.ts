@@ -11,7 +11,6 @@ import { bitbucketConnector } from "@/lib/connectors/git/bitbucket";
 import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
-import { bitbucketConnector } from "@/lib/connectors/git/bitbucket";
 import { GitRepo } from "./fakes/git-repo";
 import { json, startHttpFake } from "./fakes/http-fake";
 import { startBitbucketFake } from "./fakes/bitbucket-fake";

@@ -13,7 +13,6 @@ import { gitlabConnector } from "@/lib/connectors/git/gitlab";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
-import { gitlabConnector } from "@/lib/connectors/git/gitlab";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
 import { json, startHttpFake } from "./fakes/http-fake";
