@@ -618,6 +618,12 @@ describe("GitHub sources", () => {
       const status = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.status;
       assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
       assert.equal(await status(), "error", "the poll's failure shows on the source");
+      const [polled] = await db().select().from(sources).where(eq(sources.id, sourceId));
+      assert.match(
+        polled!.statusDetail ?? "",
+        /The branch "main" no longer exists in octo\/demo/,
+        "and says what to do",
+      );
 
       const job = await syncNow(sourceId, "incremental");
       assert.equal(job.status, "failed");
@@ -628,6 +634,8 @@ describe("GitHub sources", () => {
       assert.equal(job.attempts, 1, "not retried: nothing changes until someone acts");
       // The job is marked failed first, then the source.
       await waitFor(async () => (await status()) === "error", { what: "the source to show the error" });
+      const [synced] = await db().select().from(sources).where(eq(sources.id, sourceId));
+      assert.equal(synced!.statusDetail, job.errorMessage);
 
       ownFake.setToken("ghp_rotatedElsewhere");
       await pollSources();

@@ -72,5 +72,8 @@ export async function pollSources(): Promise<{ checked: number; queued: number }
  */
 async function recordPollFailure(sourceId: string, err: ConnectorError): Promise<void> {
   const status = err instanceof ConnectorAuthError ? "needs_reauth" : "error";
-  await getDb().update(sources).set({ status, updatedAt: new Date() }).where(eq(sources.id, sourceId));
+  await getDb()
+    .update(sources)
+    .set({ status, statusDetail: err.message, updatedAt: new Date() })
+    .where(eq(sources.id, sourceId));
 }
