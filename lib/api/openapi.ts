@@ -20,6 +20,16 @@ import {
 // The API reference, generated from the zod schemas the route handlers validate with (request
 // bodies, query strings, path parameters) and the shapes they answer with.
 
+const verifyExamples = z.array(z.string()).describe("Up to 100 example paths");
+const verifyResultDto = z
+  .object({
+    missing: z.number().int().describe("Files in the source (after its filters) that the index lacks"),
+    extra: z.number().int().describe("Indexed files the source no longer has or its filters drop"),
+    differing: z.number().int().describe("Indexed files whose version differs from the source's"),
+    behind: z.boolean().describe("The source moved on since the indexed commit or cursor (not drift)"),
+    examples: z.object({ missing: verifyExamples, extra: verifyExamples, differing: verifyExamples }),
+  })
+  .describe("What a verify job found; null until it completes");
 const jobDto = z.object({
   id: z.uuid(),
   sourceId: z.uuid(),
@@ -36,6 +46,7 @@ const jobDto = z.object({
   startedAt: z.iso.datetime().nullable(),
   completedAt: z.iso.datetime().nullable(),
   createdAt: z.iso.datetime(),
+  verify: verifyResultDto.nullable().optional().describe("Verify jobs only"),
 });
 const sourceDto = z.object({
   id: z.uuid(),
@@ -50,6 +61,12 @@ const sourceDto = z.object({
   updatedAt: z.iso.datetime(),
   latestJob: jobDto.nullable().optional(),
   fileCount: z.number().int(),
+  verifiedAt: z.iso.datetime().nullable().describe("When a verify last compared the index with the source"),
+  drift: z
+    .number()
+    .int()
+    .nullable()
+    .describe("Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any"),
 });
 const fileDto = z.object({
   path: z.string(),
@@ -178,6 +195,14 @@ export const OPERATIONS: Operation[] = [
     body: syncBody,
     status: 202,
     response: z.object({ jobId: z.uuid(), coalesced: z.boolean().optional() }),
+  },
+  {
+    method: "post",
+    path: "/api/sources/{id}/verify",
+    summary:
+      "Queue a verify job: compares the index with the source without changing it; drift queues a repairing full sync",
+    status: 202,
+    response: z.object({ jobId: z.uuid() }),
   },
   {
     method: "get",

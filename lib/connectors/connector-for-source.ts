@@ -6,7 +6,7 @@ import type { Connector, ConnectorContext } from "./types";
 /** The connector of a stored source, with its token and webhook secret decrypted. */
 export async function connectorForSource(
   source: Source,
-  extra: Pick<ConnectorContext, "onWait"> = {},
+  extra: Pick<ConnectorContext, "onWait" | "at"> = {},
 ): Promise<Connector> {
   return getConnectorDefinition(source.type).create({
     sourceId: source.id,

@@ -126,6 +126,11 @@ export type ConnectorContext = {
    * that wait inside a listing (where the engine cannot retry one page) report through it.
    */
   onWait?: (detail: string | null) => Promise<void>;
+  /**
+   * Git hosts: the commit to read instead of the branch head (a verify reads the commit the
+   * index reflects); currentCursor() then answers it.
+   */
+  at?: string | null;
 };
 
 /** What validateConnection learned about the account (stored on the source). */

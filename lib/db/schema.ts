@@ -157,6 +157,10 @@ export const sources = pgTable(
     // Fencing generation: bumped when a sync attempt starts, a running sync is cancelled or the
     // source is deleted. An attempt writes and delivers only while the fence is still its own.
     fence: bigint("fence", { mode: "number" }).notNull().default(0),
+    // When a verify job last compared the index with the source, and the files it found
+    // missing, extra or differing then (0: exact; null: never verified).
+    verifiedAt: timestamp("verified_at", { withTimezone: true }),
+    drift: integer("drift"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -268,6 +272,8 @@ export const syncJobs = pgTable(
     // A full sync the user confirmed: it may remove more files than the deletion guard allows.
     confirmDeletes: boolean("confirm_deletes").notNull().default(false),
     attempts: integer("attempts").notNull().default(0),
+    // What a verify job found (see VerifyResult); null for syncs.
+    result: jsonb("result").$type<VerifyResult | null>(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
     createdAt: createdAt(),
@@ -329,6 +335,18 @@ export const syncJobBatches = pgTable(
     ),
   ],
 );
+
+/** A verify job's finding: counts, and up to 100 example paths of each kind. */
+export type VerifyResult = {
+  missing: number;
+  extra: number;
+  differing: number;
+  /** The source moved on since the commit or cursor the index reflects (not drift). */
+  behind: boolean;
+  examples: { missing: string[]; extra: string[]; differing: string[] };
+  /** Provider requests the comparison cost. */
+  requests?: number;
+};
 
 export type BatchFileEntry = {
   path: string;

@@ -48,6 +48,17 @@ export const QUEUE_OPTIONS = {
   [QUEUES.pollSources]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
   [QUEUES.renewDriveChannels]: { policy: "singleton", retryLimit: 2, retryDelay: 60, expireInSeconds: 900 },
   [QUEUES.pruneWebhookEvents]: { policy: "singleton", retryLimit: 1, retryDelay: 300, expireInSeconds: 1800 },
+  // Retried while a sync of the source runs (a verify compares a settled index only).
+  [QUEUES.verifySource]: {
+    policy: "standard",
+    retryLimit: 30,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    heartbeatSeconds: 10,
+    expireInSeconds: 3600,
+  },
+  [QUEUES.scheduleVerifies]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
 } as const;
 
 async function startBoss(boss: PgBoss): Promise<PgBoss> {

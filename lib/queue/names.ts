@@ -10,6 +10,8 @@ export const QUEUES = {
   pollSources: "poll-sources",
   renewDriveChannels: "renew-drive-channels",
   pruneWebhookEvents: "prune-webhook-events",
+  verifySource: "verify-source",
+  scheduleVerifies: "schedule-verifies",
 } as const;
 
 /** A wake-up for one source: the sync_jobs table holds what to do, the worker drains it. */
@@ -23,5 +25,9 @@ export type ProcessFileBatchPayload = z.infer<typeof processFileBatchPayload>;
 /** Deliver the pending pipeline_deliveries rows of one source. */
 export const sendToPipelinePayload = z.object({ sourceId: z.uuid() });
 export type SendToPipelinePayload = z.infer<typeof sendToPipelinePayload>;
+
+/** One verify job: its sync_jobs row (type "verify") holds the source and the result. */
+export const verifySourcePayload = z.object({ jobId: z.uuid() });
+export type VerifySourcePayload = z.infer<typeof verifySourcePayload>;
 
 export const emptyPayload = z.object({}).passthrough().nullable();

@@ -40,6 +40,7 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
   // Drive channels expire; each is replaced well before (see RENEW_BEFORE_MS).
   await boss.schedule(QUEUES.renewDriveChannels, "*/15 * * * *", {});
   await boss.schedule(QUEUES.pruneWebhookEvents, "17 * * * *", {});
+  await boss.schedule(QUEUES.scheduleVerifies, "*/10 * * * *", {});
   const watcher = options.watch === false ? null : new LocalWatcher();
   await watcher?.start();
   const heartbeat = await startWorkerHeartbeat(() => jobsRunning);

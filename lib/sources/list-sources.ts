@@ -1,4 +1,4 @@
-import { and, desc, inArray, sql, type SQL } from "drizzle-orm";
+import { and, desc, inArray, ne, sql, type SQL } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
 import { PgDialect } from "drizzle-orm/pg-core";
@@ -14,13 +14,13 @@ type SourceStatus = (typeof SOURCE_STATUSES)[number];
 
 const dialect = new PgDialect();
 
-/** The latest job of each of these sources. */
+/** The latest sync job of each of these sources (verify jobs show as verifiedAt and drift). */
 export async function latestJobs(db: DbOrTx, sourceIds: string[]): Promise<Map<string, SyncJob>> {
   if (sourceIds.length === 0) return new Map();
   const rows = await db
     .selectDistinctOn([syncJobs.sourceId])
     .from(syncJobs)
-    .where(inArray(syncJobs.sourceId, sourceIds))
+    .where(and(inArray(syncJobs.sourceId, sourceIds), ne(syncJobs.type, "verify")))
     .orderBy(syncJobs.sourceId, desc(syncJobs.createdAt));
   return new Map(rows.map((r) => [r.sourceId, r]));
 }
@@ -118,6 +118,8 @@ type Row = {
   created_at: Date;
   updated_at: Date;
   file_count: number;
+  verified_at: Date | null;
+  drift: number | null;
   /** The sort's keys as text (timestamps to the microsecond, as PostgreSQL keeps them): where a page ends. */
   sort_keys: string[];
   job_id: string | null;
@@ -168,14 +170,14 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
   const limit = query.limit ? sql`limit ${query.limit + 1}` : sql``;
   const statement = dialect.sqlToQuery(sql`
     select sources.id, sources.type, sources.name, sources.config, sources.status, sources.status_detail, sources.last_sync_at, sources.webhook_id,
-      sources.created_at, sources.updated_at, sources.file_count,
+      sources.created_at, sources.updated_at, sources.file_count, sources.verified_at, sources.drift,
       array[${keysAsText}] as sort_keys,
       j.id as job_id, j.type as job_type, j.trigger as job_trigger, j.status as job_status, j.progress as job_progress,
       j.files_total as job_files_total, j.files_processed as job_files_processed, j.files_skipped as job_files_skipped,
       j.files_failed as job_files_failed, j.error_message as job_error_message, j.detail as job_detail,
       j.started_at as job_started_at, j.completed_at as job_completed_at, j.created_at as job_created_at
     from sources
-    left join lateral (select * from sync_jobs where sync_jobs.source_id = sources.id order by sync_jobs.created_at desc limit 1) j on true
+    left join lateral (select * from sync_jobs where sync_jobs.source_id = sources.id and sync_jobs.type <> 'verify' order by sync_jobs.created_at desc limit 1) j on true
     where ${and(...where)}
     order by ${orderBy}
     ${limit}`);
@@ -200,6 +202,8 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
           createdAt: r.created_at,
           updatedAt: r.updated_at,
           fileCount: r.file_count,
+          verifiedAt: r.verified_at,
+          drift: r.drift,
         },
         {
           latestJob: r.job_id
@@ -216,6 +220,7 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
                 filesFailed: r.job_files_failed,
                 errorMessage: r.job_error_message,
                 detail: r.job_detail,
+                result: null,
                 startedAt: r.job_started_at,
                 completedAt: r.job_completed_at,
                 createdAt: r.job_created_at,

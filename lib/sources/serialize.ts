@@ -26,6 +26,7 @@ export function toJobDto(job: JobFields) {
     filesFailed: job.filesFailed,
     errorMessage: job.errorMessage,
     detail: job.detail,
+    ...(job.type === "verify" ? { verify: job.result ?? null } : {}),
     startedAt: iso(job.startedAt),
     completedAt: iso(job.completedAt),
     createdAt: iso(job.createdAt),
@@ -47,6 +48,8 @@ export type SourceFields = Pick<
   | "createdAt"
   | "updatedAt"
   | "fileCount"
+  | "verifiedAt"
+  | "drift"
 >;
 
 export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields | null } = {}) {
@@ -62,6 +65,8 @@ export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields
     createdAt: iso(source.createdAt),
     updatedAt: iso(source.updatedAt),
     fileCount: source.fileCount,
+    verifiedAt: iso(source.verifiedAt),
+    drift: source.drift,
     ...(extra.latestJob !== undefined ? { latestJob: extra.latestJob ? toJobDto(extra.latestJob) : null } : {}),
   };
 }

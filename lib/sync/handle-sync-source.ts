@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
@@ -6,6 +6,7 @@ import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { isCurrentFence } from "@/lib/changes/fence";
+import { verifyAfterError } from "@/lib/verify/request-verify";
 import { SyncCancelledError, SyncRun } from "./run-sync";
 import { SyncStoppedError } from "./sync-stopped-error";
 import { withRateLimitBudget } from "@/lib/connectors/wait-out-rate-limits";
@@ -23,7 +24,13 @@ async function claimNext(sourceId: string): Promise<{ job: SyncJob; fence: numbe
     const [job] = await tx
       .select()
       .from(syncJobs)
-      .where(and(eq(syncJobs.sourceId, sourceId), inArray(syncJobs.status, ["running", "queued"])))
+      .where(
+        and(
+          eq(syncJobs.sourceId, sourceId),
+          ne(syncJobs.type, "verify"),
+          inArray(syncJobs.status, ["running", "queued"]),
+        ),
+      )
       .orderBy(sql`case when ${syncJobs.status} = 'running' then 0 else 1 end`, asc(syncJobs.createdAt))
       .limit(1);
     if (!job) return null;
@@ -93,6 +100,7 @@ export async function handleSyncSource(
       };
       const connector = await connectorForSource(source, { onWait });
       await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline, fence).run());
+      await verifyAfterError(job.id);
     } catch (err) {
       // Fenced off by a newer attempt or the source's deletion: they own everything now.
       if (!(await isCurrentFence(db, sourceId, fence))) {
@@ -106,14 +114,17 @@ export async function handleSyncSource(
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof ConnectorAuthError) {
         await failJob(job, message, "needs_reauth");
+        await verifyAfterError(job.id);
         continue;
       }
       if (err instanceof SyncStoppedError || (err instanceof ConnectorError && !err.retryable)) {
         await failJob(job, message, "error");
+        await verifyAfterError(job.id);
         continue;
       }
       if (attempt.retryCount >= attempt.retryLimit) {
         await failJob(job, `${message} (gave up after ${attempt.retryCount + 1} attempts)`, "error");
+        await verifyAfterError(job.id);
         continue;
       }
       await db

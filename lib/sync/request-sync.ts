@@ -6,7 +6,7 @@ import { withTransaction, type SqlExecutor } from "@/lib/db/transaction";
 import { syncJobs } from "@/lib/db/schema";
 
 export type SyncType = "full" | "incremental";
-export type SyncTrigger = "create" | "manual" | "api" | "watcher" | "webhook" | "schedule" | "retry";
+export type SyncTrigger = "create" | "manual" | "api" | "watcher" | "webhook" | "schedule" | "retry" | "verify";
 
 export type SyncRequest = {
   sourceId: string;
@@ -75,7 +75,7 @@ export async function requestSyncsInTransaction(
   // query with drizzle cost more than running it.
   const waitingRows = (
     await executor.executeSql(
-      `select id, source_id, type, paths, confirm_deletes from sync_jobs where source_id = any($1::uuid[]) and status = 'queued'`,
+      `select id, source_id, type, paths, confirm_deletes from sync_jobs where source_id = any($1::uuid[]) and status = 'queued' and type <> 'verify'`,
       [sourceIds],
     )
   ).rows as { id: string; source_id: string; type: SyncType; paths: string[] | null; confirm_deletes: boolean }[];

@@ -61,11 +61,12 @@ function verifyBitbucketWebhook(secret: string, request: WebhookRequest): boolea
 class BitbucketConnector implements Connector {
   private readonly repo: string;
   private branch: string | null;
-  private head: string | null = null;
+  private head: string | null;
   /** 429s in a row: Bitbucket's answers name no wait (a rolling hour), so back off 1 s, 2 s, 4 s... up to a minute. */
   private rateLimited = 0;
 
   constructor(private readonly context: ConnectorContext) {
+    this.head = context.at ?? null;
     this.repo = String(context.config.repo ?? "");
     this.branch = (context.config.branch as string | undefined) ?? null;
   }

@@ -85,6 +85,7 @@ class GitHubConnector implements Connector {
   private readonly blobs = new BlobIndex();
 
   constructor(private readonly context: ConnectorContext) {
+    this.head = context.at ?? undefined;
     const [owner = "", ...rest] = String(context.config.repo ?? "").split("/");
     this.owner = owner;
     this.repo = rest.join("/");

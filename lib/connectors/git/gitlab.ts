@@ -155,11 +155,12 @@ class GitLabConnector implements Connector {
   private readonly host: string;
   private readonly api: InstanceType<typeof Gitlab>;
   private branch: string | null;
-  private head: string | null = null;
+  private head: string | null;
   private readonly blobs = new BlobIndex();
   private readonly contents = new Map<string, Buffer>();
 
   constructor(private readonly context: ConnectorContext) {
+    this.head = context.at ?? null;
     this.project = String(context.config.repo ?? "");
     this.host = String(context.config.host ?? "https://gitlab.com").replace(/\/+$/, "");
     this.branch = (context.config.branch as string | undefined) ?? null;

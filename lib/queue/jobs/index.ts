@@ -6,7 +6,9 @@ import { pruneWebhookEventsJob } from "./prune-webhook-events";
 import { renewDriveChannelsJob } from "./renew-drive-channels";
 import { sendToPipelineJob } from "./send-to-pipeline";
 import { sweepSyncsJob } from "./sweep-syncs";
+import { scheduleVerifiesJob } from "./schedule-verifies";
 import { syncSourceJob } from "./sync-source";
+import { verifySourceJob } from "./verify-source";
 
 /** Every job the worker runs, by queue name. */
 export const JOBS = [
@@ -19,4 +21,6 @@ export const JOBS = [
   refreshCredentialsJob,
   reencryptCredentialsJob,
   pruneWebhookEventsJob,
+  verifySourceJob,
+  scheduleVerifiesJob,
 ] as const;

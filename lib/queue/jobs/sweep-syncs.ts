@@ -1,4 +1,4 @@
-import { inArray } from "drizzle-orm";
+import { and, inArray, ne } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { syncJobs } from "@/lib/db/schema";
 import { getBoss } from "../boss";
@@ -16,7 +16,7 @@ export const sweepSyncsJob = defineJob({
     const rows = await getDb()
       .selectDistinct({ sourceId: syncJobs.sourceId })
       .from(syncJobs)
-      .where(inArray(syncJobs.status, ["queued", "running"]));
+      .where(and(ne(syncJobs.type, "verify"), inArray(syncJobs.status, ["queued", "running"])));
     const boss = await getBoss();
     for (const { sourceId } of rows) await boss.send(QUEUES.syncSource, { sourceId }, { singletonKey: sourceId });
   },

@@ -1,0 +1,311 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { after, before, beforeEach, describe, test } from "node:test";
+import { and, eq } from "drizzle-orm";
+import * as sourcesRoute from "@/app/api/sources/route";
+import * as sourceRoute from "@/app/api/sources/[id]/route";
+import * as verifyRoute from "@/app/api/sources/[id]/verify/route";
+import * as jobRoute from "@/app/api/jobs/[id]/route";
+import { files, sources, syncJobs } from "@/lib/db/schema";
+import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
+import { verifySource } from "@/lib/verify/verify-source";
+import { scheduleVerifies } from "@/lib/verify/schedule-verifies";
+import { buildLocalTree, EXPECTED_FILES } from "./fixtures/local-tree";
+import { GitRepo } from "./fakes/git-repo";
+import { startGitHubFake } from "./fakes/github-fake";
+import { startDropboxFake, type DropboxFake } from "./fakes/dropbox-server";
+import { call, closeAll, db, indexed, operatorToken, resetDb, tempDir, waitFor, waitForJob } from "./helpers";
+
+const rootsDir = tempDir("dc-verify-roots-");
+const outside = tempDir("dc-verify-outside-");
+process.env.LOCAL_SOURCE_ROOTS = rootsDir;
+
+const GH_TOKEN = "ghp_fakeTokenForVerifyTests012345678";
+const OWNER = "octo";
+const NAME = "verified";
+
+let worker: RunningWorker;
+let token: string;
+let repo: GitRepo;
+let github: Awaited<ReturnType<typeof startGitHubFake>>;
+let dropbox: DropboxFake;
+
+async function connect(type: string, name: string, config: Record<string, unknown>): Promise<string> {
+  const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type, name, config } });
+  assert.equal(res.status, 201, JSON.stringify(res.json));
+  const job = await waitForJob(res.json.jobId);
+  assert.equal(job.status, "completed", job.errorMessage ?? "");
+  return res.json.source.id as string;
+}
+
+function localFolder(): string {
+  const folder = path.join(rootsDir, `src-${randomUUID()}`);
+  buildLocalTree(folder, outside);
+  return folder;
+}
+
+/** Requests a verify through the API and waits for it; answers the job as the API shows it. */
+async function verify(sourceId: string) {
+  const res = await call(verifyRoute.POST, "POST", `/api/sources/${sourceId}/verify`, {
+    token,
+    params: { id: sourceId },
+  });
+  assert.equal(res.status, 202, JSON.stringify(res.json));
+  const settled = await waitForJob(res.json.jobId);
+  assert.equal(settled.status, "completed", settled.errorMessage ?? "");
+  const shown = await call(jobRoute.GET, "GET", `/api/jobs/${res.json.jobId}`, {
+    token,
+    params: { id: res.json.jobId },
+  });
+  assert.equal(shown.json.job.type, "verify");
+  return shown.json.job;
+}
+
+/** A row changed behind the engine's back (it claims another version), one deleted, one invented. */
+async function plantDrift(sourceId: string, changed: string, deleted: string) {
+  await db()
+    .update(files)
+    .set({ sha: "0".repeat(64), providerVersion: "planted-version" })
+    .where(and(eq(files.sourceId, sourceId), eq(files.path, changed)));
+  await db()
+    .delete(files)
+    .where(and(eq(files.sourceId, sourceId), eq(files.path, deleted)));
+  await db()
+    .insert(files)
+    .values({ sourceId, path: "invented/ghost.md", sha: "1".repeat(64), size: 5, providerVersion: "ghost" });
+}
+
+/** The repair a verify queued (a full sync, trigger verify), once it has finished. */
+async function repairOf(sourceId: string) {
+  const repair = await waitFor(
+    async () => {
+      const [row] = await db()
+        .select()
+        .from(syncJobs)
+        .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "verify")));
+      return row;
+    },
+    { what: "the repair sync" },
+  );
+  return waitForJob(repair.id);
+}
+
+const snapshot = async (sourceId: string) =>
+  [...(await indexed(sourceId)).values()].map((r) => JSON.stringify(r)).sort();
+
+async function sourceJson(sourceId: string) {
+  const res = await call(sourceRoute.GET, "GET", `/api/sources/${sourceId}`, { token, params: { id: sourceId } });
+  return res.json.source;
+}
+
+describe("verify", () => {
+  before(async () => {
+    repo = new GitRepo();
+    repo.commit({ "README.md": "# Verified\n", "src/a.ts": "export const a = 1;\n", "src/b.py": "b = 2\n" }, {}, "one");
+    github = await startGitHubFake({ owner: OWNER, name: NAME, token: GH_TOKEN, repo });
+    process.env.GITHUB_API_URL = github.base;
+    worker = await startWorker({ watch: false });
+  });
+  after(async () => {
+    await worker.stop();
+    await github.close();
+    await dropbox?.close();
+    await closeAll();
+  });
+  beforeEach(async () => {
+    delete process.env.APP_URL;
+    await resetDb();
+    token = await operatorToken();
+  });
+
+  test("local: planted drift is found (missing, extra, differing), a full sync repairs it, a second verify is exact", async () => {
+    const sourceId = await connect("local", "verified-local", { path: localFolder() });
+    const exact = await verify(sourceId);
+    // The binary .txt, the 2 MB file and node_modules/ are listed but dropped by the checks: never missing.
+    assert.deepEqual(exact.verify, {
+      missing: 0,
+      extra: 0,
+      differing: 0,
+      behind: false,
+      examples: { missing: [], extra: [], differing: [] },
+    });
+    const verified = await sourceJson(sourceId);
+    assert.equal(verified.drift, 0);
+    assert.ok(verified.verifiedAt);
+
+    await plantDrift(sourceId, "src/index.ts", "lib/main.go");
+    const found = await verify(sourceId);
+    assert.deepEqual(found.verify, {
+      missing: 1,
+      extra: 1,
+      differing: 1,
+      behind: false,
+      examples: { missing: ["lib/main.go"], extra: ["invented/ghost.md"], differing: ["src/index.ts"] },
+    });
+    const repair = await repairOf(sourceId);
+    assert.equal(repair.type, "full");
+    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
+    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), Object.keys(EXPECTED_FILES).sort());
+    const again = await verify(sourceId);
+    assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
+    assert.equal((await sourceJson(sourceId)).drift, 0);
+  });
+
+  test("local: a verify changes no file row, whatever it finds", async () => {
+    const sourceId = await connect("local", "untouched", { path: localFolder() });
+    await plantDrift(sourceId, "README.md", "Makefile");
+    const before = await snapshot(sourceId);
+    const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
+    const [job] = await db().insert(syncJobs).values({ sourceId, type: "verify", status: "running" }).returning();
+    const result = await verifySource(job!, source!);
+    assert.equal(result.missing + result.extra + result.differing, 3);
+    assert.deepEqual(await snapshot(sourceId), before);
+  });
+
+  test("local: the source's filters apply to the listing first, so files they drop are never missing", async () => {
+    const sourceId = await connect("local", "filtered", {
+      path: localFolder(),
+      include: ["src/**", "docs/**"],
+      exclude: ["**/*.py"],
+    });
+    assert.deepEqual([...(await indexed(sourceId)).keys()].sort(), ["docs/notes.md", "src/index.ts"]);
+    const result = await verify(sourceId);
+    assert.deepEqual(
+      { missing: result.verify.missing, extra: result.verify.extra, differing: result.verify.differing },
+      { missing: 0, extra: 0, differing: 0 },
+    );
+  });
+
+  test("while the deletion guard holds syncs back, drift queues no repair and says so", async () => {
+    const sourceId = await connect("local", "guarded", { path: localFolder() });
+    await db().insert(syncJobs).values({
+      sourceId,
+      type: "full",
+      status: "failed",
+      errorMessage: 'This sync would delete 12 files; confirm with {"type": "full", "confirmDeletes": true}.',
+    });
+    await plantDrift(sourceId, "README.md", "Makefile");
+    const found = await verify(sourceId);
+    assert.equal(found.verify.missing + found.verify.extra + found.verify.differing, 3);
+    assert.match(found.detail, /No repair is queued while the deletion guard holds syncs back/);
+    const repairs = await db()
+      .select()
+      .from(syncJobs)
+      .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "verify")));
+    assert.equal(repairs.length, 0);
+    assert.equal((await sourceJson(sourceId)).drift, 3);
+  });
+
+  test("GitHub: one tree request at the indexed commit finds planted drift; the repair makes it exact", async () => {
+    const sourceId = await connect("github", `${OWNER}/${NAME}`, { token: GH_TOKEN });
+    await plantDrift(sourceId, "src/a.ts", "src/b.py");
+    const from = github.requests.length;
+    const found = await verify(sourceId);
+    assert.deepEqual(found.verify, {
+      missing: 1,
+      extra: 1,
+      differing: 1,
+      behind: false,
+      examples: { missing: ["src/b.py"], extra: ["invented/ghost.md"], differing: ["src/a.ts"] },
+    });
+    // The head (to tell behind from drift), one recursive tree, and the missing file read once
+    // to apply the content checks.
+    assert.deepEqual(
+      github.log(from).map((l) => l.replace(/[0-9a-f]{40}/g, "<sha>")),
+      [
+        `GET /repos/${OWNER}/${NAME}/commits/main`,
+        `GET /repos/${OWNER}/${NAME}/git/trees/<sha>`,
+        `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
+      ],
+    );
+    const repair = await repairOf(sourceId);
+    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
+    const again = await verify(sourceId);
+    assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
+  });
+
+  test("GitHub: a source whose branch moved on is behind, not drift, and an incremental sync catches up", async () => {
+    const sourceId = await connect("github", `${OWNER}/${NAME}`, { token: GH_TOKEN });
+    const indexedHead = repo.head();
+    repo.commit({ "src/c.ts": "export const c = 3;\n" }, {}, "two");
+    const found = await verify(sourceId);
+    assert.equal(found.verify.behind, true);
+    assert.equal(found.verify.missing + found.verify.extra + found.verify.differing, 0);
+    assert.equal((await sourceJson(sourceId)).drift, 0);
+    const catchUp = await repairOf(sourceId);
+    assert.equal(catchUp.type, "incremental");
+    assert.equal(catchUp.status, "completed", catchUp.errorMessage ?? "");
+    assert.ok((await indexed(sourceId)).has("src/c.ts"));
+    const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
+    assert.notEqual(source!.cursor, indexedHead);
+  });
+
+  test("Dropbox: one listing compared by content_hash finds planted drift; the repair makes it exact", async () => {
+    await dropbox?.close();
+    dropbox = await startDropboxFake();
+    Object.assign(process.env, dropbox.env);
+    dropbox.put("/Docs/README.md", "# Docs\n");
+    dropbox.put("/Docs/src/app.ts", "export const app = 1;\n");
+    dropbox.put("/Docs/notes/todo.txt", "buy milk\n");
+    dropbox.put("/Docs/logo.png", Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0, 1, 2]));
+    const sourceId = await connect("dropbox", "docs", { token: dropbox.token, path: "/Docs" });
+    await plantDrift(sourceId, "src/app.ts", "notes/todo.txt");
+    const from = dropbox.requests.length;
+    const found = await verify(sourceId);
+    assert.deepEqual(found.verify, {
+      missing: 1,
+      extra: 1,
+      differing: 1,
+      behind: false,
+      examples: { missing: ["notes/todo.txt"], extra: ["invented/ghost.md"], differing: ["src/app.ts"] },
+    });
+    // Pending changes (one page of the feed), the listing, and two reads to apply the content
+    // checks to the unindexed files: the binary logo (never missing) and the missing file.
+    assert.deepEqual(
+      dropbox.requests
+        .slice(from)
+        .map((r) => r.route)
+        .sort(),
+      ["files/download", "files/download", "files/list_folder", "files/list_folder/continue"],
+    );
+    const repair = await repairOf(sourceId);
+    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
+    const again = await verify(sourceId);
+    assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
+
+    dropbox.put("/Docs/new.md", "new\n");
+    const behind = await verify(sourceId);
+    assert.equal(behind.verify.behind, true);
+  });
+
+  test("the schedule queues verifies only when VERIFY_INTERVAL says they are due, and never with off", async () => {
+    const sourceId = await connect("local", "scheduled", { path: localFolder() });
+    process.env.VERIFY_INTERVAL = "off";
+    assert.deepEqual(await scheduleVerifies(), { queued: 0 });
+    process.env.VERIFY_INTERVAL = "3600";
+    assert.deepEqual(await scheduleVerifies(), { queued: 0 });
+    await db()
+      .update(sources)
+      .set({ createdAt: new Date(Date.now() - 2 * 3600_000) })
+      .where(eq(sources.id, sourceId));
+    assert.deepEqual(await scheduleVerifies(), { queued: 1 });
+    delete process.env.VERIFY_INTERVAL;
+    const job = await waitFor(async () => {
+      const [row] = await db()
+        .select()
+        .from(syncJobs)
+        .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.type, "verify")));
+      return row;
+    });
+    assert.equal(job.trigger, "schedule");
+    assert.equal((await waitForJob(job.id)).status, "completed");
+  });
+
+  test("POST /api/sources/:id/verify answers 404 for an unknown source", async () => {
+    const id = randomUUID();
+    const res = await call(verifyRoute.POST, "POST", `/api/sources/${id}/verify`, { token, params: { id } });
+    assert.equal(res.status, 404);
+    assert.match(res.type ?? "", /problem\+json/);
+  });
+});
