@@ -9,6 +9,7 @@ import type { SourceRow } from "./sources-live";
 import { ProgressBar } from "./progress-bar";
 import { RelativeTime } from "./relative-time";
 import { PROVIDER_LABELS, StatusBadge } from "./status-badge";
+import { VerifyStatus } from "./verify-status";
 import { dangerButtonClass, errorAlertClass, secondaryButtonClass } from "./ui";
 
 const isActive = (s: SourceRow) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
@@ -69,7 +70,7 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
           Could not refresh: {error.message}
         </p>
       )}
-      <dl className="grid grid-cols-2 gap-4 rounded-lg border border-zinc-200 p-4 text-sm sm:grid-cols-4 dark:border-zinc-800">
+      <dl className="grid grid-cols-2 gap-4 rounded-lg border border-zinc-200 p-4 text-sm sm:grid-cols-5 dark:border-zinc-800">
         <div>
           <dt className="text-xs text-zinc-500">Files</dt>
           <dd className="tabular-nums" data-testid="file-count">
@@ -87,12 +88,18 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
           <dd>{source.type === "local" ? "watched on disk" : source.webhookId ? "webhook" : "scheduled poll"}</dd>
         </div>
         <div>
+          <dt className="text-xs text-zinc-500">Index</dt>
+          <dd>
+            <VerifyStatus verifiedAt={source.verifiedAt} drift={source.drift} />
+          </dd>
+        </div>
+        <div>
           <dt className="text-xs text-zinc-500">Connected</dt>
           <dd>
             <RelativeTime iso={source.createdAt} />
           </dd>
         </div>
-        <div className="col-span-2 h-12 sm:col-span-4">
+        <div className="col-span-2 h-12 sm:col-span-5">
           <dt className="sr-only">Latest sync</dt>
           <dd>
             {job ? (
@@ -217,6 +224,7 @@ function SourceActions({ source }: { source: SourceRow }) {
 
   const sync = (type: "full" | "incremental") =>
     act(type, () => apiFetch(`/api/sources/${source.id}/sync`, { method: "POST", body: { type } }));
+  const verify = () => act("verify", () => apiFetch(`/api/sources/${source.id}/verify`, { method: "POST" }));
   const cancel = () => act("cancel", () => apiFetch(`/api/jobs/${job!.id}/cancel`, { method: "POST" }));
   async function remove() {
     setBusy("delete");
@@ -253,6 +261,9 @@ function SourceActions({ source }: { source: SourceRow }) {
           onClick={() => void sync("full")}
         >
           Full sync
+        </button>
+        <button type="button" className={secondaryButtonClass} disabled={busy !== null} onClick={() => void verify()}>
+          Verify now
         </button>
         {active && (
           <button type="button" className={secondaryButtonClass} disabled={busy !== null} onClick={() => void cancel()}>

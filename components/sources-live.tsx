@@ -7,27 +7,29 @@ import type { JobDto, SourceDto } from "@/lib/sources/serialize";
 import { ProgressBar } from "./progress-bar";
 import { RelativeTime } from "./relative-time";
 import { PROVIDER_LABELS, StatusBadge } from "./status-badge";
+import { VerifyStatus } from "./verify-status";
 import { buttonClass, errorAlertClass } from "./ui";
 
 export type SourceRow = SourceDto & { latestJob?: NonNullable<SourceDto["latestJob"]> | null; fileCount?: number };
 
 /** What a row of the list shows: the page sends only this, so 500 sources stay a light page. */
-export type SourceListRow = Pick<SourceDto, "id" | "type" | "name" | "status" | "lastSyncAt"> & {
-  fileCount?: number;
-  latestJob?: Pick<
-    JobDto,
-    | "id"
-    | "status"
-    | "progress"
-    | "filesTotal"
-    | "filesProcessed"
-    | "filesSkipped"
-    | "filesFailed"
-    | "errorMessage"
-    | "detail"
-    | "startedAt"
-  > | null;
-};
+export type SourceListRow = Pick<SourceDto, "id" | "type" | "name" | "status" | "lastSyncAt"> &
+  Partial<Pick<SourceDto, "verifiedAt" | "drift">> & {
+    fileCount?: number;
+    latestJob?: Pick<
+      JobDto,
+      | "id"
+      | "status"
+      | "progress"
+      | "filesTotal"
+      | "filesProcessed"
+      | "filesSkipped"
+      | "filesFailed"
+      | "errorMessage"
+      | "detail"
+      | "startedAt"
+    > | null;
+  };
 
 const isActive = (s: SourceListRow) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
 
@@ -101,6 +103,9 @@ function SourceItem({ source }: { source: SourceListRow }) {
         <p data-testid="file-count">{(source.fileCount ?? 0).toLocaleString("en")} files</p>
         <p>
           last sync <RelativeTime iso={source.lastSyncAt} />
+        </p>
+        <p>
+          <VerifyStatus verifiedAt={source.verifiedAt} drift={source.drift} />
         </p>
       </div>
     </li>

@@ -44,6 +44,8 @@ export async function dashboardSources(actor: Actor) {
     status: s.status,
     lastSyncAt: s.lastSyncAt,
     fileCount: s.fileCount,
+    verifiedAt: s.verifiedAt,
+    drift: s.drift,
     latestJob: s.latestJob
       ? {
           id: s.latestJob.id,

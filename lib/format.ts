@@ -42,6 +42,15 @@ export function formatRelative(iso: string, now: number): string {
   return RELATIVE.format(Math.round(value), "year");
 }
 
+/** Short past time: "just now", "5 min ago", "3 h ago", "2 d ago". */
+export function formatAgo(iso: string, now: number): string {
+  const seconds = Math.max(0, (now - new Date(iso).getTime()) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
 export function formatExact(iso: string): string {
   return new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" }) + " UTC";
 }

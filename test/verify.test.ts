@@ -8,6 +8,7 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as verifyRoute from "@/app/api/sources/[id]/verify/route";
 import * as jobRoute from "@/app/api/jobs/[id]/route";
 import { files, sources, syncJobs } from "@/lib/db/schema";
+import { formatAgo } from "@/lib/format";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { verifySource } from "@/lib/verify/verify-source";
 import { scheduleVerifies } from "@/lib/verify/schedule-verifies";
@@ -300,6 +301,14 @@ describe("verify", () => {
     });
     assert.equal(job.trigger, "schedule");
     assert.equal((await waitForJob(job.id)).status, "completed");
+  });
+
+  test('the dashboard says "Verified exact 3 h ago" in short units', () => {
+    const now = Date.parse("2026-01-01T12:00:00Z");
+    assert.equal(formatAgo("2026-01-01T09:00:00Z", now), "3 h ago");
+    assert.equal(formatAgo("2026-01-01T11:55:00Z", now), "5 min ago");
+    assert.equal(formatAgo("2025-12-30T12:00:00Z", now), "2 d ago");
+    assert.equal(formatAgo("2026-01-01T11:59:30Z", now), "just now");
   });
 
   test("POST /api/sources/:id/verify answers 404 for an unknown source", async () => {

@@ -1,0 +1,29 @@
+"use client";
+
+import { formatAgo, formatExact } from "@/lib/format";
+import { useNow } from "./use-now";
+
+/**
+ * What the last verify found: "Verified exact 3 h ago", or "Drift: 4 files, repairing" (a
+ * verify that finds drift queues the full sync that repairs it).
+ */
+export function VerifyStatus({ verifiedAt, drift }: { verifiedAt?: string | null; drift?: number | null }) {
+  const now = useNow(15_000);
+  if (!verifiedAt || drift === null || drift === undefined)
+    return (
+      <span className="text-zinc-500" data-testid="verify-status">
+        Not verified yet
+      </span>
+    );
+  if (drift > 0)
+    return (
+      <span className="text-amber-700 dark:text-amber-400" data-testid="verify-status" title={formatExact(verifiedAt)}>
+        Drift: {drift.toLocaleString("en")} file{drift === 1 ? "" : "s"}, repairing
+      </span>
+    );
+  return (
+    <span data-testid="verify-status" title={formatExact(verifiedAt)} suppressHydrationWarning>
+      Verified exact {formatAgo(verifiedAt, now)}
+    </span>
+  );
+}
