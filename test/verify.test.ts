@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { and, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
+import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as verifyRoute from "@/app/api/sources/[id]/verify/route";
 import * as jobRoute from "@/app/api/jobs/[id]/route";
 import { files, sources, syncJobs } from "@/lib/db/schema";
@@ -16,11 +18,16 @@ import { buildLocalTree, EXPECTED_FILES } from "./fixtures/local-tree";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitHubFake } from "./fakes/github-fake";
 import { startDropboxFake, type DropboxFake } from "./fakes/dropbox-server";
+import { startGitLabFake } from "./fakes/gitlab-fake";
+import { startBitbucketFake } from "./fakes/bitbucket-fake";
+import { startDriveFake, type DriveFake } from "./fakes/drive-server";
 import { call, closeAll, db, indexed, operatorToken, resetDb, tempDir, waitFor, waitForJob } from "./helpers";
 
 const rootsDir = tempDir("dc-verify-roots-");
 const outside = tempDir("dc-verify-outside-");
 process.env.LOCAL_SOURCE_ROOTS = rootsDir;
+// Request counts are exact: no poll of the sources runs meanwhile (a yearly cron).
+process.env.POLL_SOURCES_CRON = "0 0 1 1 *";
 
 const GH_TOKEN = "ghp_fakeTokenForVerifyTests012345678";
 const OWNER = "octo";
@@ -31,6 +38,13 @@ let token: string;
 let repo: GitRepo;
 let github: Awaited<ReturnType<typeof startGitHubFake>>;
 let dropbox: DropboxFake;
+let gitlab: Awaited<ReturnType<typeof startGitLabFake>>;
+let bitbucket: Awaited<ReturnType<typeof startBitbucketFake>>;
+let drive: DriveFake;
+const GL_TOKEN = "glpat-fakeTokenForVerify0123";
+const GL_PROJECT = "group/verified";
+const BB_TOKEN = "bbat-fakeTokenForVerify";
+const BB_NAME = "team/verified";
 
 async function connect(type: string, name: string, config: Record<string, unknown>): Promise<string> {
   const res = await call(sourcesRoute.POST, "POST", "/api/sources", { token, body: { type, name, config } });
@@ -106,11 +120,19 @@ describe("verify", () => {
     repo.commit({ "README.md": "# Verified\n", "src/a.ts": "export const a = 1;\n", "src/b.py": "b = 2\n" }, {}, "one");
     github = await startGitHubFake({ owner: OWNER, name: NAME, token: GH_TOKEN, repo });
     process.env.GITHUB_API_URL = github.base;
+    gitlab = await startGitLabFake({ project: GL_PROJECT, token: GL_TOKEN, repo });
+    bitbucket = await startBitbucketFake({ fullName: BB_NAME, token: BB_TOKEN, repo, pagelen: 100 });
+    process.env.ALLOWED_PRIVATE_HOSTS = new URL(gitlab.base).host;
+    process.env.BITBUCKET_API_URL = `${bitbucket.base}/2.0`;
+    process.env.BITBUCKET_URL = bitbucket.base;
     worker = await startWorker({ watch: false });
   });
   after(async () => {
     await worker.stop();
     await github.close();
+    await gitlab.close();
+    await bitbucket.close();
+    await drive?.close();
     await dropbox?.close();
     await closeAll();
   });
@@ -278,6 +300,84 @@ describe("verify", () => {
     dropbox.put("/Docs/new.md", "new\n");
     const behind = await verify(sourceId);
     assert.equal(behind.verify.behind, true);
+  });
+
+  test("GitLab: the paged tree at the indexed commit finds planted drift; the repair makes it exact", async () => {
+    const sourceId = await connect("gitlab", GL_PROJECT, { host: gitlab.base, token: GL_TOKEN });
+    await plantDrift(sourceId, "src/a.ts", "src/b.py");
+    const from = gitlab.requests.length;
+    const found = await verify(sourceId);
+    assert.deepEqual(
+      { missing: found.verify.missing, extra: found.verify.extra, differing: found.verify.differing },
+      { missing: 1, extra: 1, differing: 1 },
+    );
+    const requests = gitlab.log(from);
+    assert.equal(requests.filter((r) => /\/repository\/tree$/.test(r)).length, 1, requests.join("\n"));
+    assert.ok(!requests.some((r) => /archive/.test(r)), "no archive");
+    const repair = await repairOf(sourceId);
+    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
+    const again = await verify(sourceId);
+    assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
+  });
+
+  test("Bitbucket: one archive, hashed, finds a row whose sha alone was changed; the repair makes it exact", async () => {
+    const sourceId = await connect("bitbucket", BB_NAME, { token: BB_TOKEN });
+    // Only the content hash: the listing has no blob ids, so the archive's content is the truth.
+    await db()
+      .update(files)
+      .set({ sha: "0".repeat(64) })
+      .where(and(eq(files.sourceId, sourceId), eq(files.path, "README.md")));
+    const from = bitbucket.requests.length;
+    const found = await verify(sourceId);
+    assert.deepEqual(found.verify.examples, { missing: [], extra: [], differing: ["README.md"] });
+    const requests = bitbucket.log(from);
+    assert.equal(requests.filter((r) => /\.tar\.gz$/.test(r)).length, 1, requests.join("\n"));
+    assert.equal(requests.length, 2, requests.join("\n"));
+    await repairOf(sourceId);
+    const again = await verify(sourceId);
+    assert.equal(again.verify.differing, 0);
+  });
+
+  test("Drive: one listing compared by id, md5 and size finds planted drift; the repair makes it exact", async () => {
+    await drive?.close();
+    drive = await startDriveFake({ maxPageSize: 100 });
+    Object.assign(process.env, drive.env);
+    const folder = drive.folder("Project");
+    drive.file("a.md", folder, "# A\n");
+    drive.file("b.ts", folder, "export const b = 1;\n");
+    drive.file("c.txt", folder, "see\n");
+    const sourceId = await connect("gdrive", "drive", { token: drive.token, folderId: folder });
+    await plantDrift(sourceId, "a.md", "c.txt");
+    const found = await verify(sourceId);
+    assert.deepEqual(found.verify.examples, { missing: ["c.txt"], extra: ["invented/ghost.md"], differing: ["a.md"] });
+    const repair = await repairOf(sourceId);
+    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
+    const again = await verify(sourceId);
+    assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
+  });
+
+  test("a sync that fails queues a verify (trigger after-error)", async () => {
+    const folder = localFolder();
+    const sourceId = await connect("local", "fails-later", { path: folder });
+    rmSync(folder, { recursive: true });
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "full" },
+    });
+    assert.equal((await waitForJob(res.json.jobId)).status, "failed");
+    const verifyJob = await waitFor(
+      async () => {
+        const [row] = await db()
+          .select()
+          .from(syncJobs)
+          .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.type, "verify")));
+        return row;
+      },
+      { what: "the verify after the failed sync" },
+    );
+    assert.equal(verifyJob.trigger, "after-error");
+    await waitForJob(verifyJob.id);
   });
 
   test("the schedule queues verifies only when VERIFY_INTERVAL says they are due, and never with off", async () => {

@@ -237,11 +237,14 @@ export class SyncRun {
     options: { wholeListing?: boolean } = {},
   ): Promise<void> {
     // An unchanged version is skipped unread only while it still passes every check: a lower
-    // size cap drops indexed files without any change at the source.
+    // size cap drops indexed files without any change at the source. A repair queued by a verify
+    // trusts no version where an archive can re-read everything at once: the verify hashed
+    // content (Bitbucket) and may have found it differing under an equal version.
     const maxSize = this.filter.maxFileSize;
+    const trustVersions = !(this.job.trigger === "verify" && this.connector.streamFiles);
     const changed = candidates.filter((file) => {
       const row = existing.get(file.path);
-      const unchanged = row && file.version !== null && row.providerVersion === file.version;
+      const unchanged = trustVersions && row && file.version !== null && row.providerVersion === file.version;
       return !(unchanged && (row.size ?? 0) <= maxSize && (file.size ?? 0) <= maxSize);
     });
     const unchanged = candidates.length - changed.length;
