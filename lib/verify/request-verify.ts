@@ -5,6 +5,8 @@ import { withTransaction } from "@/lib/db/transaction";
 import { getBoss } from "@/lib/queue/boss";
 import { QUEUES } from "@/lib/queue/names";
 
+const STALE_WAIT_MS = 3600_000;
+
 export type VerifyTrigger = "api" | "schedule" | "after-error";
 
 /**
@@ -16,10 +18,16 @@ export async function requestVerify(sourceId: string, trigger: VerifyTrigger): P
   return withTransaction(async (tx, executor) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`verify:${sourceId}`}, 0))`);
     const [waiting] = await tx
-      .select({ id: syncJobs.id })
+      .select({ id: syncJobs.id, createdAt: syncJobs.createdAt })
       .from(syncJobs)
       .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.type, "verify"), eq(syncJobs.status, "queued")));
-    if (waiting) return { jobId: waiting.id };
+    if (waiting) {
+      // A wake-up lost with its queue row would leave the verify waiting forever: after an hour
+      // it gets another (a verify that runs twice only compares twice).
+      if (Date.now() - waiting.createdAt.getTime() > STALE_WAIT_MS)
+        await boss.insert(QUEUES.verifySource, [{ data: { jobId: waiting.id } }], { db: executor });
+      return { jobId: waiting.id };
+    }
     const [job] = await tx
       .insert(syncJobs)
       .values({ sourceId, type: "verify", trigger, status: "queued" })
