@@ -90,7 +90,7 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
         <div>
           <dt className="text-xs text-zinc-500">Index</dt>
           <dd>
-            <VerifyStatus verifiedAt={source.verifiedAt} drift={source.drift} />
+            <VerifyStatus verifiedAt={source.verifiedAt} drift={source.drift} status={source.status} />
           </dd>
         </div>
         <div>

@@ -105,7 +105,7 @@ function SourceItem({ source }: { source: SourceListRow }) {
           last sync <RelativeTime iso={source.lastSyncAt} />
         </p>
         <p>
-          <VerifyStatus verifiedAt={source.verifiedAt} drift={source.drift} />
+          <VerifyStatus verifiedAt={source.verifiedAt} drift={source.drift} status={source.status} />
         </p>
       </div>
     </li>

@@ -5,9 +5,18 @@ import { useNow } from "./use-now";
 
 /**
  * What the last verify found: "Verified exact 3 h ago", or "Drift: 4 files, repairing" (a
- * verify that finds drift queues the full sync that repairs it).
+ * verify that finds drift queues the full sync that repairs it; a source in error, whose
+ * syncs fail or are held back, is not said to be repairing).
  */
-export function VerifyStatus({ verifiedAt, drift }: { verifiedAt?: string | null; drift?: number | null }) {
+export function VerifyStatus({
+  verifiedAt,
+  drift,
+  status,
+}: {
+  verifiedAt?: string | null;
+  drift?: number | null;
+  status?: string;
+}) {
   const now = useNow(15_000);
   if (!verifiedAt || drift === null || drift === undefined)
     return (
@@ -18,7 +27,8 @@ export function VerifyStatus({ verifiedAt, drift }: { verifiedAt?: string | null
   if (drift > 0)
     return (
       <span className="text-amber-700 dark:text-amber-400" data-testid="verify-status" title={formatExact(verifiedAt)}>
-        Drift: {drift.toLocaleString("en")} file{drift === 1 ? "" : "s"}, repairing
+        Drift: {drift.toLocaleString("en")} file{drift === 1 ? "" : "s"}
+        {status === "error" || status === "needs_reauth" ? "" : ", repairing"}
       </span>
     );
   return (
