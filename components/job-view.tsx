@@ -8,6 +8,7 @@ import { ApiError, apiFetch } from "@/lib/client/api";
 import { formatDuration, jobDurationMs } from "@/lib/format";
 import type { JobFailureDto } from "@/lib/jobs/job-failures";
 import type { JobDto } from "@/lib/sources/serialize";
+import { VerifyFindings } from "./verify-findings";
 import { ProgressBar } from "./progress-bar";
 import { RelativeTime } from "./relative-time";
 import { StatusBadge } from "./status-badge";
@@ -81,7 +82,9 @@ export function JobView(props: {
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">
-            {job.type === "full" ? "Full" : "Incremental"} sync of {props.source.name}
+            {job.type === "verify"
+              ? `Verify of ${props.source.name}`
+              : `${job.type === "full" ? "Full" : "Incremental"} sync of ${props.source.name}`}
           </h1>
           <p className="mt-1 flex flex-wrap items-center gap-2 text-sm text-zinc-600 dark:text-zinc-400">
             <StatusBadge status={job.status} testId="job-status" /> triggered by {job.trigger} · queued{" "}
@@ -137,6 +140,7 @@ export function JobView(props: {
           {job.errorMessage}
         </p>
       )}
+      {job.verify && <VerifyFindings result={job.verify} detail={job.detail} />}
       <section aria-labelledby="failures-title">
         <h2 id="failures-title" className="mb-3 text-lg font-semibold">
           Failed files {failures ? <span className="text-sm font-normal text-zinc-500">({failures.total})</span> : null}
