@@ -27,6 +27,9 @@ export class VerifyDeferredError extends Error {
   }
 }
 
+/** What a verify found, and whether it compared anything (a source behind may not be comparable). */
+export type VerifyOutcome = { result: VerifyResult; compared: boolean };
+
 const EMPTY = { missing: 0, extra: 0, differing: 0, examples: { missing: [], extra: [], differing: [] } };
 
 function modeFor(type: string): CompareOptions["mode"] {
@@ -98,7 +101,7 @@ async function isBehind(source: Source, live: Connector): Promise<boolean> {
  * full sync that repairs it (unless the deletion guard holds syncs back); a source that moved
  * on is `behind`, not drift, and gets an incremental sync.
  */
-export async function verifySource(job: SyncJob, source: Source): Promise<VerifyResult> {
+export async function verifySource(source: Source): Promise<VerifyOutcome> {
   const live = await connectorForSource(source);
   const behind = await isBehind(source, live);
   // Git hosts are read at the indexed commit; other providers only as they are now, which
@@ -106,21 +109,28 @@ export async function verifySource(job: SyncJob, source: Source): Promise<Verify
   const pinned = GIT_TYPES.has(source.type) && source.cursor;
   if (behind && !pinned) {
     await requestSync({ sourceId: source.id, type: "incremental", trigger: "verify" });
-    return { behind: true, ...EMPTY };
+    return { result: { behind: true, ...EMPTY }, compared: false };
   }
   const connector = pinned ? await connectorForSource(source, { at: source.cursor }) : live;
-  const comparison = await compareIndex({
-    connector,
-    filter: createFileFilter(source.config as FilterConfig),
-    index: await loadIndexRows(source.id),
-    mode: modeFor(source.type),
-    knownFailures: await latestFailures(source.id),
-  });
-  return { behind, ...comparison };
+  try {
+    const comparison = await compareIndex({
+      connector,
+      filter: createFileFilter(source.config as FilterConfig),
+      index: await loadIndexRows(source.id),
+      mode: modeFor(source.type),
+      knownFailures: await latestFailures(source.id),
+    });
+    return { result: { behind, ...comparison }, compared: true };
+  } catch (err) {
+    // The indexed commit is gone (a force-push): nothing to compare with; the sync resets.
+    if (!(behind && err instanceof ConnectorError && !err.retryable)) throw err;
+    await requestSync({ sourceId: source.id, type: "incremental", trigger: "verify" });
+    return { result: { behind: true, ...EMPTY }, compared: false };
+  }
 }
 
 /** Records the result and acts on it: the source's verifiedAt and drift, the repair sync. */
-async function settle(job: SyncJob, source: Source, result: VerifyResult): Promise<void> {
+async function settle(job: SyncJob, source: Source, { result, compared: listed }: VerifyOutcome): Promise<void> {
   const db = getDb();
   const now = new Date();
   // A sync that finished meanwhile changed the index under the comparison: behind, not drift.
@@ -130,7 +140,7 @@ async function settle(job: SyncJob, source: Source, result: VerifyResult): Promi
     .where(eq(sources.id, source.id));
   if (!after) return;
   const moved = after.cursor !== source.cursor || after.lastSyncAt?.getTime() !== source.lastSyncAt?.getTime();
-  const compared = !moved && !(result.behind && !GIT_TYPES.has(source.type));
+  const compared = listed && !moved;
   const settled: VerifyResult = moved ? { ...result, behind: true } : result;
   const drift = settled.missing + settled.extra + settled.differing;
   let detail: string | null = null;
@@ -190,7 +200,7 @@ export async function handleVerifySource(
     .returning();
   if (!job) return;
   try {
-    await settle(job, source, await verifySource(job, source));
+    await settle(job, source, await verifySource(source));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof ConnectorError && !err.retryable) return fail(message);
