@@ -199,8 +199,8 @@ export const OPERATIONS: Operation[] = [
   {
     method: "post",
     path: "/api/sources/{id}/verify",
-    summary:
-      "Queue a verify job: compares the index with the source without changing it; drift queues a repairing full sync",
+    operationId: "verifySource",
+    summary: "Queue a verify job: compare the index with the source (drift queues a repairing full sync)",
     status: 202,
     response: z.object({ jobId: z.uuid() }),
   },

@@ -26,6 +26,7 @@ export const API_ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/api/sources/[id]/files": ["GET"],
   "/api/sources/[id]/files/content": ["GET"],
   "/api/sources/[id]/sync": ["POST"],
+  "/api/sources/[id]/verify": ["POST"],
   "/api/sources/[id]/webhook-events": ["GET"],
   "/api/webhooks/bitbucket": ["POST"],
   "/api/webhooks/dropbox": ["GET", "POST"],
