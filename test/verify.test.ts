@@ -379,6 +379,27 @@ describe("verify", () => {
     await waitForJob(verifyJob.id);
   });
 
+  test("a verify is its own job, never merged into a sync, and compares only once the sync is done", async () => {
+    const sourceId = await connect("local", "separate", { path: localFolder() });
+    const sync = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "full" },
+    });
+    const requested = await call(verifyRoute.POST, "POST", `/api/sources/${sourceId}/verify`, {
+      token,
+      params: { id: sourceId },
+    });
+    assert.notEqual(requested.json.jobId, sync.json.jobId);
+    const synced = await waitForJob(sync.json.jobId);
+    const verified = await waitForJob(requested.json.jobId);
+    assert.equal(synced.type, "full");
+    assert.equal(verified.type, "verify");
+    assert.equal(verified.status, "completed", verified.errorMessage ?? "");
+    assert.ok(verified.startedAt! >= synced.completedAt!, "the verify started after the sync completed");
+    assert.equal(verified.result!.missing + verified.result!.extra + verified.result!.differing, 0);
+  });
+
   test("the schedule queues verifies only when VERIFY_INTERVAL says they are due, and never with off", async () => {
     const sourceId = await connect("local", "scheduled", { path: localFolder() });
     process.env.VERIFY_INTERVAL = "off";
