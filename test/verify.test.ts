@@ -347,7 +347,12 @@ describe("verify", () => {
     drive.file("c.txt", folder, "see\n");
     const sourceId = await connect("gdrive", "drive", { token: drive.token, folderId: folder });
     await plantDrift(sourceId, "a.md", "c.txt");
+    const from = drive.requests.length;
     const found = await verify(sourceId);
+    // One page of changes and one listing; the only content read is the missing file's, to apply the content checks.
+    const made = drive.requests.slice(from);
+    assert.equal(made.filter((r) => r.query.get("alt") === "media").length, 1);
+    assert.equal(made.filter((r) => r.route === "changes").length, 1);
     assert.deepEqual(found.verify.examples, { missing: ["c.txt"], extra: ["invented/ghost.md"], differing: ["a.md"] });
     const repair = await repairOf(sourceId);
     assert.equal(repair.status, "completed", repair.errorMessage ?? "");
