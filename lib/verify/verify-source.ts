@@ -143,27 +143,25 @@ async function settle(job: SyncJob, source: Source, { result, compared: listed }
   const compared = listed && !moved;
   const settled: VerifyResult = moved ? { ...result, behind: true } : result;
   const drift = settled.missing + settled.extra + settled.differing;
-  let detail: string | null = null;
-  if (compared && drift > 0) {
-    const finding = `Verify found ${drift} file${drift === 1 ? "" : "s"} that differ from the source (${settled.missing} missing, ${settled.extra} extra, ${settled.differing} differing).`;
-    if (await isDeletionGuardHolding(source)) {
-      detail = `${finding} No repair is queued while the deletion guard holds syncs back.`;
-    } else {
-      await requestSync({ sourceId: source.id, type: "full", trigger: "verify" });
-      detail = `${finding} A full sync repairs them.`;
-    }
-  } else if (compared && settled.behind) {
-    await requestSync({ sourceId: source.id, type: "incremental", trigger: "verify" });
-  }
-  if (settled.behind && !detail) detail = "The source moved on since the last sync; an incremental sync catches up.";
+  const held = compared && drift > 0 && (await isDeletionGuardHolding(source));
+  const repair = compared && drift > 0 && !held ? "full" : compared && settled.behind ? "incremental" : null;
+  const finding = `Verify found ${drift} file${drift === 1 ? "" : "s"} that differ from the source (${settled.missing} missing, ${settled.extra} extra, ${settled.differing} differing).`;
+  const detail = held
+    ? `${finding} No repair is queued while the deletion guard holds syncs back.`
+    : repair === "full"
+      ? `${finding} A full sync repairs them.`
+      : settled.behind
+        ? "The source moved on since the last sync; an incremental sync catches up."
+        : null;
+  // The job completes first: a verify cancelled meanwhile queues nothing and records nothing.
   const [done] = await db
     .update(syncJobs)
     .set({ status: "completed", progress: 100, result: settled, detail, errorMessage: null, completedAt: now })
     .where(and(eq(syncJobs.id, job.id), eq(syncJobs.status, "running")))
     .returning({ id: syncJobs.id });
-  if (done && compared) {
-    await db.update(sources).set({ verifiedAt: now, drift }).where(eq(sources.id, source.id));
-  }
+  if (!done) return;
+  if (compared) await db.update(sources).set({ verifiedAt: now, drift }).where(eq(sources.id, source.id));
+  if (repair) await requestSync({ sourceId: source.id, type: repair, trigger: "verify" });
 }
 
 /** The verify-source job: one attempt at one verify job. */
