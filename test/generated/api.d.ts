@@ -54,6 +54,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sources/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a verify job: compare the index with the source (drift queues a repairing full sync) */
+        post: operations["verifySource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sources/{id}/files": {
         parameters: {
             query?: never;
@@ -517,8 +534,31 @@ export interface operations {
                                 completedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** @description Verify jobs only */
+                                verify?: {
+                                    /** @description Files in the source (after its filters) that the index lacks */
+                                    missing: number;
+                                    /** @description Indexed files the source no longer has or its filters drop */
+                                    extra: number;
+                                    /** @description Indexed files whose version differs from the source's */
+                                    differing: number;
+                                    /** @description The source moved on since the indexed commit or cursor (not drift) */
+                                    behind: boolean;
+                                    examples: {
+                                        /** @description Up to 100 example paths */
+                                        missing: string[];
+                                        /** @description Up to 100 example paths */
+                                        extra: string[];
+                                        /** @description Up to 100 example paths */
+                                        differing: string[];
+                                    };
+                                } | null;
                             } | null;
                             fileCount: number;
+                            /** @description When a verify last compared the index with the source */
+                            verifiedAt: string | null;
+                            /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
+                            drift: number | null;
                         }[];
                         nextCursor: string | null;
                         /** @description Sources per status matching q and type (the status filter aside) */
@@ -615,8 +655,31 @@ export interface operations {
                                 completedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** @description Verify jobs only */
+                                verify?: {
+                                    /** @description Files in the source (after its filters) that the index lacks */
+                                    missing: number;
+                                    /** @description Indexed files the source no longer has or its filters drop */
+                                    extra: number;
+                                    /** @description Indexed files whose version differs from the source's */
+                                    differing: number;
+                                    /** @description The source moved on since the indexed commit or cursor (not drift) */
+                                    behind: boolean;
+                                    examples: {
+                                        /** @description Up to 100 example paths */
+                                        missing: string[];
+                                        /** @description Up to 100 example paths */
+                                        extra: string[];
+                                        /** @description Up to 100 example paths */
+                                        differing: string[];
+                                    };
+                                } | null;
                             } | null;
                             fileCount: number;
+                            /** @description When a verify last compared the index with the source */
+                            verifiedAt: string | null;
+                            /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
+                            drift: number | null;
                         };
                         /** Format: uuid */
                         jobId: string;
@@ -710,8 +773,31 @@ export interface operations {
                                 completedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** @description Verify jobs only */
+                                verify?: {
+                                    /** @description Files in the source (after its filters) that the index lacks */
+                                    missing: number;
+                                    /** @description Indexed files the source no longer has or its filters drop */
+                                    extra: number;
+                                    /** @description Indexed files whose version differs from the source's */
+                                    differing: number;
+                                    /** @description The source moved on since the indexed commit or cursor (not drift) */
+                                    behind: boolean;
+                                    examples: {
+                                        /** @description Up to 100 example paths */
+                                        missing: string[];
+                                        /** @description Up to 100 example paths */
+                                        extra: string[];
+                                        /** @description Up to 100 example paths */
+                                        differing: string[];
+                                    };
+                                } | null;
                             } | null;
                             fileCount: number;
+                            /** @description When a verify last compared the index with the source */
+                            verifiedAt: string | null;
+                            /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
+                            drift: number | null;
                         };
                     };
                 };
@@ -841,8 +927,31 @@ export interface operations {
                                 completedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** @description Verify jobs only */
+                                verify?: {
+                                    /** @description Files in the source (after its filters) that the index lacks */
+                                    missing: number;
+                                    /** @description Indexed files the source no longer has or its filters drop */
+                                    extra: number;
+                                    /** @description Indexed files whose version differs from the source's */
+                                    differing: number;
+                                    /** @description The source moved on since the indexed commit or cursor (not drift) */
+                                    behind: boolean;
+                                    examples: {
+                                        /** @description Up to 100 example paths */
+                                        missing: string[];
+                                        /** @description Up to 100 example paths */
+                                        extra: string[];
+                                        /** @description Up to 100 example paths */
+                                        differing: string[];
+                                    };
+                                } | null;
                             } | null;
                             fileCount: number;
+                            /** @description When a verify last compared the index with the source */
+                            verifiedAt: string | null;
+                            /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
+                            drift: number | null;
                         };
                     };
                 };
@@ -950,6 +1059,49 @@ export interface operations {
             };
             /** @description The input failed validation; `errors` lists the fields */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verifySource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        jobId: string;
+                    };
+                };
+            };
+            /** @description No session and no valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1136,6 +1288,25 @@ export interface operations {
                             completedAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
+                            /** @description Verify jobs only */
+                            verify?: {
+                                /** @description Files in the source (after its filters) that the index lacks */
+                                missing: number;
+                                /** @description Indexed files the source no longer has or its filters drop */
+                                extra: number;
+                                /** @description Indexed files whose version differs from the source's */
+                                differing: number;
+                                /** @description The source moved on since the indexed commit or cursor (not drift) */
+                                behind: boolean;
+                                examples: {
+                                    /** @description Up to 100 example paths */
+                                    missing: string[];
+                                    /** @description Up to 100 example paths */
+                                    extra: string[];
+                                    /** @description Up to 100 example paths */
+                                    differing: string[];
+                                };
+                            } | null;
                             sourceName: string;
                         }[];
                         nextCursor: string | null;
@@ -1201,6 +1372,25 @@ export interface operations {
                             completedAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
+                            /** @description Verify jobs only */
+                            verify?: {
+                                /** @description Files in the source (after its filters) that the index lacks */
+                                missing: number;
+                                /** @description Indexed files the source no longer has or its filters drop */
+                                extra: number;
+                                /** @description Indexed files whose version differs from the source's */
+                                differing: number;
+                                /** @description The source moved on since the indexed commit or cursor (not drift) */
+                                behind: boolean;
+                                examples: {
+                                    /** @description Up to 100 example paths */
+                                    missing: string[];
+                                    /** @description Up to 100 example paths */
+                                    extra: string[];
+                                    /** @description Up to 100 example paths */
+                                    differing: string[];
+                                };
+                            } | null;
                         };
                     };
                 };
@@ -1264,6 +1454,25 @@ export interface operations {
                             completedAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
+                            /** @description Verify jobs only */
+                            verify?: {
+                                /** @description Files in the source (after its filters) that the index lacks */
+                                missing: number;
+                                /** @description Indexed files the source no longer has or its filters drop */
+                                extra: number;
+                                /** @description Indexed files whose version differs from the source's */
+                                differing: number;
+                                /** @description The source moved on since the indexed commit or cursor (not drift) */
+                                behind: boolean;
+                                examples: {
+                                    /** @description Up to 100 example paths */
+                                    missing: string[];
+                                    /** @description Up to 100 example paths */
+                                    extra: string[];
+                                    /** @description Up to 100 example paths */
+                                    differing: string[];
+                                };
+                            } | null;
                         };
                     };
                 };
