@@ -216,7 +216,9 @@ describe("verify", () => {
       .from(syncJobs)
       .where(and(eq(syncJobs.sourceId, sourceId), eq(syncJobs.trigger, "verify")));
     assert.equal(repairs.length, 0);
-    assert.equal((await sourceJson(sourceId)).drift, 3);
+    const shown = await sourceJson(sourceId);
+    assert.equal(shown.drift, 3);
+    assert.match(shown.statusDetail, /Verify found 3 files that differ/);
   });
 
   test("GitHub: one tree request at the indexed commit finds planted drift; the repair makes it exact", async () => {

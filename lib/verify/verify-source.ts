@@ -161,6 +161,14 @@ async function settle(job: SyncJob, source: Source, { result, compared: listed }
     .returning({ id: syncJobs.id });
   if (!done) return;
   if (compared) await db.update(sources).set({ verifiedAt: now, drift }).where(eq(sources.id, source.id));
+  // The guard's message stays first; the latest finding replaces an earlier one after it.
+  if (held) {
+    const guard = (source.statusDetail ?? "").replace(/\s*Verify found[\s\S]*$/, "");
+    await db
+      .update(sources)
+      .set({ statusDetail: [guard, detail].filter(Boolean).join(" ") })
+      .where(eq(sources.id, source.id));
+  }
   if (repair) await requestSync({ sourceId: source.id, type: repair, trigger: "verify" });
 }
 
