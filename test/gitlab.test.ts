@@ -620,4 +620,38 @@ describe("GitLab sources", () => {
       assert.equal(content.toString(), "# first\n");
     });
   });
+
+  test("a file GitLab lists without a size is cut one byte past maxFileSize while it streams, never held whole; the sync drops it", async () => {
+    const big = "x".repeat(6 * 1024 * 1024);
+    await withOwnRepo({ "small.md": "# small\n", "big.txt": big }, async () => {
+      const context = { sourceId: null, config: { ...CONNECTOR_CONFIG(), maxFileSize: 1000 }, token: TOKEN };
+      const listed = [];
+      for await (const file of CONNECTOR.create(context).listFiles()) listed.push(file);
+      const file = listed.find((f) => f.path === "big.txt")!;
+      assert.equal(file.size, null, "GitLab's tree has no sizes");
+      const content = await CONNECTOR.create(context).getFileContent(file.path, file);
+      assert.equal(content.length, 1001);
+      const byPath = await CONNECTOR.create(context).getFileContent("big.txt");
+      assert.equal(byPath.length, 1001, "read by path (no blob id) is capped too");
+      const defaultCap = await CONNECTOR.create({ ...context, config: CONNECTOR_CONFIG() }).getFileContent(
+        file.path,
+        file,
+      );
+      assert.equal(defaultCap.length, 1024 * 1024 + 1, "without maxFileSize, the default cap (1 MB)");
+      const small = listed.find((f) => f.path === "small.md")!;
+      assert.equal((await CONNECTOR.create(context).getFileContent(small.path, small)).toString(), "# small\n");
+
+      const res = await call(sourcesRoute.POST, "POST", "/api/sources", {
+        token,
+        body: { type: "gitlab", name: PROJECT, config: { ...CONNECTOR_CONFIG(), token: TOKEN, maxFileSize: 1000 } },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      assert.equal((await waitForJob(res.json.jobId)).status, "completed");
+      const rows = await db().select().from(files).where(eq(files.sourceId, res.json.source.id));
+      assert.deepEqual(
+        rows.map((r) => r.path),
+        ["small.md"],
+      );
+    });
+  });
 });

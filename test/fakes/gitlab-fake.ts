@@ -78,6 +78,13 @@ export async function startGitLabFake(options: { project: string; token: string;
         rate,
       );
     }
+    if (req.method === "GET" && (m = /^\/repository\/files\/([^/]+)\/raw$/.exec(rest))) {
+      const ref = repo.resolve(req.query.get("ref") ?? repo.branch);
+      const entry = ref ? repo.fileAt(ref, decodeURIComponent(m[1]!)) : null;
+      if (!entry) return json(res, 404, { message: "404 File Not Found" }, rate);
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8", ...rate }).end(repo.blob(entry.sha)!);
+      return;
+    }
     if (req.method === "GET" && (m = /^\/repository\/blobs\/([0-9a-f]{40})\/raw$/.exec(rest))) {
       const content = repo.blob(m[1]!);
       if (!content) return json(res, 404, { message: "404 Blob Not Found" }, rate);

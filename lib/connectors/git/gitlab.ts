@@ -17,6 +17,7 @@ import type {
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, type ErrorSubject } from "./provider-http";
 import { safeEqual } from "@/lib/webhooks/safe-equal";
+import { DEFAULT_MAX_FILE_SIZE } from "@/lib/sync/filters";
 import {
   BlobIndex,
   branchGoneError,
@@ -264,17 +265,31 @@ class GitLabConnector implements Connector {
     }
     // A connector created for a batch has no listing of its own: the batch's entry says which blob.
     const version = this.blobs.get(path)?.version ?? listed?.version;
+    const project = encodeURIComponent(this.project);
     try {
-      const raw = version
-        ? await this.api.Repositories.showBlobRaw(this.project, version)
-        : await this.api.RepositoryFiles.showRaw(this.project, path, listed?.ref ?? (await this.currentCursor()));
-      if (typeof raw === "string") return Buffer.from(raw, "utf8");
-      return Buffer.from(await (raw as Blob).arrayBuffer());
+      // GitLab's tree gives no sizes: the content streams in and is cut one byte past the
+      // source's size cap (the sync then drops the file as too large), so it is never held whole.
+      const { body } = await (
+        this.api.Repositories as unknown as {
+          requester: { get(e: string, o: object): Promise<{ body: ReadableStream<Uint8Array> }> };
+        }
+      ).requester.get(
+        version
+          ? `projects/${project}/repository/blobs/${encodeURIComponent(version)}/raw`
+          : `projects/${project}/repository/files/${encodeURIComponent(path)}/raw`,
+        { asStream: true, ...(version ? {} : { searchParams: { ref: listed?.ref ?? (await this.currentCursor()) } }) },
+      );
+      return await readAtMost(body, this.maxFileSize() + 1);
     } catch (err) {
       if (err instanceof ConnectorConfigError)
         throw new ConnectorFileError(path, "the file is gone from the repository");
       throw err;
     }
+  }
+
+  private maxFileSize(): number {
+    const configured = this.context.config.maxFileSize;
+    return typeof configured === "number" && configured > 0 ? configured : DEFAULT_MAX_FILE_SIZE;
   }
 
   /** `repository/archive.tar.gz?sha=` — GitLab allows 5 archive downloads per minute per user. */
@@ -368,3 +383,23 @@ export const gitlabConnector: ConnectorDefinition = {
   create: (context) => new GitLabConnector(context),
   verifyWebhook: verifyGitLabWebhook,
 };
+
+/** Reads a stream up to `limit` bytes, then cancels it (the rest is never downloaded). */
+async function readAtMost(body: ReadableStream<Uint8Array>, limit: number): Promise<Buffer> {
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      total += value.byteLength;
+    }
+  } finally {
+    if (total >= limit) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  const all = Buffer.concat(parts);
+  return all.length > limit ? all.subarray(0, limit) : all;
+}
