@@ -9,6 +9,7 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as filesRoute from "@/app/api/sources/[id]/files/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
+import * as browseRoute from "@/app/api/providers/[type]/browse/route";
 import * as bitbucketWebhook from "@/app/api/webhooks/bitbucket/route";
 import * as dropboxWebhook from "@/app/api/webhooks/dropbox/route";
 import * as gdriveWebhook from "@/app/api/webhooks/gdrive/route";
@@ -19,6 +20,7 @@ import { driveChannels, sources } from "@/lib/db/schema";
 import { encryptSecret } from "@/lib/oauth/encryption";
 import { safeReturnPath } from "@/lib/oauth/flow";
 import { webhookTokenHash } from "@/lib/webhooks/webhook-candidates";
+import { startHttpFake } from "./fakes/http-fake";
 import { call, closeAll, db, operatorToken, resetDb, signedInUser } from "./helpers";
 
 // Part 4 of issue 7: random bodies, headers and signatures against every webhook route and
@@ -445,5 +447,97 @@ describe("hostile input", () => {
     });
     assert.equal(res.status, 202, res.text);
     assert.equal(JSON.parse(res.text).queued, 1);
+  });
+
+  test("the sources API and browse: hostile globs, hosts and sizes are 4xx in bounded time, never 500, and reach no internal address", async () => {
+    // A server on loopback that no hostile host may reach (it is not in ALLOWED_PRIVATE_HOSTS).
+    let reached = 0;
+    const inside = await startHttpFake(async (_req, res) => {
+      reached++;
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+    const port = new URL(inside.base).port;
+    const hosts = fc.oneof(
+      fc.constantFrom(
+        inside.base,
+        `http://localhost:${port}`,
+        `http://[::1]:${port}`,
+        `http://[::ffff:127.0.0.1]:${port}`,
+        `http://[::127.0.0.1]:${port}`,
+        `http://[64:ff9b::7f00:1]:${port}`,
+        `http://[2002:7f00:1::]:${port}`,
+        `http://2130706433:${port}`,
+        `http://0x7f.1:${port}`,
+        `http://0177.0.0.1:${port}`,
+        `http://user@127.0.0.1:${port}`,
+        "http://169.254.169.254",
+        "http://168.63.129.16",
+        "http://10.0.0.1",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:70/",
+        "javascript:alert(1)",
+      ),
+      fc.string({ maxLength: 80 }),
+    );
+    const glob = fc.oneof(
+      fc.constantFrom(
+        "**/*a*a*a*a*a*a*a*a*a*a*a*a*c",
+        "!(x)",
+        "+(a|b)*",
+        "{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}",
+        "[[[[",
+        "***/***",
+      ),
+      fc.string({ maxLength: 300 }),
+    );
+    const size = fc.oneof(
+      fc.integer(),
+      fc.double(),
+      fc.constantFrom(0, -1, 2 ** 53, 1e308, 50 * 1024 * 1024 + 1, "1000"),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        hosts,
+        fc.array(glob, { maxLength: 120 }),
+        fc.array(glob, { maxLength: 5 }),
+        size,
+        async (host, include, exclude, maxFileSize) => {
+          const started = Date.now();
+          const created = await call(sourcesRoute.POST, "POST", "/api/sources", {
+            token,
+            body: {
+              type: "gitlab",
+              name: "hostile",
+              config: { repo: "group/x", host, token: "glpat-hostileInputTest01", include, exclude, maxFileSize },
+            },
+          });
+          assert.ok(created.status >= 400 && created.status < 500, `POST ${created.status} ${created.text}`);
+          assert.match(created.type ?? "", /problem\+json/);
+          const local = await call(sourcesRoute.POST, "POST", "/api/sources", {
+            token,
+            body: {
+              type: "local",
+              name: "hostile",
+              config: { path: "/nowhere/allowed", include, exclude, maxFileSize },
+            },
+          });
+          assert.ok(local.status >= 400 && local.status < 500, `POST local ${local.status} ${local.text}`);
+          const browsed = await call(browseRoute.POST as never, "POST", "/api/providers/gitlab/browse", {
+            token,
+            params: { type: "gitlab" },
+            body: { what: "repositories", host, token: "glpat-hostileInputTest01", q: include[0] ?? "" },
+          });
+          assert.ok(browsed.status >= 400 && browsed.status !== 500, `browse ${browsed.status} ${browsed.text}`);
+          assert.ok(Date.now() - started < 5_000, "answered in bounded time");
+        },
+      ),
+      { numRuns: Math.min(RUNS, 60) },
+    );
+    await inside.close();
+    assert.equal(reached, 0, "no hostile host reached the loopback server");
+    const hostile = await db().execute<{ n: number }>(
+      sql`select count(*)::int as n from sources where name = 'hostile'`,
+    );
+    assert.equal(hostile.rows[0]!.n, 0, "no source was created");
   });
 });

@@ -1,3 +1,4 @@
+import { ConnectorConfigError, ConnectorError } from "./errors";
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
@@ -219,5 +220,13 @@ export async function browseProvider(
       { path: "repo", message: "Give the repository as owner/name." },
     ]);
   const token = await tokenFor(db, actor, type, body);
-  return { items: (await browse(token, body)).slice(0, LIMIT) };
+  try {
+    return { items: (await browse(token, body)).slice(0, LIMIT) };
+  } catch (err) {
+    // A host the guard refuses, or a provider that cannot be reached, is the caller's to fix.
+    if (err instanceof ConnectorConfigError)
+      throw new AppError("invalid_config", err.message, [{ path: "host", message: err.message }]);
+    if (err instanceof ConnectorError) throw new AppError("unavailable", err.message);
+    throw err;
+  }
 }

@@ -148,6 +148,12 @@ export async function assertAllowedUrl(url: URL, field = "host"): Promise<void> 
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new ConnectorConfigError(`${url.protocol.replace(/:$/, "")} URLs are not allowed: use http or https.`, field);
   }
+  if (url.username || url.password) {
+    throw new ConnectorConfigError(
+      "A provider URL must not carry a user name or password; send the token instead.",
+      field,
+    );
+  }
   if (isAllowedHost(url)) return;
   const [host] = hostKeys(url);
   const addresses = isIP(host!)
@@ -287,6 +293,7 @@ export async function guardedFetch(
   options: GuardedFetchOptions = {},
 ): Promise<Response> {
   const limits = providerLimits();
+  if (!(input instanceof Request)) await assertAllowedUrl(new URL(input));
   let request = new Request(input, init);
   let url = new URL(request.url);
   const origin = url.origin;
