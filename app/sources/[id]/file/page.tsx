@@ -1,7 +1,11 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { CopyButton } from "@/components/copy-button";
+import { FileLines } from "@/components/file-lines";
 import { RelativeTime } from "@/components/relative-time";
+import { PROVIDER_LABELS } from "@/components/status-badge";
+import { secondaryButtonClass } from "@/components/ui";
 import { actorOf, requireUser } from "@/lib/auth/current-user";
 import { filePageData } from "@/lib/dashboard";
 import { formatBytes } from "@/lib/format";
@@ -20,7 +24,7 @@ export default async function FilePage({
   const { id } = await params;
   const { path } = await searchParams;
   if (!/^[0-9a-f-]{36}$/i.test(id) || !path) notFound();
-  const { source, file, content, chunks } = await filePageData(actorOf(user), id, path);
+  const { source, file, lines, chunks, highlighted, providerUrl } = await filePageData(actorOf(user), id, path);
   return (
     <div className="space-y-6">
       <nav aria-label="Breadcrumb" className="break-all text-sm text-zinc-500">
@@ -33,7 +37,15 @@ export default async function FilePage({
         </Link>{" "}
         / <span>{file.path}</span>
       </nav>
-      <h1 className="break-all font-mono text-xl font-semibold">{file.path}</h1>
+      <div className="flex flex-wrap items-center gap-3">
+        <h1 className="break-all font-mono text-xl font-semibold">{file.path}</h1>
+        <CopyButton text={file.path} label="Copy path" />
+        {providerUrl && (
+          <a href={providerUrl} target="_blank" rel="noreferrer noopener" className={secondaryButtonClass}>
+            Open at {PROVIDER_LABELS[source.type] ?? source.type} ↗
+          </a>
+        )}
+      </div>
       <dl className="grid grid-cols-2 gap-4 rounded-lg border border-zinc-200 p-4 text-sm sm:grid-cols-5 dark:border-zinc-800">
         <div>
           <dt className="text-xs text-zinc-500">Language</dt>
@@ -64,42 +76,13 @@ export default async function FilePage({
       </dl>
       <section aria-labelledby="content-title">
         <h2 id="content-title" className="mb-2 text-lg font-semibold">
-          Content
+          Content{" "}
+          <span className="text-sm font-normal text-zinc-500">
+            ({lines.length.toLocaleString("en")} lines · {chunks.length} chunk{chunks.length === 1 ? "" : "s"}
+            {highlighted ? "" : " · not highlighted"})
+          </span>
         </h2>
-        <pre
-          data-testid="file-content"
-          className="max-h-[32rem] overflow-auto rounded-lg border border-zinc-200 bg-zinc-50 p-4 font-mono text-xs dark:border-zinc-800 dark:bg-zinc-900"
-          tabIndex={0}
-        >
-          {content}
-        </pre>
-      </section>
-      <section aria-labelledby="chunks-title">
-        <h2 id="chunks-title" className="mb-2 text-lg font-semibold">
-          Chunks <span className="text-sm font-normal text-zinc-500">({chunks.length})</span>
-        </h2>
-        {chunks.length === 0 ? (
-          <p className="text-sm text-zinc-500">
-            This file has no chunks (it is empty, or the pipeline downstream keeps them).
-          </p>
-        ) : (
-          <ol className="space-y-3" aria-label="Chunks">
-            {chunks.map((c) => (
-              <li
-                key={c.ordinal}
-                data-testid="chunk"
-                className="rounded-lg border border-zinc-200 dark:border-zinc-800"
-              >
-                <p className="border-b border-zinc-200 px-3 py-1.5 text-xs text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
-                  Chunk {c.ordinal + 1} · lines {c.startLine}–{c.endLine}
-                </p>
-                <pre className="max-h-64 overflow-auto p-3 font-mono text-xs" tabIndex={0}>
-                  {c.content}
-                </pre>
-              </li>
-            ))}
-          </ol>
-        )}
+        <FileLines lines={lines} chunks={chunks} highlighted={highlighted} />
       </section>
     </div>
   );
