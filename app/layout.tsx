@@ -40,6 +40,9 @@ export default async function RootLayout({ children }: { children: React.ReactNo
                   <Link href="/" className={navLink}>
                     Sources
                   </Link>
+                  <Link href="/jobs" className={navLink}>
+                    Jobs
+                  </Link>
                   <Link href="/settings" className={navLink}>
                     Settings
                   </Link>
