@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { encode } from "next-auth/jwt";
@@ -178,7 +178,8 @@ async function main(): Promise<void> {
     await waitFor(`${base}/api/health`, Date.now() + 60_000);
     const cookieName = "dc.session-token";
     const token = await encode({
-      token: { sub: userId, email: "bench@example.com" },
+      // As a sign-in sets it: a session id and the sign-in time.
+      token: { sub: userId, email: "bench@example.com", sid: randomUUID(), signedInAt: Math.floor(Date.now() / 1000) },
       secret,
       salt: cookieName,
       maxAge: 3600,
