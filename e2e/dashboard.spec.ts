@@ -97,7 +97,7 @@ test("connect a local folder: a bad folder is refused beside its field, then the
   await snap("04-connect-form");
   await page.getByRole("button", { name: "Create source" }).click();
   const folderError = page.getByTestId("field-error");
-  await expect(folderError).toContainText("outside the allowed folders");
+  await expect(folderError).toContainText("is not a folder local sources may read");
   await expect(page.getByLabel("Folder", { exact: true })).toHaveAttribute("aria-invalid", "true");
   await snap("05-connect-validation");
 

@@ -166,6 +166,7 @@ test("paging: next and previous, reload and the back button", async () => {
   await page.goBack();
   await expect(names()).toHaveText("alpha-200");
   await page.getByRole("link", { name: "← Previous" }).click();
+  await expect(names()).toHaveText("alpha-100");
   await page.getByRole("link", { name: "← Previous" }).click();
   await expect(names()).toHaveText("alpha-000");
   await expect(page.getByRole("link", { name: "← Previous" })).toHaveCount(0);

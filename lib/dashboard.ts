@@ -97,20 +97,23 @@ export function toSourceListRow(s: Awaited<ReturnType<typeof listSources>>["sour
     fileCount: s.fileCount,
     verifiedAt: s.verifiedAt,
     drift: s.drift,
-    latestJob: s.latestJob
-      ? {
-          id: s.latestJob.id,
-          status: s.latestJob.status,
-          progress: s.latestJob.progress,
-          filesTotal: s.latestJob.filesTotal,
-          filesProcessed: s.latestJob.filesProcessed,
-          filesSkipped: s.latestJob.filesSkipped,
-          filesFailed: s.latestJob.filesFailed,
-          errorMessage: s.latestJob.errorMessage,
-          detail: s.latestJob.detail,
-          startedAt: s.latestJob.startedAt,
-        }
-      : null,
+    // The row shows a job only while it runs or once it failed: a finished one stays out of the page.
+    latestJob:
+      s.latestJob &&
+      (s.latestJob.status === "running" || s.latestJob.status === "queued" || s.latestJob.status === "failed")
+        ? {
+            id: s.latestJob.id,
+            status: s.latestJob.status,
+            progress: s.latestJob.progress,
+            filesTotal: s.latestJob.filesTotal,
+            filesProcessed: s.latestJob.filesProcessed,
+            filesSkipped: s.latestJob.filesSkipped,
+            filesFailed: s.latestJob.filesFailed,
+            errorMessage: s.latestJob.errorMessage,
+            detail: s.latestJob.detail,
+            startedAt: s.latestJob.startedAt,
+          }
+        : null,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { JobsFilters, jobsHref } from "@/components/jobs-filters";
+import { JobsFilters } from "@/components/jobs-filters";
+import { jobsHref } from "@/components/jobs-url";
 import { pagingHrefs } from "@/components/list-url";
 import { RelativeTime } from "@/components/relative-time";
 import { RetryFailedButton } from "@/components/retry-failed-button";
