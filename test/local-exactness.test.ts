@@ -145,23 +145,30 @@ describe("local sources, exactly", { timeout: 180_000 }, () => {
     const folder = path.join(roots, "race");
     writeTree(folder, { "swap.ts": "export const plain = 1;\n", "other.ts": "export const o = 1;\n" });
     const sourceId = await connect(folder);
-    // Another process swaps swap.ts between a regular file and a symlink to the secret, atomically.
-    const swapper = spawn(
-      process.execPath,
-      [
-        "-e",
-        `const fs = require("fs"); const [dir, target] = process.argv.slice(1);
-         for (let i = 0; ; i++) {
-           const tmp = dir + "/.swap-" + (i % 2);
-           try { fs.rmSync(tmp, { force: true }); } catch {}
-           if (i % 2) fs.symlinkSync(target, tmp); else fs.writeFileSync(tmp, "export const plain = " + i + ";\\n");
-           fs.renameSync(tmp, dir + "/swap.ts");
-         }`,
-        folder,
-        path.join(outside, "secret.ts"),
-      ],
-      { stdio: "ignore" },
-    );
+    // Another process swaps swap.ts between a regular file and a symlink to the secret, atomically:
+    // as fast as it can while this process reads, then once a millisecond while the worker syncs
+    // (a tight loop floods the worker's watcher with events faster than any folder sees them).
+    const startSwapper = (pauseMs: number) =>
+      spawn(
+        process.execPath,
+        [
+          "-e",
+          `const fs = require("fs"); const [dir, target, pause] = process.argv.slice(1);
+           const swap = (i) => {
+             const tmp = dir + "/.swap-" + (i % 2);
+             try { fs.rmSync(tmp, { force: true }); } catch {}
+             if (i % 2) fs.symlinkSync(target, tmp); else fs.writeFileSync(tmp, "export const plain = " + i + ";\\n");
+             fs.renameSync(tmp, dir + "/swap.ts");
+           };
+           if (Number(pause) === 0) for (let i = 0; ; i++) swap(i);
+           let i = 0; setInterval(() => swap(i++), Number(pause));`,
+          folder,
+          path.join(outside, "secret.ts"),
+          String(pauseMs),
+        ],
+        { stdio: "ignore" },
+      );
+    let swapper = startSwapper(0);
     try {
       const connector = localConnector.create({ sourceId: null, config: { path: folder } });
       let plain = 0;
@@ -171,6 +178,8 @@ describe("local sources, exactly", { timeout: 180_000 }, () => {
         assert.ok(!content?.toString().includes(SECRET), `read ${i} returned the secret`);
       }
       assert.ok(plain > 0, "some reads saw the regular file");
+      swapper.kill("SIGKILL");
+      swapper = startSwapper(1);
       for (let i = 0; i < 5; i++) assert.equal((await fullSync(sourceId)).status, "completed");
     } finally {
       swapper.kill("SIGKILL");
