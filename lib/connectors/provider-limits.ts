@@ -4,6 +4,9 @@
  * two parts of a streamed archive), a response body's size, the pages of one listing and the
  * entries of one archive.
  */
+/** A file larger than this is not indexed unless the source's `maxFileSize` says otherwise. */
+export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
+
 export type ProviderLimits = { timeoutMs: number; maxResponseBytes: number; maxPages: number; maxEntries: number };
 
 function positive(name: string, fallback: number): number {

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { checkGlob, compileGlobs, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_PATTERNS } from "./glob";
 import { detectLanguage } from "./language";
+import { DEFAULT_MAX_FILE_SIZE } from "@/lib/connectors/provider-limits";
 
-export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
+export { DEFAULT_MAX_FILE_SIZE };
+
 function maxFileSizeLimit(): number {
   const raw = process.env.MAX_FILE_SIZE_LIMIT;
   if (raw === undefined || raw.trim() === "") return 50 * 1024 * 1024;

@@ -3,7 +3,7 @@ import { createRequesterFn, type RequestOptions } from "@gitbeaker/requester-uti
 import { z } from "zod";
 import { ConnectorConfigError, ConnectorError, ConnectorFileError } from "../errors";
 import { assertAllowedUrl } from "../host-guard";
-import { providerLimits } from "../provider-limits";
+import { DEFAULT_MAX_FILE_SIZE, providerLimits } from "../provider-limits";
 import type {
   Connector,
   ConnectorContext,
@@ -17,7 +17,6 @@ import type {
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, type ErrorSubject } from "./provider-http";
 import { safeEqual } from "@/lib/webhooks/safe-equal";
-import { DEFAULT_MAX_FILE_SIZE } from "@/lib/sync/filters";
 import {
   BlobIndex,
   branchGoneError,
