@@ -22,19 +22,27 @@ import {
   writeTree,
 } from "./helpers";
 
-// Tests run as root, whom file modes do not stop: the worker runs as an unprivileged user instead.
-const NOBODY = 65534;
+// Root reads past file modes through CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: as root the worker
+// runs with both dropped from its bounding set, so a chmod 000 folder stops it as it would any
+// user, while the Node binary and the checkout stay readable wherever they live (even under /root).
 const roots = tempDir("dc-exact-roots-");
 chmodSync(roots, 0o755);
 process.env.LOCAL_SOURCE_ROOTS = roots;
 
 function spawnWorker(): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], {
-    env: { ...process.env, HOME: "/tmp", WORKER_WATCH: "true" },
-    uid: NOBODY,
-    gid: NOBODY,
+  const args = ["--import", "tsx", "worker/index.ts"];
+  const asRoot = process.getuid?.() === 0;
+  const [command, argv] = asRoot
+    ? ["setpriv", ["--bounding-set", "-dac_override,-dac_read_search", process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, argv, {
+    env: { ...process.env, WORKER_WATCH: "true" },
     stdio: ["ignore", "ignore", "inherit"],
   });
+  child.once("error", (error) => {
+    throw new Error(`The worker could not start: ${error.message}`);
+  });
+  return child;
 }
 
 async function stopWorker(child: ChildProcess): Promise<void> {
