@@ -18,6 +18,7 @@ import { keepUnreadable } from "./listing-failures";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
 import { addProgress, resetProgress, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
+import { countFiles } from "@/lib/metrics/counters";
 
 export { SyncCancelledError } from "./progress";
 
@@ -250,6 +251,7 @@ export class SyncRun {
     const unchanged = candidates.length - changed.length;
     if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged })))
       throw new SyncCancelledError();
+    countFiles("unchanged", unchanged);
     // One archive costs two requests but carries every file: worth it for many changed files,
     // or for a first sync of the whole listing.
     const useArchive =
@@ -394,6 +396,6 @@ export class SyncRun {
   }
 
   private providerCall<T>(call: () => Promise<T>): Promise<T> {
-    return waitOutRateLimits(call, (detail) => this.setDetail(detail));
+    return waitOutRateLimits(call, (detail) => this.setDetail(detail), this.source.type);
   }
 }

@@ -93,7 +93,7 @@ class BitbucketConnector implements Connector {
             ...(init.headers as Record<string, string>),
           },
         },
-        options,
+        { ...options, provider: "bitbucket" },
       );
     } catch (err) {
       throw networkError(err, "Bitbucket");

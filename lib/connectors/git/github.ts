@@ -95,7 +95,7 @@ class GitHubConnector implements Connector {
       auth: context.token ?? undefined,
       baseUrl: githubApiUrl(),
       userAgent: "data-connector",
-      request: { fetch: providerFetch },
+      request: { fetch: (url: string, init: RequestInit) => providerFetch(url, init, { provider: "github" }) },
       log: { debug: () => {}, info: () => {}, warn: (m: string) => console.warn(`[github] ${m}`), error: () => {} },
     });
   }
@@ -337,7 +337,7 @@ class GitHubConnector implements Connector {
         ref: head,
         request: {
           parseSuccessResponseBody: false,
-          fetch: (url: string, init: RequestInit) => providerFetch(url, init, { stream: true }),
+          fetch: (url: string, init: RequestInit) => providerFetch(url, init, { stream: true, provider: "github" }),
         },
       }),
     );

@@ -97,7 +97,7 @@ function requesterFor(subject: ErrorSubject) {
         response = await providerFetch(
           url,
           { ...(rest as RequestInit), method: String(method ?? "GET") },
-          { stream: Boolean(asStream) },
+          { stream: Boolean(asStream), provider: "gitlab" },
         );
       } catch (err) {
         throw networkError(err, "GitLab");
