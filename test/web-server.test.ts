@@ -10,6 +10,7 @@ import { syncJobs, webhookEvents } from "@/lib/db/schema";
 import { freePort } from "./fakes/free-port";
 import { exited, killOnExit } from "./fakes/worker-process";
 import { closeAll, db, resetDb, waitFor } from "./helpers";
+import { childOutput } from "./child-output";
 
 // server.ts, the web server `npm start` runs: Next.js for pages and the API, and the webhook
 // routes' own handlers called directly. Needs the built app, as CI builds before the tests.
@@ -48,7 +49,7 @@ describe("the web server (server.ts)", { skip: built ? false : "needs the built 
     base = `http://127.0.0.1:${port}`;
     web = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(port), "-H", "127.0.0.1"], {
       env: process.env,
-      stdio: "ignore",
+      stdio: ["ignore", childOutput(), childOutput()],
     });
     killOnExit(web);
     await waitFor(

@@ -4,6 +4,7 @@ import { sources } from "@/lib/db/schema";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { WEBHOOK_PROVIDERS } from "@/lib/webhooks/callback-url";
+import { syncLogger } from "@/lib/log";
 import { requestSync } from "./request-sync";
 
 /**
@@ -57,7 +58,7 @@ export async function pollSources(): Promise<{ checked: number; queued: number }
     } catch (err) {
       // One source's failure (of any kind) never stops the others' polls.
       const reason = err instanceof ConnectorError ? err.message : `${(err as Error).name ?? "Error"}`;
-      console.warn(`[poll] source ${source.id}: ${reason}`);
+      syncLogger({ sourceId: source.id, provider: source.type }).warn({ reason }, "poll of the source failed");
       if (err instanceof ConnectorError && !err.retryable) await recordPollFailure(source.id, err);
     }
   }

@@ -24,6 +24,7 @@ import {
   isRegularFileMode,
   verifyHmacSha256,
 } from "./shared";
+import { logger } from "@/lib/log";
 
 export const githubConfigSchema = z.object({
   ...gitConfigFields,
@@ -96,7 +97,12 @@ class GitHubConnector implements Connector {
       baseUrl: githubApiUrl(),
       userAgent: "data-connector",
       request: { fetch: (url: string, init: RequestInit) => providerFetch(url, init, { provider: "github" }) },
-      log: { debug: () => {}, info: () => {}, warn: (m: string) => console.warn(`[github] ${m}`), error: () => {} },
+      log: {
+        debug: () => {},
+        info: () => {},
+        warn: (message: string) => logger.warn({ provider: "github" }, message),
+        error: () => {},
+      },
     });
   }
 
