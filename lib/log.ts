@@ -81,6 +81,11 @@ export function withSyncLog<T>(fields: SyncLogFields, run: () => T): T {
   return context.run(fields, run);
 }
 
+/** The sync that the calling code works for (within `withSyncLog`), if any. */
+export function currentSync(): SyncLogFields | undefined {
+  return context.getStore();
+}
+
 /** An error as a log field: its message and name, never the objects a library hung on it (requests, headers). */
 export function errorField(err: unknown): { message: string; name?: string; code?: string } {
   if (err instanceof Error) {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { currentSync } from "@/lib/log";
 import { countRateLimitWait } from "@/lib/metrics/counters";
 import { ConnectorRateLimitError } from "./errors";
 
@@ -23,13 +24,12 @@ export function withRateLimitBudget<T>(run: () => Promise<T>): Promise<T> {
 
 /**
  * Runs one provider request, waiting out its rate limits (shown through `onWait`, counted in
- * dc_provider_rate_limit_wait_seconds_total under `provider`) and trying again, so that a
- * listing half way through never loses its place.
+ * dc_provider_rate_limit_wait_seconds_total under the running sync's provider) and trying
+ * again, so that a listing half way through never loses its place.
  */
 export async function waitOutRateLimits<T>(
   call: () => Promise<T>,
   onWait?: (detail: string | null) => Promise<void>,
-  provider = "other",
 ): Promise<T> {
   for (;;) {
     try {
@@ -44,7 +44,7 @@ export async function waitOutRateLimits<T>(
       // Jitter, so that the workers a limit stopped together do not all return at once.
       const pause = wait + Math.random() * 250;
       // Counted as the wait begins, so that a long one shows while it lasts.
-      countRateLimitWait(provider, pause / 1000);
+      countRateLimitWait(currentSync()?.provider ?? "other", pause / 1000);
       await sleep(pause);
       await onWait?.(null);
     }

@@ -219,12 +219,7 @@ export class FileProcessor {
     let content: Buffer;
     try {
       content =
-        given ??
-        (await waitOutRateLimits(
-          () => connector.getFileContent(file.path, file),
-          this.context.setDetail,
-          this.context.source.type,
-        ));
+        given ?? (await waitOutRateLimits(() => connector.getFileContent(file.path, file), this.context.setDetail));
     } catch (err) {
       if (err instanceof ConnectorError && err.retryable) throw err;
       return { kind: "failed", path: file.path, error: (err as Error).message };

@@ -400,6 +400,6 @@ export class SyncRun {
   }
 
   private providerCall<T>(call: () => Promise<T>): Promise<T> {
-    return waitOutRateLimits(call, (detail) => this.setDetail(detail), this.source.type);
+    return waitOutRateLimits(call, (detail) => this.setDetail(detail));
   }
 }

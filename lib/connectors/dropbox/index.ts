@@ -42,18 +42,14 @@ class DropboxConnector implements Connector {
 
   /** One API call: errors as connector errors, rate limits waited out and shown on the job. */
   private call<T>(what: string, fn: (dbx: Dropbox) => Promise<{ result: T }>): Promise<T> {
-    return waitOutRateLimits(
-      async () => {
-        const dbx = await this.dbx();
-        try {
-          return (await fn(dbx)).result;
-        } catch (err) {
-          throw toConnectorError(err, what);
-        }
-      },
-      this.context.onWait,
-      "dropbox",
-    );
+    return waitOutRateLimits(async () => {
+      const dbx = await this.dbx();
+      try {
+        return (await fn(dbx)).result;
+      } catch (err) {
+        throw toConnectorError(err, what);
+      }
+    }, this.context.onWait);
   }
 
   private absolute(relative: string): string {

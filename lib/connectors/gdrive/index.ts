@@ -154,22 +154,18 @@ export class GdriveConnector implements Connector {
 
   /** One API call: errors as connector errors, rate limits waited out (with backoff) and shown on the job. */
   call<T>(what: string, fn: (drive: drive_v3.Drive) => Promise<{ data: T }>): Promise<T> {
-    return waitOutRateLimits(
-      async () => {
-        const drive = await this.drive();
-        try {
-          const { data } = await fn(drive);
-          this.rateLimited = 0;
-          return data;
-        } catch (err) {
-          const mapped = toConnectorError(err, what, Math.min(64, 2 ** this.rateLimited));
-          if (mapped instanceof ConnectorRateLimitError) this.rateLimited++;
-          throw mapped;
-        }
-      },
-      this.context.onWait,
-      "gdrive",
-    );
+    return waitOutRateLimits(async () => {
+      const drive = await this.drive();
+      try {
+        const { data } = await fn(drive);
+        this.rateLimited = 0;
+        return data;
+      } catch (err) {
+        const mapped = toConnectorError(err, what, Math.min(64, 2 ** this.rateLimited));
+        if (mapped instanceof ConnectorRateLimitError) this.rateLimited++;
+        throw mapped;
+      }
+    }, this.context.onWait);
   }
 
   /** Parameters every listing needs to see shared drives. */
