@@ -3,6 +3,8 @@ import { createHash } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
+import { countEntry, planZips, type FolderStats } from "@/lib/connectors/dropbox/plan-zips";
+import type { RemoteFile } from "@/lib/connectors/types";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { startDropboxFake, type DropboxFake } from "./fakes/dropbox-server";
 import { call, closeAll, indexed, operatorToken, resetDb, waitForJob } from "./helpers";
@@ -45,6 +47,40 @@ async function assertExact(sourceId: string, expected: Map<string, string>) {
 const folder = (files: number, round = 0) =>
   new Map(Array.from({ length: files }, (_, i) => [pathOf(i), body(i, round)] as const));
 
+test("planZips splits a folder over Dropbox's zip limits by its listing into its subfolders, files beside them alone", () => {
+  const files: RemoteFile[] = [];
+  const stats: FolderStats = new Map();
+  for (let i = 0; i < 12_000; i++) {
+    const path = `${i % 2 ? "a" : "B"}/f${i}.txt`;
+    files.push({ path, size: 10, version: "v" });
+    countEntry(stats, path, 10);
+  }
+  for (const path of ["top.txt", "a", "B"]) countEntry(stats, path, path === "top.txt" ? 10 : null);
+  files.push({ path: "top.txt", size: 10, version: "v" });
+  const plan = planZips(files, false, stats);
+  assert.deepEqual(
+    plan.zips.map((z) => [z.folder, z.files.length]),
+    [
+      ["B", 6000],
+      ["a", 6000],
+    ],
+  );
+  assert.deepEqual(
+    plan.single.map((f) => f.path),
+    ["top.txt"],
+  );
+  const smallStats: FolderStats = new Map();
+  for (const file of files.slice(0, 100)) countEntry(smallStats, file.path, file.size);
+  const small = planZips(files.slice(0, 100), false, smallStats);
+  assert.deepEqual(
+    small.zips.map((z) => z.folder),
+    [""],
+    "within the limits: one zip of the folder",
+  );
+  const whole = planZips(files.slice(0, 100), true, null);
+  assert.deepEqual(whole.zips.map((z) => z.folder).sort(), ["B", "a"], "the whole Dropbox: one zip per top folder");
+});
+
 describe("Dropbox syncs from zips", () => {
   before(async () => {
     worker = await startWorker({ watch: false });
@@ -83,6 +119,20 @@ describe("Dropbox syncs from zips", () => {
       assert.equal(dbx.count("files/list_folder"), 1, "listed once");
     });
   }
+
+  test("a folder mostly of a file no sync would read (over the size cap) is split: its subfolders zipped, the files beside that file downloaded alone", async () => {
+    const dbx = await startFake(30);
+    dbx.put("/Big/d0/video.bin", Buffer.alloc(40 * 1024 * 1024, 1));
+    const sourceId = await connect();
+    await assertExact(sourceId, folder(30));
+    assert.deepEqual(
+      [...dbx.zipPaths].sort(),
+      Array.from({ length: 9 }, (_, i) => `/Big/d${i + 1}`),
+      "no zip holds the large file",
+    );
+    assert.equal(dbx.count("files/download"), 3, "the three files of d0");
+    assert.equal(dbx.count("files/list_folder"), 1, "listed once");
+  });
 
   test("an entry that does not match its listed content_hash is downloaded alone; the rest comes from the zip", async () => {
     const dbx = await startFake(30);

@@ -30,6 +30,12 @@ export const dropboxConfigSchema = tokenConfigSchema.extend({
 
 /** Entries per list_folder page (Dropbox's maximum is 2,000). */
 const PAGE_LIMIT = 2000;
+/**
+ * Beside its zips, a stream of every file downloads at most this many files alone (bad
+ * entries, lone files), this many at a time; with more, the caller reads them one by one.
+ */
+const MAX_LONE_DOWNLOADS = 100;
+const LONE_DOWNLOADS_AT_ONCE = 8;
 
 type Listed = files.FileMetadataReference | files.FolderMetadataReference | files.DeletedMetadataReference;
 
@@ -136,14 +142,14 @@ class DropboxConnector implements Connector {
   }
 
   /**
-   * Files with their content from zips (files/download_zip) instead of one download each. The
-   * files come from `options.wanted` or, without it, from one listing of the source (which the
-   * next whole listFiles() then answers); every entry is checked against the content_hash
-   * listed for it. Without `wanted` every accepted file comes through: a file a zip cannot
-   * serve (a bad entry, one missing from the zip, one a zip would not save a request for) is
-   * downloaded alone, and a zip that fails (refused, over the limits, cut short) fails the
-   * stream before any file is given, for the caller to read the listing one by one. With
-   * `wanted`, what the zips cannot serve is left out, for the caller to read.
+   * Files with their content from zips (files/download_zip) instead of one download each (see
+   * planZips for which folders). The files come from `options.wanted` or, without it, from one
+   * listing of the source (which the next whole listFiles() then answers); every entry is
+   * checked against the size and content_hash listed for it. Without `wanted` every accepted
+   * file comes through: what a zip does not serve (a bad entry, a lone file) is downloaded
+   * alone, and when a zip fails (refused, cut short) or too many files would be downloaded
+   * alone, the stream fails before it gives any file, for the caller to read the listing one
+   * by one. With `wanted`, what the zips do not serve is left out, for the caller to read.
    */
   async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFileWithContent> {
     const accept = (f: RemoteFile) => options.accept?.(f.path, f.size ?? 0) ?? true;
@@ -166,12 +172,15 @@ class DropboxConnector implements Connector {
       const failedBefore = [...this.failedZips].some(
         (f) => f === folder || folder === "" || f.startsWith(`${folder}/`),
       );
-      if (zip.refused) this.zipFailed(zip.folder, zip.refused);
-      if (complete && (zip.refused || failedBefore))
-        throw new ZipUnavailableError(this.absolute(zip.folder), zip.refused ?? "it failed before");
-      if (zip.refused || failedBefore) left.push(...zip.files);
+      if (failedBefore) left.push(...zip.files);
       else usable.push(zip);
     }
+    // Many files to read one by one are the caller's to read, in parallel and across workers.
+    if (complete && (usable.length < plan.zips.length || left.length > MAX_LONE_DOWNLOADS))
+      throw new ZipUnavailableError(
+        this.root || "/",
+        `${left.length} files would be downloaded one by one, more than ${MAX_LONE_DOWNLOADS}`,
+      );
     const dir = await mkdtemp(join(tmpdir(), "dropbox-zip-"));
     try {
       const token = await resolveAccessToken(this.context);
@@ -197,16 +206,20 @@ class DropboxConnector implements Connector {
       }
       for (const { zip, file } of downloaded) yield* this.readZip(zip, file, left);
       if (!complete) return;
-      for (const file of left) {
-        let content: Buffer;
-        try {
-          content = await this.getFileContent(file.path);
-        } catch (err) {
-          if (!(err instanceof ConnectorFileError)) throw err;
-          console.warn(`[dropbox] ${err.message}; left out of the zip sync`);
-          continue;
-        }
-        yield { ...file, size: content.length, version: dropboxContentHash(content), content };
+      for (let i = 0; i < left.length; i += LONE_DOWNLOADS_AT_ONCE) {
+        const read = await Promise.all(
+          left.slice(i, i + LONE_DOWNLOADS_AT_ONCE).map(async (file) => {
+            try {
+              const content = await this.getFileContent(file.path);
+              return { ...file, size: content.length, version: dropboxContentHash(content), content };
+            } catch (err) {
+              if (!(err instanceof ConnectorFileError)) throw err;
+              console.warn(`[dropbox] ${err.message}; left out of the sync`);
+              return null;
+            }
+          }),
+        );
+        for (const file of read) if (file) yield file;
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -25,8 +25,6 @@ export type PlannedZip = {
   files: RemoteFile[];
   /** The most its download may weigh: beyond it, files not wanted fill the zip. */
   maxBytes: number;
-  /** Why it cannot be zipped, known from the listing before asking; null when it may be. */
-  refused: string | null;
 };
 
 export type ZipPlan = { zips: PlannedZip[]; single: RemoteFile[] };
@@ -48,46 +46,52 @@ function commonFolder(paths: string[]): string {
   return common.join("/");
 }
 
+/** Why a listed folder cannot be zipped for `wanted` bytes of files, or null when it can. */
+function refusal(stats: FolderStats | null, folder: string, wanted: number): string | null {
+  const found = stats?.get(folder.toLowerCase());
+  if (!found) return null;
+  // The zip holds the folder itself as one more entry.
+  if (found.entries + 1 >= ZIP_MAX_ENTRIES) return "too_many_files";
+  if (found.bytes >= ZIP_MAX_FOLDER_BYTES || found.largest >= ZIP_MAX_FILE_BYTES) return "too_large";
+  if (found.bytes > 2 * wanted + ZIP_SLACK_BYTES) return "mostly files not wanted";
+  return null;
+}
+
 /**
- * Which folders to download as zips for `files`: the deepest folder that holds them all, or,
- * for a source that is the whole Dropbox (whose root cannot be zipped), one such folder per
- * top-level folder. Files a zip would not save a request for (alone in their folder, or at the
- * top of the whole Dropbox) are read one by one. With a listing's `stats`, a folder over
- * Dropbox's limits, or one mostly filled with files not wanted, is refused before any request.
+ * Which folders to download as zips for `files`: the deepest folder that holds them all. One
+ * that cannot be zipped (the root of the whole Dropbox, or, by a listing's `stats`, a folder
+ * over Dropbox's limits or mostly filled with files not wanted) is split into its subfolders,
+ * each planned the same way, and the files directly in it are read one by one, as is a file
+ * that a zip would not save a request for (alone in its folder).
  */
 export function planZips(files: RemoteFile[], wholeDropbox: boolean, stats: FolderStats | null): ZipPlan {
-  const groups = new Map<string, RemoteFile[]>();
-  const single: RemoteFile[] = [];
-  for (const file of files) {
-    const slash = file.path.indexOf("/");
-    if (wholeDropbox && slash < 0) {
-      single.push(file);
-      continue;
-    }
-    const key = wholeDropbox ? file.path.slice(0, slash).toLowerCase() : "";
-    const group = groups.get(key) ?? [];
-    group.push(file);
-    groups.set(key, group);
-  }
-  const zips: PlannedZip[] = [];
-  for (const group of groups.values()) {
+  const plan: ZipPlan = { zips: [], single: [] };
+  const visit = (group: RemoteFile[]) => {
     if (group.length < 2) {
-      single.push(...group);
-      continue;
+      plan.single.push(...group);
+      return;
     }
     const folder = commonFolder(group.map((f) => f.path));
     const wanted = group.reduce((sum, f) => sum + (f.size ?? 0), 0);
-    const maxBytes = 2 * wanted + ZIP_SLACK_BYTES;
-    const found = stats?.get(folder.toLowerCase());
-    let refused: string | null = null;
-    if (found) {
-      // The zip holds the folder itself as one more entry.
-      if (found.entries + 1 >= ZIP_MAX_ENTRIES) refused = `too_many_files: ${found.entries + 1} entries`;
-      else if (found.bytes >= ZIP_MAX_FOLDER_BYTES || found.largest >= ZIP_MAX_FILE_BYTES)
-        refused = `too_large: ${found.bytes} bytes`;
-      else if (found.bytes > maxBytes) refused = `${found.bytes} bytes for ${wanted} bytes of wanted files`;
+    if (!(wholeDropbox && folder === "") && refusal(stats, folder, wanted) === null) {
+      plan.zips.push({ folder, files: group, maxBytes: 2 * wanted + ZIP_SLACK_BYTES });
+      return;
     }
-    zips.push({ folder, files: group, maxBytes, refused });
-  }
-  return { zips, single };
+    const children = new Map<string, RemoteFile[]>();
+    const below = folder ? folder.length + 1 : 0;
+    for (const file of group) {
+      const slash = file.path.indexOf("/", below);
+      if (slash < 0) {
+        plan.single.push(file);
+        continue;
+      }
+      const child = file.path.slice(below, slash).toLowerCase();
+      const siblings = children.get(child);
+      if (siblings) siblings.push(file);
+      else children.set(child, [file]);
+    }
+    for (const child of children.values()) visit(child);
+  };
+  visit(files);
+  return plan;
 }
