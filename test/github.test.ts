@@ -12,7 +12,6 @@ import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { githubConnector } from "@/lib/connectors/git/github";
 import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
-import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitHubFake } from "./fakes/github-fake";
@@ -27,6 +26,7 @@ import {
   signedInUser,
   waitFor,
   waitForJob,
+  pollDueSources,
 } from "./helpers";
 
 const TOKEN = "ghp_fakeTokenForTests0123456789";
@@ -463,16 +463,16 @@ describe("GitHub sources", () => {
     const { sourceId, source } = await connect();
     assert.equal(source.webhookId, null);
     let from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     assert.deepEqual(fake.log(from), [`GET /repos/${OWNER}/${NAME}/commits/main`]);
     const before = await deliveryCount(sourceId);
     repo.commit({ "polled.md": "found by polling\n" });
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
     assert.deepEqual(await deliveredSince(sourceId, before), ["upsert polled.md"]);
     from = fake.requests.length;
-    await pollSources();
+    await pollDueSources();
     const conditional = fake.requests.slice(from);
     assert.equal(conditional.length, 1);
     assert.ok(conditional[0]!.headers["if-none-match"], "the poll is a conditional request");
@@ -603,7 +603,7 @@ describe("GitHub sources", () => {
       const { sourceId } = await connect();
       assert.equal((await indexedContent(sourceId)).size, 0);
       own.commit({ "first.md": "# first\n" });
-      assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+      assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
       const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
       assert.equal((await waitForJob(job!.id)).status, "completed");
       assert.deepEqual([...(await indexedContent(sourceId)).keys()], ["first.md"]);
@@ -616,7 +616,7 @@ describe("GitHub sources", () => {
       const { sourceId } = await connect();
       own.renameBranch("main", "trunk");
       const status = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.status;
-      assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+      assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
       assert.equal(await status(), "error", "the poll's failure shows on the source");
       const [polled] = await db().select().from(sources).where(eq(sources.id, sourceId));
       assert.match(
@@ -638,7 +638,7 @@ describe("GitHub sources", () => {
       assert.equal(synced!.statusDetail, job.errorMessage);
 
       ownFake.setToken("ghp_rotatedElsewhere");
-      await pollSources();
+      await pollDueSources();
       assert.equal(await status(), "needs_reauth");
     });
   });
@@ -655,7 +655,7 @@ describe("GitHub sources", () => {
       ] as const) {
         ownFake.renameRepo(next);
         own.commit({ [file]: `# ${file}\n` });
-        assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+        assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
         assert.equal((await config()).repo, next);
         const [job] = await db()
           .select()
