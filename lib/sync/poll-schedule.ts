@@ -72,7 +72,7 @@ export function pollTickSeconds(cron: string, from = new Date()): number {
   }
 }
 
-export function pollSettings(env: NodeJS.ProcessEnv = process.env): PollSettings {
+export function pollSettings(env: Record<string, string | undefined> = process.env): PollSettings {
   const minInterval = positiveNumber(env.POLL_MIN_INTERVAL, 60);
   return {
     budgetFraction: Math.min(1, positiveNumber(env.POLL_BUDGET_FRACTION, 0.5)),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, isNotNull, isNull, or } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, not, or } from "drizzle-orm";
 import { getDb, getPool } from "@/lib/db/client";
 import { pollBudgets, sources, type Source } from "@/lib/db/schema";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
@@ -54,7 +54,12 @@ function budgetKey(source: Source): { key: string; authenticated: boolean } {
 }
 
 type PollOutcome =
-  { id: string; changed: boolean } | { id: string; limited: Date | null } | { id: string; failed: true };
+  | { id: string; changed: boolean }
+  | { id: string; failed: true }
+  /** The provider answered with a rate limit. */
+  | { id: string; limited: true }
+  /** Not asked: its budget was rate-limited earlier in the run. */
+  | { id: string; skipped: true };
 
 /**
  * Sources the provider cannot call back are polled, cheaply: one request each (a conditional
@@ -66,18 +71,19 @@ type PollOutcome =
 export async function pollSources(options: { now?: Date } = {}): Promise<{ checked: number; queued: number }> {
   const now = options.now ?? new Date();
   const settings = pollSettings();
-  const rows = await getDb()
-    .select()
-    .from(sources)
-    .where(
-      and(
-        inArray(sources.type, polledTypes()),
-        or(isNull(sources.webhookId), inArray(sources.type, ["dropbox"])),
-        // Synced at least once; an empty repository has no cursor yet and is polled all the same.
-        isNotNull(sources.lastSyncAt),
-        inArray(sources.status, ["synced", "error"]),
-      ),
-    );
+  const polled = and(
+    inArray(sources.type, polledTypes()),
+    or(isNull(sources.webhookId), inArray(sources.type, ["dropbox"])),
+    // Synced at least once; an empty repository has no cursor yet and is polled all the same.
+    isNotNull(sources.lastSyncAt),
+    inArray(sources.status, ["synced", "error"]),
+  )!;
+  const rows = await getDb().select().from(sources).where(polled);
+  // A source no longer polled (it got a webhook, needs a new token) shows no next poll.
+  await getDb()
+    .update(sources)
+    .set({ nextPollAt: null })
+    .where(and(isNotNull(sources.nextPollAt), not(polled)));
   const byId = new Map(rows.map((row) => [row.id, row]));
   const keys = new Map<string, string>();
   const budgetInputs = new Map<string, BudgetInput>();
@@ -106,27 +112,37 @@ export async function pollSources(options: { now?: Date } = {}): Promise<{ check
     })),
   });
 
-  // A budget the provider rate-limits stops for this run: its other sources stay due.
-  const limited = new Map<string, Date | null>();
-  const outcomes = await withoutRateLimitWaits(() =>
-    mapLimit(plan.poll, POLL_CONCURRENCY, async ({ id, key }): Promise<PollOutcome> => {
-      if (limited.has(key)) return { id, limited: null };
-      try {
-        return { id, changed: await pollOne(byId.get(id)!) };
-      } catch (err) {
-        if (err instanceof ConnectorRateLimitError) {
-          limited.set(key, err.retryAt);
-          console.warn(`[poll] source ${id}: rate limited until ${err.retryAt.toISOString()}`);
-          return { id, limited: err.retryAt };
-        }
-        // One source's failure (of any kind) never stops the others' polls.
-        const reason = err instanceof ConnectorError ? err.message : `${(err as Error).name ?? "Error"}`;
-        console.warn(`[poll] source ${id}: ${reason}`);
-        if (err instanceof ConnectorError && !err.retryable) await recordPollFailure(id, err);
-        return { id, failed: true };
+  // A budget's sources are asked one after another (budgets side by side), and a budget the
+  // provider rate-limits stops for this run: its other sources stay due.
+  const limited = new Map<string, Date>();
+  const groups = new Map<string, string[]>();
+  for (const { id, key } of plan.poll) groups.set(key, [...(groups.get(key) ?? []), id]);
+  const outcomes = (
+    await withoutRateLimitWaits(() =>
+      mapLimit([...groups], POLL_CONCURRENCY, async ([key, ids]) => {
+        const done: PollOutcome[] = [];
+        for (const id of ids) done.push(limited.has(key) ? { id, skipped: true } : await pollOrRecord(id, key));
+        return done;
+      }),
+    )
+  ).flat();
+
+  async function pollOrRecord(id: string, key: string): Promise<PollOutcome> {
+    try {
+      return { id, changed: await pollOne(byId.get(id)!) };
+    } catch (err) {
+      if (err instanceof ConnectorRateLimitError) {
+        limited.set(key, err.retryAt);
+        console.warn(`[poll] source ${id}: rate limited until ${err.retryAt.toISOString()}`);
+        return { id, limited: true };
       }
-    }),
-  );
+      // One source's failure (of any kind) never stops the others' polls.
+      const reason = err instanceof ConnectorError ? err.message : `${(err as Error).name ?? "Error"}`;
+      console.warn(`[poll] source ${id}: ${reason}`);
+      if (err instanceof ConnectorError && !err.retryable) await recordPollFailure(id, err);
+      return { id, failed: true };
+    }
+  }
 
   let queued = 0;
   const next: { id: string; nextPollAt: Date; interval: number | null }[] = plan.placed.map((p) => ({
@@ -134,8 +150,8 @@ export async function pollSources(options: { now?: Date } = {}): Promise<{ check
     interval: null,
   }));
   for (const outcome of outcomes) {
-    // Rate limited: still due, asked first once the budget's back-off ends.
-    if ("limited" in outcome) continue;
+    // Rate limited or not asked: still due, asked first once the budget's back-off ends.
+    if ("limited" in outcome || "skipped" in outcome) continue;
     const row = byId.get(outcome.id)!;
     const changed = "changed" in outcome && outcome.changed;
     if (changed) {
@@ -163,11 +179,10 @@ export async function pollSources(options: { now?: Date } = {}): Promise<{ check
   for (const outcome of outcomes) {
     const key = keys.get(outcome.id)!;
     const state = budgetsAfter.get(key)!;
-    if (!("limited" in outcome) && !limited.has(key) && state.strikes > 0)
-      budgetsAfter.set(key, { ...state, strikes: 0, backoffUntil: null });
+    if (!limited.has(key) && state.strikes > 0) budgetsAfter.set(key, { ...state, strikes: 0, backoffUntil: null });
   }
   await saveBudgets(budgetsAfter);
-  return { checked: outcomes.filter((o) => !("limited" in o)).length, queued };
+  return { checked: outcomes.filter((o) => !("skipped" in o)).length, queued };
 }
 
 /** Whether the source changed since its cursor; stores a config the provider moved. */
