@@ -121,10 +121,11 @@ describe("poll schedule", () => {
     });
     assert.equal(plan.poll.length, 0);
     assert.equal(plan.placed.length, 6000);
-    // 2,000 sources on one budget at 60 s want 120,000 polls an hour: stretched by ~60.
+    // 2,000 sources on one budget at 60 s want 120,000 polls an hour: stretched ~50 times (and
+    // more for the headroom), placed over the mean gap of that interval.
     const stretch = plan.stretch.get("credential:0")!;
-    assert.ok(stretch > 50 && stretch < 80, `stretch ${stretch}`);
-    const spanSeconds = 60 * stretch;
+    assert.ok(stretch > 50 && stretch < 100, `stretch ${stretch}`);
+    const spanSeconds = 60 * stretch * 0.75;
     const minutes = new Map<number, number>();
     for (const p of plan.placed) {
       const offset = (p.nextPollAt.getTime() - now.getTime()) / 1000;
@@ -168,7 +169,7 @@ describe("poll schedule", () => {
       });
       const seconds = (nextPollAt.getTime() - now.getTime()) / 1000;
       assert.ok(seconds + settings.tickSeconds <= interval * 3, `${seconds} s`);
-      assert.ok(seconds >= interval * 3 * 0.9 - settings.tickSeconds - 1e-9, `${seconds} s`);
+      assert.ok(seconds >= interval * 3 * 0.5 - settings.tickSeconds - 1e-9, `${seconds} s`);
     }
   });
 
@@ -216,7 +217,10 @@ describe("poll schedule", () => {
     ];
     const result = simulatePolls({ sources, perHour: () => 2500, settings, hours: 4 });
     assert.ok(result.medianGap.changing <= 180, `changing sources polled every ${result.medianGap.changing} s`);
-    assert.ok(result.medianGap.quiet >= 1500, `quiet sources polled every ${result.medianGap.quiet} s`);
+    assert.ok(
+      result.medianGap.quiet >= 900 && result.medianGap.quiet <= 1800,
+      `quiet sources polled every ${result.medianGap.quiet} s`,
+    );
     assert.ok(result.maxGapRatio <= 1 + 1e-9);
   });
 });

@@ -24,6 +24,8 @@ export type SimResult = {
   maxPerSlidingHour: Map<string, number>;
   /** The longest gap between two polls of a source over the effective interval it was given. */
   maxGapRatio: number;
+  /** The same per budget key. */
+  maxGapRatioByKey: Map<string, number>;
   /** The longest wait past a source's next poll time, in seconds. */
   maxLateSeconds: number;
   /** The most polls of one key at one tick. */
@@ -79,6 +81,7 @@ export function simulatePolls(input: {
   const budgets = new Map<string, BudgetState | null>();
   const pollsByKey = new Map<string, number[]>();
   let maxGapRatio = 0;
+  const maxGapRatioByKey = new Map<string, number>();
   let maxLateSeconds = 0;
   let maxPerTick = 0;
   let changesFound = 0;
@@ -123,6 +126,7 @@ export function simulatePolls(input: {
         const gap = (t - s.lastPoll) / 1000;
         s.gaps.push(gap);
         maxGapRatio = Math.max(maxGapRatio, gap / s.promised);
+        maxGapRatioByKey.set(c.key, Math.max(maxGapRatioByKey.get(c.key) ?? 0, gap / s.promised));
       }
       const every = s.source.changeEvery;
       const since = s.lastPoll ?? start;
@@ -163,6 +167,7 @@ export function simulatePolls(input: {
     pollsByKey,
     maxPerSlidingHour,
     maxGapRatio,
+    maxGapRatioByKey,
     maxLateSeconds,
     maxPerTick,
     neverPolled: all.filter((s) => s.lastPoll === null).length,

@@ -14,8 +14,9 @@ import { CronExpressionParser } from "cron-parser";
 //   the intervals of a budget's sources ask for more polls an hour than the budget refills, all
 //   of them are stretched by the same factor (the budget wins over POLL_MAX_INTERVAL).
 // - Spreading. A source not placed yet gets a random time within its first interval; a polled
-//   one its interval less up to a tenth (random) and less one tick, so that ticks (the cron of
-//   the poll job) round it up to at most its interval. Sources never line up on one minute.
+//   one its interval less up to a half (random) and less one tick, so that ticks (the cron of
+//   the poll job) round it up to at most its interval. Sources never line up on one minute, and
+//   sources that did (connected together) drift apart.
 // - Back-off. A budget the provider rate-limits stops until the provider's time, and at least a
 //   minute doubling with each limit met in a row.
 
@@ -45,8 +46,14 @@ export const HOURLY_LIMITS: Record<string, { token: number; anonymous: number }>
 
 /** The most of its hourly share a budget may spend at once (seconds of its rate, at least one poll). */
 const BURST_SECONDS = 300;
-/** Intervals are stretched to leave this share of the refill free, for the jitter and retries. */
-const HEADROOM = 0.8;
+/** Intervals are stretched to leave this share of the refill free, for bursts and retries. */
+const HEADROOM = 0.85;
+/**
+ * A next poll comes after its interval less up to this share of it (random): the mean gap is
+ * then (1 - JITTER / 2) of the interval, which the stretch accounts for. Wide enough that sources
+ * placed together drift apart within a few polls instead of coming due together again.
+ */
+const JITTER = 0.5;
 const GROWTH = 1.5;
 const SHRINK = 0.25;
 /** The shortest back-off after a rate limit, doubled per limit met in a row, at most an hour. */
@@ -145,7 +152,7 @@ export function ownInterval(interval: number | null, settings: PollSettings): nu
  */
 export function stretchFactor(intervals: number[], perHour: number): number {
   const wanted = intervals.reduce((sum, interval) => sum + 3600 / interval, 0);
-  const refillPerHour = bucketOf(perHour).perSecond * 3600 * HEADROOM;
+  const refillPerHour = bucketOf(perHour).perSecond * 3600 * HEADROOM * (1 - JITTER / 2);
   if (refillPerHour <= 0) return 1;
   return Math.max(1, wanted / refillPerHour);
 }
@@ -181,7 +188,8 @@ export function planTick(input: {
     const due: PollCandidate[] = [];
     for (const c of list) {
       if (!c.nextPollAt) {
-        const seconds = random() * ownInterval(c.interval, settings) * factor;
+        // Over the mean gap the stretch was reckoned with, so the first round keeps to the refill.
+        const seconds = random() * ownInterval(c.interval, settings) * factor * (1 - JITTER / 2);
         placed.push({ id: c.id, nextPollAt: new Date(now.getTime() + seconds * 1000) });
       } else if (c.nextPollAt.getTime() <= now.getTime()) due.push(c);
     }
@@ -215,6 +223,6 @@ export function afterPoll(input: {
   const current = ownInterval(input.interval, settings);
   const interval = Math.round(ownInterval(current * (input.changed ? SHRINK : GROWTH), settings));
   const effective = interval * Math.max(1, input.stretch);
-  const seconds = Math.max(0, effective * (1 - random() * 0.1) - settings.tickSeconds);
+  const seconds = Math.max(0, effective * (1 - random() * JITTER) - settings.tickSeconds);
   return { interval, nextPollAt: new Date(input.now.getTime() + seconds * 1000) };
 }
