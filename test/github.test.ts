@@ -600,42 +600,55 @@ describe("GitHub sources", () => {
 
   test("the poll schedule: a source shows its next poll in the API and is not asked before it; two sources on one token share a budget that a 429 stops", async () => {
     delete process.env.APP_URL;
-    const first = await connect();
-    const second = await connect();
-    const polls = () => fake.log(0).filter((l) => l === `GET /repos/${OWNER}/${NAME}/commits/main`).length;
-    const row = async (id: string) => (await db().select().from(sources).where(eq(sources.id, id)))[0]!;
-    const before = polls();
-    // Placed within their first interval (the minimum, a minute), not asked at once.
-    const start = Date.now();
-    assert.deepEqual(await pollSources(), { checked: 0, queued: 0 });
-    assert.equal(polls(), before);
-    const shown = await call(sourceRoute.GET, "GET", `/api/sources/${first.sourceId}`, {
-      token,
-      params: { id: first.sourceId },
-    });
-    const nextPollAt = Date.parse(shown.json.nextPollAt);
-    assert.ok(nextPollAt >= start && nextPollAt <= Date.now() + 60_000, shown.json.nextPollAt);
-    assert.deepEqual(await pollSources(), { checked: 0, queued: 0 }, "not asked again before its time");
+    // Intervals longer than the test, so that the worker's own poll ticks find nothing due.
+    process.env.POLL_MIN_INTERVAL = "600";
+    process.env.POLL_MAX_INTERVAL = "7200";
+    try {
+      const first = await connect();
+      const second = await connect();
+      const polls = () => fake.log(0).filter((l) => l === `GET /repos/${OWNER}/${NAME}/commits/main`).length;
+      const row = async (id: string) => (await db().select().from(sources).where(eq(sources.id, id)))[0]!;
+      const before = polls();
+      // Placed within their first interval, not asked at once.
+      await db().update(sources).set({ nextPollAt: null });
+      const start = Date.now();
+      assert.deepEqual(await pollSources(), { checked: 0, queued: 0 });
+      assert.equal(polls(), before);
+      const shown = await call(sourceRoute.GET, "GET", `/api/sources/${first.sourceId}`, {
+        token,
+        params: { id: first.sourceId },
+      });
+      const nextPollAt = Date.parse(shown.json.source.nextPollAt);
+      assert.ok(nextPollAt >= start - 1000 && nextPollAt <= Date.now() + 600_000, shown.json.source.nextPollAt);
+      await db()
+        .update(sources)
+        .set({ nextPollAt: new Date(Date.now() + 3600_000) });
+      assert.deepEqual(await pollSources(), { checked: 0, queued: 0 }, "not asked before its time");
+      assert.equal(polls(), before);
 
-    assert.deepEqual(await pollDueSources(), { checked: 2, queued: 0 });
-    const polled = await row(first.sourceId);
-    assert.equal(polled.pollInterval, 90, "nothing changed: the interval grows");
-    assert.ok(polled.nextPollAt!.getTime() > Date.now(), "and the next poll is ahead");
+      assert.deepEqual(await pollDueSources(), { checked: 2, queued: 0 });
+      const polled = await row(first.sourceId);
+      assert.equal(polled.pollInterval, 900, "nothing changed: the interval grows");
+      assert.ok(polled.nextPollAt!.getTime() > Date.now(), "and the next poll is ahead");
 
-    // The provider's 429 stops the token's budget (both sources) until its Retry-After.
-    fake.inject(/^GET \/repos\/octo\/demo\/commits\/main$/, 429, {
-      headers: { "retry-after": "600" },
-      body: JSON.stringify({ message: "API rate limit exceeded" }),
-    });
-    const limitedFrom = polls();
-    assert.equal((await pollDueSources()).checked, 1, "the second source is not asked after the first's 429");
-    assert.equal(polls(), limitedFrom + 1);
-    const [budget] = await db().select().from(pollBudgets);
-    assert.ok(budget!.backoffUntil!.getTime() >= Date.now() + 590_000, String(budget!.backoffUntil));
-    assert.equal((await pollDueSources()).checked, 0);
-    assert.equal(polls(), limitedFrom + 1, "nothing asked during the back-off");
-    for (const id of [first.sourceId, second.sourceId])
-      assert.equal((await row(id)).nextPollAt!.getTime(), budget!.backoffUntil!.getTime(), "shown as its next poll");
+      // The provider's 429 stops the token's budget (both sources) until its Retry-After.
+      fake.inject(/^GET \/repos\/octo\/demo\/commits\/main$/, 429, {
+        headers: { "retry-after": "600" },
+        body: JSON.stringify({ message: "API rate limit exceeded" }),
+      });
+      const limitedFrom = polls();
+      assert.equal((await pollDueSources()).checked, 1, "the second source is not asked after the first's 429");
+      assert.equal(polls(), limitedFrom + 1);
+      const [budget] = await db().select().from(pollBudgets);
+      assert.ok(budget!.backoffUntil!.getTime() >= Date.now() + 590_000, String(budget!.backoffUntil));
+      assert.equal((await pollDueSources()).checked, 0);
+      assert.equal(polls(), limitedFrom + 1, "nothing asked during the back-off");
+      for (const id of [first.sourceId, second.sourceId])
+        assert.equal((await row(id)).nextPollAt!.getTime(), budget!.backoffUntil!.getTime(), "shown as its next poll");
+    } finally {
+      delete process.env.POLL_MIN_INTERVAL;
+      delete process.env.POLL_MAX_INTERVAL;
+    }
   });
 
   test("an empty repository (GitHub answers 409) is an empty index: the sync completes with 0 files, the first push fills it", async () => {
