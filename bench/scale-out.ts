@@ -303,10 +303,10 @@ async function runSchedule(): Promise<{ metrics: Metric[]; notes: string[]; titl
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(
-      `[bench] schedule, ${scenario.name}, ${SCHEDULE_HOURS} h on a fake clock (${seconds} s): longest wait ${result.maxGapRatio.toFixed(3)}× the interval; most polls of one budget in one tick ${result.maxPerTick}; never polled ${result.neverPolled}; median gap changing ${result.medianGap.changing} s, quiet ${result.medianGap.quiet} s; change found ${Math.round(result.meanDetectionSeconds)} s after it on average`,
+      `[bench] schedule, ${scenario.name}, ${SCHEDULE_HOURS} h on a fake clock (${seconds} s): longest wait ${result.maxGapRatio.toFixed(4)}× the interval; most polls of one budget in one tick ${result.maxPerTick}; never polled ${result.neverPolled}; median gap changing ${result.medianGap.changing} s, quiet ${result.medianGap.quiet} s; change found ${Math.round(result.meanDetectionSeconds)} s after it on average`,
     );
     notes.push(
-      `schedule, ${scenario.name}: longest wait ${result.maxGapRatio.toFixed(3)}× the interval, ${result.maxPerTick} polls at most per budget and tick, ${result.neverPolled} never polled, changes found after ${Math.round(result.meanDetectionSeconds)} s on average`,
+      `schedule, ${scenario.name}: longest wait ${result.maxGapRatio.toFixed(4)}× the interval, ${result.maxPerTick} polls at most per budget and tick, ${result.neverPolled} never polled, changes found after ${Math.round(result.meanDetectionSeconds)} s on average`,
     );
     for (const g of scenario.groups) {
       const most = result.maxPerSlidingHour.get(g.key) ?? 0;
@@ -314,7 +314,7 @@ async function runSchedule(): Promise<{ metrics: Metric[]; notes: string[]; titl
       const polls = result.pollsByKey.get(g.key)?.length ?? 0;
       const meanInterval = (g.count * SCHEDULE_HOURS * 3600) / Math.max(1, polls);
       console.log(
-        `[bench]   ${g.key} (${g.count} sources): at most ${most} polls in any hour, budget ${budget}; each source polled every ${Math.round(meanInterval)} s on average; longest wait ${(result.maxGapRatioByKey.get(g.key) ?? 0).toFixed(3)}× its interval`,
+        `[bench]   ${g.key} (${g.count} sources): at most ${most} polls in any hour, budget ${budget}; each source polled every ${Math.round(meanInterval)} s on average; longest wait ${(result.maxGapRatioByKey.get(g.key) ?? 0).toFixed(4)}× its interval`,
       );
       metrics.push(
         {
