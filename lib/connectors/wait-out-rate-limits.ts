@@ -22,6 +22,11 @@ export function withRateLimitBudget<T>(run: () => Promise<T>): Promise<T> {
   return budgets.run({ remainingMs }, run);
 }
 
+/** Runs `run` with rate limits thrown at once (a poll: its schedule waits, not the request). */
+export function withoutRateLimitWaits<T>(run: () => Promise<T>): Promise<T> {
+  return budgets.run({ remainingMs: 0 }, run);
+}
+
 /**
  * Runs one provider request, waiting out its rate limits (shown through `onWait`, counted in
  * dc_provider_rate_limit_wait_seconds_total under the running sync's provider) and trying
