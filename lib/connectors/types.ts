@@ -68,7 +68,7 @@ export type WebhookRequest = { headers: Headers; rawBody: string };
 export type WebhookRegistration = { webhookId: string };
 
 /**
- * The seed's BaseConnector, plus what real syncs need. One instance serves one sync of one
+ * A provider behind one interface: listing, content, deltas and webhooks. One instance serves one sync of one
  * source: `currentCursor()` pins the snapshot that listing and content then refer to.
  */
 export interface Connector {

@@ -143,7 +143,7 @@ type Row = {
  * first by default), each with its latest job and file count (kept on the source row). Without
  * a limit, all of them (`nextCursor` null); with one, a page and the cursor of the next. One
  * statement: each source's latest job by the (source_id, created_at) index, the rows as the
- * driver parses them (drizzle's mapping of 10,000 rows took about as long as the query).
+ * driver parses them (mapping thousands of rows through drizzle costs as much as the query).
  */
 export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
   const sort: SourceSort = query.sort ?? "-createdAt";
