@@ -32,61 +32,46 @@ export default async function JobsPage({
           No job matches these filters.
         </p>
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
-          <table className="w-full min-w-[48rem] text-left text-sm" aria-label="Jobs">
-            <thead className="bg-zinc-50 text-xs text-zinc-600 dark:bg-zinc-900 dark:text-zinc-400">
+        <div className="table-frame">
+          <table className="data-table min-w-[48rem]" aria-label="Jobs">
+            <thead>
               <tr>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Queued
-                </th>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Source
-                </th>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Type
-                </th>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Trigger
-                </th>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Status
-                </th>
-                <th scope="col" className="px-3 py-2 text-right font-medium">
+                <th scope="col">Queued</th>
+                <th scope="col">Source</th>
+                <th scope="col">Type</th>
+                <th scope="col">Trigger</th>
+                <th scope="col">Status</th>
+                <th scope="col" className="num">
                   Indexed / failed
                 </th>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Error
-                </th>
+                <th scope="col">Error</th>
               </tr>
             </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-900">
+            <tbody>
               {jobs.map((j) => (
                 <tr key={j.id} data-testid="job-row">
-                  <td className="whitespace-nowrap px-3 py-1.5 text-xs">
-                    <Link href={`/jobs/${j.id}`} className="hover:underline">
+                  <td className="whitespace-nowrap">
+                    <Link href={`/jobs/${j.id}`} className="link">
                       <RelativeTime iso={j.createdAt} />
                     </Link>
                   </td>
-                  <td className="max-w-[14rem] truncate px-3 py-1.5 text-xs">
-                    <Link href={`/sources/${j.sourceId}`} className="hover:underline">
+                  <td className="max-w-[14rem] truncate">
+                    <Link href={`/sources/${j.sourceId}`} className="link">
                       {j.sourceName}
                     </Link>
                   </td>
-                  <td className="px-3 py-1.5 text-xs">{j.type}</td>
-                  <td className="px-3 py-1.5 text-xs">{j.trigger}</td>
-                  <td className="px-3 py-1.5">
+                  <td>{j.type}</td>
+                  <td>{j.trigger}</td>
+                  <td>
                     <StatusBadge status={j.status} testId="job-status" />
                   </td>
-                  <td className="px-3 py-1.5 text-right text-xs tabular-nums">
+                  <td className="num">
                     {j.filesProcessed} / {j.filesFailed}
                   </td>
-                  <td className="px-3 py-1.5 text-xs">
+                  <td>
                     <div className="flex items-center gap-2">
                       {(j.status === "failed" || j.filesFailed > 0) && (
-                        <Link
-                          href={`/jobs/${j.id}`}
-                          className="max-w-xs truncate text-red-700 underline dark:text-red-400"
-                        >
+                        <Link href={`/jobs/${j.id}`} className="error-text max-w-xs truncate underline">
                           {j.errorMessage ?? `${j.filesFailed} failed files`}
                         </Link>
                       )}

@@ -1,7 +1,8 @@
 import type { z } from "zod";
 
-export const SOURCE_TYPES = ["github", "gitlab", "bitbucket", "gdrive", "dropbox", "local"] as const;
-export type SourceType = (typeof SOURCE_TYPES)[number];
+import type { SourceType } from "@/lib/providers";
+
+export { SOURCE_TYPES, type SourceType } from "@/lib/providers";
 
 /** One file as the provider lists it, before its content is read. */
 export type RemoteFile = {

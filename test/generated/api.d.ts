@@ -552,6 +552,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -673,6 +675,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -791,6 +795,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -945,6 +951,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -1141,6 +1149,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            /** @description The content is a Git LFS pointer, not the object it stands for */
                             lfs: boolean;
                         }[];
                         nextCursor: string | null;
@@ -1203,6 +1212,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            /** @description The content is a Git LFS pointer, not the object it stands for */
                             lfs: boolean;
                         };
                         content: string;
@@ -1306,6 +1316,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                             sourceName: string;
                         }[];
@@ -1390,6 +1402,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                         };
                     };
@@ -1472,6 +1486,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                         };
                     };
