@@ -80,7 +80,7 @@ export function FileBrowser({
         </p>
       )}
       <div className={`table-frame ${query.isFetching && !query.isFetchingNextPage ? "opacity-70" : ""}`}>
-        <table className="data-table min-w-[40rem]" aria-label="Indexed files" aria-busy={query.isFetching}>
+        <table className="data-table file-table min-w-[40rem]" aria-label="Indexed files" aria-busy={query.isFetching}>
           <thead>
             <tr>
               <th scope="col">Path</th>
@@ -95,17 +95,15 @@ export function FileBrowser({
           <tbody>
             {files.map((f) => (
               <tr key={f.path} data-testid="file-row">
-                <td className="max-w-md truncate font-mono">
+                <td>
                   <Link href={`/sources/${sourceId}/file?path=${encodeURIComponent(f.path)}`} className="link">
                     {f.path}
                   </Link>
                 </td>
                 <td>{f.language ?? "—"}</td>
-                <td className="num">{formatBytes(f.size)}</td>
-                <td className="font-mono" title={f.sha ?? undefined}>
-                  {f.sha?.slice(0, 10) ?? "—"}
-                </td>
-                <td className="whitespace-nowrap">
+                <td>{formatBytes(f.size)}</td>
+                <td title={f.sha ?? undefined}>{f.sha?.slice(0, 10) ?? "—"}</td>
+                <td>
                   <RelativeTime iso={f.indexedAt} fallback="—" />
                 </td>
               </tr>

@@ -3,9 +3,7 @@ import Link from "next/link";
 import { JobsFilters } from "@/components/jobs-filters";
 import { jobsHref } from "@/components/jobs-url";
 import { pagingHrefs } from "@/components/list-url";
-import { RelativeTime } from "@/components/relative-time";
-import { RetryFailedButton } from "@/components/retry-failed-button";
-import { StatusBadge } from "@/components/status-badge";
+import { JobsTable } from "@/components/jobs-table";
 import { secondaryButtonClass } from "@/components/ui";
 import { actorOf, requireUser } from "@/lib/auth/current-user";
 import { dashboardJobs, jobsPageQuery } from "@/lib/dashboard";
@@ -32,59 +30,7 @@ export default async function JobsPage({
           No job matches these filters.
         </p>
       ) : (
-        <div className="table-frame">
-          <table className="data-table min-w-[48rem]" aria-label="Jobs">
-            <thead>
-              <tr>
-                <th scope="col">Queued</th>
-                <th scope="col">Source</th>
-                <th scope="col">Type</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">
-                  Indexed / failed
-                </th>
-                <th scope="col">Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {jobs.map((j) => (
-                <tr key={j.id} data-testid="job-row">
-                  <td className="whitespace-nowrap">
-                    <Link href={`/jobs/${j.id}`} className="link">
-                      <RelativeTime iso={j.createdAt} />
-                    </Link>
-                  </td>
-                  <td className="max-w-[14rem] truncate">
-                    <Link href={`/sources/${j.sourceId}`} className="link">
-                      {j.sourceName}
-                    </Link>
-                  </td>
-                  <td>{j.type}</td>
-                  <td>{j.trigger}</td>
-                  <td>
-                    <StatusBadge status={j.status} testId="job-status" />
-                  </td>
-                  <td className="num">
-                    {j.filesProcessed} / {j.filesFailed}
-                  </td>
-                  <td>
-                    <div className="flex items-center gap-2">
-                      {(j.status === "failed" || j.filesFailed > 0) && (
-                        <Link href={`/jobs/${j.id}`} className="error-text max-w-xs truncate underline">
-                          {j.errorMessage ?? `${j.filesFailed} failed files`}
-                        </Link>
-                      )}
-                      {j.filesFailed > 0 && j.status !== "queued" && j.status !== "running" && (
-                        <RetryFailedButton jobId={j.id} />
-                      )}
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <JobsTable jobs={jobs} />
       )}
       <nav aria-label="Pages" className="flex items-center justify-between text-sm">
         {paging.previous ? (

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { browseBody } from "@/lib/connectors/browse";
 import { activitySchema } from "@/lib/jobs/schemas";
+import { problemSchema } from "./problem";
 import { createCredentialBody, credentialResponse, listCredentialsResponse } from "@/lib/oauth/schemas";
 import { OAUTH_PROVIDERS, SOURCE_TYPES } from "@/lib/providers";
 import {
@@ -31,14 +32,6 @@ import { healthResponse } from "@/lib/workers/schemas";
 
 // The API reference, generated (zod 4's JSON Schema output) from the schemas the route handlers
 // validate requests with and the response schemas their answers are typed by.
-
-const problem = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
 
 type Operation = {
   method: "get" | "post" | "patch" | "delete";
@@ -384,7 +377,7 @@ export function openApiDocument(serverUrl?: string) {
           description: "The dashboard's sign-in session",
         },
       },
-      schemas: { Problem: jsonSchema(problem, "output") },
+      schemas: { Problem: jsonSchema(problemSchema, "output") },
     },
     paths,
   };
