@@ -139,6 +139,11 @@ export const sourceSchema = z.object({
     .int()
     .nullable()
     .describe("Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any"),
+  nextPollAt: timestamp
+    .nullable()
+    .describe(
+      "When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet",
+    ),
 });
 export type SourceDto = z.infer<typeof sourceSchema>;
 

@@ -67,6 +67,7 @@ export const SOURCE_FIELDS = [
   "fileCount",
   "verifiedAt",
   "drift",
+  "nextPollAt",
 ] as const satisfies readonly (keyof Source)[];
 export type SourceFields = Pick<Source, (typeof SOURCE_FIELDS)[number]>;
 
@@ -85,6 +86,7 @@ export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields
     fileCount: source.fileCount,
     verifiedAt: iso(source.verifiedAt),
     drift: source.drift,
+    nextPollAt: iso(source.nextPollAt),
     ...(extra.latestJob !== undefined ? { latestJob: extra.latestJob ? toJobDto(extra.latestJob) : null } : {}),
   };
 }

@@ -561,6 +561,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         }[];
                         nextCursor: string | null;
                         /** @description Sources per status matching q and type (the status filter aside) */
@@ -684,6 +686,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                         /** Format: uuid */
                         jobId: string;
@@ -804,6 +808,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                     };
                 };
@@ -960,6 +966,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                     };
                 };
