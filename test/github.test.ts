@@ -670,6 +670,41 @@ describe("GitHub sources", () => {
     });
   });
 
+  test("a webhook is matched by the repository's id: a push from the renamed repository syncs and stores the new name; another repository under the followed name is recorded and ignored", async () => {
+    await withOwnRepo({ "a.md": "# a\n" }, async ({ repo: own, fake: ownFake }) => {
+      const { sourceId } = await connect();
+      const secret = ownFake.hooks[0]!.secret;
+      const hookId = String(ownFake.hooks[0]!.id);
+      const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
+      const pushFrom = (repository: { full_name: string; id: number }, after: string) =>
+        JSON.stringify({ ...JSON.parse(pushPayload(own.head(), after)), repository });
+
+      // Another repository that now has the followed name (the source's moved away).
+      const impostor = pushFrom({ full_name: `${OWNER}/${NAME}`, id: 99 }, own.head());
+      const ignored = await deliver(impostor, signedHeaders(impostor, secret, "push", randomUUID(), hookId));
+      assert.equal(ignored.status, 202);
+      assert.equal(ignored.json.queued, 0, "a verified push about another repository is recorded and ignored");
+
+      ownFake.renameRepo("neworg/moved");
+      own.commit({ "after-move.md": "# moved\n" });
+      const moved = pushFrom({ full_name: "neworg/moved", id: 1 }, own.head());
+      const accepted = await deliver(moved, signedHeaders(moved, secret, "push", randomUUID(), hookId));
+      assert.equal(accepted.status, 202);
+      assert.equal(accepted.json.queued, 1, "the renamed repository is still the source's");
+      const [job] = await db()
+        .select()
+        .from(syncJobs)
+        .where(eq(syncJobs.trigger, "webhook"))
+        .orderBy(desc(syncJobs.createdAt))
+        .limit(1);
+      assert.equal((await waitForJob(job!.id)).status, "completed");
+      assert.ok((await indexedContent(sourceId)).has("after-move.md"));
+      assert.equal((await config()).repo, "neworg/moved");
+      const events = await db().select().from(webhookEvents).where(eq(webhookEvents.sourceId, sourceId));
+      assert.deepEqual(events.map((e) => e.processed).sort(), [false, true]);
+    });
+  });
+
   test("a Git LFS pointer is indexed as what it is: lfs true on the file (a regular file false)", async () => {
     const pointer =
       "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n";
