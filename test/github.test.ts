@@ -597,6 +597,44 @@ describe("GitHub sources", () => {
     });
   });
 
+  test("a truncated tree is walked folder by folder, within PROVIDER_MAX_PAGES tree requests and PROVIDER_MAX_ENTRIES entries: past them the listing fails, never cut short", async () => {
+    const layout = {
+      "README.md": "# r\n",
+      "a/one.md": "1\n",
+      "a/b/c/d/deep.md": "deep\n",
+      "x/two.md": "2\n",
+      "x/y/three.md": "3\n",
+      "x/y/four.md": "4\n",
+    };
+    await withOwnRepo(layout, async ({ fake: ownFake }) => {
+      const context = { sourceId: null, config: { repo: `${OWNER}/${NAME}`, branch: "main" }, token: TOKEN };
+      const list = async () => {
+        const paths: string[] = [];
+        for await (const file of githubConnector.create(context).listFiles()) paths.push(file.path);
+        return paths.sort();
+      };
+      assert.deepEqual(await list(), Object.keys(layout).sort());
+      ownFake.truncateTreesOver(2);
+      let from = ownFake.requests.length;
+      assert.deepEqual(await list(), Object.keys(layout).sort(), "the walk lists what the whole tree does");
+      assert.equal(ownFake.log(from).filter((l) => l.includes("/git/trees/")).length, 8, "one recursive, 7 folders");
+      try {
+        process.env.PROVIDER_MAX_PAGES = "4";
+        from = ownFake.requests.length;
+        await assert.rejects(list(), /goes past 4 requests .*PROVIDER_MAX_PAGES/);
+        assert.equal(ownFake.log(from).filter((l) => l.includes("/git/trees/")).length, 4, "no request past the cap");
+        delete process.env.PROVIDER_MAX_PAGES;
+        process.env.PROVIDER_MAX_ENTRIES = "5";
+        await assert.rejects(list(), /5 entries.*PROVIDER_MAX_ENTRIES/);
+        ownFake.truncateTreesOver(Infinity);
+        await assert.rejects(list(), /PROVIDER_MAX_ENTRIES/, "an untruncated tree is capped too");
+      } finally {
+        delete process.env.PROVIDER_MAX_PAGES;
+        delete process.env.PROVIDER_MAX_ENTRIES;
+      }
+    });
+  });
+
   test("an empty repository (GitHub answers 409) is an empty index: the sync completes with 0 files, the first push fills it", async () => {
     delete process.env.APP_URL;
     await withOwnRepo(null, async ({ repo: own }) => {
