@@ -681,12 +681,17 @@ describe("GitHub sources", () => {
     });
   });
 
-  test("a renamed, then transferred repository (GitHub's 301 to its id) is followed: the poll stores the new name, the sync indexes the push", async () => {
+  test("a renamed, then transferred repository (GitHub's 301 to its id) is followed: the poll stores the new name, the sync indexes the push; a source without a stored id learns it", async () => {
     delete process.env.APP_URL;
     await withOwnRepo({ "a.md": "# a\n" }, async ({ repo: own, fake: ownFake }) => {
       const { sourceId } = await connect();
       const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
       assert.equal((await config()).repoId, 1, "the repository's id is stored at connect");
+      const { repoId: _, ...withoutId } = await config();
+      void _;
+      await db().update(sources).set({ config: withoutId }).where(eq(sources.id, sourceId));
+      assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+      assert.equal((await config()).repoId, 1, "a source connected before ids were stored learns its repository's id");
       for (const [next, file] of [
         [`${OWNER}/renamed`, "after-rename.md"],
         ["neworg/renamed", "after-transfer.md"],

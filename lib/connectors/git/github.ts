@@ -79,6 +79,8 @@ class GitHubConnector implements Connector {
   private repoId: number | null;
   /** The full name the source had when this run found the repository renamed or transferred. */
   private movedFrom: string | null = null;
+  /** The id was learnt during this run (a source connected before ids were stored): to store. */
+  private learntId = false;
   private readonly octokit: Octokit;
   private branch: string | null;
   /** The pinned head; null once the repository is known to be empty (no commit). */
@@ -129,6 +131,7 @@ class GitHubConnector implements Connector {
   async validateConnection(): Promise<void> {
     const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
     this.repoId = data.id;
+    this.learntId = false;
     if (this.branch) {
       await this.call(() =>
         this.octokit.repos.getBranch({ owner: this.owner, repo: this.repo, branch: this.branch! }),
@@ -152,7 +155,11 @@ class GitHubConnector implements Connector {
   }
 
   movedConfig(): Record<string, unknown> | null {
-    return this.movedFrom ? { repo: this.fullName } : null;
+    if (!this.movedFrom && !this.learntId) return null;
+    return {
+      ...(this.movedFrom ? { repo: this.fullName } : {}),
+      ...(this.learntId && this.repoId !== null ? { repoId: this.repoId } : {}),
+    };
   }
 
   /**
@@ -205,10 +212,18 @@ class GitHubConnector implements Connector {
     return data;
   }
 
+  /**
+   * The default branch when none is stored; and, once, the repository's id for a source
+   * connected before ids were stored (then stored with the source).
+   */
   private async resolveBranch(): Promise<string> {
-    if (!this.branch) {
+    if (!this.branch || this.repoId === null) {
       const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
-      this.branch = data.default_branch;
+      this.branch ??= data.default_branch;
+      if (this.repoId === null) {
+        this.repoId = data.id;
+        this.learntId = true;
+      }
     }
     return this.branch;
   }
