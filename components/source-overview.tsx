@@ -85,7 +85,22 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
         </div>
         <div>
           <dt className="text-xs text-zinc-500">Updates</dt>
-          <dd>{source.type === "local" ? "watched on disk" : source.webhookId ? "webhook" : "scheduled poll"}</dd>
+          <dd>
+            {source.type === "local" ? (
+              "watched on disk"
+            ) : source.webhookId && !source.nextPollAt ? (
+              "webhook"
+            ) : (
+              <>
+                scheduled poll
+                {source.nextPollAt && (
+                  <span className="block text-xs text-zinc-500" data-testid="next-poll">
+                    next <RelativeTime iso={source.nextPollAt} />
+                  </span>
+                )}
+              </>
+            )}
+          </dd>
         </div>
         <div>
           <dt className="text-xs text-zinc-500">Index</dt>

@@ -11,7 +11,6 @@ import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { gitlabConnector } from "@/lib/connectors/git/gitlab";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
-import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
@@ -27,6 +26,7 @@ import {
   signedInUser,
   waitFor,
   waitForJob,
+  pollDueSources,
 } from "./helpers";
 
 const TOKEN = "glpat-fakeTokenForTests01234";
@@ -550,13 +550,13 @@ describe("GitLab sources", () => {
     assert.equal(source.webhookId, null);
     assert.equal(fake.hooks.length, 0);
     let from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     // GitLab's REST API documents no conditional requests that spare the rate limit: one plain lookup.
     assert.deepEqual(fake.log(from), [`GET ${ID_P}/repository/branches/main`]);
     const seen = await deliveryCount(source.id);
     repo.commit({ "polled.md": "found by polling\n" });
     from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
     assert.deepEqual(await deliveredSince(source.id, seen), ["upsert polled.md"]);
@@ -567,7 +567,7 @@ describe("GitLab sources", () => {
       `GET ${ID_P}/repository/files/polled.md`,
     ]);
     from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     assert.equal(fake.requests.length - from, 1);
 
     // A token without the api scope cannot add the hook (403): the source is kept and polled.
@@ -576,7 +576,7 @@ describe("GitLab sources", () => {
     const noHook = await connect();
     assert.equal(noHook.webhookId, null);
     assert.equal(fake.hooks.length, 0);
-    assert.deepEqual(await pollSources(), { checked: 2, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 2, queued: 0 });
 
     const hooked = await connect();
     assert.equal(fake.hooks.length, 1);
@@ -619,7 +619,7 @@ describe("GitLab sources", () => {
       const { repoId: _, ...withoutId } = await config();
       void _;
       await db().update(sources).set({ config: withoutId }).where(eq(sources.id, sourceId));
-      assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+      assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
       assert.equal((await config()).repoId, 7, "a source connected before ids were stored learns its project's id");
 
       for (const [next, file] of [
@@ -628,7 +628,7 @@ describe("GitLab sources", () => {
       ] as const) {
         fake.renameProject(next);
         own.commit({ [file]: `# ${file}\n` });
-        assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+        assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
         assert.equal((await config()).repo, next);
         const [job] = await db()
           .select()

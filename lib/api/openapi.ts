@@ -67,6 +67,12 @@ const sourceDto = z.object({
     .int()
     .nullable()
     .describe("Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any"),
+  nextPollAt: z.iso
+    .datetime()
+    .nullable()
+    .describe(
+      "When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet",
+    ),
 });
 const fileDto = z.object({
   path: z.string(),

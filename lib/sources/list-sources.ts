@@ -120,6 +120,7 @@ type Row = {
   file_count: number;
   verified_at: Date | null;
   drift: number | null;
+  next_poll_at: Date | null;
   /** The sort's keys as text (timestamps to the microsecond, as PostgreSQL keeps them): where a page ends. */
   sort_keys: string[];
   job_id: string | null;
@@ -170,7 +171,7 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
   const limit = query.limit ? sql`limit ${query.limit + 1}` : sql``;
   const statement = dialect.sqlToQuery(sql`
     select sources.id, sources.type, sources.name, sources.config, sources.status, sources.status_detail, sources.last_sync_at, sources.webhook_id,
-      sources.created_at, sources.updated_at, sources.file_count, sources.verified_at, sources.drift,
+      sources.created_at, sources.updated_at, sources.file_count, sources.verified_at, sources.drift, sources.next_poll_at,
       array[${keysAsText}] as sort_keys,
       j.id as job_id, j.type as job_type, j.trigger as job_trigger, j.status as job_status, j.progress as job_progress,
       j.files_total as job_files_total, j.files_processed as job_files_processed, j.files_skipped as job_files_skipped,
@@ -204,6 +205,7 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
           fileCount: r.file_count,
           verifiedAt: r.verified_at,
           drift: r.drift,
+          nextPollAt: r.next_poll_at,
         },
         {
           latestJob: r.job_id

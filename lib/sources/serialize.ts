@@ -50,6 +50,7 @@ export type SourceFields = Pick<
   | "fileCount"
   | "verifiedAt"
   | "drift"
+  | "nextPollAt"
 >;
 
 export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields | null } = {}) {
@@ -67,6 +68,7 @@ export function toSourceDto(source: SourceFields, extra: { latestJob?: JobFields
     fileCount: source.fileCount,
     verifiedAt: iso(source.verifiedAt),
     drift: source.drift,
+    nextPollAt: iso(source.nextPollAt),
     ...(extra.latestJob !== undefined ? { latestJob: extra.latestJob ? toJobDto(extra.latestJob) : null } : {}),
   };
 }

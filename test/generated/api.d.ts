@@ -559,6 +559,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         }[];
                         nextCursor: string | null;
                         /** @description Sources per status matching q and type (the status filter aside) */
@@ -680,6 +682,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                         /** Format: uuid */
                         jobId: string;
@@ -798,6 +802,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                     };
                 };
@@ -952,6 +958,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                     };
                 };
