@@ -552,6 +552,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -675,6 +677,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -795,6 +799,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -951,6 +957,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -1149,6 +1157,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            /** @description The content is a Git LFS pointer, not the object it stands for */
                             lfs: boolean;
                         }[];
                         nextCursor: string | null;
@@ -1211,6 +1220,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            /** @description The content is a Git LFS pointer, not the object it stands for */
                             lfs: boolean;
                         };
                         content: string;
@@ -1314,6 +1324,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                             sourceName: string;
                         }[];
@@ -1398,6 +1410,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                         };
                     };
@@ -1480,6 +1494,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                         };
                     };
