@@ -12,6 +12,9 @@ export type DeleteChange = { path: string; sha: string | null };
 export type RecordOptions = { delivered?: boolean };
 export type RecordedChange = { seq: number; path: string };
 
+/** The fastest level: contents are written once per version on the sync's path and read rarely. */
+const GZIP = { level: 1 };
+
 const STATUS = `case when $4::boolean then 'delivered' else 'pending' end, case when $4::boolean then now() end`;
 
 /**
@@ -29,7 +32,7 @@ export async function recordUpserts(
   await client.query(
     `insert into file_contents (sha, content)
      select * from unnest($1::text[], $2::bytea[]) on conflict (sha) do nothing`,
-    [[...distinct.keys()], [...distinct.values()].map((content) => gzipSync(content))],
+    [[...distinct.keys()], [...distinct.values()].map((content) => gzipSync(content, GZIP))],
   );
   const { rows } = await client.query<{ seq: string; path: string }>(
     `insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha, size, language)

@@ -73,6 +73,8 @@ export async function resolveLocalRoot(folder: string): Promise<string> {
 }
 
 const EXCLUDED = new Set(DEFAULT_EXCLUDED_DIRS);
+/** Folders a listing reads at once. */
+const FOLDERS_AT_ONCE = 8;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** Errors that mean the entry is gone or is not what the walk follows (a symlink, a file now). */
 const NOT_THERE = new Set(["ENOENT", "ENOTDIR", "ELOOP"]);
@@ -212,12 +214,25 @@ class LocalConnector implements Connector {
     const root = await this.rootPath();
     const base = this.normalize(start);
     if (base === null) return;
-    const stack = [base];
-    while (stack.length > 0) {
-      const relDir = stack.pop()!;
-      const read = await this.readFolder(root, relDir);
+    // Several folders at once: each costs a few round trips to the file system's thread pool,
+    // and most folders hold a handful of files. Files come in no particular order.
+    const waiting = [base];
+    const reading = new Map<
+      string,
+      Promise<{ relDir: string; read: Awaited<ReturnType<LocalConnector["readFolder"]>> }>
+    >();
+    while (waiting.length > 0 || reading.size > 0) {
+      while (waiting.length > 0 && reading.size < FOLDERS_AT_ONCE) {
+        const relDir = waiting.pop()!;
+        reading.set(
+          relDir,
+          this.readFolder(root, relDir).then((read) => ({ relDir, read })),
+        );
+      }
+      const { relDir, read } = await Promise.race(reading.values());
+      reading.delete(relDir);
       if (!read) continue;
-      if (recursive) stack.push(...read.folders);
+      if (recursive) waiting.push(...read.folders);
       for (const file of read.files) yield file;
     }
   }
