@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
-import { changes, fileContents, files, pipelineDeliveries, syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { changes, fileContents, files, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import type pg from "pg";
 import type { TextChunk } from "@/lib/pipeline/chunk";
