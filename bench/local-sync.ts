@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import fs from "node:fs/promises";
@@ -14,6 +14,12 @@ const FILES = Number(process.env.BENCH_FILES ?? 20_000);
 const REAL_PG = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 /** Which databases to run on: "embedded,postgres" (default) or either alone. */
 const TARGETS = (process.env.BENCH_TARGETS ?? "embedded,postgres").split(",");
+/** The scratch database created (and dropped first) on the PostgreSQL server. */
+const SCRATCH_DB = process.env.BENCH_SCRATCH_DB ?? "dc_bench";
+/** Extra node arguments for the worker (a profile: `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+const WORKER_ARGS = (process.env.BENCH_WORKER_ARGS ?? "").split(" ").filter(Boolean);
+/** Watcher edits timed after the syncs (indexed and delivered); 0 skips them. */
+const EDITS = Number(process.env.BENCH_EDITS ?? 10);
 const EXTS = ["ts", "py", "go", "rs", "java", "md", "json", "js", "css", "sql"];
 
 function generate(root: string): { bytes: number } {
@@ -62,46 +68,126 @@ async function floor(root: string): Promise<number> {
   return performance.now() - start;
 }
 
+function startWorker(url: string, roots: string, watch: boolean): Promise<ChildProcess> {
+  const env = { ...process.env, DATABASE_URL: url, LOCAL_SOURCE_ROOTS: roots, WORKER_WATCH: String(watch) };
+  const worker = spawn(process.execPath, [...WORKER_ARGS, ...WORKER_NODE_ARGS], {
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  // The worker must not outlive a failed run.
+  process.once("exit", () => worker.kill("SIGKILL"));
+  return new Promise((resolve) =>
+    worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve(worker)),
+  );
+}
+
+function stopWorker(worker: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    worker.once("exit", () => resolve());
+    worker.kill("SIGTERM");
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 async function syncOnce(label: string, url: string, roots: string, folder: string, bytes: number, floorMs: number) {
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(url);
-  const env = { ...process.env, DATABASE_URL: url, LOCAL_SOURCE_ROOTS: roots, WORKER_WATCH: "false" };
-  const worker = spawn(process.execPath, WORKER_NODE_ARGS, { env, stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve) =>
-    worker.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()),
-  );
+  let worker = await startWorker(url, roots, false);
   process.env.DATABASE_URL = url;
   process.env.LOCAL_SOURCE_ROOTS = roots;
   const { getDb, closeDb } = await import("@/lib/db/client");
   const { stopBoss } = await import("@/lib/queue/boss");
   const { createSource } = await import("@/lib/sources/create-source");
-  const { syncJobs } = await import("@/lib/db/schema");
-  const { eq } = await import("drizzle-orm");
-  // The worker must not outlive a failed run.
-  process.once("exit", () => worker.kill("SIGKILL"));
+  const { requestSync } = await import("@/lib/sync/request-sync");
+  const { pipelineDeliveries, syncJobs } = await import("@/lib/db/schema");
+  const { and, eq } = await import("drizzle-orm");
+  const settled = async (jobId: string) => {
+    for (;;) {
+      const [job] = await getDb().select().from(syncJobs).where(eq(syncJobs.id, jobId));
+      if (job && ["completed", "failed"].includes(job.status)) return job;
+      await sleep(20);
+    }
+  };
+  const jobMs = (job: { startedAt: Date | null; completedAt: Date | null }) =>
+    job.completedAt!.getTime() - job.startedAt!.getTime();
   const start = performance.now();
-  const { jobId } = await createSource(
+  const { jobId, source } = await createSource(
     getDb(),
     { userId: null, role: "admin", via: "token" },
     { type: "local", name: label, config: { path: folder } },
   );
-  let job;
-  for (;;) {
-    [job] = await getDb().select().from(syncJobs).where(eq(syncJobs.id, jobId));
-    if (job && ["completed", "failed"].includes(job.status)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const job = await settled(jobId);
   const ms = performance.now() - start;
   const status = readFileSync(`/proc/${worker.pid}/status`, "utf8");
   const peakMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  worker.kill("SIGTERM");
+  console.log(
+    `${label.padEnd(10)} ${job.status}  ${(ms / 1000).toFixed(2)} s  ${(FILES / (ms / 1000)).toFixed(0)} files/s  ` +
+      `${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s  ${(ms / floorMs).toFixed(1)}x floor  worker peak RSS ${peakMb.toFixed(0)} MB  ` +
+      `(indexed ${job.filesProcessed}, skipped ${job.filesSkipped}, failed ${job.filesFailed}); ` +
+      `the job itself ${(jobMs(job) / 1000).toFixed(2)} s, ${(jobMs(job) / floorMs).toFixed(1)}x floor`,
+  );
+
+  const again = performance.now();
+  const resync = await settled((await requestSync({ sourceId: source.id, type: "full", trigger: "manual" })).jobId);
+  console.log(
+    `${label.padEnd(10)} no-change full sync ${resync.status}  ${((performance.now() - again) / 1000).toFixed(2)} s ` +
+      `(the job itself ${(jobMs(resync) / 1000).toFixed(2)} s; skipped ${resync.filesSkipped})`,
+  );
+  await stopWorker(worker);
+
+  if (EDITS > 0) {
+    // A worker with the watcher: its start-up reconcile first, then one edit at a time.
+    worker = await startWorker(url, roots, true);
+    for (;;) {
+      const open = await getDb()
+        .select({ id: syncJobs.id })
+        .from(syncJobs)
+        .where(and(eq(syncJobs.sourceId, source.id), eq(syncJobs.status, "queued")));
+      const running = await getDb()
+        .select({ id: syncJobs.id })
+        .from(syncJobs)
+        .where(and(eq(syncJobs.sourceId, source.id), eq(syncJobs.status, "running")));
+      if (open.length === 0 && running.length === 0) break;
+      await sleep(50);
+    }
+    await sleep(500);
+    const times: number[] = [];
+    for (let i = 0; i < EDITS; i++) {
+      // A text file under the cap, outside node_modules (see generate).
+      const j = 2 + 10 * i;
+      const rel = `pkg${j % 97}/mod${j % 13}/f${j}.${EXTS[j % EXTS.length]}`;
+      const file = path.join(folder, rel);
+      const content = Buffer.concat([readFileSync(file), Buffer.from(`\nedit ${i}\n`)]);
+      const sha = createHash("sha256").update(content).digest("hex");
+      const edited = performance.now();
+      writeFileSync(file, content);
+      for (;;) {
+        const [row] = await getDb()
+          .select({ id: pipelineDeliveries.id })
+          .from(pipelineDeliveries)
+          .where(
+            and(
+              eq(pipelineDeliveries.sourceId, source.id),
+              eq(pipelineDeliveries.path, rel),
+              eq(pipelineDeliveries.sha, sha),
+            ),
+          );
+        if (row) break;
+        if (performance.now() - edited > 30_000) throw new Error(`the edit of ${rel} was not delivered in 30 s`);
+        await sleep(10);
+      }
+      times.push(performance.now() - edited);
+    }
+    times.sort((a, b) => a - b);
+    console.log(
+      `${label.padEnd(10)} watcher edit → delivered over ${EDITS} edits: p50 ${times[Math.floor(EDITS / 2)]!.toFixed(0)} ms, ` +
+        `max ${times[EDITS - 1]!.toFixed(0)} ms`,
+    );
+    await stopWorker(worker);
+  }
   await stopBoss();
   await closeDb();
-  console.log(
-    `${label.padEnd(10)} ${job!.status}  ${(ms / 1000).toFixed(1)} s  ${(FILES / (ms / 1000)).toFixed(0)} files/s  ` +
-      `${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s  ${(ms / floorMs).toFixed(1)}x floor  worker peak RSS ${peakMb.toFixed(0)} MB  ` +
-      `(indexed ${job!.filesProcessed}, skipped ${job!.filesSkipped}, failed ${job!.filesFailed})`,
-  );
 }
 
 async function main() {
@@ -130,11 +216,11 @@ async function main() {
       () => false,
     ));
   if (reachable) {
-    await admin.query("drop database if exists dc_bench with (force)");
-    await admin.query("create database dc_bench");
+    await admin.query(`drop database if exists ${SCRATCH_DB} with (force)`);
+    await admin.query(`create database ${SCRATCH_DB}`);
     await admin.end();
     const url = new URL(REAL_PG);
-    url.pathname = "/dc_bench";
+    url.pathname = `/${SCRATCH_DB}`;
     await syncOnce("postgres", url.toString(), roots, folder, bytes, floorMs);
   } else {
     console.log("postgres   skipped (not in BENCH_TARGETS, or no server at BENCH_DATABASE_URL)");

@@ -1,13 +1,17 @@
 import { gunzipSync } from "node:zlib";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
-import { changes, fileContents, files, pipelineDeliveries, syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { changes, fileContents, files, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
+import type pg from "pg";
 import type { TextChunk } from "@/lib/pipeline/chunk";
 import { PipelineRejectedError, type Pipeline, type WaitReporter } from "@/lib/pipeline/deliver";
 import { mapLimit } from "@/lib/sync/map-limit";
 import { StaleAttemptError } from "@/lib/sync/progress";
 import { assertFence, isCurrentFence } from "./fence";
+
+/** Changes delivered per round. */
+const PAGE = 100;
 
 export type DeliverOptions = {
   sourceId: string;
@@ -22,10 +26,10 @@ export type DeliverOptions = {
   concurrency?: number;
 };
 
-type Pending = { seq: number; op: string; path: string; sha: string | null; language: string | null };
+export type Pending = { seq: number; op: string; path: string; sha: string | null; language: string | null };
 
 /** What became of one change: delivered (with the chunks to store) or refused by a stage. */
-type Sent = { change: Pending; chunks: TextChunk[] | null; refused: string | null };
+export type Sent = { change: Pending; chunks: TextChunk[] | null; refused: string | null };
 
 /**
  * Delivers the outbox's pending changes of a source, after the transactions that wrote them
@@ -58,7 +62,7 @@ export async function deliverChanges(db: Db, options: DeliverOptions): Promise<v
         ),
       )
       .orderBy(changes.path, desc(changes.seq))
-      .limit(100);
+      .limit(PAGE);
     if (pending.length === 0) return;
     await guard();
     const shas = [...new Set(pending.flatMap((c) => (c.op === "upsert" && c.sha ? [c.sha] : [])))];
@@ -74,6 +78,8 @@ export async function deliverChanges(db: Db, options: DeliverOptions): Promise<v
     );
     const garbage = await record(options, sent);
     await pruneContents(db, garbage);
+    // A short page of a batch's own paths was all of them: no need to ask again.
+    if (options.paths && pending.length < PAGE) return;
   }
 }
 
@@ -120,80 +126,99 @@ async function record(options: DeliverOptions, sent: Sent[]): Promise<string[]> 
       ],
     );
     const mine = new Set(marked.rows.map((r) => Number(r.seq)));
-    const done = sent.filter((s) => mine.has(s.change.seq));
-    if (done.length === 0) return [];
-    const superseded = await client.query<{ sha: string | null }>(
-      `update changes c set status = 'superseded'
-       from unnest($2::text[], $3::bigint[]) u(path, seq)
-       where c.source_id = $1 and c.path = u.path and c.status = 'pending' and c.seq < u.seq
-       returning c.sha`,
-      [sourceId, done.map((s) => s.change.path), done.map((s) => s.change.seq)],
+    return writeDeliveries(
+      tx,
+      client,
+      { sourceId, jobId },
+      sent.filter((s) => mine.has(s.change.seq)),
     );
-    const garbage = superseded.rows.flatMap((r) => (r.sha ? [r.sha] : []));
-    for (const s of done) if (s.change.op === "delete" && s.change.sha) garbage.push(s.change.sha);
-    const upserts = done.filter((s) => s.change.op === "upsert");
-    if (upserts.length > 0) {
-      const updated = await client.query<{ id: string; path: string }>(
-        `update files f set
-           delivered_sha = case when u.error is null then u.sha else f.delivered_sha end,
-           delivery_error = u.error
-         from unnest($2::text[], $3::text[], $4::text[]) u(path, sha, error)
-         where f.source_id = $1 and f.path = u.path and f.sha = u.sha
-         returning f.id, f.path`,
-        [sourceId, upserts.map((s) => s.change.path), upserts.map((s) => s.change.sha), upserts.map((s) => s.refused)],
-      );
-      const idByPath = new Map(updated.rows.map((r) => [r.path, r.id]));
-      const withChunks = upserts.filter((s) => s.chunks && idByPath.has(s.change.path));
-      if (withChunks.length > 0) {
-        const ids = withChunks.map((s) => idByPath.get(s.change.path)!);
-        await client.query("delete from chunks where file_id = any($1::uuid[])", [ids]);
-        const rows = withChunks.flatMap((s) => s.chunks!.map((c) => ({ fileId: idByPath.get(s.change.path)!, ...c })));
-        await client.query(
-          `insert into chunks (file_id, ordinal, start_line, end_line, content)
-           select * from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])`,
-          [
-            rows.map((c) => c.fileId),
-            rows.map((c) => c.ordinal),
-            rows.map((c) => c.startLine),
-            rows.map((c) => c.endLine),
-            rows.map((c) => c.content),
-          ],
-        );
-      }
-    }
-    const delivered = done.filter((s) => !s.refused);
-    if (delivered.length > 0) {
-      const now = new Date();
-      await tx.insert(pipelineDeliveries).values(
-        delivered.map((s) => ({
-          sourceId,
-          jobId,
-          path: s.change.path,
-          sha: s.change.sha,
-          op: s.change.op,
-          deliveredAt: now,
-        })),
-      );
-    }
-    const refused = done.filter((s) => s.refused);
-    if (refused.length > 0 && jobId) {
-      await tx
-        .insert(syncJobFailures)
-        .values(refused.map((s) => ({ jobId, path: s.change.path, error: s.refused! })))
-        .onConflictDoUpdate({
-          target: [syncJobFailures.jobId, syncJobFailures.path],
-          set: { error: sql`excluded.error` },
-        });
-      await tx
-        .update(syncJobs)
-        .set({
-          filesFailed: sql`${syncJobs.filesFailed} + ${refused.length}`,
-          filesProcessed: sql`greatest(${syncJobs.filesProcessed} - ${refused.length}, 0)`,
-        })
-        .where(eq(syncJobs.id, jobId));
-    }
-    return garbage;
   });
+}
+
+/**
+ * Writes, in the caller's transaction, what delivering `done` produced (their changes already
+ * marked delivered or failed): older pending changes of the same paths superseded, the files'
+ * delivered versions and chunks, the deliveries, and refusals as failed files on the job.
+ * Returns content shas that may now be unreferenced.
+ */
+export async function writeDeliveries(
+  tx: Db,
+  client: pg.PoolClient,
+  { sourceId, jobId }: { sourceId: string; jobId: string | null },
+  done: Sent[],
+): Promise<string[]> {
+  if (done.length === 0) return [];
+  const superseded = await client.query<{ sha: string | null }>(
+    `update changes c set status = 'superseded'
+     from unnest($2::text[], $3::bigint[]) u(path, seq)
+     where c.source_id = $1 and c.path = u.path and c.status = 'pending' and c.seq < u.seq
+     returning c.sha`,
+    [sourceId, done.map((s) => s.change.path), done.map((s) => s.change.seq)],
+  );
+  const garbage = superseded.rows.flatMap((r) => (r.sha ? [r.sha] : []));
+  for (const s of done) if (s.change.op === "delete" && s.change.sha) garbage.push(s.change.sha);
+  const upserts = done.filter((s) => s.change.op === "upsert");
+  if (upserts.length > 0) {
+    const updated = await client.query<{ id: string; path: string }>(
+      `update files f set
+         delivered_sha = case when u.error is null then u.sha else f.delivered_sha end,
+         delivery_error = u.error
+       from unnest($2::text[], $3::text[], $4::text[]) u(path, sha, error)
+       where f.source_id = $1 and f.path = u.path and f.sha = u.sha
+       returning f.id, f.path`,
+      [sourceId, upserts.map((s) => s.change.path), upserts.map((s) => s.change.sha), upserts.map((s) => s.refused)],
+    );
+    const idByPath = new Map(updated.rows.map((r) => [r.path, r.id]));
+    const withChunks = upserts.filter((s) => s.chunks && idByPath.has(s.change.path));
+    if (withChunks.length > 0) {
+      const ids = withChunks.map((s) => idByPath.get(s.change.path)!);
+      await client.query("delete from chunks where file_id = any($1::uuid[])", [ids]);
+      const rows = withChunks.flatMap((s) => s.chunks!.map((c) => ({ fileId: idByPath.get(s.change.path)!, ...c })));
+      await client.query(
+        `insert into chunks (file_id, ordinal, start_line, end_line, content)
+         select * from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])`,
+        [
+          rows.map((c) => c.fileId),
+          rows.map((c) => c.ordinal),
+          rows.map((c) => c.startLine),
+          rows.map((c) => c.endLine),
+          rows.map((c) => c.content),
+        ],
+      );
+    }
+  }
+  const delivered = done.filter((s) => !s.refused);
+  if (delivered.length > 0) {
+    await client.query(
+      `insert into pipeline_deliveries (source_id, job_id, path, sha, op, delivered_at)
+       select $1, $2, * , now() from unnest($3::text[], $4::text[], $5::text[])`,
+      [
+        sourceId,
+        jobId,
+        delivered.map((s) => s.change.path),
+        delivered.map((s) => s.change.sha),
+        delivered.map((s) => s.change.op),
+      ],
+    );
+  }
+  const refused = done.filter((s) => s.refused);
+  if (refused.length > 0 && jobId) {
+    await tx
+      .insert(syncJobFailures)
+      .values(refused.map((s) => ({ jobId, path: s.change.path, error: s.refused! })))
+      .onConflictDoUpdate({
+        target: [syncJobFailures.jobId, syncJobFailures.path],
+        set: { error: sql`excluded.error` },
+      });
+    await tx
+      .update(syncJobs)
+      .set({
+        filesFailed: sql`${syncJobs.filesFailed} + ${refused.length}`,
+        filesProcessed: sql`greatest(${syncJobs.filesProcessed} - ${refused.length}, 0)`,
+      })
+      .where(eq(syncJobs.id, jobId));
+  }
+  return garbage;
 }
 
 /** Removes stored contents that no indexed file and no pending change refers to any more. */

@@ -73,6 +73,8 @@ export async function resolveLocalRoot(folder: string): Promise<string> {
 }
 
 const EXCLUDED = new Set(DEFAULT_EXCLUDED_DIRS);
+/** Folders a listing reads at once. */
+const FOLDERS_AT_ONCE = 8;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** Errors that mean the entry is gone or is not what the walk follows (a symlink, a file now). */
 const NOT_THERE = new Set(["ENOENT", "ENOTDIR", "ELOOP"]);
@@ -176,7 +178,10 @@ class LocalConnector implements Connector {
    * Opens a file of the tree for reading and checks the opened descriptor; null when the path is
    * gone, under a symlinked folder, not a regular file, or a symlink whose target is outside.
    */
-  private async openFile(root: string, relative: string): Promise<{ handle: FileHandle; real: string } | null> {
+  private async openFile(
+    root: string,
+    relative: string,
+  ): Promise<{ handle: FileHandle; real: string; size: number } | null> {
     const expected = path.join(root, relative);
     const flags = constants.O_RDONLY | constants.O_NONBLOCK;
     let handle: FileHandle;
@@ -193,8 +198,9 @@ class LocalConnector implements Connector {
       const real = await realPathOf(handle, expected);
       const inside = real !== null && (symlink ? isInside(root, real) : real === expected);
       const parentInTree = !symlink || (await fs.realpath(path.dirname(expected))) === path.dirname(expected);
-      if (inside && parentInTree && !isInside(await this.realDataDir(), real) && (await handle.stat()).isFile()) {
-        return { handle, real };
+      if (inside && parentInTree && !isInside(await this.realDataDir(), real)) {
+        const stat = await handle.stat();
+        if (stat.isFile()) return { handle, real, size: stat.size };
       }
     } catch (err) {
       await handle.close();
@@ -208,12 +214,25 @@ class LocalConnector implements Connector {
     const root = await this.rootPath();
     const base = this.normalize(start);
     if (base === null) return;
-    const stack = [base];
-    while (stack.length > 0) {
-      const relDir = stack.pop()!;
-      const read = await this.readFolder(root, relDir);
+    // Several folders at once: each costs a few round trips to the file system's thread pool,
+    // and most folders hold a handful of files. Files come in no particular order.
+    const waiting = [base];
+    const reading = new Map<
+      string,
+      Promise<{ relDir: string; read: Awaited<ReturnType<LocalConnector["readFolder"]>> }>
+    >();
+    while (waiting.length > 0 || reading.size > 0) {
+      while (waiting.length > 0 && reading.size < FOLDERS_AT_ONCE) {
+        const relDir = waiting.pop()!;
+        reading.set(
+          relDir,
+          this.readFolder(root, relDir).then((read) => ({ relDir, read })),
+        );
+      }
+      const { relDir, read } = await Promise.race(reading.values());
+      reading.delete(relDir);
       if (!read) continue;
-      if (recursive) stack.push(...read.folders);
+      if (recursive) waiting.push(...read.folders);
       for (const file of read.files) yield file;
     }
   }
@@ -313,7 +332,7 @@ class LocalConnector implements Connector {
     }
     if (!opened) throw new ConnectorFileError(relative, "the file is gone or outside the source folder");
     try {
-      return await readCapped(opened.handle, this.maxFileSize);
+      return await readCapped(opened.handle, this.maxFileSize, opened.size);
     } catch (err) {
       throw new ConnectorFileError(relative, `cannot read (${reason(err)})`);
     } finally {
@@ -326,18 +345,24 @@ class LocalConnector implements Connector {
   }
 }
 
-/** At most `cap + 1` bytes: enough for the size check to refuse a file over the cap. */
-async function readCapped(handle: FileHandle, cap: number): Promise<Buffer> {
+/**
+ * At most `cap + 1` bytes: enough for the size check to refuse a file over the cap. The first
+ * read is sized by the file's stat (one byte more, to see it end), so a small file costs one
+ * small buffer; a short read is the end of the file, and a file that grew meanwhile is read on in larger slices.
+ */
+async function readCapped(handle: FileHandle, cap: number, statSize: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
+  let want = Math.min(cap, statSize) + 1;
   while (total <= cap) {
-    const want = Math.min(cap + 1 - total, 1024 * 1024);
-    const { bytesRead, buffer } = await handle.read(Buffer.alloc(want), 0, want, null);
+    const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, null);
     if (bytesRead === 0) break;
     chunks.push(buffer.subarray(0, bytesRead));
     total += bytesRead;
+    if (bytesRead < want) break;
+    want = Math.min(cap + 1 - total, 1024 * 1024);
   }
-  return Buffer.concat(chunks, total);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 export const localConnector: ConnectorDefinition = {

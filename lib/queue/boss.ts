@@ -23,6 +23,8 @@ export const QUEUE_OPTIONS = {
     retryDelayMax: 120,
     heartbeatSeconds: 10,
     expireInSeconds: 6 * 3600,
+    // A new job wakes the workers at once (LISTEN/NOTIFY) instead of at their next poll.
+    notify: true,
   },
   // Stately per batch (singletonKey = job:batch): one batch is never processed twice at once.
   [QUEUES.processFileBatch]: {
@@ -33,6 +35,8 @@ export const QUEUE_OPTIONS = {
     retryDelayMax: 120,
     heartbeatSeconds: 10,
     expireInSeconds: 3600,
+    // A new job wakes the workers at once (LISTEN/NOTIFY) instead of at their next poll.
+    notify: true,
   },
   [QUEUES.sendToPipeline]: {
     policy: "standard",
@@ -64,7 +68,11 @@ export const QUEUE_OPTIONS = {
 async function startBoss(boss: PgBoss): Promise<PgBoss> {
   await boss.start();
   // createQueue is idempotent; both processes make sure the queues exist before using them.
-  for (const [name, options] of Object.entries(QUEUE_OPTIONS)) await boss.createQueue(name, options);
+  for (const [name, options] of Object.entries(QUEUE_OPTIONS)) {
+    await boss.createQueue(name, options);
+    // A queue created before it was notify-enabled becomes so.
+    if ("notify" in options) await boss.updateQueue(name, { notify: options.notify });
+  }
   return boss;
 }
 
@@ -86,6 +94,8 @@ export function getBoss(options: { worker?: boolean } = {}): Promise<PgBoss> {
       // every 60 s by default: a crashed sync then waited over a minute. Every 10 s instead.
       monitorIntervalSeconds: MONITOR_INTERVAL_SECONDS,
       schedule: worker,
+      // The worker listens for new jobs on notify-enabled queues; polling stays the floor.
+      useListenNotify: worker,
       migrate: true,
     });
     boss.on("error", (err) => logger.error({ error: errorField(err) }, "queue error"));

@@ -18,7 +18,13 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
   for (const job of JOBS as readonly JobDefinition<z.ZodType>[]) {
     await boss.work(
       job.name,
-      { includeMetadata: true, localConcurrency: job.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
+      // Notified queues keep the same poll: a retry's delayed job is woken by no notification.
+      {
+        includeMetadata: true,
+        localConcurrency: job.concurrency ?? 1,
+        pollingIntervalSeconds: 0.5,
+        notifyPollingIntervalSeconds: 0.5,
+      },
       async ([raw]) => {
         if (!raw) return;
         const payload = parsePayload(job.name, job.schema, raw);

@@ -2,7 +2,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { files } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
-import { deliverChanges } from "@/lib/changes/deliver-changes";
+import { deliverChanges, pruneContents, writeDeliveries } from "@/lib/changes/deliver-changes";
 import { assertFence } from "@/lib/changes/fence";
 import { recordDeletes } from "@/lib/changes/record-changes";
 import type { Pipeline } from "@/lib/pipeline/deliver";
@@ -24,16 +24,29 @@ export async function deleteIndexedFiles(
   fence: number,
 ): Promise<void> {
   if (paths.length === 0) return;
-  const deleted = await withTransaction(async (tx, _executor, client) => {
+  // The embedded pipeline's deletions send nothing: recorded as delivered in the same transaction.
+  const delivered = { delivered: pipeline.embedded };
+  let deleted = 0;
+  const garbage = await withTransaction(async (tx, _executor, client) => {
     if (!(await addProgress(tx, jobId, { processed: paths.length }))) throw new SyncCancelledError();
     const { ownerId } = await assertFence(tx, sourceId, fence);
+    const context = { sourceId, ownerId, jobId };
     const removed = await tx
       .delete(files)
       .where(and(eq(files.sourceId, sourceId), inArray(files.path, paths)))
       .returning({ path: files.path, sha: files.sha });
-    await recordDeletes(client, { sourceId, ownerId, jobId }, removed);
-    return removed.length;
+    deleted = removed.length;
+    const recorded = await recordDeletes(client, context, removed, delivered);
+    if (!pipeline.embedded) return [];
+    const shaByPath = new Map(removed.map((r) => [r.path, r.sha]));
+    const sent = recorded.map(({ seq, path }) => ({
+      change: { seq, op: "delete", path, sha: shaByPath.get(path) ?? null, language: null },
+      chunks: null,
+      refused: null,
+    }));
+    return writeDeliveries(tx, client, context, sent);
   });
   countFiles("deleted", deleted);
+  if (pipeline.embedded) return pruneContents(getDb(), garbage);
   await deliverChanges(getDb(), { sourceId, fence, jobId, pipeline, onWait: setDetail, paths });
 }

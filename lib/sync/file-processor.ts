@@ -7,7 +7,8 @@ import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
-import { deliverChanges } from "@/lib/changes/deliver-changes";
+import type { TextChunk } from "@/lib/pipeline/chunk";
+import { deliverChanges, pruneContents, writeDeliveries, type Sent } from "@/lib/changes/deliver-changes";
 import { assertFence } from "@/lib/changes/fence";
 import { recordDeletes, recordUpserts } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
@@ -114,7 +115,19 @@ export class FileProcessor {
         )
       : [];
     const context = { sourceId: source.id, ownerId: source.userId, jobId };
-    await withTransaction(async (tx, _executor, client) => {
+    const { pipeline } = this.context;
+    // The embedded pipeline sends nothing anywhere: its delivery (the chunks) is computed now and
+    // written in the batch's own transaction, its changes recorded as delivered there.
+    const chunksByPath = new Map<string, TextChunk[]>();
+    if (pipeline.embedded) {
+      for (const o of outcomes) {
+        if (o.kind !== "deliver") continue;
+        const file = { sourceId: source.id, path: o.file.path, sha: o.sha, language: o.language, content: o.content };
+        chunksByPath.set(o.file.path, await pipeline.upsert(file));
+      }
+    }
+    const delivered = { delivered: pipeline.embedded };
+    const garbage = await withTransaction(async (tx, _executor, client) => {
       // First, so that batches of one job commit one after the other and none after a cancel.
       const running = await addProgress(tx, jobId, {
         processed: outcomes.filter((o) => o.kind === "deliver").length,
@@ -124,6 +137,7 @@ export class FileProcessor {
       if (!running) throw new SyncCancelledError();
       await assertFence(tx, source.id, this.context.fence);
       const now = new Date();
+      const sent: Sent[] = [];
       const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
       if (rows.length > 0) {
         // Arrays through unnest: one statement and a handful of parameters per batch, whatever its size.
@@ -147,15 +161,20 @@ export class FileProcessor {
             rows.map((o) => o.lfs),
           ],
         );
-        await recordUpserts(
-          client,
-          context,
-          outcomes.flatMap((o) =>
-            o.kind === "deliver"
-              ? [{ path: o.file.path, sha: o.sha, size: o.size, language: o.language, content: o.content }]
-              : [],
-          ),
+        const upserts = outcomes.flatMap((o) =>
+          o.kind === "deliver"
+            ? [{ path: o.file.path, sha: o.sha, size: o.size, language: o.language, content: o.content }]
+            : [],
         );
+        const recorded = await recordUpserts(client, context, upserts, delivered);
+        if (pipeline.embedded) {
+          const byPath = new Map(upserts.map((u) => [u.path, u]));
+          for (const { seq, path } of recorded) {
+            const u = byPath.get(path)!;
+            const change = { seq, op: "upsert", path, sha: u.sha, language: u.language };
+            sent.push({ change, chunks: chunksByPath.get(path) ?? [], refused: null });
+          }
+        }
       }
       // A file that the content checks now drop (grown too large, turned binary) leaves the index.
       const removed = outcomes.filter(
@@ -171,11 +190,15 @@ export class FileProcessor {
             ),
           ),
         );
-        await recordDeletes(
-          client,
-          context,
-          removed.map((o) => ({ path: o.path, sha: o.removed!.sha })),
-        );
+        const deletes = removed.map((o) => ({ path: o.path, sha: o.removed!.sha }));
+        const recorded = await recordDeletes(client, context, deletes, delivered);
+        if (pipeline.embedded) {
+          const shaByPath = new Map(deletes.map((d) => [d.path, d.sha]));
+          for (const { seq, path } of recorded) {
+            const change = { seq, op: "delete", path, sha: shaByPath.get(path) ?? null, language: null };
+            sent.push({ change, chunks: null, refused: null });
+          }
+        }
       }
       const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
       if (failures.length > 0) {
@@ -188,8 +211,10 @@ export class FileProcessor {
           });
       }
       await inTransaction?.(tx);
+      return writeDeliveries(tx, client, context, sent);
     });
     countFileOutcomes(outcomes);
+    if (pipeline.embedded) return pruneContents(getDb(), garbage);
     const touched = outcomes.flatMap((o) =>
       o.kind === "deliver" ? [o.file.path] : o.kind === "dropped" && o.removed ? [o.path] : [],
     );
@@ -197,7 +222,7 @@ export class FileProcessor {
       sourceId: source.id,
       fence: this.context.fence,
       jobId,
-      pipeline: this.context.pipeline,
+      pipeline,
       onWait: this.context.setDetail,
       paths: touched,
       concurrency: this.context.concurrency,

@@ -23,7 +23,6 @@ export class StaleAttemptError extends SyncCancelledError {
 
 // Counters are added in SQL, not written from memory, because the batches of one job may be
 // written by several workers. Progress stays below 100 until the job completes.
-const PROGRESS = sql`least(99, floor(100.0 * (${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed}) / greatest(${syncJobs.filesTotal}, 1)))::int`;
 
 /** Adds to a running job's counters; false when the job is not running (cancelled). */
 export async function addProgress(
@@ -31,16 +30,18 @@ export async function addProgress(
   jobId: string,
   add: { processed?: number; skipped?: number; failed?: number },
 ): Promise<boolean> {
+  const added = (add.processed ?? 0) + (add.skipped ?? 0) + (add.failed ?? 0);
+  // One statement: SET reads the old counters, so the progress adds what this call adds.
   const rows = await db
     .update(syncJobs)
     .set({
       filesProcessed: sql`${syncJobs.filesProcessed} + ${add.processed ?? 0}`,
       filesSkipped: sql`${syncJobs.filesSkipped} + ${add.skipped ?? 0}`,
       filesFailed: sql`${syncJobs.filesFailed} + ${add.failed ?? 0}`,
+      progress: sql`least(99, floor(100.0 * (${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed} + ${added}) / greatest(${syncJobs.filesTotal}, 1)))::int`,
     })
     .where(and(eq(syncJobs.id, jobId), eq(syncJobs.status, "running")))
     .returning({ id: syncJobs.id });
-  if (rows.length > 0) await db.update(syncJobs).set({ progress: PROGRESS }).where(eq(syncJobs.id, jobId));
   return rows.length > 0;
 }
 
@@ -50,8 +51,8 @@ export async function setTotal(db: Db, jobId: string, total: number | { remainin
     typeof total === "number"
       ? sql`${total}`
       : sql`${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed} + ${total.remaining}`;
-  await db.update(syncJobs).set({ filesTotal: value }).where(eq(syncJobs.id, jobId));
-  await db.update(syncJobs).set({ progress: PROGRESS }).where(eq(syncJobs.id, jobId));
+  const progress = sql`least(99, floor(100.0 * (${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed}) / greatest(${value}, 1)))::int`;
+  await db.update(syncJobs).set({ filesTotal: value, progress }).where(eq(syncJobs.id, jobId));
 }
 
 export async function resetProgress(db: Db, jobId: string): Promise<void> {

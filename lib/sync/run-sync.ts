@@ -92,7 +92,10 @@ export class SyncRun {
 
   private async full(): Promise<void> {
     const cursor = await this.providerCall(() => this.connector.currentCursor());
-    const existing = await loadIndex(this.db, this.source.id);
+    // Read while the listing runs, unless a first sync's archive needs to know it is one.
+    const indexed = loadIndex(this.db, this.source.id);
+    indexed.catch(() => {});
+    let existing = this.connector.streamFiles ? await indexed : new Map<string, IndexedFile>();
     // A first sync of a git host reads one archive and nothing else (no listing: on GitLab
     // and Bitbucket a 10,000-file tree is 100 pages). Re-syncs list the tree and read only the
     // blobs whose SHA differs from the index.
@@ -106,6 +109,7 @@ export class SyncRun {
       if (this.filter.checkPath(file.path).keep && !listed.has(file.path)) candidates.push(file);
     }
     for (const file of candidates) listed.add(file.path);
+    existing = await indexed;
     await keepUnreadable(this.db, this.job.id, this.connector, existing);
     const orphans = [...existing.keys()].filter((p) => !listed.has(p));
     this.guardDeletions(orphans, candidates, existing, existing.size);
