@@ -11,7 +11,6 @@ module.exports = {
       from: {
         pathNot: [
           "^lib/sync/(handle-file-batch|handle-sync-source|run-sync)\\.ts$",
-          "^lib/connectors/gdrive/(channels|index)\\.ts$",
         ],
       },
       to: { circular: true },

@@ -37,7 +37,6 @@ const config = [
     ignores: [
       "lib/connectors/browse.ts",
       "lib/connectors/registry.ts",
-      "lib/connectors/gdrive/channels.ts",
       "lib/connectors/provider-token.ts",
       "lib/connectors/connector-for-source.ts",
     ],
