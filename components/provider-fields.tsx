@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import type { SourceType } from "@/lib/connectors/types";
 import { apiFetch } from "@/lib/client/api";
-import type { BrowseItem } from "@/lib/connectors/browse";
+import type { BrowseItem } from "@/lib/sources/browse-provider";
 import type { CredentialDto } from "@/lib/oauth/credentials";
 import { Field } from "./form-fields";
 import { PROVIDER_LABELS } from "./status-badge";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { browseBody } from "@/lib/connectors/browse";
+import { browseBody } from "@/lib/sources/browse-provider";
 import { createCredentialBody, credentialDto } from "@/lib/oauth/credentials";
 import { OAUTH_PROVIDERS } from "@/lib/oauth/providers";
 import {
