@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { ConnectorConfigError, ConnectorError, ConnectorFileError, ConnectorSyncError } from "../errors";
+import {
+  ConnectorConfigError,
+  ConnectorNotFoundError,
+  ConnectorError,
+  ConnectorFileError,
+  ConnectorSyncError,
+} from "../errors";
 import { providerLimits } from "../provider-limits";
 import type {
   Connector,
@@ -144,7 +150,7 @@ class BitbucketConnector implements Connector {
     const repo = await this.json(this.api(""), z.object({ mainbranch: z.object({ name: z.string() }).nullish() }));
     if (this.branch) {
       await this.request(this.api(`/refs/branches/${encodeURIComponent(this.branch)}`)).catch((err) => {
-        if (err instanceof ConnectorConfigError)
+        if (err instanceof ConnectorNotFoundError)
           throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.repo}.`, "branch");
         throw err;
       });
@@ -164,7 +170,7 @@ class BitbucketConnector implements Connector {
         this.api(`/refs/branches/${encodeURIComponent(this.branch!)}`),
         z.object({ target: z.object({ hash: z.string() }) }),
       ).catch(async (err) => {
-        if (!(err instanceof ConnectorConfigError)) throw err;
+        if (!(err instanceof ConnectorNotFoundError)) throw err;
         // The repository answers (else its own 404 stands): the branch is what is gone.
         const repo = await this.json(this.api(""), z.object({ mainbranch: z.object({ name: z.string() }).nullish() }));
         throw branchGoneError(this.repo, this.branch!, repo.mainbranch?.name ?? null);
@@ -195,7 +201,7 @@ class BitbucketConnector implements Connector {
         ? { path, size: meta.size ?? null, version: null, ref: head }
         : null;
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return null;
+      if (err instanceof ConnectorNotFoundError) return null;
       throw err;
     }
   }
@@ -210,7 +216,7 @@ class BitbucketConnector implements Connector {
         }),
       );
     } catch (err) {
-      if (err instanceof ConnectorConfigError)
+      if (err instanceof ConnectorNotFoundError)
         throw new ConnectorFileError(path, "the file is gone from the repository");
       throw err;
     }
@@ -262,7 +268,7 @@ class BitbucketConnector implements Connector {
         url = page.next && this.onApiHost(page.next);
       }
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return { reset: true };
+      if (err instanceof ConnectorNotFoundError) return { reset: true };
       throw err;
     }
     return { reset: false, changes, cursor: head };
@@ -288,7 +294,7 @@ class BitbucketConnector implements Connector {
     try {
       await this.request(this.api(`/hooks/${encodeURIComponent(webhookId)}`), { method: "DELETE" });
     } catch (err) {
-      if (!(err instanceof ConnectorConfigError)) throw err;
+      if (!(err instanceof ConnectorNotFoundError)) throw err;
     }
   }
 
