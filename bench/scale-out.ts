@@ -65,7 +65,7 @@ async function run(workers: number, concurrency: number, folders: string[]): Pro
   await resetDatabase();
   const { closeDb, getDb } = await import("@/lib/db/client");
   const { stopBoss } = await import("@/lib/queue/boss");
-  const { requestSync } = await import("@/lib/sync/request-sync");
+  const { requestSync } = await import("@/lib/queue/request-sync");
   const { sources } = await import("@/lib/db/schema");
   const ids: string[] = [];
   for (const [s, folder] of folders.entries()) {

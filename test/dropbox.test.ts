@@ -9,7 +9,7 @@ import * as dropboxWebhook from "@/app/api/webhooks/dropbox/route";
 import { dropboxContentHash } from "@/lib/connectors/dropbox/content-hash";
 import { pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
-import { pollSources } from "@/lib/sync/poll-sources";
+import { pollSources } from "@/lib/queue/poll-sources";
 import { dropboxSignature } from "@/lib/webhooks/dropbox-notification";
 import { fakeContentHash, startDropboxFake, type DropboxFake } from "./fakes/dropbox-server";
 import { call, closeAll, db, deliveredSince, indexed, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";

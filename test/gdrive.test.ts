@@ -10,7 +10,7 @@ import * as browseRoute from "@/app/api/providers/[type]/browse/route";
 import * as retryRoute from "@/app/api/jobs/[id]/retry-failed/route";
 import { renewDriveChannels } from "@/lib/sources/drive-channels";
 import { driveChannels, files, sources, syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
-import { pollSources } from "@/lib/sync/poll-sources";
+import { pollSources } from "@/lib/queue/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { DOC, FORM, SHEET, SLIDES, startDriveFake, type DriveFake } from "./fakes/drive-server";
 import {

@@ -12,7 +12,7 @@ import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { githubConnector } from "@/lib/connectors/git/github";
 import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
-import { pollSources } from "@/lib/sync/poll-sources";
+import { pollSources } from "@/lib/queue/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitHubFake } from "./fakes/github-fake";

@@ -11,7 +11,7 @@ import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { gitlabConnector } from "@/lib/connectors/git/gitlab";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
-import { pollSources } from "@/lib/sync/poll-sources";
+import { pollSources } from "@/lib/queue/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";

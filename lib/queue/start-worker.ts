@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { parsePayload, type JobDefinition } from "./define-job";
 import { JOBS } from "./jobs";
 import { QUEUES } from "./names";
-import { LocalWatcher } from "@/lib/sync/local-watcher";
+import { LocalWatcher } from "@/lib/queue/local-watcher";
 import { startWorkerHeartbeat } from "@/lib/workers/heartbeat";
 
 export type RunningWorker = { stop(options?: { timeout?: number }): Promise<void> };

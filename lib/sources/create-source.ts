@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
 import { sealProviderToken } from "@/lib/connectors/provider-token";
-import { requestSync } from "@/lib/sync/request-sync";
+import { requestSync } from "@/lib/queue/request-sync";
 import type { CreateSourceBody } from "./schemas";
 import { toSourceDto } from "./serialize";
 import { setupSourceWebhook, type SourceWebhook } from "./source-webhook";

@@ -7,7 +7,7 @@ import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { isCurrentFence } from "@/lib/changes/fence";
 import { verifyAfterError } from "@/lib/verify/request-verify";
-import { SyncCancelledError, SyncRun } from "./run-sync";
+import { SyncCancelledError, SyncRun } from "./sync-run";
 import { SyncStoppedError } from "./sync-stopped-error";
 import { withRateLimitBudget } from "@/lib/connectors/wait-out-rate-limits";
 

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
 import { resolveLocalRoot } from "@/lib/connectors/local";
-import { DEFAULT_EXCLUDED_DIRS } from "./filters";
+import { DEFAULT_EXCLUDED_DIRS } from "@/lib/sync/filters";
 import { requestSync, type SyncTrigger } from "./request-sync";
 
 const EXCLUDED = new Set(DEFAULT_EXCLUDED_DIRS);
