@@ -1,9 +1,10 @@
 import { getBoss, stopBoss } from "./boss";
 import type { z } from "zod";
-import { parsePayload, type JobDefinition } from "./define-job";
+import type { JobDefinition } from "./define-job";
+import { runJob } from "./run-job";
 import { JOBS } from "./jobs";
 import { QUEUES } from "./names";
-import { LocalWatcher } from "@/lib/queue/local-watcher";
+import { LocalWatcher } from "./local-watcher";
 import { startWorkerHeartbeat } from "@/lib/workers/heartbeat";
 
 export type RunningWorker = { stop(options?: { timeout?: number }): Promise<void> };
@@ -21,11 +22,9 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
       { includeMetadata: true, localConcurrency: job.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
       async ([raw]) => {
         if (!raw) return;
-        const payload = parsePayload(job.name, job.schema, raw);
-        if (!payload) return;
         jobsRunning++;
         try {
-          await job.handle(payload.data, raw);
+          await runJob(job, raw);
         } finally {
           jobsRunning--;
         }

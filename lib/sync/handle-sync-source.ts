@@ -6,12 +6,11 @@ import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { isCurrentFence } from "@/lib/changes/fence";
-import { verifyAfterError } from "@/lib/verify/request-verify";
+import { setJobDetail } from "./progress";
 import { SyncCancelledError, SyncRun } from "./sync-run";
 import { SyncStoppedError } from "./sync-stopped-error";
 import { withRateLimitBudget } from "@/lib/connectors/wait-out-rate-limits";
-
-export type AttemptInfo = { retryCount: number; retryLimit: number };
+import type { AttemptInfo, SyncQueue } from "./sync-queue";
 
 /**
  * Takes the job to work on: one left running by a crashed (or presumed dead) attempt first,
@@ -85,6 +84,7 @@ async function settleAfterCancel(sourceId: string): Promise<void> {
 export async function handleSyncSource(
   sourceId: string,
   attempt: AttemptInfo,
+  queue: SyncQueue,
   pipeline: Pipeline = createPipeline(),
 ): Promise<void> {
   const db = getDb();
@@ -95,12 +95,10 @@ export async function handleSyncSource(
     if (!claim) return;
     const { job, fence } = claim;
     try {
-      const onWait = async (detail: string | null) => {
-        await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
-      };
+      const onWait = (detail: string | null) => setJobDetail(db, job.id, detail);
       const connector = await connectorForSource(source, { onWait });
-      await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline, fence).run());
-      await verifyAfterError(job.id);
+      await withRateLimitBudget(() => new SyncRun(db, queue, job, source, connector, pipeline, fence).run());
+      await queue.verifyAfterError(job.id);
     } catch (err) {
       // Fenced off by a newer attempt or the source's deletion: they own everything now.
       if (!(await isCurrentFence(db, sourceId, fence))) {
@@ -114,23 +112,20 @@ export async function handleSyncSource(
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof ConnectorAuthError) {
         await failJob(job, message, "needs_reauth");
-        await verifyAfterError(job.id);
+        await queue.verifyAfterError(job.id);
         continue;
       }
       if (err instanceof SyncStoppedError || (err instanceof ConnectorError && !err.retryable)) {
         await failJob(job, message, "error");
-        await verifyAfterError(job.id);
+        await queue.verifyAfterError(job.id);
         continue;
       }
       if (attempt.retryCount >= attempt.retryLimit) {
         await failJob(job, `${message} (gave up after ${attempt.retryCount + 1} attempts)`, "error");
-        await verifyAfterError(job.id);
+        await queue.verifyAfterError(job.id);
         continue;
       }
-      await db
-        .update(syncJobs)
-        .set({ detail: `retrying after: ${message}` })
-        .where(eq(syncJobs.id, job.id));
+      await setJobDetail(db, job.id, `retrying after: ${message}`);
       throw err;
     }
   }
