@@ -5,7 +5,7 @@ import { changes, fileContents, files, pipelineDeliveries, syncJobFailures, sync
 import { withTransaction } from "@/lib/db/transaction";
 import type { TextChunk } from "@/lib/pipeline/chunk";
 import { PipelineRejectedError, type Pipeline, type WaitReporter } from "@/lib/pipeline/deliver";
-import { mapLimit } from "@/lib/sync/map-limit";
+import { mapLimit } from "@/lib/map-limit";
 import { StaleAttemptError } from "@/lib/sync/progress";
 import { assertFence, isCurrentFence } from "./fence";
 
