@@ -58,6 +58,12 @@ export type FileChange =
 export type StreamFilesOptions = {
   /** Entries it refuses are skipped without being buffered. */
   accept?(path: string, size: number): boolean;
+  /**
+   * The files the caller wants, as listed: a connector that checks content against listed
+   * versions (Dropbox) takes them from here instead of listing again, and may leave out what
+   * it cannot serve (the caller reads those one by one). Absent: every file `accept` keeps.
+   */
+  wanted?: RemoteFile[];
 };
 
 /** The changes between a stored cursor and now. `reset` means the cursor is void: resync fully. */
