@@ -6,7 +6,7 @@ import type { WebhookProvider } from "./callback-url";
 import { gitPayloadSummary } from "./git-payload-summary";
 import { readWebhookBody } from "./read-webhook-body";
 import { recordWebhookEvent } from "./record-webhook-event";
-import { refusalResponse, WebhookRefusal } from "./refusals";
+import { WebhookRefusal } from "./refusals";
 import { safeEqual } from "./safe-equal";
 import { candidateKey, webhookCandidates, type Candidate } from "./webhook-candidates";
 
