@@ -45,11 +45,11 @@ const config = [
         {
           patterns: [
             {
-              // Allowed: lib/client, lib/format and server actions ("use server" files).
+              // Allowed: lib/client, lib/format, lib/providers, lib/highlighted-line, lib/api/problem and server actions ("use server" files).
               regex:
-                "^@/(lib/(?!client(/|$)|format$)|app/(?!(.*/)?[a-z-]*actions$))|^(server-only|pg|pg-boss|drizzle-orm)(/|$)|^node:",
+                "^@/(lib/(?!client(/|$)|format$|providers$|highlighted-line$|api/problem$)|app/(?!(.*/)?[a-z-]*actions$))|^(server-only|pg|pg-boss|drizzle-orm)(/|$)|^node:",
               message:
-                "Components import only client-safe modules (lib/client, lib/format, server actions); server modules only as types.",
+                "Components import only client-safe modules (lib/client, lib/format, lib/providers, lib/highlighted-line, lib/api/problem, server actions); server modules only as types.",
               allowTypeImports: true,
             },
           ],

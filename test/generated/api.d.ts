@@ -552,6 +552,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -559,6 +561,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         }[];
                         nextCursor: string | null;
                         /** @description Sources per status matching q and type (the status filter aside) */
@@ -673,6 +677,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -680,6 +686,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                         /** Format: uuid */
                         jobId: string;
@@ -791,6 +799,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -798,6 +808,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                     };
                 };
@@ -945,6 +957,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -952,6 +966,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                     };
                 };
@@ -1141,6 +1157,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            /** @description The content is a Git LFS pointer, not the object it stands for */
                             lfs: boolean;
                         }[];
                         nextCursor: string | null;
@@ -1203,6 +1220,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            /** @description The content is a Git LFS pointer, not the object it stands for */
                             lfs: boolean;
                         };
                         content: string;
@@ -1306,6 +1324,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                             sourceName: string;
                         }[];
@@ -1390,6 +1410,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                         };
                     };
@@ -1472,6 +1494,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                         };
                     };
