@@ -99,7 +99,7 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   const { getDb, closeDb } = await import("@/lib/db/client");
   const { stopBoss } = await import("@/lib/queue/boss");
   const { createSource } = await import("@/lib/sources/create-source");
-  const { requestSync } = await import("@/lib/sync/request-sync");
+  const { requestSync } = await import("@/lib/queue/request-sync");
   const { pipelineDeliveries, syncJobs } = await import("@/lib/db/schema");
   const { and, eq } = await import("drizzle-orm");
   const settled = async (jobId: string) => {

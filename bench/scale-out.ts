@@ -83,7 +83,7 @@ async function run(workers: number, concurrency: number, folders: string[]): Pro
   await resetDatabase();
   const { closeDb, getDb, getPool } = await import("@/lib/db/client");
   const { stopBoss } = await import("@/lib/queue/boss");
-  const { requestSync } = await import("@/lib/sync/request-sync");
+  const { requestSync } = await import("@/lib/queue/request-sync");
   const { sources } = await import("@/lib/db/schema");
   const ids: string[] = [];
   for (const [s, folder] of folders.entries()) {
@@ -201,7 +201,7 @@ async function runIo(): Promise<{ metrics: Metric[]; notes: string[]; title: str
       await resetDatabase();
       const { closeDb, getDb, getPool } = await import("@/lib/db/client");
       const { stopBoss } = await import("@/lib/queue/boss");
-      const { requestSync } = await import("@/lib/sync/request-sync");
+      const { requestSync } = await import("@/lib/queue/request-sync");
       const { sources } = await import("@/lib/db/schema");
       const { sealProviderToken } = await import("@/lib/connectors/provider-token");
       const ids = folders.map(() => randomUUID());

@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { syncJobs } from "@/lib/db/schema";
-import { requestSync } from "@/lib/sync/request-sync";
+import { requestSync } from "@/lib/queue/request-sync";
 import { call, closeAll, db, operatorToken, resetDb, tempDir } from "./helpers";
 
 const root = tempDir("dc-confirm-roots-");

@@ -8,7 +8,7 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { sources, syncJobFailures } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
-import { requestSync } from "@/lib/sync/request-sync";
+import { requestSync } from "@/lib/queue/request-sync";
 import {
   call,
   closeAll,

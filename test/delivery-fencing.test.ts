@@ -15,6 +15,7 @@ import { deleteSource } from "@/lib/sources/delete-source";
 import { FileProcessor } from "@/lib/sync/file-processor";
 import { createFileFilter } from "@/lib/sync/filters";
 import { handleSyncSource } from "@/lib/sync/handle-sync-source";
+import { syncQueue } from "@/lib/queue/sync-queue";
 import { StaleAttemptError } from "@/lib/sync/progress";
 import { startPipelineFake } from "./fakes/pipeline-server";
 import { closeAll, db, indexed, resetDb, tempDir, waitFor } from "./helpers";
@@ -141,19 +142,19 @@ describe("delivery fencing and the outbox", () => {
     const sourceId = await createLocalSource(folder);
     const first = gatedPipeline();
     await queueSync(sourceId);
-    await handleSyncSource(sourceId, attempt, first.pipeline);
+    await handleSyncSource(sourceId, attempt, syncQueue, first.pipeline);
 
     write(folder, { "a.md": "two\n" });
     const second = gatedPipeline();
     second.pipeline.failAfterUpsert = "a.md";
     const failing = await queueSync(sourceId);
-    await handleSyncSource(sourceId, attempt, second.pipeline).catch(() => {});
+    await handleSyncSource(sourceId, attempt, syncQueue, second.pipeline).catch(() => {});
     assert.equal((await jobRow(failing)).status, "failed");
     assert.equal(downstream(sourceId).get("a.md"), sha("two\n"), "the newer version did reach downstream");
 
     write(folder, { "a.md": "one\n" });
     const third = await queueSync(sourceId);
-    await handleSyncSource(sourceId, attempt, gatedPipeline().pipeline);
+    await handleSyncSource(sourceId, attempt, syncQueue, gatedPipeline().pipeline);
     assert.equal((await jobRow(third)).status, "completed");
     assert.equal((await indexed(sourceId)).get("a.md")!.sha, sha("one\n"));
     await assertDownstreamEqualsIndex(sourceId);
@@ -166,14 +167,14 @@ describe("delivery fencing and the outbox", () => {
     const stale = gatedPipeline();
     const held = stale.close(3);
     const firstJob = await queueSync(sourceId);
-    const staleRun = handleSyncSource(sourceId, attempt, stale.pipeline);
+    const staleRun = handleSyncSource(sourceId, attempt, syncQueue, stale.pipeline);
     await held;
     await cancelJob(db(), operator, firstJob);
 
     write(folder, { "a.md": "new a\n", "b.md": "new b\n", "c.md": "new c\n" });
     const nextJob = await queueSync(sourceId);
     // The stale handler drains the source's queue after its cancel: run the next job elsewhere first.
-    await handleSyncSource(sourceId, attempt, gatedPipeline().pipeline);
+    await handleSyncSource(sourceId, attempt, syncQueue, gatedPipeline().pipeline);
     assert.equal((await jobRow(nextJob)).status, "completed");
     const requestsBefore = fake.requests.length;
     stale.release();
@@ -188,7 +189,7 @@ describe("delivery fencing and the outbox", () => {
     write(folder, { "a.md": "a\n" });
     const sourceId = await createLocalSource(folder);
     await queueSync(sourceId);
-    await handleSyncSource(sourceId, attempt, gatedPipeline().pipeline);
+    await handleSyncSource(sourceId, attempt, syncQueue, gatedPipeline().pipeline);
     const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
     const jobId = await queueSync(sourceId);
     await db().update(syncJobs).set({ status: "running" }).where(eq(syncJobs.id, jobId));
@@ -229,10 +230,10 @@ describe("delivery fencing and the outbox", () => {
     const jobId = await queueSync(sourceId);
     const slow = gatedPipeline();
     const held = slow.close(3);
-    const firstRun = handleSyncSource(sourceId, attempt, slow.pipeline);
+    const firstRun = handleSyncSource(sourceId, attempt, syncQueue, slow.pipeline);
     await held;
     // pg-boss starts a second handler when the first one missed its heartbeats.
-    await handleSyncSource(sourceId, attempt, gatedPipeline().pipeline);
+    await handleSyncSource(sourceId, attempt, syncQueue, gatedPipeline().pipeline);
     const done = await jobRow(jobId);
     assert.equal(done.status, "completed");
     assert.equal(done.attempts, 2);
@@ -252,13 +253,13 @@ describe("delivery fencing and the outbox", () => {
     write(folder, { "a.md": "a\n", "b.md": "b\n" });
     const sourceId = await createLocalSource(folder);
     await queueSync(sourceId);
-    await handleSyncSource(sourceId, attempt, gatedPipeline().pipeline);
+    await handleSyncSource(sourceId, attempt, syncQueue, gatedPipeline().pipeline);
 
     write(folder, { "c.md": "c\n", "d.md": "d\n", "a.md": "a2\n" });
     const running = gatedPipeline();
     const held = running.close(3);
     await queueSync(sourceId);
-    const run = handleSyncSource(sourceId, attempt, running.pipeline);
+    const run = handleSyncSource(sourceId, attempt, syncQueue, running.pipeline);
     await held;
     process.env.PIPELINE_NORMALIZE_URL = fake.env.PIPELINE_NORMALIZE_URL;
     process.env.PIPELINE_GRAPH_URL = fake.env.PIPELINE_GRAPH_URL;
@@ -281,7 +282,7 @@ describe("delivery fencing and the outbox", () => {
     write(folder, { "a.md": "a\n", "b.md": "b\n" });
     const sourceId = await createLocalSource(folder);
     await queueSync(sourceId);
-    await handleSyncSource(sourceId, attempt, gatedPipeline().pipeline);
+    await handleSyncSource(sourceId, attempt, syncQueue, gatedPipeline().pipeline);
 
     const { rmSync } = await import("node:fs");
     rmSync(path.join(folder, "b.md"));
@@ -290,7 +291,7 @@ describe("delivery fencing and the outbox", () => {
       throw new PipelineRejectedError("graph stage answered 422: unknown document");
     };
     const jobId = await queueSync(sourceId);
-    await handleSyncSource(sourceId, { retryCount: 0, retryLimit: 9 }, refusing);
+    await handleSyncSource(sourceId, { retryCount: 0, retryLimit: 9 }, syncQueue, refusing);
     const job = await jobRow(jobId);
     assert.equal(job.status, "completed", job.errorMessage ?? "");
     assert.equal(job.filesFailed, 1);
@@ -303,7 +304,7 @@ describe("delivery fencing and the outbox", () => {
 
     write(folder, { "c.md": "c\n" });
     const next = await queueSync(sourceId);
-    await handleSyncSource(sourceId, { retryCount: 0, retryLimit: 9 }, gatedPipeline().pipeline);
+    await handleSyncSource(sourceId, { retryCount: 0, retryLimit: 9 }, syncQueue, gatedPipeline().pipeline);
     assert.equal((await jobRow(next)).status, "completed");
     await waitFor(async () => (await indexed(sourceId)).has("c.md"), { what: "c.md indexed" });
   });

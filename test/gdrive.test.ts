@@ -8,7 +8,7 @@ import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as gdriveWebhook from "@/app/api/webhooks/gdrive/route";
 import * as browseRoute from "@/app/api/providers/[type]/browse/route";
 import * as retryRoute from "@/app/api/jobs/[id]/retry-failed/route";
-import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
+import { renewDriveChannels } from "@/lib/sources/drive-channels";
 import { driveChannels, files, sources, syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { DOC, FORM, SHEET, SLIDES, startDriveFake, type DriveFake } from "./fakes/drive-server";

@@ -11,7 +11,7 @@ import * as filesRoute from "@/app/api/sources/[id]/files/route";
 import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { githubConnector } from "@/lib/connectors/git/github";
 import { files, pollBudgets, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
-import { pollSources } from "@/lib/sync/poll-sources";
+import { pollSources } from "@/lib/queue/poll-sources";
 import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";

@@ -8,7 +8,7 @@ import { encodeSessionCookie } from "@/lib/auth/session";
 import { files, pipelineDeliveries, sources, syncJobs, users } from "@/lib/db/schema";
 import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
-import { pollSources } from "@/lib/sync/poll-sources";
+import { pollSources } from "@/lib/queue/poll-sources";
 import { stopCandidateCache } from "@/lib/webhooks/webhook-candidates";
 
 export const db = () => getDb();

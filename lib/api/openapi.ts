@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { browseBody } from "@/lib/connectors/browse";
+import { browseBody } from "@/lib/sources/browse-provider";
 import { activitySchema } from "@/lib/jobs/schemas";
 import { problemSchema } from "./problem";
 import { createCredentialBody, credentialResponse, listCredentialsResponse } from "@/lib/oauth/schemas";

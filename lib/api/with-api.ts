@@ -70,38 +70,47 @@ function logAccess(request: Request, response: Response, started: number): Respo
   return response;
 }
 
+export type RouteOptions = {
+  /** One access-log line per request; off for routes that answer strangers (webhooks). */
+  log?: boolean;
+  /** Maps an error the route knows (a webhook refusal) to its answer; others are problem+json. */
+  answerError?: (err: unknown) => Response | null;
+};
+
 /**
- * The one wrapper every authenticated route handler uses: who is asking (API token or
- * session), then the handler, then the error mapping. A handler returns a Response or a
- * JSON-serialisable body (200).
+ * The one route wrapper: runs the handler, turns its result into a Response (a body is JSON,
+ * 200) and any error into problem+json, and logs the request. withApi and withPublicApi (and
+ * withWebhook) are this with their options.
  */
-export function withApi<P = Record<string, never>>(handler: Handler<P>) {
-  return async (request: Request, context: RouteContext<P>): Promise<Response> => {
+export function withRoute<P = Record<string, never>>(handler: PublicHandler<P>, options: RouteOptions = {}) {
+  const { log = true, answerError } = options;
+  return async (request: Request, context?: RouteContext<P>): Promise<Response> => {
     const started = performance.now();
+    let response: Response;
     try {
-      const actor = await authenticate(request);
-      const params = (await context.params) ?? ({} as P);
-      return logAccess(request, toResponse(await handler({ request, params, actor })), started);
+      const params = (await context?.params) ?? ({} as P);
+      response = toResponse(await handler({ request, params }));
     } catch (err) {
-      return logAccess(request, problemResponse(err), started);
+      response = answerError?.(err) ?? problemResponse(err);
     }
+    return log ? logAccess(request, response, started) : response;
   };
 }
 
 /**
- * For the routes open without a session or token (webhooks, OAuth callbacks, health): the
- * same error mapping, and the handler does its own checks (signature, state).
+ * The wrapper every authenticated route handler uses: who is asking (API token or session),
+ * then the handler, then the error mapping.
+ */
+export function withApi<P = Record<string, never>>(handler: Handler<P>) {
+  return withRoute<P>(async ({ request, params }) => handler({ request, params, actor: await authenticate(request) }));
+}
+
+/**
+ * For the routes open without a session or token (OAuth callbacks, health): the same error
+ * mapping, and the handler does its own checks (state).
  */
 export function withPublicApi<P = Record<string, never>>(handler: PublicHandler<P>) {
-  return async (request: Request, context: RouteContext<P>): Promise<Response> => {
-    const started = performance.now();
-    try {
-      const params = (await context.params) ?? ({} as P);
-      return logAccess(request, toResponse(await handler({ request, params })), started);
-    } catch (err) {
-      return logAccess(request, problemResponse(err), started);
-    }
-  };
+  return withRoute<P>(handler);
 }
 
 /** The largest JSON body the API reads. */

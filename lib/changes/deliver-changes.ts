@@ -6,7 +6,7 @@ import { withTransaction } from "@/lib/db/transaction";
 import type pg from "pg";
 import type { TextChunk } from "@/lib/pipeline/chunk";
 import { PipelineRejectedError, type Pipeline, type WaitReporter } from "@/lib/pipeline/deliver";
-import { mapLimit } from "@/lib/sync/map-limit";
+import { mapLimit } from "@/lib/map-limit";
 import { StaleAttemptError } from "@/lib/sync/progress";
 import { assertFence, isCurrentFence } from "./fence";
 

@@ -1,11 +1,10 @@
-import type { Source } from "@/lib/db/schema";
 import { openWebhookSecret, resolveProviderToken } from "./provider-token";
 import { getConnectorDefinition } from "./registry";
-import type { Connector, ConnectorContext } from "./types";
+import type { Connector, ConnectorContext, StoredSource } from "./types";
 
 /** The connector of a stored source, with its token and webhook secret decrypted. */
 export async function connectorForSource(
-  source: Source,
+  source: StoredSource,
   extra: Pick<ConnectorContext, "onWait" | "at"> = {},
 ): Promise<Connector> {
   return getConnectorDefinition(source.type).create({

@@ -1,10 +1,13 @@
 /** What went wrong talking to a provider, phrased as what the user must do about it. */
 export class ConnectorError extends Error {
   readonly retryable: boolean;
-  constructor(message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  /** The provider's HTTP status when the error is its answer. */
+  readonly status: number | undefined;
+  constructor(message: string, options: { retryable?: boolean; cause?: unknown; status?: number } = {}) {
     super(message, { cause: options.cause });
     this.name = "ConnectorError";
     this.retryable = options.retryable ?? false;
+    this.status = options.status;
   }
 }
 
@@ -16,6 +19,25 @@ export class ConnectorConfigError extends ConnectorError {
   ) {
     super(message);
     this.name = "ConnectorConfigError";
+  }
+}
+
+/** The provider does not know the repository, branch, file or hook asked for (HTTP 404). */
+export class ConnectorNotFoundError extends ConnectorConfigError {
+  constructor(message: string, field?: string) {
+    super(message, field);
+    this.name = "ConnectorNotFoundError";
+  }
+}
+
+/** The type names no connector. */
+export class UnknownSourceTypeError extends Error {
+  constructor(
+    readonly type: string,
+    validTypes: readonly string[],
+  ) {
+    super(`Unknown source type "${type}". Valid types: ${validTypes.join(", ")}.`);
+    this.name = "UnknownSourceTypeError";
   }
 }
 
@@ -41,8 +63,8 @@ export class ConnectorRateLimitError extends ConnectorError {
 
 /** A transient failure (network, 5xx): retry later. */
 export class ConnectorSyncError extends ConnectorError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { retryable: true, cause: options.cause });
+  constructor(message: string, options: { cause?: unknown; status?: number } = {}) {
+    super(message, { retryable: true, ...options });
     this.name = "ConnectorSyncError";
   }
 }

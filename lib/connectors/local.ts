@@ -2,8 +2,9 @@ import { constants, existsSync, type BigIntStats } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { DEFAULT_EXCLUDED_DIRS, DEFAULT_MAX_FILE_SIZE } from "@/lib/sync/filters";
-import { mapLimit } from "@/lib/sync/map-limit";
+import { mapLimit } from "@/lib/map-limit";
+import { DEFAULT_EXCLUDED_DIRS } from "./excluded-dirs";
+import { DEFAULT_MAX_FILE_SIZE } from "./provider-limits";
 import { ConnectorConfigError, ConnectorError, ConnectorFileError, ConnectorSyncError } from "./errors";
 import type { Connector, ConnectorContext, ConnectorDefinition, ListingFailure, RemoteFile } from "./types";
 

@@ -1,7 +1,7 @@
-import type { Source } from "@/lib/db/schema";
 import { credentialHostMismatch } from "@/lib/oauth/credential-host";
 import { getProviderToken } from "@/lib/oauth/get-access-token";
 import { ConnectorConfigError } from "./errors";
+import type { StoredSource } from "./types";
 import { decryptSecret, encryptSecret, getKeyring, type Keyring } from "@/lib/oauth/encryption";
 
 // The one place that says which token a source talks to its provider with: the token given in
@@ -33,7 +33,7 @@ export async function credentialToken(credentialId: string, target?: { type: str
   return token.username ? `${token.username}:${token.accessToken}` : token.accessToken;
 }
 
-type SourceSecrets = Pick<Source, "id" | "type" | "config" | "tokenSecret">;
+type SourceSecrets = Pick<StoredSource, "id" | "type" | "config" | "tokenSecret">;
 
 /** The decrypted provider token of a source, or null when it has none (public repositories). */
 export async function resolveProviderToken(source: SourceSecrets): Promise<string | null> {
@@ -45,7 +45,7 @@ export async function resolveProviderToken(source: SourceSecrets): Promise<strin
 }
 
 /** The token given in a source's config, opened; null when it uses a connected account or none. */
-export function openSourceToken(source: Pick<Source, "id" | "tokenSecret">): string | null {
+export function openSourceToken(source: Pick<StoredSource, "id" | "tokenSecret">): string | null {
   return source.tokenSecret ? decryptSecret(source.tokenSecret, tokenBinding(source.id)) : null;
 }
 
@@ -56,7 +56,7 @@ const openedSecrets = new Map<string, string>();
 let openedWith: Keyring | null = null;
 const MAX_OPENED_SECRETS = 10_000;
 
-export function openWebhookSecret(source: Pick<Source, "id" | "webhookSecret">): string | null {
+export function openWebhookSecret(source: Pick<StoredSource, "id" | "webhookSecret">): string | null {
   if (!source.webhookSecret) return null;
   const ring = getKeyring();
   if (ring !== openedWith || openedSecrets.size >= MAX_OPENED_SECRETS) {

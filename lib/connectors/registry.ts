@@ -1,4 +1,4 @@
-import { AppError } from "@/lib/api/errors";
+import { UnknownSourceTypeError } from "./errors";
 import { githubConnector } from "./git/github";
 import { gitlabConnector } from "./git/gitlab";
 import { bitbucketConnector } from "./git/bitbucket";
@@ -21,13 +21,8 @@ export function isSourceType(type: string): type is SourceType {
   return (SOURCE_TYPES as readonly string[]).includes(type);
 }
 
-/** The connector for a type; a clear 400 naming the valid types for an unknown one. */
+/** The connector for a type; an UnknownSourceTypeError naming the valid types for an unknown one. */
 export function getConnectorDefinition(type: string): ConnectorDefinition {
-  if (!isSourceType(type)) {
-    throw new AppError(
-      "unknown_source_type",
-      `Unknown source type "${type}". Valid types: ${SOURCE_TYPES.join(", ")}.`,
-    );
-  }
+  if (!isSourceType(type)) throw new UnknownSourceTypeError(type, SOURCE_TYPES);
   return CONNECTORS[type];
 }

@@ -122,6 +122,15 @@ export interface Connector {
   parseWebhook?(request: WebhookRequest): FileChange[];
 }
 
+/** What a connector is built from, as a source is stored (secrets sealed). */
+export type StoredSource = {
+  id: string;
+  type: string;
+  config: Record<string, unknown>;
+  tokenSecret: string | null;
+  webhookSecret: string | null;
+};
+
 export type ConnectorContext = {
   sourceId: string | null;
   config: Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
-import { requestSync } from "@/lib/sync/request-sync";
+import { requestSync } from "@/lib/queue/request-sync";
 import { failedPaths } from "./job-failures";
 import { getJobOrThrow } from "./jobs";
 

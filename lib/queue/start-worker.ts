@@ -1,9 +1,10 @@
 import { getBoss, stopBoss } from "./boss";
 import type { z } from "zod";
-import { parsePayload, type JobDefinition } from "./define-job";
+import type { JobDefinition } from "./define-job";
+import { runJob } from "./run-job";
 import { JOBS } from "./jobs";
 import { QUEUES } from "./names";
-import { LocalWatcher } from "@/lib/sync/local-watcher";
+import { LocalWatcher } from "./local-watcher";
 import { startWorkerHeartbeat } from "@/lib/workers/heartbeat";
 
 export type RunningWorker = { stop(options?: { timeout?: number }): Promise<void> };
@@ -27,11 +28,9 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
       },
       async ([raw]) => {
         if (!raw) return;
-        const payload = parsePayload(job.name, job.schema, raw);
-        if (!payload) return;
         jobsRunning++;
         try {
-          await job.handle(payload.data, raw);
+          await runJob(job, raw);
         } finally {
           jobsRunning--;
         }

@@ -3,17 +3,16 @@ import { eq } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
-import { getConnectorDefinition } from "@/lib/connectors/registry";
 import { sealProviderToken } from "@/lib/connectors/provider-token";
-import { requestSync } from "@/lib/sync/request-sync";
+import { requestSync } from "@/lib/queue/request-sync";
 import type { CreateSourceBody } from "./schemas";
 import { toSourceDto } from "./serialize";
 import { setupSourceWebhook, type SourceWebhook } from "./source-webhook";
-import { checkSourceConfig } from "./validate-config";
+import { checkSourceConfig, getConnectorDefinitionOrThrow } from "./validate-config";
 
 /** Connects a source: validate against the provider, store it, register its webhook, queue its first full sync. */
 export async function createSource(db: Db, actor: Actor, body: CreateSourceBody) {
-  const definition = getConnectorDefinition(body.type);
+  const definition = getConnectorDefinitionOrThrow(body.type);
   const { config, token, tokenSent, connection } = await checkSourceConfig(db, actor, body.type, {
     ...definition.configFromName?.(body.name),
     ...body.config,

@@ -3,13 +3,40 @@ import { eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { sources, type Source } from "@/lib/db/schema";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { GdriveConnector } from "@/lib/connectors/gdrive";
 import { getConnectorDefinition } from "@/lib/connectors/registry";
 import { sealWebhookSecret } from "@/lib/connectors/provider-token";
+import type { Connector, WebhookRegistration } from "@/lib/connectors/types";
 import { webhookCallbackUrl } from "@/lib/webhooks/callback-url";
 import { webhookTokenHash } from "@/lib/webhooks/webhook-candidates";
 import { errorField, syncLogger } from "@/lib/log";
+import { openDriveChannel, stopDriveChannels } from "./drive-channels";
 
 export type SourceWebhook = { source: Source; remove(): Promise<void> };
+
+type ProviderWebhook = {
+  setup(callbackUrl: string): Promise<WebhookRegistration>;
+  remove(webhookId: string): Promise<void>;
+};
+
+/**
+ * How a connector's webhook is registered and removed: a git push hook by the connector alone, a
+ * Drive channel through its stored row (drive-channels.ts), which Drive's first message needs.
+ */
+function providerWebhook(connector: Connector): ProviderWebhook | null {
+  if (connector instanceof GdriveConnector) {
+    return {
+      setup: async (callbackUrl) => ({ webhookId: (await openDriveChannel(connector, callbackUrl)).channelId }),
+      remove: () => stopDriveChannels(connector),
+    };
+  }
+  const { setupWebhook, removeWebhook } = connector;
+  if (!setupWebhook) return null;
+  return {
+    setup: (callbackUrl) => setupWebhook.call(connector, callbackUrl),
+    remove: (webhookId) => removeWebhook?.call(connector, webhookId) ?? Promise.resolve(),
+  };
+}
 
 /**
  * Registers the provider webhook (git push hook, Drive channel) when the app has a public URL,
@@ -28,9 +55,10 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
     token,
     webhookSecret: secret,
   });
-  if (!connector.setupWebhook) return null;
+  const webhook = providerWebhook(connector);
+  if (!webhook) return null;
   try {
-    const { webhookId } = await connector.setupWebhook(callbackUrl);
+    const { webhookId } = await webhook.setup(callbackUrl);
     const [updated] = await db
       .update(sources)
       .set({
@@ -41,7 +69,7 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
       })
       .where(eq(sources.id, source.id))
       .returning();
-    return { source: updated!, remove: () => connector.removeWebhook?.(webhookId) ?? Promise.resolve() };
+    return { source: updated!, remove: () => webhook.remove(webhookId) };
   } catch (err) {
     syncLogger({ sourceId: source.id, provider: source.type }).warn(
       { error: errorField(err) },
@@ -59,8 +87,7 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
 export async function removeSourceWebhook(source: Source): Promise<void> {
   if (!source.webhookId) return;
   try {
-    const connector = await connectorForSource(source);
-    await connector.removeWebhook?.(source.webhookId);
+    await providerWebhook(await connectorForSource(source))?.remove(source.webhookId);
   } catch (err) {
     syncLogger({ sourceId: source.id, provider: source.type }).warn(
       { error: errorField(err) },

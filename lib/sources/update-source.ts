@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
 import { sources, type Source } from "@/lib/db/schema";
 import { resolveProviderToken, sealProviderToken } from "@/lib/connectors/provider-token";
-import { requestSync } from "@/lib/sync/request-sync";
+import { requestSync } from "@/lib/queue/request-sync";
 import { getSourceOrThrow } from "./get-source-or-throw";
 import { toSourceDto } from "./serialize";
 import { removeSourceWebhook, setupSourceWebhook } from "./source-webhook";

@@ -1,5 +1,10 @@
 import { AppError, zodFieldErrors } from "@/lib/api/errors";
-import { ConnectorAuthError, ConnectorConfigError, ConnectorError } from "@/lib/connectors/errors";
+import {
+  ConnectorAuthError,
+  ConnectorConfigError,
+  ConnectorError,
+  UnknownSourceTypeError,
+} from "@/lib/connectors/errors";
 import { getConnectorDefinition } from "@/lib/connectors/registry";
 import { filterConfigSchema } from "@/lib/sync/filters";
 import type { ConnectionInfo, Connector, ConnectorDefinition } from "@/lib/connectors/types";
@@ -24,6 +29,16 @@ export function parseSourceConfig(
     throw new AppError("invalid_config", errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
   }
   return { ...(provider.data as Record<string, unknown>), ...(filters.data as Record<string, unknown>) };
+}
+
+/** The connector for a source type; a 400 naming the valid types for an unknown one. */
+export function getConnectorDefinitionOrThrow(type: string): ConnectorDefinition {
+  try {
+    return getConnectorDefinition(type);
+  } catch (err) {
+    if (err instanceof UnknownSourceTypeError) throw new AppError("unknown_source_type", err.message);
+    throw err;
+  }
 }
 
 /** Checks that the provider accepts the config, turning its complaint into a 400 on the field. */
@@ -71,7 +86,7 @@ export async function checkSourceConfig(
   storedToken: string | null = null,
   keptCredentialId: unknown = null,
 ): Promise<CheckedConfig> {
-  const definition = getConnectorDefinition(type);
+  const definition = getConnectorDefinitionOrThrow(type);
   if (type === "local" && actor.role !== "admin" && !localSourcesForMembers()) {
     throw new AppError(
       "forbidden",

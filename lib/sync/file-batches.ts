@@ -1,12 +1,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { syncJobBatches, type BatchFileEntry } from "@/lib/db/schema";
-import { withTransaction, type SqlExecutor } from "@/lib/db/transaction";
+import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import type { RemoteFile } from "@/lib/connectors/types";
-import { getBoss } from "@/lib/queue/boss";
-import { QUEUES } from "@/lib/queue/names";
 import { throwIfCancelled } from "./progress";
+import type { SyncQueue } from "./sync-queue";
 
 const POLL_MS = 200;
 /** How often a waiting sync hands its pending batches to the queue again (see settleFileBatches). */
@@ -33,19 +32,20 @@ export function fromBatchEntry(entry: BatchFileEntry): RemoteFile {
 
 /** Splits `changed` into process-file-batch jobs; the rows and the jobs commit together. */
 export async function enqueueFileBatches(
+  queue: SyncQueue,
   jobId: string,
   fence: number,
   changed: RemoteFile[],
   size: number,
 ): Promise<void> {
-  await getBoss();
+  await queue.ready();
   await withTransaction(async (tx, executor) => {
     const rows = [];
     for (let i = 0; i < changed.length; i += size) {
       rows.push({ jobId, fence, batchNo: i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
     }
     for (let i = 0; i < rows.length; i += 100) await tx.insert(syncJobBatches).values(rows.slice(i, i + 100));
-    await sendBatchJobs(
+    await queue.sendFileBatches(
       jobId,
       rows.map((r) => r.batchNo),
       executor,
@@ -53,27 +53,18 @@ export async function enqueueFileBatches(
   });
 }
 
-async function sendBatchJobs(jobId: string, batchNos: number[], executor?: SqlExecutor): Promise<void> {
-  if (batchNos.length === 0) return;
-  const boss = await getBoss();
-  await boss.insert(
-    QUEUES.processFileBatch,
-    batchNos.map((batchNo) => ({ data: { syncJobId: jobId, batchNo }, singletonKey: `${jobId}:${batchNo}` })),
-    executor ? { db: executor } : undefined,
-  );
-}
-
 /**
  * Waits until no batch of the job is pending. With `throwOnFailure`, a failed batch fails the
  * sync as its error did (a credential error marks the source for reconnection; a transient
  * one lets pg-boss retry the sync, which skips what the batches finished). With `clear`, the
- * settled batches of an earlier attempt are removed. `whileWaiting` does other work and says
- * whether it found any.
+ * settled batches of an earlier attempt are removed. With `workWhileWaiting`, this process runs
+ * waiting batches itself instead of idling.
  */
 export async function settleFileBatches(
   db: Db,
+  queue: SyncQueue,
   jobId: string,
-  options: { throwOnFailure?: boolean; clear?: boolean; whileWaiting?: () => Promise<boolean> } = {},
+  options: { throwOnFailure?: boolean; clear?: boolean; workWhileWaiting?: boolean } = {},
 ): Promise<void> {
   let lastSent = Date.now();
   for (;;) {
@@ -94,14 +85,14 @@ export async function settleFileBatches(
         .select({ batchNo: syncJobBatches.batchNo })
         .from(syncJobBatches)
         .where(and(eq(syncJobBatches.jobId, jobId), eq(syncJobBatches.status, "pending")));
-      await sendBatchJobs(
+      await queue.sendFileBatches(
         jobId,
         pending.map((p) => p.batchNo),
       );
       lastSent = Date.now();
     }
     // Rather than idle, the waiting worker takes batches itself; other workers take the rest.
-    if (!(await options.whileWaiting?.())) await sleep(POLL_MS);
+    if (!(options.workWhileWaiting && (await queue.workOneFileBatch()))) await sleep(POLL_MS);
   }
   if (options.throwOnFailure) {
     const [failed] = await db

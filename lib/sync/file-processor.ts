@@ -13,7 +13,7 @@ import { assertFence } from "@/lib/changes/fence";
 import { recordDeletes, recordUpserts } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
 import { isLfsPointer } from "@/lib/connectors/git/shared";
-import { mapLimit } from "./map-limit";
+import { mapLimit } from "@/lib/map-limit";
 import { addProgress, SyncCancelledError } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";

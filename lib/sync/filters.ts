@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { checkGlob, compileGlobs, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_PATTERNS } from "./glob";
 import { detectLanguage } from "./language";
+import { DEFAULT_EXCLUDED_DIRS } from "@/lib/connectors/excluded-dirs";
 import { DEFAULT_MAX_FILE_SIZE } from "@/lib/connectors/provider-limits";
 
-export { DEFAULT_MAX_FILE_SIZE };
+export { DEFAULT_EXCLUDED_DIRS, DEFAULT_MAX_FILE_SIZE };
 
 function maxFileSizeLimit(): number {
   const raw = process.env.MAX_FILE_SIZE_LIMIT;
@@ -15,33 +16,6 @@ function maxFileSizeLimit(): number {
 }
 /** The largest `maxFileSize` a source may set (MAX_FILE_SIZE_LIMIT, bytes; default 50 MB). */
 export const MAX_FILE_SIZE_LIMIT = maxFileSizeLimit();
-
-/** Folders that hold generated, vendored or tool state rather than source. */
-export const DEFAULT_EXCLUDED_DIRS = [
-  ".git",
-  ".hg",
-  ".svn",
-  "node_modules",
-  "bower_components",
-  "vendor",
-  "dist",
-  "build",
-  "out",
-  ".next",
-  ".nuxt",
-  "__pycache__",
-  ".venv",
-  "venv",
-  ".tox",
-  ".mypy_cache",
-  ".pytest_cache",
-  ".gradle",
-  ".idea",
-  "target",
-  "coverage",
-  ".cache",
-  ".terraform",
-];
 
 const globList = z
   .array(z.string().min(1).max(MAX_GLOB_LENGTH, `A pattern has at most ${MAX_GLOB_LENGTH} characters.`))

@@ -3,13 +3,11 @@ import { getDb, type Db } from "@/lib/db/client";
 import { sources, syncJobBatches, syncJobs } from "@/lib/db/schema";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
-import { getBoss } from "@/lib/queue/boss";
-import { processFileBatchPayload, QUEUES } from "@/lib/queue/names";
 import { batchErrorKind, fromBatchEntry } from "./file-batches";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex } from "./file-processor";
 import { createFileFilter, type FilterConfig } from "./filters";
-import { SyncCancelledError } from "./progress";
-import type { AttemptInfo } from "./handle-sync-source";
+import { setJobDetail, SyncCancelledError } from "./progress";
+import type { AttemptInfo } from "./sync-queue";
 import { errorField, syncLogger, withSyncLog } from "@/lib/log";
 
 async function settle(
@@ -53,9 +51,7 @@ export async function handleFileBatch(
     pipeline,
     filter: createFileFilter(source.config as FilterConfig),
     concurrency: DEFAULT_CONCURRENCY,
-    setDetail: async (detail) => {
-      await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
-    },
+    setDetail: (detail) => setJobDetail(db, job.id, detail),
   });
   const entries = batch.files.map(fromBatchEntry);
   const fields = { sourceId: source.id, jobId: job.id, provider: source.type };
@@ -87,26 +83,4 @@ export async function handleFileBatch(
     if (retried) throw err;
     await settle(db, batch.id, "failed", { kind, message });
   }
-}
-
-/**
- * Takes one process-file-batch job from the queue and runs it here, as a waiting sync does
- * instead of idling: the job is kept alive with heartbeats, then completed or failed.
- * Returns whether there was one.
- */
-export async function workOneFileBatch(): Promise<boolean> {
-  const boss = await getBoss();
-  const [job] = await boss.fetch(QUEUES.processFileBatch, { includeMetadata: true });
-  if (!job) return false;
-  const heartbeat = setInterval(() => void boss.touch(QUEUES.processFileBatch, job.id).catch(() => {}), 4_000);
-  try {
-    const data = processFileBatchPayload.safeParse(job.data);
-    if (data.success) await handleFileBatch(data.data, { retryCount: job.retryCount, retryLimit: job.retryLimit });
-    await boss.complete(QUEUES.processFileBatch, job.id);
-  } catch (err) {
-    await boss.fail(QUEUES.processFileBatch, job.id, { message: err instanceof Error ? err.message : String(err) });
-  } finally {
-    clearInterval(heartbeat);
-  }
-  return true;
 }

@@ -6,13 +6,12 @@ import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { isCurrentFence } from "@/lib/changes/fence";
-import { verifyAfterError } from "@/lib/verify/request-verify";
-import { SyncCancelledError, SyncRun } from "./run-sync";
+import { setJobDetail } from "./progress";
+import { SyncCancelledError, SyncRun } from "./sync-run";
 import { SyncStoppedError } from "./sync-stopped-error";
 import { withRateLimitBudget } from "@/lib/connectors/wait-out-rate-limits";
 import { errorField, syncLogger, withSyncLog } from "@/lib/log";
-
-export type AttemptInfo = { retryCount: number; retryLimit: number };
+import type { AttemptInfo, SyncQueue } from "./sync-queue";
 
 /**
  * Takes the job to work on: one left running by a crashed (or presumed dead) attempt first,
@@ -86,6 +85,7 @@ async function settleAfterCancel(sourceId: string): Promise<void> {
 export async function handleSyncSource(
   sourceId: string,
   attempt: AttemptInfo,
+  queue: SyncQueue,
   pipeline: Pipeline = createPipeline(),
 ): Promise<void> {
   const db = getDb();
@@ -98,16 +98,14 @@ export async function handleSyncSource(
     const fields = { sourceId, jobId: job.id, provider: source.type };
     const log = syncLogger(fields);
     try {
-      const onWait = async (detail: string | null) => {
-        await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
-      };
+      const onWait = (detail: string | null) => setJobDetail(db, job.id, detail);
       log.info({ type: job.type, trigger: job.trigger, attempt: job.attempts }, "sync started");
       await withSyncLog(fields, async () => {
         const connector = await connectorForSource(source, { onWait });
-        await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline, fence).run());
+        await withRateLimitBudget(() => new SyncRun(db, queue, job, source, connector, pipeline, fence).run());
       });
       log.info("sync completed");
-      await verifyAfterError(job.id);
+      await queue.verifyAfterError(job.id);
     } catch (err) {
       // Fenced off by a newer attempt or the source's deletion: they own everything now.
       if (!(await isCurrentFence(db, sourceId, fence))) {
@@ -126,26 +124,23 @@ export async function handleSyncSource(
       if (err instanceof ConnectorAuthError) {
         log.warn({ error: errorField(err) }, "sync failed: the source needs new credentials");
         await failJob(job, message, "needs_reauth");
-        await verifyAfterError(job.id);
+        await queue.verifyAfterError(job.id);
         continue;
       }
       if (err instanceof SyncStoppedError || (err instanceof ConnectorError && !err.retryable)) {
         log.warn({ error: errorField(err) }, "sync failed");
         await failJob(job, message, "error");
-        await verifyAfterError(job.id);
+        await queue.verifyAfterError(job.id);
         continue;
       }
       if (attempt.retryCount >= attempt.retryLimit) {
         log.error({ error: errorField(err), attempts: attempt.retryCount + 1 }, "sync failed: gave up retrying");
         await failJob(job, `${message} (gave up after ${attempt.retryCount + 1} attempts)`, "error");
-        await verifyAfterError(job.id);
+        await queue.verifyAfterError(job.id);
         continue;
       }
       log.warn({ error: errorField(err), retryCount: attempt.retryCount }, "sync attempt failed: retried later");
-      await db
-        .update(syncJobs)
-        .set({ detail: `retrying after: ${message}` })
-        .where(eq(syncJobs.id, job.id));
+      await setJobDetail(db, job.id, `retrying after: ${message}`);
       throw err;
     }
   }

@@ -62,6 +62,11 @@ export async function resetProgress(db: Db, jobId: string): Promise<void> {
     .where(eq(syncJobs.id, jobId));
 }
 
+/** Shows what the job is doing right now (a rate-limit wait, a retry), or clears it with null. */
+export async function setJobDetail(db: Db, jobId: string, detail: string | null): Promise<void> {
+  await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, jobId));
+}
+
 export async function throwIfCancelled(db: Db, jobId: string): Promise<void> {
   const [row] = await db.select({ status: syncJobs.status }).from(syncJobs).where(eq(syncJobs.id, jobId));
   if (row?.status !== "running") throw new SyncCancelledError();

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Connector, RemoteFile } from "@/lib/connectors/types";
 import { ConnectorFileError } from "@/lib/connectors/errors";
 import { isBinary, type FileFilter } from "@/lib/sync/filters";
-import { mapLimit } from "@/lib/sync/map-limit";
+import { mapLimit } from "@/lib/map-limit";
 import type { VerifyResult } from "@/lib/db/schema";
 
 /** Example paths kept per kind of difference. */

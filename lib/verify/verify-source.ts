@@ -13,7 +13,7 @@ import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector } from "@/lib/connectors/types";
 import { createFileFilter, type FilterConfig } from "@/lib/sync/filters";
-import { requestSync } from "@/lib/sync/request-sync";
+import { requestSync } from "@/lib/queue/request-sync";
 import { compareIndex, type CompareOptions, type IndexRow } from "./compare-index";
 import { isDeletionGuardHolding } from "./deletion-guard";
 

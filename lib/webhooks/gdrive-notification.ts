@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { openChannelToken } from "@/lib/connectors/gdrive/channels";
+import { openChannelToken } from "@/lib/sources/drive-channels";
 import { getDb } from "@/lib/db/client";
 import { driveChannels } from "@/lib/db/schema";
 import { countWebhook } from "@/lib/metrics/counters";

@@ -1,13 +1,12 @@
 import { createHash, createHmac } from "node:crypto";
 import { z } from "zod";
-import { problemResponse } from "@/lib/api/errors";
 import { countWebhook } from "@/lib/metrics/counters";
 import { openWebhookSecret } from "@/lib/connectors/provider-token";
 import type { WebhookProvider } from "./callback-url";
 import { gitPayloadSummary } from "./git-payload-summary";
 import { readWebhookBody } from "./read-webhook-body";
 import { recordWebhookEvent } from "./record-webhook-event";
-import { refusalResponse, WebhookRefusal } from "./refusals";
+import { WebhookRefusal } from "./refusals";
 import { safeEqual } from "./safe-equal";
 import { candidateKey, webhookCandidates, type Candidate } from "./webhook-candidates";
 
@@ -236,15 +235,6 @@ async function verifySigned(provider: WebhookProvider, request: Request, key: st
  * never logged one by one (see refusals).
  */
 export async function receiveGitWebhook(provider: WebhookProvider, request: Request): Promise<Response> {
-  try {
-    return await receive(provider, request);
-  } catch (err) {
-    if (err instanceof WebhookRefusal) return refusalResponse(provider, err);
-    return problemResponse(err);
-  }
-}
-
-async function receive(provider: WebhookProvider, request: Request): Promise<Response> {
   const rules = RULES[provider];
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^application\/json\b/i.test(contentType)) {

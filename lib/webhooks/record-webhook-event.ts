@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { withTransaction, type SqlExecutor } from "@/lib/db/transaction";
 import type { Db } from "@/lib/db/client";
 import { getBoss } from "@/lib/queue/boss";
-import { requestSyncsInTransaction } from "@/lib/sync/request-sync";
+import { requestSyncsInTransaction } from "@/lib/queue/request-sync";
 
 export type WebhookTarget = {
   sourceId: string;

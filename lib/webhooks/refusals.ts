@@ -6,7 +6,7 @@ import type { WebhookProvider } from "./callback-url";
 export type RefusalReason =
   "unauthorized" | "too_large" | "busy" | "timeout" | "unsupported_media_type" | "bad_request" | "unavailable";
 
-type WebhookRoute = WebhookProvider | "gdrive" | "dropbox";
+export type WebhookRoute = WebhookProvider | "gdrive" | "dropbox";
 
 const STATUS: Record<RefusalReason, number> = {
   unauthorized: 401,

@@ -10,7 +10,6 @@ import type {
   Delta,
   FileChange,
   RemoteFile,
-  WebhookRegistration,
 } from "../types";
 import { waitOutRateLimits } from "../wait-out-rate-limits";
 import { createDriveClient, googleFailure, toConnectorError } from "./client";
@@ -668,17 +667,6 @@ export class GdriveConnector implements Connector {
       if (googleFailure(err).status === 404) return;
       throw err;
     }
-  }
-
-  async setupWebhook(callbackUrl: string): Promise<WebhookRegistration> {
-    const { openDriveChannel } = await import("./channels");
-    const channel = await openDriveChannel(this, callbackUrl);
-    return { webhookId: channel.channelId };
-  }
-
-  async removeWebhook(): Promise<void> {
-    const { stopDriveChannels } = await import("./channels");
-    await stopDriveChannels(this);
   }
 }
 

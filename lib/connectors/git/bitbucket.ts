@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { ConnectorConfigError, ConnectorError, ConnectorFileError, ConnectorSyncError } from "../errors";
+import {
+  ConnectorConfigError,
+  ConnectorNotFoundError,
+  ConnectorError,
+  ConnectorFileError,
+  ConnectorSyncError,
+} from "../errors";
 import { providerLimits } from "../provider-limits";
 import type {
   Connector,
@@ -176,7 +182,7 @@ class BitbucketConnector implements Connector {
     this.learntId = false;
     if (this.branch) {
       await this.request(this.api(`/refs/branches/${encodeURIComponent(this.branch)}`)).catch((err) => {
-        if (err instanceof ConnectorConfigError)
+        if (err instanceof ConnectorNotFoundError)
           throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.repo}.`, "branch");
         throw err;
       });
@@ -206,7 +212,7 @@ class BitbucketConnector implements Connector {
     try {
       return await this.json(this.api(`/refs/branches/${encodeURIComponent(this.branch!)}`), branchPayload);
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return null;
+      if (err instanceof ConnectorNotFoundError) return null;
       throw err;
     }
   }
@@ -225,7 +231,7 @@ class BitbucketConnector implements Connector {
         repositoryPayload,
       );
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return false;
+      if (err instanceof ConnectorNotFoundError) return false;
       throw err;
     }
     if (repo.full_name.toLowerCase() === this.repo.toLowerCase()) return false;
@@ -282,7 +288,7 @@ class BitbucketConnector implements Connector {
         ? { path, size: meta.size ?? null, version: null, ref: head }
         : null;
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return null;
+      if (err instanceof ConnectorNotFoundError) return null;
       throw err;
     }
   }
@@ -297,7 +303,7 @@ class BitbucketConnector implements Connector {
         }),
       );
     } catch (err) {
-      if (err instanceof ConnectorConfigError)
+      if (err instanceof ConnectorNotFoundError)
         throw new ConnectorFileError(path, "the file is gone from the repository");
       throw err;
     }
@@ -349,7 +355,7 @@ class BitbucketConnector implements Connector {
         url = page.next && this.onApiHost(page.next);
       }
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return { reset: true };
+      if (err instanceof ConnectorNotFoundError) return { reset: true };
       throw err;
     }
     return { reset: false, changes, cursor: head };
@@ -375,7 +381,7 @@ class BitbucketConnector implements Connector {
     try {
       await this.request(this.api(`/hooks/${encodeURIComponent(webhookId)}`), { method: "DELETE" });
     } catch (err) {
-      if (!(err instanceof ConnectorConfigError)) throw err;
+      if (!(err instanceof ConnectorNotFoundError)) throw err;
     }
   }
 

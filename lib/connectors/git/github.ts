@@ -1,7 +1,7 @@
 import { Octokit } from "@octokit/rest";
 import { RequestError } from "@octokit/request-error";
 import { z } from "zod";
-import { ConnectorConfigError, ConnectorError, ConnectorFileError } from "../errors";
+import { ConnectorConfigError, ConnectorNotFoundError, ConnectorError, ConnectorFileError } from "../errors";
 import { providerLimits } from "../provider-limits";
 import type {
   Connector,
@@ -142,7 +142,7 @@ class GitHubConnector implements Connector {
       await this.call(() =>
         this.octokit.repos.getBranch({ owner: this.owner, repo: this.repo, branch: this.branch! }),
       ).catch((err) => {
-        if (err instanceof ConnectorConfigError) {
+        if (err instanceof ConnectorNotFoundError) {
           throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.fullName}.`, "branch");
         }
         throw err;
@@ -254,7 +254,7 @@ class GitHubConnector implements Connector {
       if (etag) headCache.set(key, { etag, sha });
       return sha;
     } catch (err) {
-      if (cached && err instanceof ConnectorError && /answered 304/.test(err.message)) return cached.sha;
+      if (cached && err instanceof ConnectorError && err.status === 304) return cached.sha;
       if (err instanceof UnknownRefError) {
         const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
         throw branchGoneError(this.fullName, branch, data.default_branch ?? null);
@@ -331,7 +331,7 @@ class GitHubConnector implements Connector {
       this.blobs.set(file);
       return file;
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return null;
+      if (err instanceof ConnectorNotFoundError) return null;
       throw err;
     }
   }
@@ -365,7 +365,7 @@ class GitHubConnector implements Connector {
           );
       return await streamToBuffer(response.data as unknown as ReadableStream<Uint8Array>);
     } catch (err) {
-      if (err instanceof ConnectorConfigError)
+      if (err instanceof ConnectorNotFoundError)
         throw new ConnectorFileError(path, "the file is gone from the repository");
       throw err;
     }
@@ -412,7 +412,7 @@ class GitHubConnector implements Connector {
         }),
       ));
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return { reset: true };
+      if (err instanceof ConnectorNotFoundError) return { reset: true };
       throw err;
     }
     const files = data.files ?? [];
@@ -500,7 +500,7 @@ class GitHubConnector implements Connector {
       );
     } catch (err) {
       // Already gone (or the repository is): nothing left to remove.
-      if (!(err instanceof ConnectorConfigError)) throw err;
+      if (!(err instanceof ConnectorNotFoundError)) throw err;
     }
   }
 

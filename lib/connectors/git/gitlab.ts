@@ -1,7 +1,7 @@
 import { Gitlab } from "@gitbeaker/rest";
 import { createRequesterFn, type RequestOptions } from "@gitbeaker/requester-utils";
 import { z } from "zod";
-import { ConnectorConfigError, ConnectorError, ConnectorFileError } from "../errors";
+import { ConnectorConfigError, ConnectorNotFoundError, ConnectorError, ConnectorFileError } from "../errors";
 import { assertAllowedUrl } from "../host-guard";
 import { DEFAULT_MAX_FILE_SIZE, providerLimits } from "../provider-limits";
 import type {
@@ -221,7 +221,7 @@ class GitLabConnector implements Connector {
     this.learntId = false;
     if (this.branch) {
       await this.api.Branches.show(this.ref, this.branch).catch((err) => {
-        if (err instanceof ConnectorConfigError)
+        if (err instanceof ConnectorNotFoundError)
           throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.project}.`, "branch");
         throw err;
       });
@@ -280,7 +280,7 @@ class GitLabConnector implements Connector {
       const name = await this.resolveBranch();
       const branch = branchPayload.parse(
         await this.api.Branches.show(this.ref, name).catch(async (err) => {
-          if (!(err instanceof ConnectorConfigError)) throw err;
+          if (!(err instanceof ConnectorNotFoundError)) throw err;
           // The project answers (else its own 404 stands): the branch is what is gone.
           const project = await this.showProject();
           throw branchGoneError(project.path_with_namespace, name, project.default_branch ?? null);
@@ -328,7 +328,7 @@ class GitLabConnector implements Connector {
       this.contents.set(path, content);
       return meta;
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return null;
+      if (err instanceof ConnectorNotFoundError) return null;
       throw err;
     }
   }
@@ -357,7 +357,7 @@ class GitLabConnector implements Connector {
       );
       return await readAtMost(body, this.maxFileSize() + 1);
     } catch (err) {
-      if (err instanceof ConnectorConfigError)
+      if (err instanceof ConnectorNotFoundError)
         throw new ConnectorFileError(path, "the file is gone from the repository");
       throw err;
     }
@@ -408,7 +408,7 @@ class GitLabConnector implements Connector {
         compare_timeout?: boolean;
       };
     } catch (err) {
-      if (err instanceof ConnectorConfigError) return { reset: true };
+      if (err instanceof ConnectorNotFoundError) return { reset: true };
       throw err;
     }
     const diffs = result.diffs ?? [];
@@ -439,7 +439,7 @@ class GitLabConnector implements Connector {
     try {
       await this.api.ProjectHooks.remove(this.ref, Number(webhookId));
     } catch (err) {
-      if (!(err instanceof ConnectorConfigError)) throw err;
+      if (!(err instanceof ConnectorNotFoundError)) throw err;
     }
   }
 

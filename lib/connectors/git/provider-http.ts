@@ -2,8 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { guardedFetch, type GuardedFetchOptions } from "../host-guard";
 import {
   ConnectorAuthError,
-  ConnectorConfigError,
   ConnectorError,
+  ConnectorNotFoundError,
   ConnectorRateLimitError,
   ConnectorSyncError,
 } from "../errors";
@@ -103,15 +103,15 @@ export function errorForStatus(
     );
   }
   if (status === 404) {
-    return new ConnectorConfigError(
+    return new ConnectorNotFoundError(
       `${subject.provider} repository ${subject.repo} was not found (404), or the token cannot see it. Check the repository name and that the token has access (${subject.tokenHint}).`,
       "repo",
     );
   }
   if (status >= 500 || status === 408)
-    return new ConnectorSyncError(`${subject.provider} answered ${status}; will retry.`);
-  if (subject.userChosenHost) return new ConnectorSyncError(`${subject.provider} answered ${status}.`);
-  return new ConnectorSyncError(`${subject.provider} answered ${status}: ${message.slice(0, 200)}`);
+    return new ConnectorSyncError(`${subject.provider} answered ${status}; will retry.`, { status });
+  if (subject.userChosenHost) return new ConnectorSyncError(`${subject.provider} answered ${status}.`, { status });
+  return new ConnectorSyncError(`${subject.provider} answered ${status}: ${message.slice(0, 200)}`, { status });
 }
 
 /** Turns a fetch failure (DNS, refused connection) into a retryable error; keeps connector errors. */

@@ -1,4 +1,4 @@
-import { pollSources } from "@/lib/sync/poll-sources";
+import { pollSources } from "@/lib/queue/poll-sources";
 import { defineJob } from "../define-job";
 import { emptyPayload, QUEUES } from "../names";
 

@@ -1,4 +1,4 @@
-import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
+import { renewDriveChannels } from "@/lib/sources/drive-channels";
 import { defineJob } from "../define-job";
 import { emptyPayload, QUEUES } from "../names";
 import { logger } from "@/lib/log";

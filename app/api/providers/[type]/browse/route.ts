@@ -1,5 +1,5 @@
 import { readJson, withApi } from "@/lib/api/with-api";
-import { browseBody, browseProvider } from "@/lib/connectors/browse";
+import { browseBody, browseProvider } from "@/lib/sources/browse-provider";
 import { getDb } from "@/lib/db/client";
 
 // POST /api/providers/:type/browse – list an account's repositories, branches or folders (the connect page's pickers)

@@ -2,7 +2,7 @@ import { readJson, withApi } from "@/lib/api/with-api";
 import { getDb } from "@/lib/db/client";
 import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
 import { sourceIdParams, syncBody } from "@/lib/sources/schemas";
-import { requestSync } from "@/lib/sync/request-sync";
+import { requestSync } from "@/lib/queue/request-sync";
 
 // POST /api/sources/:id/sync – queue a full or incremental sync (folded into one already waiting); confirmDeletes allows guarded deletions
 export const POST = withApi<{ id: string }>(async ({ request, params, actor }) => {

@@ -6,7 +6,7 @@ import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { ConnectorAuthError, ConnectorError, ConnectorRateLimitError } from "@/lib/connectors/errors";
 import { withoutRateLimitWaits } from "@/lib/connectors/wait-out-rate-limits";
 import { openSourceToken } from "@/lib/connectors/provider-token";
-import { mapLimit } from "./map-limit";
+import { mapLimit } from "@/lib/map-limit";
 import {
   afterPoll,
   backOff,
@@ -16,7 +16,7 @@ import {
   pollSettings,
   type BudgetInput,
   type BudgetState,
-} from "./poll-schedule";
+} from "@/lib/sync/poll-schedule";
 import { WEBHOOK_PROVIDERS } from "@/lib/webhooks/callback-url";
 import { syncLogger } from "@/lib/log";
 import { requestSync } from "./request-sync";

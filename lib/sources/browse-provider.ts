@@ -1,17 +1,17 @@
-import { ConnectorConfigError, ConnectorError } from "./errors";
+import { ConnectorConfigError, ConnectorError } from "@/lib/connectors/errors";
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
 import { getCredentialOrThrow, getUsableCredentialOrThrow } from "@/lib/oauth/credentials";
-import { createDropboxClient, errorSummary } from "./dropbox/client";
-import { createDriveClient, googleFailure } from "./gdrive/client";
-import { FOLDER_MIME } from "./gdrive";
-import { bitbucketApiUrl } from "./git/bitbucket";
-import { githubApiUrl } from "./git/github";
-import { providerFetch } from "./git/provider-http";
-import { hasDotSegment } from "./git/shared";
-import { credentialToken } from "./provider-token";
+import { createDropboxClient, errorSummary } from "@/lib/connectors/dropbox/client";
+import { createDriveClient, googleFailure } from "@/lib/connectors/gdrive/client";
+import { FOLDER_MIME } from "@/lib/connectors/gdrive";
+import { bitbucketApiUrl } from "@/lib/connectors/git/bitbucket";
+import { githubApiUrl } from "@/lib/connectors/git/github";
+import { providerFetch } from "@/lib/connectors/git/provider-http";
+import { hasDotSegment } from "@/lib/connectors/git/shared";
+import { credentialToken } from "@/lib/connectors/provider-token";
 
 // What the connect page lists from a provider before a source exists: the repositories and
 // branches an account can read (git hosts), or the folders (Drive, Dropbox). The token is the

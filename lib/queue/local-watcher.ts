@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
 import { resolveLocalRoot } from "@/lib/connectors/local";
-import { DEFAULT_EXCLUDED_DIRS } from "./filters";
+import { DEFAULT_EXCLUDED_DIRS } from "@/lib/sync/filters";
 import { errorField, logger, syncLogger } from "@/lib/log";
 import { requestSync, type SyncTrigger } from "./request-sync";
 

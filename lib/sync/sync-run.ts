@@ -13,10 +13,10 @@ import { deleteIndexedFiles } from "./delete-files";
 import { checkDeletionGuard } from "./deletion-guard";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
 import { enqueueFileBatches, settleFileBatches } from "./file-batches";
-import { workOneFileBatch } from "./handle-file-batch";
 import { keepUnreadable } from "./listing-failures";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
-import { addProgress, resetProgress, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
+import { addProgress, resetProgress, setJobDetail, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
+import type { SyncQueue } from "./sync-queue";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 import { errorField, syncLogger } from "@/lib/log";
@@ -52,6 +52,7 @@ export class SyncRun {
 
   constructor(
     private readonly db: Db,
+    private readonly queue: SyncQueue,
     private readonly job: SyncJob,
     private readonly source: Source,
     private readonly connector: Connector,
@@ -75,7 +76,7 @@ export class SyncRun {
 
   async run(): Promise<void> {
     // A crashed attempt may have left batches running: they finish (or fail) before this one counts.
-    await settleFileBatches(this.db, this.job.id, { clear: true });
+    await settleFileBatches(this.db, this.queue, this.job.id, { clear: true });
     await resetProgress(this.db, this.job.id);
     if (this.job.type === "full") return this.full();
     if (this.job.paths?.length) {
@@ -266,8 +267,8 @@ export class SyncRun {
       (changed.length >= ARCHIVE_MIN_FILES || (options.wholeListing && existing.size === 0));
     const remaining = useArchive ? (await this.processFromArchive(changed, existing)).rest : changed;
     if (remaining.length > FAN_OUT_THRESHOLD) {
-      await enqueueFileBatches(this.job.id, this.fence, remaining, WRITE_BATCH);
-      await settleFileBatches(this.db, this.job.id, { throwOnFailure: true, whileWaiting: workOneFileBatch });
+      await enqueueFileBatches(this.queue, this.job.id, this.fence, remaining, WRITE_BATCH);
+      await settleFileBatches(this.db, this.queue, this.job.id, { throwOnFailure: true, workWhileWaiting: true });
       return;
     }
     for (let i = 0; i < remaining.length; i += WRITE_BATCH) {
@@ -399,8 +400,8 @@ export class SyncRun {
     });
   }
 
-  private async setDetail(detail: string | null): Promise<void> {
-    await this.db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, this.job.id));
+  private setDetail(detail: string | null): Promise<void> {
+    return setJobDetail(this.db, this.job.id, detail);
   }
 
   private providerCall<T>(call: () => Promise<T>): Promise<T> {

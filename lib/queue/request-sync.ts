@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
-import { getBoss } from "@/lib/queue/boss";
-import { QUEUES } from "@/lib/queue/names";
+import { getBoss } from "./boss";
+import { QUEUES } from "./names";
 import type { Db } from "@/lib/db/client";
 import { withTransaction, type SqlExecutor } from "@/lib/db/transaction";
 import { syncJobs } from "@/lib/db/schema";

@@ -4,9 +4,9 @@ import { getDb } from "@/lib/db/client";
 import { driveChannels, sources, type DriveChannel } from "@/lib/db/schema";
 import { decryptSecret, encryptSecret } from "@/lib/oauth/encryption";
 import { webhookCallbackUrl } from "@/lib/webhooks/callback-url";
+import { ConnectorAuthError } from "@/lib/connectors/errors";
+import { GdriveConnector, gdriveConnector } from "@/lib/connectors/gdrive";
 import { resolveProviderToken } from "@/lib/connectors/provider-token";
-import { ConnectorAuthError } from "../errors";
-import type { GdriveConnector } from "./index";
 import { errorField, syncLogger } from "@/lib/log";
 
 /** How long a new channel lives (Drive allows changes channels up to a week). */
@@ -94,7 +94,6 @@ export async function renewDriveChannels(now = new Date()): Promise<RenewalRepor
   const report: RenewalReport = { opened: 0, stopped: 0, failed: 0 };
   const callbackUrl = webhookCallbackUrl("gdrive");
   if (!callbackUrl) return report;
-  const { gdriveConnector } = await import("./index");
   const db = getDb();
   const horizon = new Date(now.getTime() + RENEW_BEFORE_MS);
   const candidates = await db
