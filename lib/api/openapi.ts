@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { browseBody } from "@/lib/connectors/browse";
+import { changesPage, changesQuery } from "@/lib/changes/schemas";
 import { createCredentialBody, credentialDto } from "@/lib/oauth/credentials";
 import { OAUTH_PROVIDERS } from "@/lib/oauth/providers";
 import {
@@ -191,10 +192,30 @@ export const OPERATIONS: Operation[] = [
     method: "post",
     path: "/api/sources/{id}/sync",
     operationId: "syncSource",
-    summary: "Request a full or incremental sync",
+    summary: "Request a full or incremental sync, or a redelivery of every indexed file (its own job)",
     body: syncBody,
     status: 202,
     response: z.object({ jobId: z.uuid(), coalesced: z.boolean().optional() }),
+  },
+  {
+    method: "get",
+    path: "/api/changes",
+    operationId: "listChanges",
+    summary:
+      "The changes feed of every source the caller may see, in seq order; 410 (with a restart `cursor`) when `after` is older than retention",
+    query: changesQuery,
+    status: 200,
+    response: changesPage,
+  },
+  {
+    method: "get",
+    path: "/api/sources/{id}/changes",
+    operationId: "listSourceChanges",
+    summary:
+      "One source's changes feed, in seq order (readable after the source's deletion); 410 (with a restart `cursor`) when `after` is older than retention",
+    query: changesQuery,
+    status: 200,
+    response: changesPage,
   },
   {
     method: "post",

@@ -6,6 +6,7 @@ import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { isCurrentFence } from "@/lib/changes/fence";
+import { runRedelivery } from "@/lib/changes/redeliver";
 import { verifyAfterError } from "@/lib/verify/request-verify";
 import { SyncCancelledError, SyncRun } from "./run-sync";
 import { SyncStoppedError } from "./sync-stopped-error";
@@ -40,9 +41,11 @@ async function claimNext(sourceId: string): Promise<{ job: SyncJob; fence: numbe
       .set({ status: "running", startedAt: job.startedAt ?? now, attempts: job.attempts + 1, detail: null })
       .where(eq(syncJobs.id, job.id))
       .returning();
+    // A redelivery leaves the index, and so the source's status, as it is.
+    const status = job.type === "redeliver" ? sql`${sources.status}` : "syncing";
     const [source] = await tx
       .update(sources)
-      .set({ status: "syncing", updatedAt: now, fence: sql`${sources.fence} + 1` })
+      .set({ status, updatedAt: now, fence: sql`${sources.fence} + 1` })
       .where(eq(sources.id, sourceId))
       .returning({ fence: sources.fence });
     return { job: claimed!, fence: source!.fence };
@@ -98,6 +101,10 @@ export async function handleSyncSource(
       const onWait = async (detail: string | null) => {
         await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
       };
+      if (job.type === "redeliver") {
+        await runRedelivery(db, job, fence, pipeline);
+        continue;
+      }
       const connector = await connectorForSource(source, { onWait });
       await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline, fence).run());
       await verifyAfterError(job.id);

@@ -1,0 +1,124 @@
+import { and, asc, eq, gt, lt, max, sql, type SQL } from "drizzle-orm";
+import { AppError } from "@/lib/api/errors";
+import type { Actor } from "@/lib/auth/api-tokens";
+import type { Db } from "@/lib/db/client";
+import { changes, changesPruned, sources } from "@/lib/db/schema";
+import { waitForChange } from "./changes-listener";
+import { decodeFeedCursor, encodeFeedCursor, FEED_START } from "./feed-cursor";
+import type { ChangeDto, ChangesQuery } from "./schemas";
+
+/** Whose changes a reader sees: admins and operator tokens every source's, members their own; optionally one source's. */
+export type FeedScope = { actor: Actor; sourceId?: string };
+
+const NOBODY = "00000000-0000-0000-0000-000000000000";
+
+function ownerFilter(actor: Actor, column: typeof changes.ownerId | typeof changesPruned.ownerId): SQL | undefined {
+  return actor.role === "admin" ? undefined : eq(column, actor.userId ?? NOBODY);
+}
+
+/**
+ * The smallest `seq` a transaction still in progress may commit (see the migration that
+ * defines changes_feed_horizon): rows below it are final, so a page never skips one that
+ * commits later. Asked in its own statement, before the page is read with a newer snapshot.
+ */
+async function feedHorizon(db: Db): Promise<number> {
+  const result = await db.execute<{ horizon: string | number }>(sql`select changes_feed_horizon() as horizon`);
+  return Number(result.rows[0]!.horizon);
+}
+
+async function readPage(db: Db, scope: FeedScope, after: number, limit: number): Promise<ChangeDto[]> {
+  const horizon = await feedHorizon(db);
+  const rows = await db
+    .select({
+      seq: changes.seq,
+      sourceId: changes.sourceId,
+      op: changes.op,
+      path: changes.path,
+      sha: changes.sha,
+      size: changes.size,
+      language: changes.language,
+      at: changes.at,
+    })
+    .from(changes)
+    .where(
+      and(
+        gt(changes.seq, after),
+        lt(changes.seq, horizon),
+        scope.sourceId ? eq(changes.sourceId, scope.sourceId) : undefined,
+        ownerFilter(scope.actor, changes.ownerId),
+      ),
+    )
+    .orderBy(asc(changes.seq))
+    .limit(limit);
+  return rows.map((r) => ({ ...r, op: r.op === "delete" ? "delete" : "upsert", at: r.at.toISOString() }));
+}
+
+/**
+ * A cursor behind a deletion the retention prune removed (one this reader could see) has
+ * missed it: 410, with a cursor that starts again from the beginning (a full snapshot, since
+ * the latest change of every path that exists is never pruned). Checked after the page is read,
+ * so a prune that commits in between is never missed.
+ */
+async function assertNotPruned(db: Db, scope: FeedScope, after: number): Promise<void> {
+  if (after === 0) return;
+  const [row] = await db
+    .select({ seq: max(changesPruned.seq) })
+    .from(changesPruned)
+    .where(
+      and(
+        scope.sourceId ? eq(changesPruned.sourceId, scope.sourceId) : undefined,
+        ownerFilter(scope.actor, changesPruned.ownerId),
+      ),
+    );
+  const pruned = row?.seq === null || row?.seq === undefined ? 0 : Number(row.seq);
+  if (after < pruned) {
+    throw new AppError(
+      "gone",
+      "Changes after this cursor have been pruned (CHANGES_RETENTION_DAYS). Start again from the beginning with the `cursor` given here: the feed then answers the latest change of every file.",
+      undefined,
+      { cursor: FEED_START },
+    );
+  }
+}
+
+/**
+ * A source's feed is readable while the source is (404 otherwise), and after its deletion by
+ * whoever could see it: its change rows keep the source's owner.
+ */
+async function assertSourceVisible(db: Db, actor: Actor, sourceId: string): Promise<void> {
+  const [source] = await db.select({ userId: sources.userId }).from(sources).where(eq(sources.id, sourceId));
+  if (source && (actor.role === "admin" || (actor.userId !== null && source.userId === actor.userId))) return;
+  if (!source) {
+    const [row] = await db
+      .select({ seq: changes.seq })
+      .from(changes)
+      .where(and(eq(changes.sourceId, sourceId), ownerFilter(actor, changes.ownerId)))
+      .limit(1);
+    if (row) return;
+  }
+  throw new AppError("not_found", `No source with id ${sourceId}.`);
+}
+
+/**
+ * One page of the changes feed in `seq` order: at most `limit` changes after the cursor. With
+ * `wait`, an empty page waits up to that many seconds for a change to arrive.
+ */
+export async function listChanges(
+  db: Db,
+  scope: FeedScope,
+  query: ChangesQuery,
+  signal?: AbortSignal,
+): Promise<{ changes: ChangeDto[]; cursor: string }> {
+  const after = query.after ? decodeFeedCursor(query.after) : 0;
+  if (scope.sourceId) await assertSourceVisible(db, scope.actor, scope.sourceId);
+  const deadline = Date.now() + query.wait * 1000;
+  for (;;) {
+    const page = await readPage(db, scope, after, query.limit);
+    await assertNotPruned(db, scope, after);
+    const remaining = deadline - Date.now();
+    if (page.length > 0 || remaining <= 0 || signal?.aborted) {
+      return { changes: page, cursor: page.length > 0 ? encodeFeedCursor(page.at(-1)!.seq) : encodeFeedCursor(after) };
+    }
+    await waitForChange(remaining, signal);
+  }
+}
