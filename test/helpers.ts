@@ -9,6 +9,7 @@ import { files, pipelineDeliveries, syncJobs, users } from "@/lib/db/schema";
 import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
 import { stopCandidateCache } from "@/lib/webhooks/webhook-candidates";
+import { stopChangesListener } from "@/lib/changes/changes-listener";
 
 export const db = () => getDb();
 
@@ -16,7 +17,7 @@ export const db = () => getDb();
 export async function resetDb(): Promise<void> {
   await retryOnDeadlock(() =>
     getDb().execute(
-      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries, changes, file_contents restart identity cascade`,
+      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries, changes, changes_pruned, file_contents restart identity cascade`,
     ),
   );
   const boss = await getBoss();
@@ -43,6 +44,7 @@ async function retryOnDeadlock(run: () => Promise<unknown>): Promise<void> {
 export async function closeAll(): Promise<void> {
   await stopBoss({ timeout: 5000 });
   await stopCandidateCache();
+  await stopChangesListener();
   await closeDb();
 }
 

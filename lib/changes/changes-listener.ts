@@ -13,7 +13,13 @@ const LISTENING_RECHECK_MS = 1_000;
 /** Without notifications, a waiter looks this often. */
 const POLL_MS = 250;
 
-type State = { client: pg.Client | null; listening: boolean; starting: boolean; retryAt: number; wake: Set<() => void> };
+type State = {
+  client: pg.Client | null;
+  listening: boolean;
+  starting: boolean;
+  retryAt: number;
+  wake: Set<() => void>;
+};
 const globalForListener = globalThis as unknown as { dataConnectorChangesListener?: State };
 const state = (globalForListener.dataConnectorChangesListener ??= {
   client: null,
