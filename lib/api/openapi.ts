@@ -128,6 +128,8 @@ type Operation = {
   status: number;
   response?: z.ZodType;
   redirect?: boolean;
+  /** Error answers particular to this operation, by status. */
+  errors?: Record<number, string>;
 };
 
 const uuid = (name: string) => ({ name, in: "path", required: true, schema: { type: "string", format: "uuid" } });
@@ -206,6 +208,10 @@ export const OPERATIONS: Operation[] = [
     query: changesQuery,
     status: 200,
     response: changesPage,
+    errors: {
+      400: "`after` is not a cursor this feed gave",
+      410: "`after` is older than retention; the body's `cursor` restarts from the beginning",
+    },
   },
   {
     method: "get",
@@ -216,6 +222,10 @@ export const OPERATIONS: Operation[] = [
     query: changesQuery,
     status: 200,
     response: changesPage,
+    errors: {
+      400: "`after` is not a cursor this feed gave",
+      410: "`after` is older than retention; the body's `cursor` restarts from the beginning",
+    },
   },
   {
     method: "post",
@@ -475,6 +485,7 @@ export function openApiDocument(serverUrl?: string) {
     if (op.path.includes("{id}")) responses["404"] = errorResponse("Not found, or not the caller's");
     if (op.body || op.query) responses["422"] = errorResponse("The input failed validation; `errors` lists the fields");
     if (op.body || op.open) responses["400"] = errorResponse("A malformed request");
+    for (const [status, description] of Object.entries(op.errors ?? {})) responses[status] = errorResponse(description);
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
       operationId: op.operationId,

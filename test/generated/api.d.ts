@@ -1142,8 +1142,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description `after` is not a cursor this feed gave */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No session and no valid API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `after` is older than retention; the body's `cursor` restarts from the beginning */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1203,6 +1221,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description `after` is not a cursor this feed gave */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No session and no valid API token */
             401: {
                 headers: {
@@ -1214,6 +1241,15 @@ export interface operations {
             };
             /** @description Not found, or not the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `after` is older than retention; the body's `cursor` restarts from the beginning */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
