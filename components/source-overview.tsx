@@ -105,7 +105,8 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
             {job ? (
               <div className="flex items-start gap-3">
                 <Link href={`/jobs/${job.id}`} className="shrink-0 text-xs hover:underline">
-                  {job.type} sync <StatusBadge status={job.status} testId="latest-job-status" />
+                  {job.type === "redeliver" ? "redelivery" : `${job.type} sync`}{" "}
+                  <StatusBadge status={job.status} testId="latest-job-status" />
                 </Link>
                 {job.status === "running" || job.status === "queued" ? (
                   <ProgressBar job={job} label={`Sync progress of ${source.name}`} />
