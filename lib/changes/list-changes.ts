@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/api-tokens";
 import type { Db } from "@/lib/db/client";
 import { changes, changesPruned, sources } from "@/lib/db/schema";
 import { waitForChange } from "./changes-listener";
-import { decodeFeedCursor, encodeFeedCursor, FEED_START } from "./feed-cursor";
+import { decodeFeedCursor, encodeFeedCursor, type FeedPosition } from "./feed-cursor";
 import type { ChangeDto, ChangesQuery } from "./schemas";
 
 /** Whose changes a reader sees: admins and operator tokens every source's, members their own; optionally one source's. */
@@ -53,14 +53,8 @@ async function readPage(db: Db, scope: FeedScope, after: number, limit: number):
   return rows.map((r) => ({ ...r, op: r.op === "delete" ? "delete" : "upsert", at: r.at.toISOString() }));
 }
 
-/**
- * A cursor behind a deletion the retention prune removed (one this reader could see) has
- * missed it: 410, with a cursor that starts again from the beginning (a full snapshot, since
- * the latest change of every path that exists is never pruned). Checked after the page is read,
- * so a prune that commits in between is never missed.
- */
-async function assertNotPruned(db: Db, scope: FeedScope, after: number): Promise<void> {
-  if (after === 0) return;
+/** The highest `seq` of a pruned deletion this reader could see (0: none). */
+async function prunedMark(db: Db, scope: FeedScope): Promise<number> {
   const [row] = await db
     .select({ seq: max(changesPruned.seq) })
     .from(changesPruned)
@@ -70,13 +64,25 @@ async function assertNotPruned(db: Db, scope: FeedScope, after: number): Promise
         ownerFilter(scope.actor, changesPruned.ownerId),
       ),
     );
-  const pruned = row?.seq === null || row?.seq === undefined ? 0 : Number(row.seq);
-  if (after < pruned) {
+  return row?.seq === null || row?.seq === undefined ? 0 : Number(row.seq);
+}
+
+/**
+ * A cursor that a prune overtook after it was given (the mark moved past the cursor's seq) has
+ * missed a deletion: 410, with a cursor that starts again from the beginning (a full snapshot,
+ * since the latest change of every path that exists is never pruned). The mark is read after
+ * the page, so a prune that commits in between is never missed; a reader that started from
+ * the beginning after a prune is not sent back (its cursors carry the mark it started with).
+ */
+async function assertNotOvertaken(db: Db, scope: FeedScope, after: FeedPosition): Promise<void> {
+  if (after.seq === 0) return;
+  const mark = await prunedMark(db, scope);
+  if (mark > after.pruned && after.seq < mark) {
     throw new AppError(
       "gone",
       "Changes after this cursor have been pruned (CHANGES_RETENTION_DAYS). Start again from the beginning with the `cursor` given here: the feed then answers the latest change of every file.",
       undefined,
-      { cursor: FEED_START },
+      { cursor: encodeFeedCursor({ seq: 0, pruned: mark }) },
     );
   }
 }
@@ -109,15 +115,18 @@ export async function listChanges(
   query: ChangesQuery,
   signal?: AbortSignal,
 ): Promise<{ changes: ChangeDto[]; cursor: string }> {
-  const after = query.after ? decodeFeedCursor(query.after) : 0;
+  const after = query.after ? decodeFeedCursor(query.after) : { seq: 0, pruned: 0 };
   if (scope.sourceId) await assertSourceVisible(db, scope.actor, scope.sourceId);
   const deadline = Date.now() + query.wait * 1000;
   for (;;) {
-    const page = await readPage(db, scope, after, query.limit);
-    await assertNotPruned(db, scope, after);
+    // Read before the page: the cursor answered must not claim a prune the page may not reflect.
+    const mark = await prunedMark(db, scope);
+    const page = await readPage(db, scope, after.seq, query.limit);
+    await assertNotOvertaken(db, scope, after);
     const remaining = deadline - Date.now();
     if (page.length > 0 || remaining <= 0 || signal?.aborted) {
-      return { changes: page, cursor: page.length > 0 ? encodeFeedCursor(page.at(-1)!.seq) : encodeFeedCursor(after) };
+      const seq = page.length > 0 ? page.at(-1)!.seq : after.seq;
+      return { changes: page, cursor: encodeFeedCursor({ seq, pruned: Math.max(mark, after.pruned) }) };
     }
     await waitForChange(remaining, signal);
   }
