@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { encode } from "next-auth/jwt";
 import pg from "pg";
@@ -13,13 +13,16 @@ import { runMigrations } from "@/lib/db/migrate";
 // 100,000-file source. The database is seeded directly. Goals: every p99 under 200 ms, every
 // page under 100 KB of HTML.
 //
-// DATABASE_URL names a scratch database: its schema is dropped and recreated.
+// DATABASE_URL names a scratch database: its schema is dropped and recreated. BENCH_HTML_DIR, when
+// set, keeps each page's HTML there.
 const URL_ = process.env.DATABASE_URL;
 const SOURCES = Number(process.env.BENCH_SOURCES ?? 10_000);
 const BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? 100_000);
 const LOADS = Number(process.env.BENCH_LOADS ?? 50);
 const PORT = Number(process.env.BENCH_PORT ?? 3990);
 const GOAL_P99_MS = 200;
+/** When set, each page's last body is written there (to see what makes a page heavy). */
+const HTML_DIR = process.env.BENCH_HTML_DIR;
 const GOAL_PAGE_BYTES = 100 * 1024;
 
 async function seed(url: string): Promise<{ userId: string; bigSourceId: string }> {
@@ -140,6 +143,11 @@ async function measure(
     bytes = r.bytes;
   }
   times.sort((a, b) => a - b);
+  if (HTML_DIR) {
+    mkdirSync(HTML_DIR, { recursive: true });
+    const body = await fetch(url, { headers: { cookie } }).then((r) => r.text());
+    writeFileSync(path.join(HTML_DIR, `${label.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.html`), body);
+  }
   const p99 = percentile(times, 99);
   const verdicts = [
     p99 < GOAL_P99_MS ? "" : `p99 over ${GOAL_P99_MS} ms`,

@@ -1,11 +1,17 @@
+import { readFile } from "node:fs/promises";
 import { eq, gt, and } from "drizzle-orm";
 
 // npm run bench:drive-dropbox — 5,000 files (BENCH_FILES) per provider through the loopback
-// fakes of Drive v3 and Dropbox v2, driven through the real SDKs and an in-process worker:
+// fakes of Drive v3 and Dropbox v2, driven through the real SDKs and a worker:
 // the full sync's wall time and requests, then ROUNDS rounds of 10 changes each announced by
 // a push notification: the incremental sync's requests and the latency from notification to
-// delivery of each change (p50, p95). Needs DATABASE_URL (a PostgreSQL you may write to).
+// delivery of each change (p50, p95), and the worker's peak RSS during the full sync: of this
+// process, or with BENCH_WORKER_PROCESS=1 of a worker process as `npm run worker` starts it
+// (the fakes and the webhook routes stay here). BENCH_PROVIDERS=dropbox runs one provider.
+// Needs DATABASE_URL (a PostgreSQL you may write to).
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
+const WORKER_PROCESS = process.env.BENCH_WORKER_PROCESS === "1";
+const PROVIDERS = (process.env.BENCH_PROVIDERS ?? "gdrive,dropbox").split(",") as ("gdrive" | "dropbox")[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const FOLDERS = 50;
 
@@ -52,7 +58,15 @@ async function main() {
   const { dropboxSignature } = await import("@/lib/webhooks/dropbox-notification");
   const db = getDb();
   const actor = { userId: null, role: "admin" as const, via: "token" as const };
-  const worker = await startWorker({ watch: false });
+  const { startWorkerProcess, stopProcess } = await import("@/test/fakes/worker-process");
+  const worker = WORKER_PROCESS ? null : await startWorker({ watch: false });
+  const child = WORKER_PROCESS ? await startWorkerProcess() : null;
+  /** The worker's resident memory now: this process's, or the child's from /proc. */
+  const workerRss = async () => {
+    if (!child) return process.memoryUsage().rss;
+    const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  };
 
   async function waitJob(sourceId: string, since: Date) {
     for (;;) {
@@ -70,27 +84,32 @@ async function main() {
   const driveFolders = Array.from({ length: FOLDERS }, (_, i) =>
     drive.folder(`f${String(i).padStart(2, "0")}`, benchRoot),
   );
-  const driveIds = Array.from({ length: FILES }, (_, i) =>
-    drive.file(`file${i}.ts`, driveFolders[i % FOLDERS]!, body(i)),
-  );
+  const driveIds = PROVIDERS.includes("gdrive")
+    ? Array.from({ length: FILES }, (_, i) => drive.file(`file${i}.ts`, driveFolders[i % FOLDERS]!, body(i)))
+    : [];
   for (let i = 0; i < FILES; i++) dropbox.put(`/Bench/f${String(i % FOLDERS).padStart(2, "0")}/file${i}.ts`, body(i));
 
   const results: string[] = [];
-  for (const provider of ["gdrive", "dropbox"] as const) {
+  for (const provider of PROVIDERS) {
     const fake = provider === "gdrive" ? drive : dropbox;
     const config =
       provider === "gdrive" ? { token: drive.token, folderId: benchRoot } : { token: dropbox.token, path: "/Bench" };
     const routes = () => fake.requests.map((r) => r.route);
     const startRequests = fake.requests.length;
+    const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+    const rssBefore = await workerRss();
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => void workerRss().then((rss) => (rssPeak = Math.max(rssPeak, rss))), 20);
     const start = performance.now();
     const created = await createSource(db, actor, { type: provider, name: `bench-${provider}`, config });
     const sourceId = created.source.id;
     const full = await waitJob(sourceId, new Date(0));
     const fullMs = performance.now() - start;
+    clearInterval(sampler);
     if (full.status !== "completed") throw new Error(`${provider} full sync failed: ${full.errorMessage}`);
     const fullRoutes = routes().slice(startRequests);
     results.push(
-      `${provider}: full sync of ${full.filesTotal} files: ${(fullMs / 1000).toFixed(2)} s, ${fullRoutes.length} requests (${byRoute(fullRoutes, provider === "gdrive")})`,
+      `${provider}: full sync of ${full.filesTotal} files: ${(fullMs / 1000).toFixed(2)} s, ${fullRoutes.length} requests (${byRoute(fullRoutes, provider === "gdrive")}); ${child ? "worker process" : "this process"}'s peak RSS ${mb(rssPeak)} MB (${mb(rssBefore)} MB before)`,
     );
 
     const latencies: number[] = [];
@@ -148,13 +167,14 @@ async function main() {
     );
     await deleteSource(db, actor, sourceId);
   }
-  await worker.stop({ timeout: 5000 });
+  await worker?.stop({ timeout: 5000 });
+  if (child) await stopProcess(child);
   await stopBoss();
   await closeDb();
   await drive.close();
   await dropbox.close();
   console.log(
-    `\nbench:drive-dropbox (${FILES} files per provider, ${FOLDERS} folders, embedded pipeline, in-process worker)`,
+    `\nbench:drive-dropbox (${FILES} files per provider, ${FOLDERS} folders, embedded pipeline, ${child ? "worker process" : "in-process worker"})`,
   );
   for (const line of results) console.log(`  ${line}`);
 }

@@ -23,7 +23,10 @@ const DB_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:
 const SECONDS = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 60);
 const SOURCES = Number(process.env.BENCH_WEBHOOK_SOURCES ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const LIST_SOURCES = Number(process.env.BENCH_LIST_SOURCES ?? 10_000);
+// At least two: one big source and the small ones.
+const LIST_SOURCES = Math.max(2, Number(process.env.BENCH_LIST_SOURCES ?? 10_000));
+// The page that starts halfway down the list (the 5,000th of 10,000).
+const MID_SOURCE = Math.floor(LIST_SOURCES / 2);
 const LIST_FILES = Number(process.env.BENCH_LIST_FILES ?? 1_000_000);
 const LIST_SECONDS = Number(process.env.BENCH_LIST_SECONDS ?? 10);
 const TOKEN = "ghp_loadbench";
@@ -263,7 +266,7 @@ async function main() {
   );
   worker!.kill("SIGTERM");
 
-  // The list endpoints against 10,000 sources and 1,000,000 files.
+  // The list endpoints against BENCH_LIST_SOURCES sources and BENCH_LIST_FILES files.
   console.log(`[bench] seeding ${LIST_SOURCES} sources and ${LIST_FILES} files`);
   const seedStart = Date.now();
   const bigFiles = Math.floor(LIST_FILES / 2);
@@ -298,17 +301,21 @@ async function main() {
 
   const auth = { authorization: `Bearer ${apiToken}` };
   const deepCursor = Buffer.from("big/dir5/file500005.ts").toString("base64url");
-  // The nextCursor of the page ending at the 5,000th source (as listSources writes it).
+  // The nextCursor of the page ending at the MID_SOURCE-th source (as listSources writes it).
   const midSource = (
     await client.query(
-      `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, id from sources order by created_at desc, id desc offset 4999 limit 1`,
+      `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, id from sources order by created_at desc, id desc offset $1 limit 1`,
+      [MID_SOURCE - 1],
     )
   ).rows[0];
   const sourcesCursor = Buffer.from(`${midSource.at}|${midSource.id}`).toString("base64url");
   const endpoints: [string, string][] = [
-    ["GET /api/sources (all 10,000)", "/api/sources"],
+    [`GET /api/sources (all ${LIST_SOURCES.toLocaleString("en")})`, "/api/sources"],
     ["GET /api/sources?limit=100 (first page)", "/api/sources?limit=100"],
-    ["GET /api/sources?limit=100 (from the 5,000th)", `/api/sources?limit=100&cursor=${sourcesCursor}`],
+    [
+      `GET /api/sources?limit=100 (from the ${MID_SOURCE.toLocaleString("en")}th)`,
+      `/api/sources?limit=100&cursor=${sourcesCursor}`,
+    ],
     ["GET /api/sources/:id", `/api/sources/${big}`],
     ["GET /api/sources/:id/files (500,000-file source, first page)", `/api/sources/${big}/files?limit=100`],
     ["GET /api/sources/:id/files (deep cursor)", `/api/sources/${big}/files?limit=100&cursor=${deepCursor}`],

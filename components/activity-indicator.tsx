@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { apiFetch } from "@/lib/client/api";
-import type { ActivityDto } from "@/lib/jobs/activity";
+import type { ActivityDto } from "@/lib/jobs/schemas";
 import { RelativeTime } from "./relative-time";
 
 /** The header's small summary of queued and running jobs and of the last day's failures. */

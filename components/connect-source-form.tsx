@@ -1,20 +1,30 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useCallback, useState } from "react";
-import type { SourceType } from "@/lib/connectors/types";
+import { useState } from "react";
 import { ApiError, apiFetch } from "@/lib/client/api";
-import type { CredentialDto } from "@/lib/oauth/credentials";
+import type { CredentialDto } from "@/lib/oauth/schemas";
+import { isGitSourceType, isSourceType, oauthProviderFor, sourceTypeLabel, type SourceType } from "@/lib/providers";
+import { AccountPicker } from "./account-picker";
+import { FolderPicker } from "./folder-picker";
 import { Field, FilterFields, fieldErrorMap, filtersFromForm } from "./form-fields";
-import { ProviderFields } from "./provider-fields";
-import { PROVIDER_LABELS } from "./status-badge";
+import {
+  browseAuth,
+  initialAccount,
+  NO_TARGET,
+  providerConfig,
+  suggestedName,
+  type AccountChoice,
+  type TargetChoice,
+} from "./provider-config";
+import { RepositoryPicker } from "./repository-picker";
 import { buttonClass, errorAlertClass } from "./ui";
+import { useDebounced } from "./use-debounced";
 
 type Props = {
   localRoots: string[];
   credentials: CredentialDto[];
   providers: { id: string; label: string; configured: boolean }[];
-  available: SourceType[];
   languages: string[];
   initialType?: string;
 };
@@ -32,29 +42,35 @@ const DESCRIPTIONS: Record<SourceType, string> = {
 /** Choose the provider, then what to index, then the filters, then create. */
 export function ConnectSourceForm(props: Props) {
   const router = useRouter();
-  const [type, setType] = useState<SourceType | null>(
-    props.initialType && props.available.includes(props.initialType as SourceType)
-      ? (props.initialType as SourceType)
-      : null,
+  const initialType = props.initialType && isSourceType(props.initialType) ? props.initialType : null;
+  const [type, setType] = useState<SourceType | null>(initialType);
+  const [account, setAccount] = useState<AccountChoice>(() =>
+    initialAccount(initialType ?? "local", props.credentials),
   );
+  const [target, setTarget] = useState<TargetChoice>(NO_TARGET);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [submitting, setSubmitting] = useState(false);
-  const [providerConfig, setProviderConfig] = useState<Record<string, unknown>>({});
-  const [name, setName] = useState("");
-  const [nameTouched, setNameTouched] = useState(false);
-  const onProviderChange = useCallback(
-    (config: Record<string, unknown>, suggested: string) => {
-      setProviderConfig(config);
-      if (!nameTouched) setName(suggested);
-    },
-    [nameTouched],
-  );
+  // The name follows the repository or folder until it is edited.
+  const [typedName, setTypedName] = useState<string | null>(null);
+  const name = typedName ?? (type && type !== "local" ? suggestedName(type, target) : "");
+  // The pickers list from the provider as this account once the token has stopped changing.
+  const debouncedToken = useDebounced(account.token, 400);
+  const auth = type && type !== "local" ? browseAuth(type, { ...account, token: debouncedToken }) : null;
+  const choose = (t: SourceType) => {
+    setType(t);
+    setAccount(initialAccount(t, props.credentials));
+    setTarget(NO_TARGET);
+    setErrors({});
+  };
 
   async function submit(event: React.FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (!type) return;
     const form = new FormData(event.currentTarget);
-    const config: Record<string, unknown> = { ...filtersFromForm(form), ...(type === "local" ? {} : providerConfig) };
+    const config: Record<string, unknown> = {
+      ...filtersFromForm(form),
+      ...(type === "local" ? {} : providerConfig(type, account, target)),
+    };
     if (type === "local") config.path = String(form.get("path") ?? "").trim();
     setSubmitting(true);
     setErrors({});
@@ -78,36 +94,29 @@ export function ConnectSourceForm(props: Props) {
       <fieldset>
         <legend className="mb-3 text-base font-semibold">1. Provider</legend>
         <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" role="radiogroup" aria-label="Provider">
-          {ORDER.map((t) => {
-            const enabled = props.available.includes(t);
-            return (
-              <label
-                key={t}
-                className={`flex cursor-pointer flex-col rounded-lg border p-4 text-sm has-[:checked]:border-zinc-900 has-[:checked]:ring-2 has-[:checked]:ring-zinc-300 has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-blue-400 dark:has-[:checked]:border-zinc-100 dark:has-[:checked]:ring-zinc-700 ${enabled ? "border-zinc-200 dark:border-zinc-800" : "cursor-not-allowed border-dashed border-zinc-200 opacity-50 dark:border-zinc-800"}`}
-              >
-                <span className="flex items-center gap-2 font-medium">
-                  <input
-                    type="radio"
-                    name="type"
-                    value={t}
-                    checked={type === t}
-                    disabled={!enabled}
-                    onChange={() => {
-                      setType(t);
-                      setErrors({});
-                    }}
-                    aria-label={PROVIDER_LABELS[t]}
-                    aria-describedby={`provider-${t}-description`}
-                    className="accent-zinc-900"
-                  />
-                  {PROVIDER_LABELS[t]}
-                </span>
-                <span id={`provider-${t}-description`} className="mt-1 text-xs text-zinc-500">
-                  {enabled ? DESCRIPTIONS[t] : "Not available in this installation yet"}
-                </span>
-              </label>
-            );
-          })}
+          {ORDER.map((t) => (
+            <label
+              key={t}
+              className="flex cursor-pointer flex-col rounded-lg border border-zinc-200 p-4 text-sm has-[:checked]:border-zinc-900 has-[:checked]:ring-2 has-[:checked]:ring-zinc-300 has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-blue-400 dark:border-zinc-800 dark:has-[:checked]:border-zinc-100 dark:has-[:checked]:ring-zinc-700"
+            >
+              <span className="flex items-center gap-2 font-medium">
+                <input
+                  type="radio"
+                  name="type"
+                  value={t}
+                  checked={type === t}
+                  onChange={() => choose(t)}
+                  aria-label={sourceTypeLabel(t)}
+                  aria-describedby={`provider-${t}-description`}
+                  className="accent-zinc-900"
+                />
+                {sourceTypeLabel(t)}
+              </span>
+              <span id={`provider-${t}-description`} className="mt-1 text-xs text-zinc-500">
+                {DESCRIPTIONS[t]}
+              </span>
+            </label>
+          ))}
         </div>
       </fieldset>
 
@@ -118,16 +127,21 @@ export function ConnectSourceForm(props: Props) {
             {type === "local" ? (
               <LocalFields roots={props.localRoots} errors={errors} />
             ) : (
-              <ProviderFields
-                key={type}
-                type={type}
-                credentials={props.credentials}
-                oauthConfigured={props.providers.some(
-                  (p) => p.id === (type === "gdrive" ? "google" : type) && p.configured,
+              <div className="space-y-4">
+                <AccountPicker
+                  type={type}
+                  credentials={props.credentials}
+                  oauthConfigured={props.providers.some((p) => p.id === oauthProviderFor(type) && p.configured)}
+                  value={account}
+                  onChange={setAccount}
+                  errors={errors}
+                />
+                {isGitSourceType(type) ? (
+                  <RepositoryPicker type={type} auth={auth} value={target} onChange={setTarget} errors={errors} />
+                ) : (
+                  <FolderPicker type={type} auth={auth} value={target} onChange={setTarget} errors={errors} />
                 )}
-                errors={errors}
-                onChange={onProviderChange}
-              />
+              </div>
             )}
           </fieldset>
           <FilterFields errors={errors} languages={props.languages} />
@@ -139,10 +153,7 @@ export function ConnectSourceForm(props: Props) {
                   {...p}
                   name="name"
                   value={name}
-                  onChange={(e) => {
-                    setName(e.target.value);
-                    setNameTouched(true);
-                  }}
+                  onChange={(e) => setTypedName(e.target.value)}
                   required
                   maxLength={255}
                   autoComplete="off"

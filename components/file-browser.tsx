@@ -5,19 +5,12 @@ import Link from "next/link";
 import { useState } from "react";
 import { apiFetch } from "@/lib/client/api";
 import { formatBytes } from "@/lib/format";
+import type { FileListRow } from "@/lib/sources/schemas";
 import { RelativeTime } from "./relative-time";
 import { errorAlertClass, inputClass, secondaryButtonClass } from "./ui";
 import { useDebounced } from "./use-debounced";
 
-type FileDto = {
-  path: string;
-  sha: string | null;
-  size: number | null;
-  language: string | null;
-  lastModified: string | null;
-  indexedAt: string | null;
-};
-type Page = { files: FileDto[]; nextCursor: string | null };
+type Page = { files: FileListRow[]; nextCursor: string | null };
 
 const PAGE = 100;
 
@@ -86,50 +79,31 @@ export function FileBrowser({
           Could not load the files: {query.error.message}
         </p>
       )}
-      <div
-        className={`overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800 ${query.isFetching && !query.isFetchingNextPage ? "opacity-70" : ""}`}
-      >
-        <table
-          className="w-full min-w-[40rem] text-left text-sm"
-          aria-label="Indexed files"
-          aria-busy={query.isFetching}
-        >
-          <thead className="bg-zinc-50 text-xs text-zinc-600 dark:bg-zinc-900 dark:text-zinc-400">
+      <div className={`table-frame ${query.isFetching && !query.isFetchingNextPage ? "opacity-70" : ""}`}>
+        <table className="data-table file-table min-w-[40rem]" aria-label="Indexed files" aria-busy={query.isFetching}>
+          <thead>
             <tr>
-              <th scope="col" className="px-3 py-2 font-medium">
-                Path
-              </th>
-              <th scope="col" className="px-3 py-2 font-medium">
-                Language
-              </th>
-              <th scope="col" className="px-3 py-2 text-right font-medium">
+              <th scope="col">Path</th>
+              <th scope="col">Language</th>
+              <th scope="col" className="num">
                 Size
               </th>
-              <th scope="col" className="px-3 py-2 font-medium">
-                SHA
-              </th>
-              <th scope="col" className="px-3 py-2 font-medium">
-                Indexed
-              </th>
+              <th scope="col">SHA</th>
+              <th scope="col">Indexed</th>
             </tr>
           </thead>
-          <tbody className="divide-y divide-zinc-100 dark:divide-zinc-900">
+          <tbody>
             {files.map((f) => (
               <tr key={f.path} data-testid="file-row">
-                <td className="max-w-md truncate px-3 py-1.5 font-mono text-xs">
-                  <Link
-                    href={`/sources/${sourceId}/file?path=${encodeURIComponent(f.path)}`}
-                    className="hover:underline focus-visible:underline"
-                  >
+                <td>
+                  <Link href={`/sources/${sourceId}/file?path=${encodeURIComponent(f.path)}`} className="link">
                     {f.path}
                   </Link>
                 </td>
-                <td className="px-3 py-1.5 text-xs">{f.language ?? "—"}</td>
-                <td className="px-3 py-1.5 text-right text-xs tabular-nums">{formatBytes(f.size)}</td>
-                <td className="px-3 py-1.5 font-mono text-xs" title={f.sha ?? undefined}>
-                  {f.sha?.slice(0, 10) ?? "—"}
-                </td>
-                <td className="whitespace-nowrap px-3 py-1.5 text-xs">
+                <td>{f.language ?? "—"}</td>
+                <td>{formatBytes(f.size)}</td>
+                <td title={f.sha ?? undefined}>{f.sha?.slice(0, 10) ?? "—"}</td>
+                <td>
                   <RelativeTime iso={f.indexedAt} fallback="—" />
                 </td>
               </tr>

@@ -1,5 +1,5 @@
 import type { CSSProperties } from "react";
-import type { HighlightedLine } from "@/lib/highlight";
+import type { HighlightedLine } from "@/lib/highlighted-line";
 
 type Chunk = { ordinal: number; startLine: number; endLine: number };
 

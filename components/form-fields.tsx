@@ -1,7 +1,7 @@
 "use client";
 
 import { useId } from "react";
-import type { FieldError } from "@/lib/api/errors";
+import type { FieldError } from "@/lib/api/problem";
 import { inputClass } from "./ui";
 
 /** Field errors from a problem answer keyed by field: `config.include.0` → `include`, `name` → `name`. */

@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { apiFetch } from "@/lib/client/api";
 import { formatDuration, jobDurationMs } from "@/lib/format";
-import type { JobDto } from "@/lib/sources/serialize";
+import type { JobDto } from "@/lib/sources/schemas";
 import { RelativeTime } from "./relative-time";
 import { StatusBadge } from "./status-badge";
 import { useNow } from "./use-now";
@@ -30,58 +30,43 @@ export function JobHistory({ sourceId, initial }: { sourceId: string; initial: J
           Could not refresh: {query.error.message}
         </p>
       )}
-      <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
-        <table className="w-full min-w-[44rem] text-left text-sm" aria-label="Job history">
-          <thead className="bg-zinc-50 text-xs text-zinc-600 dark:bg-zinc-900 dark:text-zinc-400">
+      <div className="table-frame">
+        <table className="data-table min-w-[44rem]" aria-label="Job history">
+          <thead>
             <tr>
-              <th scope="col" className="px-3 py-2 font-medium">
-                Started
-              </th>
-              <th scope="col" className="px-3 py-2 font-medium">
-                Type
-              </th>
-              <th scope="col" className="px-3 py-2 font-medium">
-                Trigger
-              </th>
-              <th scope="col" className="px-3 py-2 font-medium">
-                Status
-              </th>
-              <th scope="col" className="px-3 py-2 text-right font-medium">
+              <th scope="col">Started</th>
+              <th scope="col">Type</th>
+              <th scope="col">Trigger</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="num">
                 Duration
               </th>
-              <th scope="col" className="px-3 py-2 text-right font-medium">
+              <th scope="col" className="num">
                 Indexed / unchanged / failed
               </th>
-              <th scope="col" className="px-3 py-2 font-medium">
-                Error
-              </th>
+              <th scope="col">Error</th>
             </tr>
           </thead>
-          <tbody className="divide-y divide-zinc-100 dark:divide-zinc-900">
+          <tbody>
             {jobs.map((j) => {
               const duration = jobDurationMs(j, now);
               return (
                 <tr key={j.id} data-testid="job-row">
-                  <td className="whitespace-nowrap px-3 py-1.5 text-xs">
-                    <Link href={`/jobs/${j.id}`} className="hover:underline">
+                  <td className="whitespace-nowrap">
+                    <Link href={`/jobs/${j.id}`} className="link">
                       <RelativeTime iso={j.startedAt ?? j.createdAt} />
                     </Link>
                   </td>
-                  <td className="px-3 py-1.5 text-xs">{j.type}</td>
-                  <td className="px-3 py-1.5 text-xs">{j.trigger}</td>
-                  <td className="px-3 py-1.5">
+                  <td>{j.type}</td>
+                  <td>{j.trigger}</td>
+                  <td>
                     <StatusBadge status={j.status} />
                   </td>
-                  <td className="px-3 py-1.5 text-right text-xs tabular-nums">
-                    {duration === null ? "—" : formatDuration(duration)}
-                  </td>
-                  <td className="px-3 py-1.5 text-right text-xs tabular-nums">
+                  <td className="num">{duration === null ? "—" : formatDuration(duration)}</td>
+                  <td className="num">
                     {j.filesProcessed} / {j.filesSkipped} / {j.filesFailed}
                   </td>
-                  <td
-                    className="max-w-xs truncate px-3 py-1.5 text-xs text-red-700 dark:text-red-400"
-                    title={j.errorMessage ?? undefined}
-                  >
+                  <td className="error-text max-w-xs truncate" title={j.errorMessage ?? undefined}>
                     {j.errorMessage ?? ""}
                   </td>
                 </tr>

@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { apiFetch } from "@/lib/client/api";
-import type { ActivityDto } from "@/lib/jobs/activity";
+import type { ActivityDto } from "@/lib/jobs/schemas";
 
 /** Shown under the header while no worker heartbeat is under a minute old (same query as the activity indicator). */
 export function NoWorkerBanner({ initial }: { initial: ActivityDto }) {

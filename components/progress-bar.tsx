@@ -21,7 +21,7 @@ export function ProgressBar({
   return (
     <div className="w-full">
       <div
-        className="h-2 w-full overflow-hidden rounded bg-zinc-200 dark:bg-zinc-800"
+        className="progress-track"
         role="progressbar"
         aria-valuenow={percent}
         aria-valuemin={0}
@@ -29,12 +29,9 @@ export function ProgressBar({
         aria-label={label}
         aria-valuetext={`${percent}%, ${done} of ${job.filesTotal} files`}
       >
-        <div
-          className="h-full bg-blue-600 transition-[width] duration-500 dark:bg-blue-500"
-          style={{ width: `${percent}%` }}
-        />
+        <div className="progress-fill" style={{ width: `${percent}%` }} />
       </div>
-      <p className="mt-1 truncate text-xs tabular-nums text-zinc-600 dark:text-zinc-400" data-testid="progress-text">
+      <p className="muted mt-1 truncate text-xs tabular-nums" data-testid="progress-text">
         {job.status === "queued" ? (
           "queued, waiting for a worker"
         ) : job.filesTotal === 0 && done === 0 ? (

@@ -9,12 +9,7 @@ export function RelativeTime({ iso, fallback = "never" }: { iso: string | null |
   if (!iso) return <span className="text-zinc-500">{fallback}</span>;
   const exact = formatExact(iso);
   return (
-    <time
-      dateTime={iso}
-      title={exact}
-      suppressHydrationWarning
-      className="cursor-help underline decoration-dotted decoration-zinc-400 underline-offset-2"
-    >
+    <time dateTime={iso} title={exact} suppressHydrationWarning className="when">
       {formatRelative(iso, now)}
     </time>
   );

@@ -13,7 +13,7 @@ export function RetryFailedButton({ jobId }: { jobId: string }) {
     <>
       <button
         type="button"
-        className="whitespace-nowrap rounded border border-zinc-300 px-2 py-0.5 text-xs hover:bg-zinc-100 disabled:opacity-50 dark:border-zinc-700 dark:hover:bg-zinc-800"
+        className="btn-small"
         disabled={busy}
         onClick={async () => {
           setBusy(true);
@@ -30,7 +30,7 @@ export function RetryFailedButton({ jobId }: { jobId: string }) {
         Retry failed files
       </button>
       {error && (
-        <span role="alert" className="text-red-700 dark:text-red-400">
+        <span role="alert" className="error-text">
           {error}
         </span>
       )}

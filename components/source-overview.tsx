@@ -5,16 +5,17 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { ApiError, apiFetch } from "@/lib/client/api";
-import type { SourceRow } from "./sources-live";
+import type { SourceDto } from "@/lib/sources/schemas";
 import { ProgressBar } from "./progress-bar";
 import { RelativeTime } from "./relative-time";
-import { PROVIDER_LABELS, StatusBadge } from "./status-badge";
+import { sourceTypeLabel } from "@/lib/providers";
+import { StatusBadge } from "./status-badge";
 import { VerifyStatus } from "./verify-status";
 import { dangerButtonClass, errorAlertClass, secondaryButtonClass } from "./ui";
 
-const isActive = (s: SourceRow) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
+const isActive = (s: SourceDto) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
 
-function where(source: SourceRow): string {
+function where(source: SourceDto): string {
   const c = source.config as Record<string, unknown>;
   if (source.type === "local") return String(c.path ?? "");
   const parts = [c.repo ?? c.project ?? c.folderId ?? c.path ?? source.name, c.branch ? `@ ${String(c.branch)}` : null];
@@ -22,11 +23,11 @@ function where(source: SourceRow): string {
 }
 
 /** The source's summary, live progress and actions. */
-export function SourceOverview({ initial }: { initial: SourceRow }) {
+export function SourceOverview({ initial }: { initial: SourceDto }) {
   const client = useQueryClient();
   const { data, isRefetchError, error } = useQuery({
     queryKey: ["source", initial.id],
-    queryFn: ({ signal }) => apiFetch<{ source: SourceRow }>(`/api/sources/${initial.id}`, { signal }),
+    queryFn: ({ signal }) => apiFetch<{ source: SourceDto }>(`/api/sources/${initial.id}`, { signal }),
     initialData: { source: initial },
     refetchInterval: (q) => (q.state.data && isActive(q.state.data.source) ? 1000 : 10_000),
   });
@@ -57,7 +58,7 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
             {source.name}
           </h1>
           <p className="mt-1 flex flex-wrap items-center gap-2 text-sm text-zinc-600 dark:text-zinc-400">
-            <span>{PROVIDER_LABELS[source.type] ?? source.type}</span>
+            <span>{sourceTypeLabel(source.type)}</span>
             <code className="break-all text-xs">{where(source)}</code>
             <StatusBadge status={source.status} testId="source-status" />
           </p>
@@ -85,7 +86,22 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
         </div>
         <div>
           <dt className="text-xs text-zinc-500">Updates</dt>
-          <dd>{source.type === "local" ? "watched on disk" : source.webhookId ? "webhook" : "scheduled poll"}</dd>
+          <dd>
+            {source.type === "local" ? (
+              "watched on disk"
+            ) : source.webhookId && !source.nextPollAt ? (
+              "webhook"
+            ) : (
+              <>
+                scheduled poll
+                {source.nextPollAt && (
+                  <span className="block text-xs text-zinc-500" data-testid="next-poll">
+                    next <RelativeTime iso={source.nextPollAt} />
+                  </span>
+                )}
+              </>
+            )}
+          </dd>
         </div>
         <div>
           <dt className="text-xs text-zinc-500">Index</dt>
@@ -132,7 +148,7 @@ export function SourceOverview({ initial }: { initial: SourceRow }) {
  * Why the source is in error or needs a new sign-in. A source in error can be synced with
  * deletions confirmed: what the deletion guard held back (files gone from the source) is removed.
  */
-function StatusDetail({ source }: { source: SourceRow }) {
+function StatusDetail({ source }: { source: SourceDto }) {
   const client = useQueryClient();
   const dialog = useRef<HTMLDialogElement>(null);
   const [busy, setBusy] = useState(false);
@@ -199,7 +215,7 @@ function StatusDetail({ source }: { source: SourceRow }) {
   );
 }
 
-function SourceActions({ source }: { source: SourceRow }) {
+function SourceActions({ source }: { source: SourceDto }) {
   const client = useQueryClient();
   const router = useRouter();
   const [busy, setBusy] = useState<string | null>(null);

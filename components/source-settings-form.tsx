@@ -4,7 +4,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { ApiError, apiFetch } from "@/lib/client/api";
-import type { SourceDto } from "@/lib/sources/serialize";
+import type { SourceDto } from "@/lib/sources/schemas";
 import { Field, FilterFields, type Filters, fieldErrorMap, filtersFromForm } from "./form-fields";
 import { buttonClass, errorAlertClass, okAlertClass } from "./ui";
 

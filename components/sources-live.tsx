@@ -5,36 +5,16 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { apiFetch } from "@/lib/client/api";
-import type { JobDto, SourceDto } from "@/lib/sources/serialize";
+import type { SourceListRow } from "@/lib/sources/schemas";
 import { ProgressBar } from "./progress-bar";
 import { RelativeTime } from "./relative-time";
-import { PROVIDER_LABELS, StatusBadge } from "./status-badge";
+import { sourceTypeLabel } from "@/lib/providers";
+import { StatusBadge } from "./status-badge";
 import { VerifyStatus } from "./verify-status";
 import { pagingHrefs } from "./list-url";
 import type { SourcesQuery } from "./sources-toolbar";
 import { sourcesHref } from "./sources-toolbar";
 import { buttonClass, dangerButtonClass, errorAlertClass, okAlertClass, secondaryButtonClass } from "./ui";
-
-export type SourceRow = SourceDto & { latestJob?: NonNullable<SourceDto["latestJob"]> | null; fileCount?: number };
-
-/** What a row of the list shows: the page sends only this, so 500 sources stay a light page. */
-export type SourceListRow = Pick<SourceDto, "id" | "type" | "name" | "status" | "lastSyncAt"> &
-  Partial<Pick<SourceDto, "verifiedAt" | "drift">> & {
-    fileCount?: number;
-    latestJob?: Pick<
-      JobDto,
-      | "id"
-      | "status"
-      | "progress"
-      | "filesTotal"
-      | "filesProcessed"
-      | "filesSkipped"
-      | "filesFailed"
-      | "errorMessage"
-      | "detail"
-      | "startedAt"
-    > | null;
-  };
 
 const isActive = (s: SourceListRow) => s.latestJob?.status === "running" || s.latestJob?.status === "queued";
 
@@ -242,10 +222,7 @@ function BulkActions({ sources, onDone }: { sources: SourceListRow[]; onDone: (r
 function SourceItem({ source, checked, onToggle }: { source: SourceListRow; checked: boolean; onToggle: () => void }) {
   const job = source.latestJob;
   return (
-    <li
-      className="grid gap-x-6 gap-y-2 p-4 md:grid-cols-[auto_minmax(0,2fr)_minmax(0,3fr)_auto]"
-      data-testid="source-row"
-    >
+    <li className="source-row" data-testid="source-row">
       <input
         type="checkbox"
         aria-label={`Select ${source.name}`}
@@ -254,14 +231,11 @@ function SourceItem({ source, checked, onToggle }: { source: SourceListRow; chec
         className="mt-1"
       />
       <div className="min-w-0">
-        <Link
-          href={`/sources/${source.id}`}
-          className="block truncate font-medium hover:underline focus-visible:underline"
-        >
+        <Link href={`/sources/${source.id}`} className="link block truncate font-medium">
           {source.name}
         </Link>
-        <div className="mt-1 flex flex-wrap items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
-          <span>{PROVIDER_LABELS[source.type] ?? source.type}</span>
+        <div className="muted mt-1 flex flex-wrap items-center gap-2 text-xs">
+          <span>{sourceTypeLabel(source.type)}</span>
           <StatusBadge status={source.status} testId="source-status" />
         </div>
       </div>
@@ -270,7 +244,7 @@ function SourceItem({ source, checked, onToggle }: { source: SourceListRow; chec
         {job && (job.status === "running" || job.status === "queued") ? (
           <ProgressBar job={job} label={`Sync progress of ${source.name}`} />
         ) : job?.status === "failed" && job.errorMessage ? (
-          <p className="line-clamp-2 text-xs text-red-700 dark:text-red-400">
+          <p className="error-text line-clamp-2 text-xs">
             Last sync failed:{" "}
             <Link href={`/jobs/${job.id}`} className="underline">
               {job.errorMessage}
@@ -278,7 +252,7 @@ function SourceItem({ source, checked, onToggle }: { source: SourceListRow; chec
           </p>
         ) : null}
       </div>
-      <div className="text-xs tabular-nums text-zinc-600 md:text-right dark:text-zinc-400">
+      <div className="muted text-xs tabular-nums md:text-right">
         <p data-testid="file-count">{(source.fileCount ?? 0).toLocaleString("en")} files</p>
         <p>
           last sync <RelativeTime iso={source.lastSyncAt} />

@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { listHref } from "./list-url";
-import { PROVIDER_LABELS } from "./status-badge";
+import { SOURCE_TYPES, sourceTypeLabel } from "@/lib/providers";
 import { inputClass } from "./ui";
 import { useDebounced } from "./use-debounced";
 
@@ -113,9 +113,9 @@ export function SourcesToolbar({ query, statusCounts }: { query: SourcesQuery; s
           onChange={(e) => go({ type: e.target.value ? [e.target.value] : [] })}
         >
           <option value="">All types</option>
-          {Object.entries(PROVIDER_LABELS).map(([type, label]) => (
+          {SOURCE_TYPES.map((type) => (
             <option key={type} value={type}>
-              {label}
+              {sourceTypeLabel(type)}
             </option>
           ))}
         </select>

@@ -1,4 +1,4 @@
-import type { JobDto } from "@/lib/sources/serialize";
+import type { JobDto } from "@/lib/sources/schemas";
 
 type VerifyResult = NonNullable<JobDto["verify"]>;
 

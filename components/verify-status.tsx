@@ -26,7 +26,7 @@ export function VerifyStatus({
     );
   if (drift > 0)
     return (
-      <span className="text-amber-700 dark:text-amber-400" data-testid="verify-status" title={formatExact(verifiedAt)}>
+      <span className="warn-text" data-testid="verify-status" title={formatExact(verifiedAt)}>
         Drift: {drift.toLocaleString("en")} file{drift === 1 ? "" : "s"}
         {status === "error" || status === "needs_reauth" ? "" : ", repairing"}
       </span>

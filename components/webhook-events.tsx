@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { apiFetch } from "@/lib/client/api";
-import type { WebhookEventDto } from "@/lib/webhooks/list-webhook-events";
+import type { WebhookEventDto } from "@/lib/sources/schemas";
 import { RelativeTime } from "./relative-time";
 
 /** The provider's latest pushes for this source, and whether each was processed. */
@@ -32,35 +32,27 @@ export function WebhookEvents({
     );
   }
   return (
-    <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
-      <table className="w-full min-w-[36rem] text-left text-sm" aria-label="Webhook events">
-        <thead className="bg-zinc-50 text-xs text-zinc-600 dark:bg-zinc-900 dark:text-zinc-400">
+    <div className="table-frame">
+      <table className="data-table min-w-[36rem]" aria-label="Webhook events">
+        <thead>
           <tr>
-            <th scope="col" className="px-3 py-2 font-medium">
-              Type
-            </th>
-            <th scope="col" className="px-3 py-2 font-medium">
-              Received
-            </th>
-            <th scope="col" className="px-3 py-2 font-medium">
-              Processed
-            </th>
-            <th scope="col" className="px-3 py-2 font-medium">
-              Delivery id
-            </th>
+            <th scope="col">Type</th>
+            <th scope="col">Received</th>
+            <th scope="col">Processed</th>
+            <th scope="col">Delivery id</th>
           </tr>
         </thead>
-        <tbody className="divide-y divide-zinc-100 dark:divide-zinc-900">
+        <tbody>
           {data.events.map((e) => (
             <tr key={e.id}>
-              <td className="px-3 py-1.5 text-xs">{e.eventType}</td>
-              <td className="whitespace-nowrap px-3 py-1.5 text-xs">
+              <td>{e.eventType}</td>
+              <td className="whitespace-nowrap">
                 <RelativeTime iso={e.receivedAt} />
               </td>
-              <td className="whitespace-nowrap px-3 py-1.5 text-xs">
+              <td className="whitespace-nowrap">
                 {e.processed ? <RelativeTime iso={e.processedAt} fallback="yes" /> : "not yet"}
               </td>
-              <td className="px-3 py-1.5 font-mono text-xs">{e.deliveryId ?? "—"}</td>
+              <td className="font-mono">{e.deliveryId ?? "—"}</td>
             </tr>
           ))}
         </tbody>

@@ -5,7 +5,6 @@ import { AppError } from "@/lib/api/errors";
 import { listApiTokens } from "@/lib/auth/api-tokens";
 import type { Actor } from "@/lib/auth/api-tokens";
 import { localSourceRoots } from "@/lib/connectors/local";
-import { getConnectorDefinition } from "@/lib/connectors/registry";
 import { SOURCE_TYPES } from "@/lib/connectors/types";
 import { getDb } from "@/lib/db/client";
 import { files } from "@/lib/db/schema";
@@ -21,7 +20,19 @@ import { getSourceDetail, sourceLanguages } from "@/lib/sources/get-source-detai
 import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
 import { listFiles } from "@/lib/sources/list-files";
 import { countSourcesByStatus, listSources } from "@/lib/sources/list-sources";
-import { JOB_STATUSES, JOB_TYPES, SOURCE_SORTS, SOURCE_STATUSES, type ListSourcesQuery } from "@/lib/sources/schemas";
+import {
+  JOB_STATUSES,
+  fileListRowSchema,
+  JOB_TYPES,
+  jobListRowSchema,
+  pickFields,
+  SOURCE_SORTS,
+  SOURCE_STATUSES,
+  sourceListRowSchema,
+  type ListSourcesQuery,
+  type SourceDto,
+  type SourceListRow,
+} from "@/lib/sources/schemas";
 import { toJobDto } from "@/lib/sources/serialize";
 import { KNOWN_LANGUAGES } from "@/lib/sync/language";
 import { listWebhookEvents } from "@/lib/webhooks/list-webhook-events";
@@ -87,32 +98,14 @@ export function sourcesApiQuery(query: SourcesPageQuery): string {
 }
 
 /** Cuts a source down to what a row of the list shows, so the page stays light. */
-export function toSourceListRow(s: Awaited<ReturnType<typeof listSources>>["sources"][number]) {
+export function toSourceListRow(source: SourceDto): SourceListRow {
+  const job = source.latestJob;
   return {
-    id: s.id,
-    type: s.type,
-    name: s.name,
-    status: s.status,
-    lastSyncAt: s.lastSyncAt,
-    fileCount: s.fileCount,
-    verifiedAt: s.verifiedAt,
-    drift: s.drift,
+    ...pickFields(sourceListRowSchema, source),
     // The row shows a job only while it runs or once it failed: a finished one stays out of the page.
     latestJob:
-      s.latestJob &&
-      (s.latestJob.status === "running" || s.latestJob.status === "queued" || s.latestJob.status === "failed")
-        ? {
-            id: s.latestJob.id,
-            status: s.latestJob.status,
-            progress: s.latestJob.progress,
-            filesTotal: s.latestJob.filesTotal,
-            filesProcessed: s.latestJob.filesProcessed,
-            filesSkipped: s.latestJob.filesSkipped,
-            filesFailed: s.latestJob.filesFailed,
-            errorMessage: s.latestJob.errorMessage,
-            detail: s.latestJob.detail,
-            startedAt: s.latestJob.startedAt,
-          }
+      job && (job.status === "running" || job.status === "queued" || job.status === "failed")
+        ? pickFields(sourceListRowSchema.shape.latestJob.unwrap(), job)
         : null,
   };
 }
@@ -169,19 +162,7 @@ export async function dashboardJobs(actor: Actor, query: JobsPageQuery) {
   }
   const source = query.sourceId ? await getSourceOrThrow(getDb(), actor, query.sourceId).catch(() => null) : null;
   return {
-    jobs: page.jobs.map((j) => ({
-      id: j.id,
-      sourceId: j.sourceId,
-      sourceName: j.sourceName,
-      type: j.type,
-      trigger: j.trigger,
-      status: j.status,
-      filesProcessed: j.filesProcessed,
-      filesFailed: j.filesFailed,
-      errorMessage: j.errorMessage,
-      createdAt: j.createdAt,
-      completedAt: j.completedAt,
-    })),
+    jobs: page.jobs.map((job) => pickFields(jobListRowSchema, job)),
     nextCursor: page.nextCursor,
     source: source ? { id: source.id, name: source.name } : null,
   };
@@ -193,7 +174,10 @@ export const FILE_PAGE_SIZE = 100;
 export async function sourcePageData(actor: Actor, id: string) {
   const source = await orNotFound(getSourceDetail(getDb(), actor, id));
   const [files, languages, jobs, events] = await Promise.all([
-    listFiles(getDb(), id, { limit: FILE_PAGE_SIZE }),
+    listFiles(getDb(), id, { limit: FILE_PAGE_SIZE }).then((page) => ({
+      files: page.files.map((file) => pickFields(fileListRowSchema, file)),
+      nextCursor: page.nextCursor,
+    })),
     sourceLanguages(getDb(), id),
     listJobs(getDb(), actor, { sourceId: id, limit: 20 }).then((page) => page.jobs),
     listWebhookEvents(getDb(), id, 20),
@@ -242,15 +226,7 @@ export async function connectData(actor: Actor) {
     label: providerLabel(id),
     configured: oauthClient(id) !== null,
   }));
-  const available = SOURCE_TYPES.filter((type) => {
-    try {
-      getConnectorDefinition(type);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  return { localRoots: localSourceRoots(), credentials, providers, available, languages: KNOWN_LANGUAGES };
+  return { localRoots: localSourceRoots(), credentials, providers, languages: KNOWN_LANGUAGES };
 }
 
 /** What the settings page shows: the user's API tokens, the accounts they may use, the providers they can connect. */

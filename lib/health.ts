@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { listLiveWorkers, type WorkerDto } from "@/lib/workers/list-live-workers";
-
-export type Health = { ok: boolean; database: boolean; workers?: WorkerDto[] };
+import { listLiveWorkers } from "@/lib/workers/list-live-workers";
+import type { Health } from "@/lib/workers/schemas";
 
 /**
  * `ok` means the database answers (start-up scripts and load balancers wait on it). Callers who

@@ -1,14 +1,12 @@
 import "server-only";
 import { bundledLanguages, codeToTokens, type BundledLanguage } from "shiki";
+import type { HighlightedLine } from "./highlighted-line";
 
 /** Above this many bytes a file is shown as plain text: highlighting it would cost more than it helps. */
 export const HIGHLIGHT_MAX_BYTES = 200 * 1024;
 
 /** Our language names that shiki knows by another. */
 const SHIKI_NAMES: Record<string, string> = { protobuf: "proto", restructuredtext: "rst", shell: "shellscript" };
-
-/** One line of a file as styled runs (`style` carries the light colour and the dark one as --shiki-dark). */
-export type HighlightedLine = { content: string; style?: Record<string, string> }[];
 
 /**
  * The file's lines, highlighted on the server with shiki's bundled grammars (no network) in a

@@ -9,7 +9,6 @@ import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { bitbucketConnector } from "@/lib/connectors/git/bitbucket";
 import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
-import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { json, startHttpFake } from "./fakes/http-fake";
@@ -24,6 +23,7 @@ import {
   resetDb,
   waitFor,
   waitForJob,
+  pollDueSources,
 } from "./helpers";
 
 const TOKEN = "bbat-fakeTokenForTests";
@@ -449,7 +449,7 @@ describe("Bitbucket sources", () => {
       .insert(sources)
       .values({ ...copy, name: "broken", tokenSecret: "not a sealed value", createdAt: new Date(0) });
     repo.commit({ "after-broken.md": "still polled\n" });
-    const result = await pollSources();
+    const result = await pollDueSources();
     assert.deepEqual(result, { checked: 2, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal(job!.sourceId, source.id);
@@ -462,13 +462,13 @@ describe("Bitbucket sources", () => {
     assert.equal((source as { webhookId?: string | null }).webhookId, null);
     assert.equal(fake.hooks.length, 0);
     let from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     // Bitbucket Cloud documents no conditional requests for refs: one plain lookup.
     assert.deepEqual(fake.log(from), [`GET ${A}/refs/branches/main`]);
     const seen = await deliveryCount(source.id);
     repo.commit({ "polled.md": "found by polling\n" });
     from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
     assert.deepEqual(await deliveredSince(source.id, seen), ["upsert polled.md"]);
@@ -479,7 +479,7 @@ describe("Bitbucket sources", () => {
       `GET ${A}/src/<sha>/polled.md`,
     ]);
     from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     assert.equal(fake.requests.length - from, 1);
 
     process.env.APP_URL = "https://connector.example.test";

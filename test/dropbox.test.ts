@@ -9,10 +9,20 @@ import * as dropboxWebhook from "@/app/api/webhooks/dropbox/route";
 import { dropboxContentHash } from "@/lib/connectors/dropbox/content-hash";
 import { pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
-import { pollSources } from "@/lib/sync/poll-sources";
 import { dropboxSignature } from "@/lib/webhooks/dropbox-notification";
 import { fakeContentHash, startDropboxFake, type DropboxFake } from "./fakes/dropbox-server";
-import { call, closeAll, db, deliveredSince, indexed, operatorToken, resetDb, waitFor, waitForJob } from "./helpers";
+import {
+  call,
+  closeAll,
+  db,
+  deliveredSince,
+  indexed,
+  operatorToken,
+  pollDueSources,
+  resetDb,
+  waitFor,
+  waitForJob,
+} from "./helpers";
 
 const SECRET = "dropbox-app-secret-for-tests";
 let fake: DropboxFake;
@@ -193,11 +203,11 @@ describe("Dropbox sources", () => {
   test("without a public URL the source is polled: one list_folder/continue, a sync only when something changed", async () => {
     const sourceId = await connect();
     const continues = fake.count("files/list_folder/continue");
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     assert.equal(fake.count("files/list_folder/continue") - continues, 1, "one request per poll");
     fake.put("/Docs/src/app.ts", "export const app = 3;\n");
     const since = new Date();
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
     const job = await waitForJob((await latestJob(sourceId, since)).id);
     assert.equal(job.status, "completed", job.errorMessage ?? "");
     assert.equal(job.trigger, "schedule");

@@ -26,7 +26,7 @@ import {
   writeCorpus,
 } from "./prove-helpers";
 
-// Part 2 of issue 7: faults, each ending with the index exactly equal to the source and no
+// Faults, each ending with the index exactly equal to the source and no
 // duplicate delivery (the HTTP pipeline fake applies each idempotency key once and counts
 // repeats). PostgreSQL restarts are in postgres-restart.test.ts (a private cluster).
 const roots = tempDir("dc-fault-roots-");

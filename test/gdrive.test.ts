@@ -10,7 +10,6 @@ import * as browseRoute from "@/app/api/providers/[type]/browse/route";
 import * as retryRoute from "@/app/api/jobs/[id]/retry-failed/route";
 import { renewDriveChannels } from "@/lib/connectors/gdrive/channels";
 import { driveChannels, files, sources, syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
-import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { DOC, FORM, SHEET, SLIDES, startDriveFake, type DriveFake } from "./fakes/drive-server";
 import {
@@ -24,6 +23,7 @@ import {
   resetDb,
   waitFor,
   waitForJob,
+  pollDueSources,
 } from "./helpers";
 
 let fake: DriveFake;
@@ -288,10 +288,10 @@ describe("Google Drive sources", () => {
     const ids = seed();
     const sourceId = await connect({ folderId: ids.projects });
     const feed = fake.count("changes");
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     assert.equal(fake.count("changes") - feed, 1, "one request per poll");
     fake.edit(ids.app, "export const app = 2;\n");
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
     const [job] = await db()
       .select()
       .from(syncJobs)

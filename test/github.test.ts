@@ -10,9 +10,9 @@ import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as filesRoute from "@/app/api/sources/[id]/files/route";
 import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { githubConnector } from "@/lib/connectors/git/github";
-import { files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
-import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
+import { files, pollBudgets, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { pollSources } from "@/lib/sync/poll-sources";
+import { verifyHmacSha256 } from "@/lib/connectors/git/shared";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitHubFake } from "./fakes/github-fake";
@@ -27,6 +27,7 @@ import {
   signedInUser,
   waitFor,
   waitForJob,
+  pollDueSources,
 } from "./helpers";
 
 const TOKEN = "ghp_fakeTokenForTests0123456789";
@@ -463,16 +464,16 @@ describe("GitHub sources", () => {
     const { sourceId, source } = await connect();
     assert.equal(source.webhookId, null);
     let from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     assert.deepEqual(fake.log(from), [`GET /repos/${OWNER}/${NAME}/commits/main`]);
     const before = await deliveryCount(sourceId);
     repo.commit({ "polled.md": "found by polling\n" });
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
     assert.deepEqual(await deliveredSince(sourceId, before), ["upsert polled.md"]);
     from = fake.requests.length;
-    await pollSources();
+    await pollDueSources();
     const conditional = fake.requests.slice(from);
     assert.equal(conditional.length, 1);
     assert.ok(conditional[0]!.headers["if-none-match"], "the poll is a conditional request");
@@ -597,13 +598,66 @@ describe("GitHub sources", () => {
     });
   });
 
+  test("the poll schedule: a source shows its next poll in the API and is not asked before it; two sources on one token share a budget that a 429 stops", async () => {
+    delete process.env.APP_URL;
+    // Intervals longer than the test, so that the worker's own poll ticks find nothing due.
+    process.env.POLL_MIN_INTERVAL = "600";
+    process.env.POLL_MAX_INTERVAL = "7200";
+    try {
+      const first = await connect();
+      const second = await connect();
+      const polls = () => fake.log(0).filter((l) => l === `GET /repos/${OWNER}/${NAME}/commits/main`).length;
+      const row = async (id: string) => (await db().select().from(sources).where(eq(sources.id, id)))[0]!;
+      const before = polls();
+      // Placed within their first interval, not asked at once.
+      await db().update(sources).set({ nextPollAt: null });
+      const start = Date.now();
+      assert.deepEqual(await pollSources(), { checked: 0, queued: 0 });
+      assert.equal(polls(), before);
+      const shown = await call(sourceRoute.GET, "GET", `/api/sources/${first.sourceId}`, {
+        token,
+        params: { id: first.sourceId },
+      });
+      const nextPollAt = Date.parse(shown.json.source.nextPollAt);
+      assert.ok(nextPollAt >= start - 1000 && nextPollAt <= Date.now() + 600_000, shown.json.source.nextPollAt);
+      await db()
+        .update(sources)
+        .set({ nextPollAt: new Date(Date.now() + 3600_000) });
+      assert.deepEqual(await pollSources(), { checked: 0, queued: 0 }, "not asked before its time");
+      assert.equal(polls(), before);
+
+      assert.deepEqual(await pollDueSources(), { checked: 2, queued: 0 });
+      const polled = await row(first.sourceId);
+      assert.equal(polled.pollInterval, 900, "nothing changed: the interval grows");
+      assert.ok(polled.nextPollAt!.getTime() > Date.now(), "and the next poll is ahead");
+
+      // The provider's 429 stops the token's budget (both sources) until its Retry-After.
+      fake.inject(/^GET \/repos\/octo\/demo\/commits\/main$/, 429, {
+        headers: { "retry-after": "600" },
+        body: JSON.stringify({ message: "API rate limit exceeded" }),
+      });
+      const limitedFrom = polls();
+      assert.equal((await pollDueSources()).checked, 1, "the second source is not asked after the first's 429");
+      assert.equal(polls(), limitedFrom + 1);
+      const [budget] = await db().select().from(pollBudgets);
+      assert.ok(budget!.backoffUntil!.getTime() >= Date.now() + 590_000, String(budget!.backoffUntil));
+      assert.equal((await pollDueSources()).checked, 0);
+      assert.equal(polls(), limitedFrom + 1, "nothing asked during the back-off");
+      for (const id of [first.sourceId, second.sourceId])
+        assert.equal((await row(id)).nextPollAt!.getTime(), budget!.backoffUntil!.getTime(), "shown as its next poll");
+    } finally {
+      delete process.env.POLL_MIN_INTERVAL;
+      delete process.env.POLL_MAX_INTERVAL;
+    }
+  });
+
   test("an empty repository (GitHub answers 409) is an empty index: the sync completes with 0 files, the first push fills it", async () => {
     delete process.env.APP_URL;
     await withOwnRepo(null, async ({ repo: own }) => {
       const { sourceId } = await connect();
       assert.equal((await indexedContent(sourceId)).size, 0);
       own.commit({ "first.md": "# first\n" });
-      assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+      assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
       const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
       assert.equal((await waitForJob(job!.id)).status, "completed");
       assert.deepEqual([...(await indexedContent(sourceId)).keys()], ["first.md"]);
@@ -616,7 +670,7 @@ describe("GitHub sources", () => {
       const { sourceId } = await connect();
       own.renameBranch("main", "trunk");
       const status = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.status;
-      assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+      assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
       assert.equal(await status(), "error", "the poll's failure shows on the source");
       const [polled] = await db().select().from(sources).where(eq(sources.id, sourceId));
       assert.match(
@@ -638,7 +692,7 @@ describe("GitHub sources", () => {
       assert.equal(synced!.statusDetail, job.errorMessage);
 
       ownFake.setToken("ghp_rotatedElsewhere");
-      await pollSources();
+      await pollDueSources();
       assert.equal(await status(), "needs_reauth");
     });
   });
@@ -655,7 +709,7 @@ describe("GitHub sources", () => {
       ] as const) {
         ownFake.renameRepo(next);
         own.commit({ [file]: `# ${file}\n` });
-        assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+        assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
         assert.equal((await config()).repo, next);
         const [job] = await db()
           .select()

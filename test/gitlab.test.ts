@@ -11,7 +11,6 @@ import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { gitlabConnector } from "@/lib/connectors/git/gitlab";
 import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
-import { pollSources } from "@/lib/sync/poll-sources";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
@@ -27,6 +26,7 @@ import {
   signedInUser,
   waitFor,
   waitForJob,
+  pollDueSources,
 } from "./helpers";
 
 const TOKEN = "glpat-fakeTokenForTests01234";
@@ -548,13 +548,13 @@ describe("GitLab sources", () => {
     assert.equal(source.webhookId, null);
     assert.equal(fake.hooks.length, 0);
     let from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     // GitLab's REST API documents no conditional requests that spare the rate limit: one plain lookup.
     assert.deepEqual(fake.log(from), [`GET ${P}/repository/branches/main`]);
     const seen = await deliveryCount(source.id);
     repo.commit({ "polled.md": "found by polling\n" });
     from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 1 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.trigger, "schedule"));
     assert.equal((await waitForJob(job!.id)).status, "completed");
     assert.deepEqual(await deliveredSince(source.id, seen), ["upsert polled.md"]);
@@ -565,7 +565,7 @@ describe("GitLab sources", () => {
       `GET ${P}/repository/files/polled.md`,
     ]);
     from = fake.requests.length;
-    assert.deepEqual(await pollSources(), { checked: 1, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     assert.equal(fake.requests.length - from, 1);
 
     // A token without the api scope cannot add the hook (403): the source is kept and polled.
@@ -574,7 +574,7 @@ describe("GitLab sources", () => {
     const noHook = await connect();
     assert.equal(noHook.webhookId, null);
     assert.equal(fake.hooks.length, 0);
-    assert.deepEqual(await pollSources(), { checked: 2, queued: 0 });
+    assert.deepEqual(await pollDueSources(), { checked: 2, queued: 0 });
 
     const hooked = await connect();
     assert.equal(fake.hooks.length, 1);

@@ -5,19 +5,28 @@ import { eq, sql } from "drizzle-orm";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { hashPassword } from "@/lib/auth/passwords";
 import { encodeSessionCookie } from "@/lib/auth/session";
-import { files, pipelineDeliveries, syncJobs, users } from "@/lib/db/schema";
+import { files, pipelineDeliveries, sources, syncJobs, users } from "@/lib/db/schema";
 import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
+import { pollSources } from "@/lib/sync/poll-sources";
 import { stopCandidateCache } from "@/lib/webhooks/webhook-candidates";
 import { stopChangesListener } from "@/lib/changes/changes-listener";
 
 export const db = () => getDb();
 
+/** Polls as if every polled source's time had come (when is poll-schedule's, tested on its own). */
+export async function pollDueSources(): Promise<{ checked: number; queued: number }> {
+  await getDb()
+    .update(sources)
+    .set({ nextPollAt: new Date(0) });
+  return pollSources();
+}
+
 /** Empties every table and queue between tests. */
 export async function resetDb(): Promise<void> {
   await retryOnDeadlock(() =>
     getDb().execute(
-      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries, changes, changes_pruned, file_contents restart identity cascade`,
+      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries, changes, changes_pruned, file_contents, poll_budgets restart identity cascade`,
     ),
   );
   const boss = await getBoss();

@@ -23,7 +23,7 @@ import { webhookTokenHash } from "@/lib/webhooks/webhook-candidates";
 import { startHttpFake } from "./fakes/http-fake";
 import { call, closeAll, db, operatorToken, resetDb, signedInUser } from "./helpers";
 
-// Part 4 of issue 7: random bodies, headers and signatures against every webhook route and
+// Random bodies, headers and signatures against every webhook route and
 // the sources API never verify, never get a 500 and never queue a job. The followed sources
 // exist, so that every request reaches the signature check with a real secret behind it.
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 150);

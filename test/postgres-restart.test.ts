@@ -13,7 +13,7 @@ import { startWorkerProcess, stopProcess } from "./fakes/worker-process";
 import { call, closeAll, db, operatorToken, tempDir, waitFor } from "./helpers";
 import { assertDeliveredExactly, assertIndexEquals, expectedKeys, folderIndex, writeCorpus } from "./prove-helpers";
 
-// Part 2 of issue 7: PostgreSQL restarted mid-sync. The shared server must not be restarted,
+// PostgreSQL restarted mid-sync. The shared server must not be restarted,
 // so this test runs its own cluster (initdb + pg_ctl of the installed PostgreSQL binaries; as
 // root, as the postgres OS user). It does not use the suite's database at all, so it runs the
 // same whether the suite runs against a server or the embedded PostgreSQL.

@@ -19,7 +19,7 @@ import {
   writeCorpus,
 } from "./prove-helpers";
 
-// Part 1 of issue 7: several worker processes on one PostgreSQL sync several sources at once.
+// Several worker processes on one PostgreSQL sync several sources at once.
 const roots = tempDir("dc-scale-roots-");
 process.env.LOCAL_SOURCE_ROOTS = roots;
 const SOURCES = 8;

@@ -5,7 +5,8 @@ import { z } from "zod";
 import { createApiToken, revokeApiTokenById } from "@/lib/auth/api-tokens";
 import { actorOf, requireUser } from "@/lib/auth/current-user";
 import { getDb } from "@/lib/db/client";
-import { createCredentialBody, createTokenCredential, deleteCredential } from "@/lib/oauth/credentials";
+import { createTokenCredential, deleteCredential } from "@/lib/oauth/credentials";
+import { createCredentialBody } from "@/lib/oauth/schemas";
 import { AppError } from "@/lib/api/errors";
 
 // Server actions are POST endpoints of their own: each one checks the session first.

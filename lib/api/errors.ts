@@ -1,5 +1,6 @@
 import { ZodError } from "zod";
 import { errorField, logger } from "@/lib/log";
+import type { FieldError, Problem } from "./problem";
 
 const STATUS_BY_CODE = {
   bad_request: 400,
@@ -35,18 +36,6 @@ export class AppError extends Error {
     this.status = STATUS_BY_CODE[code];
   }
 }
-
-export type FieldError = { path: string; message: string };
-
-/** RFC 9457 problem details. */
-export type Problem = {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: FieldError[];
-  [extension: string]: unknown;
-};
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",

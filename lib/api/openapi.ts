@@ -1,119 +1,38 @@
 import { z } from "zod";
 import { browseBody } from "@/lib/connectors/browse";
 import { changesPage, changesQuery } from "@/lib/changes/schemas";
-import { createCredentialBody, credentialDto } from "@/lib/oauth/credentials";
-import { OAUTH_PROVIDERS } from "@/lib/oauth/providers";
+import { activitySchema } from "@/lib/jobs/schemas";
+import { problemSchema } from "./problem";
+import { createCredentialBody, credentialResponse, listCredentialsResponse } from "@/lib/oauth/schemas";
+import { OAUTH_PROVIDERS, SOURCE_TYPES } from "@/lib/providers";
 import {
+  browseResponse,
   createSourceBody,
+  createSourceResponse,
   fileContentQuery,
-  JOB_STATUSES,
-  JOB_TYPES,
+  fileContentResponse,
   jobFailuresQuery,
+  jobFailuresResponse,
+  jobResponse,
   listFilesQuery,
-  listSourcesQuery,
+  listFilesResponse,
   listJobsQuery,
-  SOURCE_STATUSES,
+  listJobsResponse,
+  listSourcesQuery,
+  listSourcesResponse,
+  retryFailedResponse,
+  sourceResponse,
   syncBody,
+  syncResponse,
   updateSourceBody,
+  verifyResponse,
   webhookEventsQuery,
+  webhookEventsResponse,
 } from "@/lib/sources/schemas";
+import { healthResponse } from "@/lib/workers/schemas";
 
-// The API reference, generated from the zod schemas the route handlers validate with (request
-// bodies, query strings, path parameters) and the shapes they answer with.
-
-const verifyExamples = z.array(z.string()).describe("Up to 100 example paths");
-const verifyResultDto = z
-  .object({
-    missing: z.number().int().describe("Files in the source (after its filters) that the index lacks"),
-    extra: z.number().int().describe("Indexed files the source no longer has or its filters drop"),
-    differing: z.number().int().describe("Indexed files whose version differs from the source's"),
-    behind: z.boolean().describe("The source moved on since the indexed commit or cursor (not drift)"),
-    examples: z.object({ missing: verifyExamples, extra: verifyExamples, differing: verifyExamples }),
-  })
-  .describe("What a verify job found; null until it completes");
-const jobDto = z.object({
-  id: z.uuid(),
-  sourceId: z.uuid(),
-  type: z.enum(JOB_TYPES),
-  trigger: z.string(),
-  status: z.enum(JOB_STATUSES),
-  progress: z.number().int(),
-  filesTotal: z.number().int(),
-  filesProcessed: z.number().int(),
-  filesSkipped: z.number().int(),
-  filesFailed: z.number().int(),
-  errorMessage: z.string().nullable(),
-  detail: z.string().nullable(),
-  startedAt: z.iso.datetime().nullable(),
-  completedAt: z.iso.datetime().nullable(),
-  createdAt: z.iso.datetime(),
-  verify: verifyResultDto.nullable().optional().describe("Verify jobs only"),
-});
-const sourceDto = z.object({
-  id: z.uuid(),
-  type: z.string(),
-  name: z.string(),
-  config: z.record(z.string(), z.unknown()).describe("The source's config; secrets are never returned"),
-  status: z.enum(SOURCE_STATUSES),
-  statusDetail: z.string().nullable().describe("Why the source is in error or needs_reauth, for people"),
-  lastSyncAt: z.iso.datetime().nullable(),
-  webhookId: z.string().nullable(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-  latestJob: jobDto.nullable().optional(),
-  fileCount: z.number().int(),
-  verifiedAt: z.iso.datetime().nullable().describe("When a verify last compared the index with the source"),
-  drift: z
-    .number()
-    .int()
-    .nullable()
-    .describe("Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any"),
-});
-const fileDto = z.object({
-  path: z.string(),
-  sha: z.string().nullable(),
-  size: z.number().int().nullable(),
-  language: z.string().nullable(),
-  lastModified: z.iso.datetime().nullable(),
-  indexedAt: z.iso.datetime().nullable(),
-  lfs: z.boolean(),
-});
-const chunkDto = z.object({
-  ordinal: z.number().int(),
-  startLine: z.number().int(),
-  endLine: z.number().int(),
-  content: z.string(),
-});
-const jobFailureDto = z.object({ path: z.string(), error: z.string(), createdAt: z.iso.datetime() });
-const webhookEventDto = z.object({
-  id: z.uuid(),
-  eventType: z.string(),
-  deliveryId: z.string().nullable(),
-  processed: z.boolean(),
-  processedAt: z.iso.datetime().nullable(),
-  receivedAt: z.iso.datetime(),
-});
-const activityDto = z.object({
-  queued: z.number().int(),
-  running: z.number().int(),
-  workers: z.number().int().describe("Workers whose heartbeat is under a minute old"),
-  recentFailures: z.array(
-    z.object({
-      jobId: z.uuid(),
-      sourceId: z.uuid(),
-      sourceName: z.string(),
-      errorMessage: z.string().nullable(),
-      completedAt: z.iso.datetime().nullable(),
-    }),
-  ),
-});
-const problem = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
+// The API reference, generated (zod 4's JSON Schema output) from the schemas the route handlers
+// validate requests with and the response schemas their answers are typed by.
 
 type Operation = {
   method: "get" | "post" | "patch" | "delete";
@@ -148,7 +67,7 @@ export const OPERATIONS: Operation[] = [
     summary: "Connect a source and queue its first full sync",
     body: createSourceBody,
     status: 201,
-    response: z.object({ source: sourceDto, jobId: z.uuid() }),
+    response: createSourceResponse,
   },
   {
     method: "get",
@@ -158,13 +77,7 @@ export const OPERATIONS: Operation[] = [
       "The sources the caller may see, filtered and sorted, each with its latest job; all, or a page with ?limit",
     query: listSourcesQuery,
     status: 200,
-    response: z.object({
-      sources: z.array(sourceDto),
-      nextCursor: z.string().nullable(),
-      statusCounts: z
-        .record(z.enum(SOURCE_STATUSES), z.number().int())
-        .describe("Sources per status matching q and type (the status filter aside)"),
-    }),
+    response: listSourcesResponse,
   },
   {
     method: "get",
@@ -172,7 +85,7 @@ export const OPERATIONS: Operation[] = [
     operationId: "getSource",
     summary: "One source",
     status: 200,
-    response: z.object({ source: sourceDto }),
+    response: sourceResponse,
   },
   {
     method: "patch",
@@ -181,7 +94,7 @@ export const OPERATIONS: Operation[] = [
     summary: "Change a source's name or config",
     body: updateSourceBody,
     status: 200,
-    response: z.object({ source: sourceDto }),
+    response: sourceResponse,
   },
   {
     method: "delete",
@@ -197,7 +110,7 @@ export const OPERATIONS: Operation[] = [
     summary: "Request a full or incremental sync, or a redelivery of every indexed file (its own job)",
     body: syncBody,
     status: 202,
-    response: z.object({ jobId: z.uuid(), coalesced: z.boolean().optional() }),
+    response: syncResponse,
   },
   {
     method: "get",
@@ -233,7 +146,7 @@ export const OPERATIONS: Operation[] = [
     operationId: "verifySource",
     summary: "Queue a verify job: compare the index with the source (drift queues a repairing full sync)",
     status: 202,
-    response: z.object({ jobId: z.uuid() }),
+    response: verifyResponse,
   },
   {
     method: "get",
@@ -242,7 +155,7 @@ export const OPERATIONS: Operation[] = [
     summary: "The source's files, paged",
     query: listFilesQuery,
     status: 200,
-    response: z.object({ files: z.array(fileDto), nextCursor: z.string().nullable() }),
+    response: listFilesResponse,
   },
   {
     method: "get",
@@ -251,7 +164,7 @@ export const OPERATIONS: Operation[] = [
     summary: "One file's text and its chunks",
     query: fileContentQuery,
     status: 200,
-    response: z.object({ file: fileDto, content: z.string(), chunks: z.array(chunkDto) }),
+    response: fileContentResponse,
   },
   {
     method: "get",
@@ -260,10 +173,7 @@ export const OPERATIONS: Operation[] = [
     summary: "Sync jobs of the sources the caller may see, newest first, filtered and paged",
     query: listJobsQuery,
     status: 200,
-    response: z.object({
-      jobs: z.array(jobDto.extend({ sourceName: z.string() })),
-      nextCursor: z.string().nullable(),
-    }),
+    response: listJobsResponse,
   },
   {
     method: "get",
@@ -271,7 +181,7 @@ export const OPERATIONS: Operation[] = [
     operationId: "getJob",
     summary: "One sync job",
     status: 200,
-    response: z.object({ job: jobDto }),
+    response: jobResponse,
   },
   {
     method: "post",
@@ -279,7 +189,7 @@ export const OPERATIONS: Operation[] = [
     operationId: "cancelJob",
     summary: "Cancel a queued or running job",
     status: 202,
-    response: z.object({ job: jobDto }),
+    response: jobResponse,
   },
   {
     method: "post",
@@ -287,7 +197,7 @@ export const OPERATIONS: Operation[] = [
     operationId: "retryFailedFiles",
     summary: "Queue an incremental sync of the files a finished job failed on",
     status: 202,
-    response: z.object({ jobId: z.uuid(), paths: z.number().int(), coalesced: z.boolean() }),
+    response: retryFailedResponse,
   },
   {
     method: "get",
@@ -296,7 +206,7 @@ export const OPERATIONS: Operation[] = [
     summary: "The files a job could not index, and why",
     query: jobFailuresQuery,
     status: 200,
-    response: z.object({ failures: z.array(jobFailureDto), total: z.number().int() }),
+    response: jobFailuresResponse,
   },
   {
     method: "get",
@@ -305,7 +215,7 @@ export const OPERATIONS: Operation[] = [
     summary: "The source's latest webhook events (no payloads)",
     query: webhookEventsQuery,
     status: 200,
-    response: z.object({ events: z.array(webhookEventDto) }),
+    response: webhookEventsResponse,
   },
   {
     method: "post",
@@ -315,9 +225,7 @@ export const OPERATIONS: Operation[] = [
       "List the repositories and branches (git hosts) or folders (Drive, Dropbox) a token or connected account can read",
     body: browseBody,
     status: 200,
-    response: z.object({
-      items: z.array(z.object({ id: z.string(), name: z.string(), detail: z.string().optional() })),
-    }),
+    response: browseResponse,
   },
   {
     method: "get",
@@ -325,7 +233,7 @@ export const OPERATIONS: Operation[] = [
     operationId: "getActivity",
     summary: "Queued and running jobs, and the last day's failed ones",
     status: 200,
-    response: activityDto,
+    response: activitySchema,
   },
   {
     method: "get",
@@ -333,7 +241,7 @@ export const OPERATIONS: Operation[] = [
     operationId: "listCredentials",
     summary: "Connected accounts and stored provider tokens (never the secret)",
     status: 200,
-    response: z.object({ credentials: z.array(credentialDto) }),
+    response: listCredentialsResponse,
   },
   {
     method: "post",
@@ -342,7 +250,7 @@ export const OPERATIONS: Operation[] = [
     summary: "Store a GitHub/GitLab personal access token or a Bitbucket API token",
     body: createCredentialBody,
     status: 201,
-    response: z.object({ credential: credentialDto }),
+    response: credentialResponse,
   },
   {
     method: "get",
@@ -350,7 +258,7 @@ export const OPERATIONS: Operation[] = [
     operationId: "getCredential",
     summary: "One credential (never the secret)",
     status: 200,
-    response: z.object({ credential: credentialDto }),
+    response: credentialResponse,
   },
   {
     method: "delete",
@@ -385,24 +293,7 @@ export const OPERATIONS: Operation[] = [
     summary: "The database answers; with a session or token also the live workers",
     open: true,
     status: 200,
-    response: z.object({
-      ok: z.boolean(),
-      database: z.boolean(),
-      workers: z
-        .array(
-          z.object({
-            id: z.string(),
-            pid: z.number().int(),
-            host: z.string(),
-            version: z.string(),
-            startedAt: z.string(),
-            lastSeenAt: z.string(),
-            jobsRunning: z.number().int(),
-          }),
-        )
-        .optional()
-        .describe("Workers whose heartbeat is under 60 s old; only for signed-in callers and API tokens"),
-    }),
+    response: healthResponse,
   },
   ...(["github", "gitlab", "bitbucket", "gdrive", "dropbox"] as const).map((provider): Operation => ({
     method: "post",
@@ -460,7 +351,7 @@ function pathParameters(path: string) {
         name: "type",
         in: "path",
         required: true,
-        schema: { type: "string", enum: ["github", "gitlab", "bitbucket", "gdrive", "dropbox"] },
+        schema: { type: "string", enum: SOURCE_TYPES.filter((t) => t !== "local") },
       },
     ];
   return path.includes("{id}") ? [uuid("id")] : [];
@@ -518,7 +409,7 @@ export function openApiDocument(serverUrl?: string) {
           description: "The dashboard's sign-in session",
         },
       },
-      schemas: { Problem: jsonSchema(problem, "output") },
+      schemas: { Problem: jsonSchema(problemSchema, "output") },
     },
     paths,
   };

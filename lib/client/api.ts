@@ -1,4 +1,4 @@
-import type { FieldError, Problem } from "@/lib/api/errors";
+import type { FieldError, Problem } from "@/lib/api/problem";
 
 /** A problem+json answer from this app's API, as the browser sees it. */
 export class ApiError extends Error {

@@ -44,6 +44,11 @@ export async function resolveProviderToken(source: SourceSecrets): Promise<strin
   return null;
 }
 
+/** The token given in a source's config, opened; null when it uses a connected account or none. */
+export function openSourceToken(source: Pick<Source, "id" | "tokenSecret">): string | null {
+  return source.tokenSecret ? decryptSecret(source.tokenSecret, tokenBinding(source.id)) : null;
+}
+
 // Opened webhook secrets by source id and sealed value: a webhook route checks a signature per
 // request, and opening the secret each time was a tenth of its work. A new secret is a new
 // sealed value (a fresh IV), so an entry never goes stale; the map is dropped with the keyring.

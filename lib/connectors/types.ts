@@ -1,7 +1,8 @@
 import type { z } from "zod";
 
-export const SOURCE_TYPES = ["github", "gitlab", "bitbucket", "gdrive", "dropbox", "local"] as const;
-export type SourceType = (typeof SOURCE_TYPES)[number];
+import type { SourceType } from "@/lib/providers";
+
+export { SOURCE_TYPES, type SourceType } from "@/lib/providers";
 
 /** One file as the provider lists it, before its content is read. */
 export type RemoteFile = {
@@ -58,6 +59,12 @@ export type FileChange =
 export type StreamFilesOptions = {
   /** Entries it refuses are skipped without being buffered. */
   accept?(path: string, size: number): boolean;
+  /**
+   * The files the caller wants, as listed: a connector that checks content against listed
+   * versions (Dropbox) takes them from here instead of listing again, and may leave out what
+   * it cannot serve (the caller reads those one by one). Absent: every file `accept` keeps.
+   */
+  wanted?: RemoteFile[];
 };
 
 /** The changes between a stored cursor and now. `reset` means the cursor is void: resync fully. */
@@ -68,7 +75,7 @@ export type WebhookRequest = { headers: Headers; rawBody: string };
 export type WebhookRegistration = { webhookId: string };
 
 /**
- * The seed's BaseConnector, plus what real syncs need. One instance serves one sync of one
+ * A provider behind one interface: listing, content, deltas and webhooks. One instance serves one sync of one
  * source: `currentCursor()` pins the snapshot that listing and content then refer to.
  */
 export interface Connector {

@@ -20,6 +20,11 @@ export function withRateLimitBudget<T>(run: () => Promise<T>): Promise<T> {
   return budgets.run({ remainingMs }, run);
 }
 
+/** Runs `run` with rate limits thrown at once (a poll: its schedule waits, not the request). */
+export function withoutRateLimitWaits<T>(run: () => Promise<T>): Promise<T> {
+  return budgets.run({ remainingMs: 0 }, run);
+}
+
 /**
  * Runs one provider request, waiting out its rate limits (shown through `onWait`) and
  * trying again, so that a listing half way through never loses its place.

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   customType,
+  doublePrecision,
   bigserial,
   boolean,
   foreignKey,
@@ -163,6 +164,11 @@ export const sources = pgTable(
     // missing, extra or differing then (0: exact; null: never verified).
     verifiedAt: timestamp("verified_at", { withTimezone: true }),
     drift: integer("drift"),
+    // Polling (sources no push reaches): when the poll scheduler next asks the provider, and the
+    // source's own interval in seconds, which grows while it does not change and shrinks after
+    // a change (see poll-schedule). null: not placed yet.
+    nextPollAt: timestamp("next_poll_at", { withTimezone: true }),
+    pollInterval: integer("poll_interval"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -179,6 +185,17 @@ export const sources = pgTable(
     index("sources_type_webhook_token_hash_idx").on(t.type, t.webhookTokenHash),
   ],
 );
+
+// What each provider budget (a credential, a token, or the anonymous requests of one host) may
+// still spend on polls: a token bucket, and how long the provider asked it to stop (429).
+export const pollBudgets = pgTable("poll_budgets", {
+  key: varchar("key", { length: 255 }).primaryKey(),
+  tokens: doublePrecision("tokens").notNull(),
+  refilledAt: timestamp("refilled_at", { withTimezone: true }).notNull(),
+  backoffUntil: timestamp("backoff_until", { withTimezone: true }),
+  // Rate limits met in a row: each doubles the back-off; a poll that goes through clears them.
+  strikes: integer("strikes").notNull().default(0),
+});
 
 // Google Drive push channels (changes.watch). A source has one, two while a renewal overlaps
 // the old and the new. The channel token authenticates notifications; it is stored sealed.
@@ -485,6 +502,7 @@ export type SyncJob = typeof syncJobs.$inferSelect;
 export type SyncJobBatch = typeof syncJobBatches.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type DriveChannel = typeof driveChannels.$inferSelect;
+export type PollBudget = typeof pollBudgets.$inferSelect;
 export type PipelineDelivery = typeof pipelineDeliveries.$inferSelect;
 
 /** One row per running worker process, refreshed by its heartbeat; a row not seen for a minute is a dead worker. */

@@ -4,23 +4,10 @@ import type { DbOrTx } from "@/lib/db/client";
 import { sources, syncJobs } from "@/lib/db/schema";
 import { visibleSources } from "@/lib/sources/get-source-or-throw";
 import { listLiveWorkers } from "@/lib/workers/list-live-workers";
+import type { ActivityDto } from "./schemas";
 
 /** Failures younger than this show in the activity indicator. */
 const RECENT_MS = 24 * 3600 * 1000;
-
-export type ActivityDto = {
-  queued: number;
-  running: number;
-  /** Worker processes whose heartbeat is under a minute old; 0 means queued syncs wait for nothing. */
-  workers: number;
-  recentFailures: {
-    jobId: string;
-    sourceId: string;
-    sourceName: string;
-    errorMessage: string | null;
-    completedAt: string | null;
-  }[];
-};
 
 /** What the dashboard's activity indicator shows: live workers, queued and running jobs, and the last day's failed ones. */
 export async function activitySummary(db: DbOrTx, actor: Actor): Promise<ActivityDto> {

@@ -1,15 +1,10 @@
 import { asc, count, eq } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { syncJobFailures } from "@/lib/db/schema";
-
-export type JobFailureDto = { path: string; error: string; createdAt: string };
+import type { JobFailuresResponse } from "@/lib/sources/schemas";
 
 /** The files a job could not index and why, in path order (at most `limit`), and how many there are. */
-export async function listJobFailures(
-  db: DbOrTx,
-  jobId: string,
-  limit = 500,
-): Promise<{ failures: JobFailureDto[]; total: number }> {
+export async function listJobFailures(db: DbOrTx, jobId: string, limit = 500): Promise<JobFailuresResponse> {
   const [rows, [total]] = await Promise.all([
     db
       .select({ path: syncJobFailures.path, error: syncJobFailures.error, createdAt: syncJobFailures.createdAt })

@@ -5,6 +5,7 @@ import type { Actor } from "@/lib/auth/api-tokens";
 import type { DbOrTx } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { visibleSources } from "@/lib/sources/get-source-or-throw";
+import type { ListJobsResponse } from "@/lib/sources/schemas";
 import { toJobDto } from "@/lib/sources/serialize";
 
 export type ListJobsQuery = {
@@ -28,7 +29,7 @@ function decodeJobCursor(cursor: string): { createdAt: string; id: string } {
  * Jobs of the sources the actor may see, newest first, filtered and paged: `nextCursor` resumes
  * after the last one (null on the last page). Each job carries its source's name for lists.
  */
-export async function listJobs(db: DbOrTx, actor: Actor, query: ListJobsQuery) {
+export async function listJobs(db: DbOrTx, actor: Actor, query: ListJobsQuery): Promise<ListJobsResponse> {
   const after = query.cursor ? decodeJobCursor(query.cursor) : null;
   const rows = await db
     .select({

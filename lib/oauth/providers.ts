@@ -1,20 +1,13 @@
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 
-export const OAUTH_PROVIDERS = ["github", "gitlab", "bitbucket", "google", "dropbox"] as const;
-export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
+import { OAUTH_PROVIDERS, providerLabel, type OAuthProvider } from "@/lib/providers";
+
+export { OAUTH_PROVIDERS, providerLabel, type OAuthProvider };
 
 export const oauthProviderParam = z.enum(OAUTH_PROVIDERS, {
   error: `Unknown OAuth provider. Valid providers: ${OAUTH_PROVIDERS.join(", ")}.`,
 });
-
-const LABELS: Record<OAuthProvider, string> = {
-  github: "GitHub",
-  gitlab: "GitLab",
-  bitbucket: "Bitbucket",
-  google: "Google Drive",
-  dropbox: "Dropbox",
-};
 
 const trim = (url: string) => url.replace(/\/+$/, "");
 
@@ -72,7 +65,7 @@ export function providerSpec(provider: OAuthProvider): ProviderSpec {
       const web = providerWebUrl("github");
       return {
         id: provider,
-        label: LABELS[provider],
+        label: providerLabel(provider),
         authorizeUrl: `${web}/login/oauth/authorize`,
         tokenUrl: `${web}/login/oauth/access_token`,
         scopes: ["repo", "admin:repo_hook", "read:user"],
@@ -92,7 +85,7 @@ export function providerSpec(provider: OAuthProvider): ProviderSpec {
       const web = providerWebUrl("gitlab");
       return {
         id: provider,
-        label: LABELS[provider],
+        label: providerLabel(provider),
         authorizeUrl: `${web}/oauth/authorize`,
         tokenUrl: `${web}/oauth/token`,
         scopes: ["api", "read_user"],
@@ -112,7 +105,7 @@ export function providerSpec(provider: OAuthProvider): ProviderSpec {
       const web = providerWebUrl("bitbucket");
       return {
         id: provider,
-        label: LABELS[provider],
+        label: providerLabel(provider),
         authorizeUrl: `${web}/site/oauth2/authorize`,
         tokenUrl: `${web}/site/oauth2/access_token`,
         // Bitbucket takes its scopes from the OAuth consumer's settings, not from the request.
@@ -133,7 +126,7 @@ export function providerSpec(provider: OAuthProvider): ProviderSpec {
       const base = process.env.GOOGLE_OAUTH_URL ? trim(process.env.GOOGLE_OAUTH_URL) : null;
       return {
         id: provider,
-        label: LABELS[provider],
+        label: providerLabel(provider),
         authorizeUrl: base ? `${base}/o/oauth2/v2/auth` : "https://accounts.google.com/o/oauth2/v2/auth",
         tokenUrl: base ? `${base}/token` : "https://oauth2.googleapis.com/token",
         scopes: ["openid", "email", "https://www.googleapis.com/auth/drive.readonly"],
@@ -155,7 +148,7 @@ export function providerSpec(provider: OAuthProvider): ProviderSpec {
       const api = process.env.DROPBOX_API_URL ? trim(process.env.DROPBOX_API_URL) : "https://api.dropboxapi.com";
       return {
         id: provider,
-        label: LABELS[provider],
+        label: providerLabel(provider),
         authorizeUrl: base ? `${base}/oauth2/authorize` : "https://www.dropbox.com/oauth2/authorize",
         tokenUrl: base ? `${base}/oauth2/token` : "https://api.dropboxapi.com/oauth2/token",
         scopes: ["account_info.read", "files.metadata.read", "files.content.read"],
@@ -190,12 +183,8 @@ export function oauthClientOrThrow(provider: OAuthProvider): OAuthClient {
     const prefix = provider.toUpperCase();
     throw new AppError(
       "bad_request",
-      `${LABELS[provider]} is not configured: set ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET.`,
+      `${providerLabel(provider)} is not configured: set ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET.`,
     );
   }
   return client;
-}
-
-export function providerLabel(provider: string): string {
-  return LABELS[provider as OAuthProvider] ?? provider;
 }

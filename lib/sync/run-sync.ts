@@ -298,7 +298,7 @@ export class SyncRun {
       // A rate-limited archive request (GitLab allows 5 a minute) is waited out and asked
       // again: the answer is a status, before any entry, and the one-by-one route costs far more.
       await this.providerCall(async () => {
-        for await (const entry of this.connector.streamFiles!({ accept })) {
+        for await (const entry of this.connector.streamFiles!({ accept, wanted: changed ?? undefined })) {
           if (!accept(entry.path, entry.size ?? 0)) continue;
           const fromListing = wanted?.get(entry.path);
           wanted?.delete(entry.path);

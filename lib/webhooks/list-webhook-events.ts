@@ -1,15 +1,7 @@
 import { desc, eq } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { webhookEvents } from "@/lib/db/schema";
-
-export type WebhookEventDto = {
-  id: string;
-  eventType: string;
-  deliveryId: string | null;
-  processed: boolean;
-  processedAt: string | null;
-  receivedAt: string;
-};
+import type { WebhookEventDto } from "@/lib/sources/schemas";
 
 /** A source's latest webhook events, newest first (without the payload, which may be large). */
 export async function listWebhookEvents(db: DbOrTx, sourceId: string, limit = 50): Promise<WebhookEventDto[]> {

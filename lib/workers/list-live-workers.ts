@@ -1,19 +1,10 @@
 import { desc, gt, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { workers } from "@/lib/db/schema";
+import type { WorkerDto } from "./schemas";
 
 /** A worker whose heartbeat is older than this is not counted as running. */
 export const LIVE_WORKER_SECONDS = 60;
-
-export type WorkerDto = {
-  id: string;
-  pid: number;
-  host: string;
-  version: string;
-  startedAt: string;
-  lastSeenAt: string;
-  jobsRunning: number;
-};
 
 /** The workers whose heartbeat is younger than LIVE_WORKER_SECONDS, most recently started first. */
 export async function listLiveWorkers(): Promise<WorkerDto[]> {

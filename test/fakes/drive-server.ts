@@ -132,7 +132,8 @@ function parseQuery(q: string): Pred {
   return pred;
 }
 
-export async function startDriveFake(options: { maxPageSize?: number } = {}) {
+/** `latencyMs`: each answer waits this long first (a provider across a network, for benchmarks). */
+export async function startDriveFake(options: { maxPageSize?: number; latencyMs?: number } = {}) {
   const files = new Map<string, DFile>();
   const drives = new Map<string, string>();
   const log: Change[] = [];
@@ -426,13 +427,17 @@ export async function startDriveFake(options: { maxPageSize?: number } = {}) {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const url = new URL(req.url ?? "/", "http://fake");
-      const route = url.pathname.replace(/^\/drive\/v3\//, "");
-      try {
-        handle(req.method ?? "GET", route, url.searchParams, Buffer.concat(chunks).toString(), req, res);
-      } catch (err) {
-        googleError(res, 500, "backendError", (err as Error).message);
-      }
+      const answer = () => {
+        const url = new URL(req.url ?? "/", "http://fake");
+        const route = url.pathname.replace(/^\/drive\/v3\//, "");
+        try {
+          handle(req.method ?? "GET", route, url.searchParams, Buffer.concat(chunks).toString(), req, res);
+        } catch (err) {
+          googleError(res, 500, "backendError", (err as Error).message);
+        }
+      };
+      if (options.latencyMs) setTimeout(answer, options.latencyMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -1,12 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { crc32, deflateRawSync } from "node:zlib";
 
 // A loopback Dropbox API v2 that speaks the wire format the SDK expects: RPC routes take JSON
 // bodies, content routes a `Dropbox-API-Arg` header and answer with `Dropbox-API-Result`;
 // errors are `{error_summary, error}` with 409 for route errors, 401 for tokens, 429 with
 // Retry-After; cursors page and replay a change log, and void cursors answer `reset`.
-// Test-only: production code never imports it.
+// files/download_zip answers a folder as a zip whose entries start with the folder's name,
+// refuses (409 too_many_files / too_large) past its limits, and can be told to cut its answer
+// short or to carry a wrong entry. Test-only: production code never imports it.
 
 type Node = { kind: "file" | "folder"; display: string; id: string; content?: Buffer; rev: number; modified: string };
 type LogEntry = { seq: number; lower: string; display: string; node: Node | null };
@@ -28,7 +31,72 @@ export function fakeContentHash(content: Buffer): string {
 
 const lowerOf = (p: string) => p.toLowerCase();
 
-export async function startDropboxFake(options: { pageLimit?: number } = {}) {
+/**
+ * A zip as streaming writers produce it: deflated entries with sizes in a data descriptor after
+ * the data (general purpose bit 3), UTF-8 names (bit 11), folders as `name/` entries.
+ */
+export function writeZip(entries: { name: string; content: Buffer | null }[]): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  const dosTime = 0x6000; // 12:00:00
+  const dosDate = ((2026 - 1980) << 9) | (1 << 5) | 1;
+  for (const { name, content } of entries) {
+    const nameBytes = Buffer.from(name);
+    const data = content ? deflateRawSync(content) : Buffer.alloc(0);
+    const crc = content ? crc32(content) : 0;
+    const size = content?.length ?? 0;
+    const method = content ? 8 : 0;
+    const flags = 0x0808;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(dosTime, 10);
+    local.writeUInt16LE(dosDate, 12);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const descriptor = Buffer.alloc(16);
+    descriptor.writeUInt32LE(0x08074b50, 0);
+    descriptor.writeUInt32LE(crc, 4);
+    descriptor.writeUInt32LE(data.length, 8);
+    descriptor.writeUInt32LE(size, 12);
+    const header = Buffer.alloc(46);
+    header.writeUInt32LE(0x02014b50, 0);
+    header.writeUInt16LE(0x0314, 4);
+    header.writeUInt16LE(20, 6);
+    header.writeUInt16LE(flags, 8);
+    header.writeUInt16LE(method, 10);
+    header.writeUInt16LE(dosTime, 12);
+    header.writeUInt16LE(dosDate, 14);
+    header.writeUInt32LE(crc, 16);
+    header.writeUInt32LE(data.length, 20);
+    header.writeUInt32LE(size, 24);
+    header.writeUInt16LE(nameBytes.length, 28);
+    header.writeUInt32LE(content ? 0 : 0x10, 38);
+    header.writeUInt32LE(offset, 42);
+    central.push(header, nameBytes);
+    parts.push(local, nameBytes, data, descriptor);
+    offset += local.length + nameBytes.length + data.length + descriptor.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, directory, end]);
+}
+
+export async function startDropboxFake(
+  options: {
+    pageLimit?: number;
+    /** files/download_zip's limits: entries (files and folders, the top one included) and bytes. */
+    zipMaxEntries?: number;
+    zipMaxBytes?: number;
+  } = {},
+) {
   const nodes = new Map<string, Node>();
   const log: LogEntry[] = [];
   const requests: { route: string }[] = [];
@@ -37,6 +105,10 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
   let nextId = 1;
   let validTokens = new Set(["dbx-token"]);
   let throttle: { count: number; retryAfter: number; route?: string } | null = null;
+  let zipCut: { after: number; cleanEnd: boolean } | null = null;
+  const zipCorrupt = new Set<string>();
+  /** The `path` of every files/download_zip request, as sent. */
+  const zipPaths: string[] = [];
   const accountId = "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc";
 
   function record(lower: string, display: string, node: Node | null) {
@@ -147,7 +219,7 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
       );
     }
     const arg =
-      route === "files/download"
+      route === "files/download" || route === "files/download_zip"
         ? JSON.parse(String(req.headers["dropbox-api-arg"] ?? "{}"))
         : raw
           ? JSON.parse(raw)
@@ -194,6 +266,53 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
           .end(node.content);
         return;
       }
+      case "files/download_zip": {
+        zipPaths.push(arg.path);
+        const root = lowerOf(arg.path ?? "");
+        if (!root || root === "/")
+          return send(
+            res,
+            400,
+            'Error in call to API function "files/download_zip": request body: path: the root folder cannot be zipped',
+          );
+        const folder = nodes.get(root);
+        if (!folder) return notFound(res);
+        if (folder.kind !== "folder")
+          return routeError(res, "path/not_folder", { ".tag": "path", path: { ".tag": "not_folder" } });
+        const inside = [...nodes.entries()]
+          .filter(([l]) => l.startsWith(`${root}/`))
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([, n]) => n);
+        if (inside.length + 1 >= (options.zipMaxEntries ?? 10_000))
+          return routeError(res, "too_many_files", { ".tag": "too_many_files" });
+        const bytes = inside.reduce((sum, n) => sum + (n.content?.length ?? 0), 0);
+        if (bytes >= (options.zipMaxBytes ?? 20 * 1024 ** 3))
+          return routeError(res, "too_large", { ".tag": "too_large" });
+        const name = folder.display.slice(folder.display.lastIndexOf("/") + 1);
+        const zip = writeZip([
+          { name: `${name}/`, content: null },
+          ...inside.map((n) => {
+            const content = n.kind === "folder" ? null : n.content!;
+            return {
+              name: `${name}${n.display.slice(folder.display.length)}${n.kind === "folder" ? "/" : ""}`,
+              content: content && zipCorrupt.has(lowerOf(n.display)) ? Buffer.from(content.map((b) => b ^ 1)) : content,
+            };
+          }),
+        ]);
+        const result = JSON.stringify({ metadata: metadata(folder) }).replace(
+          /[\u007f-\uffff]/g,
+          (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+        );
+        res.writeHead(200, { "content-type": "application/zip", "dropbox-api-result": result });
+        if (!zipCut) return void res.end(zip);
+        const cut = zipCut;
+        zipCut = null;
+        res.write(zip.subarray(0, cut.after), () => {
+          if (cut.cleanEnd) res.end();
+          else res.socket?.destroy();
+        });
+        return;
+      }
       default:
         return send(res, 400, `Unknown API function: "${route}"`);
     }
@@ -220,6 +339,7 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
     token: "dbx-token",
     accountId,
     requests,
+    zipPaths,
     count: (route?: string) => requests.filter((r) => !route || r.route === route).length,
     /** Creates or overwrites a file (parents created as needed). */
     put(display: string, content: string | Buffer) {
@@ -265,6 +385,17 @@ export async function startDropboxFake(options: { pageLimit?: number } = {}) {
     /** Voids every cursor handed out so far: their next continue answers `reset`. */
     resetCursors() {
       epoch++;
+    },
+    /**
+     * Cuts the next zip after `bytes`: the connection is dropped, or with `cleanEnd` the answer
+     * simply ends (chunked, so nothing says it is short but the missing end of the zip).
+     */
+    cutNextZip(bytes: number, cleanEnd = false) {
+      zipCut = { after: bytes, cleanEnd };
+    },
+    /** Zips carry this file with every byte changed (same size, another content_hash). */
+    corruptInZips(display: string) {
+      zipCorrupt.add(lowerOf(display));
     },
     throttleNext(count: number, retryAfter = 1, route?: string) {
       throttle = { count, retryAfter, route };

@@ -586,6 +586,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -593,6 +595,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         }[];
                         nextCursor: string | null;
                         /** @description Sources per status matching q and type (the status filter aside) */
@@ -707,6 +711,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -714,6 +720,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                         /** Format: uuid */
                         jobId: string;
@@ -825,6 +833,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -832,6 +842,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                     };
                 };
@@ -979,6 +991,8 @@ export interface operations {
                                         /** @description Up to 100 example paths */
                                         differing: string[];
                                     };
+                                    /** @description Provider requests the comparison cost */
+                                    requests?: number;
                                 } | null;
                             } | null;
                             fileCount: number;
@@ -986,6 +1000,8 @@ export interface operations {
                             verifiedAt: string | null;
                             /** @description Files that differed at the last verify (missing, extra or differing); 0 when exact, null before any */
                             drift: number | null;
+                            /** @description When the provider is next asked whether the source changed (sources no webhook reaches); null when it is not polled or not scheduled yet */
+                            nextPollAt: string | null;
                         };
                     };
                 };
@@ -1341,6 +1357,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            /** @description The content is a Git LFS pointer, not the object it stands for */
                             lfs: boolean;
                         }[];
                         nextCursor: string | null;
@@ -1403,6 +1420,7 @@ export interface operations {
                             language: string | null;
                             lastModified: string | null;
                             indexedAt: string | null;
+                            /** @description The content is a Git LFS pointer, not the object it stands for */
                             lfs: boolean;
                         };
                         content: string;
@@ -1506,6 +1524,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                             sourceName: string;
                         }[];
@@ -1590,6 +1610,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                         };
                     };
@@ -1672,6 +1694,8 @@ export interface operations {
                                     /** @description Up to 100 example paths */
                                     differing: string[];
                                 };
+                                /** @description Provider requests the comparison cost */
+                                requests?: number;
                             } | null;
                         };
                     };

@@ -1,6 +1,7 @@
 import { readJson, withApi } from "@/lib/api/with-api";
 import { getDb } from "@/lib/db/client";
-import { createCredentialBody, createTokenCredential, listCredentials } from "@/lib/oauth/credentials";
+import { createTokenCredential, listCredentials } from "@/lib/oauth/credentials";
+import { createCredentialBody } from "@/lib/oauth/schemas";
 
 // GET /api/credentials – the connected accounts and stored tokens the caller may use (no secrets)
 export const GET = withApi(async ({ actor }) => ({ credentials: await listCredentials(getDb(), actor) }));

@@ -20,6 +20,11 @@ export function dropboxFetch(base = process.env.DROPBOX_API_URL): typeof fetch {
     guardedFetch(String(url).replace(/^https:\/\/[^/]+\/2\//, `${root}/2/`), init)) as typeof fetch;
 }
 
+/** The URL of a route on Dropbox's content host (or on DROPBOX_API_URL when set). */
+export function contentRouteUrl(route: string, base = process.env.DROPBOX_API_URL): string {
+  return `${base ? base.replace(/\/+$/, "") : "https://content.dropboxapi.com"}/2/${route}`;
+}
+
 export function createDropboxClient(accessToken: string): Dropbox {
   return new Dropbox({ accessToken, fetch: dropboxFetch() });
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DropboxResponseError, type Dropbox, type files } from "dropbox";
 import { z } from "zod";
 import { resolveAccessToken, tokenConfigSchema } from "../credentials";
@@ -10,10 +13,14 @@ import type {
   Delta,
   FileChange,
   RemoteFile,
+  RemoteFileWithContent,
+  StreamFilesOptions,
 } from "../types";
 import { waitOutRateLimits } from "../wait-out-rate-limits";
 import { createDropboxClient, errorSummary, toConnectorError } from "./client";
 import { dropboxContentHash } from "./content-hash";
+import { downloadZip, readZipEntries, ZipUnavailableError } from "./download-zip";
+import { countEntry, planZips, type FolderStats, type PlannedZip } from "./plan-zips";
 
 export const dropboxConfigSchema = tokenConfigSchema.extend({
   path: z
@@ -23,6 +30,12 @@ export const dropboxConfigSchema = tokenConfigSchema.extend({
 
 /** Entries per list_folder page (Dropbox's maximum is 2,000). */
 const PAGE_LIMIT = 2000;
+/**
+ * Beside its zips, a stream of every file downloads at most this many files alone (bad
+ * entries, lone files), this many at a time; with more, the caller reads them one by one.
+ */
+const MAX_LONE_DOWNLOADS = 100;
+const LONE_DOWNLOADS_AT_ONCE = 8;
 
 type Listed = files.FileMetadataReference | files.FolderMetadataReference | files.DeletedMetadataReference;
 
@@ -30,6 +43,12 @@ class DropboxConnector implements Connector {
   private client: Promise<Dropbox> | null = null;
   /** "" for the whole Dropbox, else "/Folder" without a trailing slash. */
   private readonly root: string;
+  /** The last whole listing's totals per folder, for planning zips. */
+  private rootStats: FolderStats | null = null;
+  /** Files streamFiles listed and the next whole listing answers without asking again. */
+  private listedForStream: RemoteFile[] | null = null;
+  /** Folders (below the root) whose zip failed in this run: not asked for again. */
+  private readonly failedZips = new Set<string>();
 
   constructor(private readonly context: ConnectorContext) {
     this.root = String(context.config.path ?? "").replace(/\/+$/, "");
@@ -95,15 +114,143 @@ class DropboxConnector implements Connector {
   }
 
   async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
+    const whole = start.replace(/^\/+|\/+$/g, "") === "" && recursive;
+    if (whole && this.listedForStream) {
+      const listed = this.listedForStream;
+      this.listedForStream = null;
+      yield* listed;
+      return;
+    }
+    const stats: FolderStats | null = whole ? new Map() : null;
+    for await (const entry of this.listEntries(start, recursive)) {
+      if (stats) countEntry(stats, this.relative(entry), entry[".tag"] === "file" ? entry.size : null);
+      if (entry[".tag"] === "file") yield this.toRemote(entry);
+    }
+    if (stats) this.rootStats = stats;
+  }
+
+  private async *listEntries(start: string, recursive: boolean): AsyncIterable<Listed> {
     let page = await this.call("listing the folder", (dbx) =>
       dbx.filesListFolder({ path: this.absolute(start), recursive, include_deleted: false, limit: PAGE_LIMIT }),
     );
     for (;;) {
-      for (const entry of page.entries) if (entry[".tag"] === "file") yield this.toRemote(entry);
+      yield* page.entries;
       if (!page.has_more) return;
       const cursor = page.cursor;
       page = await this.call("listing the folder", (dbx) => dbx.filesListFolderContinue({ cursor }));
     }
+  }
+
+  /**
+   * Files with their content from zips (files/download_zip) instead of one download each (see
+   * planZips for which folders). The files come from `options.wanted` or, without it, from one
+   * listing of the source (which the next whole listFiles() then answers); every entry is
+   * checked against the size and content_hash listed for it. Without `wanted` every accepted
+   * file comes through: what a zip does not serve (a bad entry, a lone file) is downloaded
+   * alone, and when a zip fails (refused, cut short) or too many files would be downloaded
+   * alone, the stream fails before it gives any file, for the caller to read the listing one
+   * by one. With `wanted`, what the zips do not serve is left out, for the caller to read.
+   */
+  async *streamFiles(options: StreamFilesOptions = {}): AsyncIterable<RemoteFileWithContent> {
+    const accept = (f: RemoteFile) => options.accept?.(f.path, f.size ?? 0) ?? true;
+    const complete = !options.wanted;
+    let files: RemoteFile[];
+    if (options.wanted) {
+      files = options.wanted.filter(accept);
+    } else {
+      const listed: RemoteFile[] = [];
+      for await (const file of this.listFiles()) listed.push(file);
+      this.listedForStream = listed;
+      files = listed.filter(accept);
+    }
+    const plan = planZips(files, this.root === "", this.rootStats);
+    const left: RemoteFile[] = [...plan.single];
+    const usable: PlannedZip[] = [];
+    for (const zip of plan.zips) {
+      const folder = zip.folder.toLowerCase();
+      // A folder whose zip failed, or one above it, is no smaller this time.
+      const failedBefore = [...this.failedZips].some(
+        (f) => f === folder || folder === "" || f.startsWith(`${folder}/`),
+      );
+      if (failedBefore) left.push(...zip.files);
+      else usable.push(zip);
+    }
+    // Many files to read one by one are the caller's to read, in parallel and across workers.
+    if (complete && (usable.length < plan.zips.length || left.length > MAX_LONE_DOWNLOADS))
+      throw new ZipUnavailableError(
+        this.root || "/",
+        `${left.length} files would be downloaded one by one, more than ${MAX_LONE_DOWNLOADS}`,
+      );
+    const dir = await mkdtemp(join(tmpdir(), "dropbox-zip-"));
+    try {
+      const token = await resolveAccessToken(this.context);
+      const downloaded: { zip: PlannedZip; file: string }[] = [];
+      for (const [i, zip] of usable.entries()) {
+        const file = join(dir, `${i}.zip`);
+        try {
+          await waitOutRateLimits(
+            () => downloadZip(token, this.absolute(zip.folder), file, zip.maxBytes),
+            this.context.onWait,
+          );
+        } catch (err) {
+          if (!(err instanceof ZipUnavailableError)) throw err;
+          this.zipFailed(zip.folder, err.reason);
+          // A complete stream gives nothing rather than a part: the caller reads every file.
+          if (complete) throw err;
+          left.push(...zip.files);
+          continue;
+        }
+        // Without `wanted`, every zip is on disk before the first file is given.
+        if (complete) downloaded.push({ zip, file });
+        else yield* this.readZip(zip, file, left);
+      }
+      for (const { zip, file } of downloaded) yield* this.readZip(zip, file, left);
+      if (!complete) return;
+      for (let i = 0; i < left.length; i += LONE_DOWNLOADS_AT_ONCE) {
+        const read = await Promise.all(
+          left.slice(i, i + LONE_DOWNLOADS_AT_ONCE).map(async (file) => {
+            try {
+              const content = await this.getFileContent(file.path);
+              return { ...file, size: content.length, version: dropboxContentHash(content), content };
+            } catch (err) {
+              if (!(err instanceof ConnectorFileError)) throw err;
+              console.warn(`[dropbox] ${err.message}; left out of the sync`);
+              return null;
+            }
+          }),
+        );
+        for (const file of read) if (file) yield file;
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private zipFailed(folder: string, reason: string): void {
+    this.failedZips.add(folder.toLowerCase());
+    console.warn(`[dropbox] the zip of ${this.absolute(folder)} is not used (${reason}); reading its files one by one`);
+  }
+
+  /**
+   * The files of one downloaded zip that match what was listed for them (size and
+   * content_hash); the others are added to `left`. Entries carry the zipped folder's name first.
+   */
+  private async *readZip(zip: PlannedZip, file: string, left: RemoteFile[]): AsyncIterable<RemoteFileWithContent> {
+    const key = (path: string) => path.normalize("NFC").toLowerCase();
+    const remaining = new Map(zip.files.map((f) => [key(f.path), f]));
+    for await (const entry of readZipEntries(file, this.absolute(zip.folder))) {
+      const name = entry.name.replace(/^\/+/, "");
+      const inside = name.slice(name.indexOf("/") + 1);
+      if (!name.includes("/") || !inside) continue;
+      const wanted = remaining.get(key(zip.folder ? `${zip.folder}/${inside}` : inside));
+      if (!wanted) continue;
+      remaining.delete(key(wanted.path));
+      let content: Buffer | null = null;
+      if (wanted.version !== null && entry.size === wanted.size) content = await entry.read().catch(() => null);
+      if (content && dropboxContentHash(content) === wanted.version) yield { ...wanted, content };
+      else left.push(wanted);
+    }
+    left.push(...remaining.values());
   }
 
   async getFileMetadata(relative: string): Promise<RemoteFile | null> {

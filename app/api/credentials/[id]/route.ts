@@ -1,6 +1,7 @@
 import { withApi } from "@/lib/api/with-api";
 import { getDb } from "@/lib/db/client";
-import { credentialIdParams, deleteCredential, getCredentialOrThrow, toCredentialDto } from "@/lib/oauth/credentials";
+import { deleteCredential, getCredentialOrThrow, toCredentialDto } from "@/lib/oauth/credentials";
+import { credentialIdParams } from "@/lib/oauth/schemas";
 
 type Params = { id: string };
 

@@ -4,7 +4,7 @@ import { notFound } from "next/navigation";
 import { CopyButton } from "@/components/copy-button";
 import { FileLines } from "@/components/file-lines";
 import { RelativeTime } from "@/components/relative-time";
-import { PROVIDER_LABELS } from "@/components/status-badge";
+import { sourceTypeLabel } from "@/lib/providers";
 import { secondaryButtonClass } from "@/components/ui";
 import { actorOf, requireUser } from "@/lib/auth/current-user";
 import { filePageData } from "@/lib/dashboard";
@@ -42,7 +42,7 @@ export default async function FilePage({
         <CopyButton text={file.path} label="Copy path" />
         {providerUrl && (
           <a href={providerUrl} target="_blank" rel="noreferrer noopener" className={secondaryButtonClass}>
-            Open at {PROVIDER_LABELS[source.type] ?? source.type} ↗
+            Open at {sourceTypeLabel(source.type)} ↗
           </a>
         )}
       </div>
