@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { markClientAddress, trustedProxies } from "@/lib/auth/client-address";
+import { errorField, logger } from "@/lib/log";
 
 // The web server `npm start` runs (`node --import tsx server.ts [-p port] [-H host]`): Next.js
 // for every page and API route, except the provider webhooks, whose route handlers this server
@@ -43,11 +44,13 @@ const server = createServer((req, res) => {
   const path = (req.url ?? "/").split("?", 1)[0]!;
   const handler = direct[path]?.[(req.method ?? "GET").toUpperCase()];
   (handler ? serveRoute(handler, req, res) : handle(req, res)).catch((err: unknown) => {
-    console.error("[web] request failed:", err);
+    logger.error({ method: req.method, path, error: errorField(err) }, "request failed");
     res.destroy();
   });
 });
-server.listen(port, hostname, () => console.log(`[web] listening on http://${hostname ?? "localhost"}:${port}`));
+server.listen(port, hostname, () =>
+  logger.info({ url: `http://${hostname ?? "localhost"}:${port}` }, "web server listening"),
+);
 
 const stop = () => {
   server.close(() => process.exit(0));

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createRequire } from "node:module";
 import pino, { type DestinationStream, type Logger } from "pino";
 
@@ -43,9 +44,15 @@ function destination(): DestinationStream | undefined {
   });
 }
 
+/** What every line logged within a sync carries: its sourceId, jobId and provider. */
+export type SyncLogFields = { sourceId: string; jobId?: string; provider: string };
+
+const context = new AsyncLocalStorage<SyncLogFields>();
+
 /**
  * The process's logger: JSON lines on stdout (LOG_FORMAT=pretty for a terminal), at LOG_LEVEL
- * (default info), secrets redacted. Lines about a sync come from `logger.child({ sourceId, jobId, provider })`.
+ * (default info), secrets redacted. Lines about a sync come from `syncLogger(...)`, or from any
+ * logger within `withSyncLog(...)` (a connector's, the pipeline's), which adds the same fields.
  */
 export const logger: Logger = pino(
   {
@@ -53,9 +60,31 @@ export const logger: Logger = pino(
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
     base: { pid: process.pid },
+    mixin(_fields, _level, instance) {
+      const fields = context.getStore();
+      if (!fields) return {};
+      // A child logger's own bindings are written already: a key twice would make a line ambiguous.
+      const bound = instance.bindings();
+      return Object.fromEntries(Object.entries(fields).filter(([key]) => !(key in bound)));
+    },
   },
   destination(),
 );
+
+/** The logger for lines about one sync or one source: every line carries its fields. */
+export function syncLogger(fields: SyncLogFields): Logger {
+  return logger.child(fields);
+}
+
+/** Runs `run` so that every line logged within it, by any logger, carries `fields`. */
+export function withSyncLog<T>(fields: SyncLogFields, run: () => T): T {
+  return context.run(fields, run);
+}
+
+/** The sync that the calling code works for (within `withSyncLog`), if any. */
+export function currentSync(): SyncLogFields | undefined {
+  return context.getStore();
+}
 
 /** An error as a log field: its message and name, never the objects a library hung on it (requests, headers). */
 export function errorField(err: unknown): { message: string; name?: string; code?: string } {

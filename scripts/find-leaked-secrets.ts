@@ -7,7 +7,8 @@ export function findLeakedSecrets(output: string, keyring: string | undefined): 
   const patterns = [
     /ghp_[A-Za-z0-9_-]{10,}/,
     /glpat-[A-Za-z0-9_-]{10,}/,
-    /\bdc_[A-Za-z0-9_-]{20,}/,
+    // An API token: random base64url, so never lower case and underscores only as a metric's name is.
+    /\bdc_(?=[a-z_-]*[A-Z0-9])[A-Za-z0-9_-]{20,}/,
     /\beyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{10,}/,
     /\bdbx-token\b/,
   ];

@@ -8,6 +8,7 @@ import { runMigrations } from "@/lib/db/migrate";
 import { dataDir, resolveDatabase } from "@/lib/db/resolve-database";
 import { WORKER_NODE_ARGS } from "@/lib/queue/worker-command";
 import { GENERATED_KEYS_FILE, generateKeyringValue, getKeyring } from "@/lib/oauth/encryption";
+import { errorField, logger } from "@/lib/log";
 
 // `npm start`: the database (embedded unless DATABASE_URL is set), migrations, a build when
 // none exists, then the web server and the worker as two processes, each restarted (with
@@ -17,6 +18,7 @@ const root = process.cwd();
 const withWorker = !process.argv.includes("--no-worker");
 const port = Number(process.env.PORT || 3000);
 const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
+const log = logger.child({ component: "start" });
 
 function run(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, args, { cwd: root, env, stdio: "inherit" });
@@ -58,7 +60,7 @@ function ensureEncryptionKeys(embedded: boolean): void {
     }
     mkdirSync(dataDir(), { recursive: true });
     writeFileSync(file, generateKeyringValue() + "\n", { mode: 0o600 });
-    console.log(`[start] generated an encryption key in ${file} (set ENCRYPTION_KEYS to use your own)`);
+    log.info({ file }, "generated an encryption key (set ENCRYPTION_KEYS to use your own)");
   }
   process.env.ENCRYPTION_KEYS = readFileSync(file, "utf8").trim();
   getKeyring();
@@ -80,11 +82,8 @@ async function ensureFirstAdmin(url: string): Promise<void> {
       const issues = (err as { issues?: { message: string }[] }).issues;
       throw issues ? new Error(`ADMIN_EMAIL/ADMIN_PASSWORD: ${issues.map((i) => i.message).join(" ")}`) : err;
     });
-    console.log(
-      admin
-        ? `[start] created the first admin ${admin.email}`
-        : "[start] users exist already: ADMIN_EMAIL/ADMIN_PASSWORD ignored",
-    );
+    if (admin) log.info({ email: admin.email }, "created the first admin");
+    else log.info("users exist already: ADMIN_EMAIL/ADMIN_PASSWORD ignored");
   } finally {
     await closeDb();
   }
@@ -102,21 +101,22 @@ async function announceSetup(url: string): Promise<void> {
     await closeDb();
   }
   process.env.SETUP_TOKEN ||= randomBytes(24).toString("base64url");
-  console.log(
-    `[start] no user yet: open http://localhost:${port}/setup on this machine, or from another one http://<this host>:${port}/setup?token=${process.env.SETUP_TOKEN}`,
+  log.info(
+    `no user yet: open http://localhost:${port}/setup on this machine, or from another one http://<this host>:${port}/setup?token=${process.env.SETUP_TOKEN}`,
   );
 }
 
 async function main(): Promise<void> {
   const { url, embedded } = await resolveDatabase({ publish: true });
   ensureEncryptionKeys(embedded !== null || existsSync(path.join(dataDir(), "embedded-database-url")));
-  console.log(embedded ? `[start] embedded PostgreSQL with data in ${dataDir()}` : "[start] using DATABASE_URL");
+  if (embedded) log.info({ dataDir: dataDir() }, "embedded PostgreSQL");
+  else log.info("using DATABASE_URL");
   await runMigrations(url);
   await ensureFirstAdmin(url);
   await announceSetup(url);
 
   if (!existsSync(path.join(root, ".next", "BUILD_ID"))) {
-    console.log("[start] no build found: building the app once (next build)…");
+    log.info("no build found: building the app once (next build)…");
     const code = await waitForExit(run([nextBin, "build"], process.env));
     if (code !== 0) throw new Error("next build failed");
   }
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   const webArgs = ["--import", "tsx", "server.ts", "-p", String(port)];
   let web = run(webArgs, env);
   let worker: ChildProcess | null = withWorker ? run(WORKER_NODE_ARGS, env) : null;
-  if (!worker) console.log("[start] --no-worker: syncs wait for a worker started elsewhere (npm run worker)");
+  if (!worker) log.info("--no-worker: syncs wait for a worker started elsewhere (npm run worker)");
   let stopping = false;
 
   const stopAll = async (code: number) => {
@@ -149,8 +149,9 @@ async function main(): Promise<void> {
         if (stopping) return;
         failures = Date.now() - startedAt > 60_000 ? 1 : failures + 1;
         const delay = Math.min(30_000, 1000 * 2 ** (failures - 1));
-        console.error(
-          `[start] the ${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`} (its last lines above say why); restarting it in ${delay / 1000} s`,
+        log.error(
+          { process: name, pid: current.pid, code, signal, restartInSeconds: delay / 1000 },
+          `the ${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`} (its last lines above say why); restarting it in ${delay / 1000} s`,
         );
         setTimeout(() => {
           if (stopping) return;
@@ -166,13 +167,13 @@ async function main(): Promise<void> {
   if (worker) supervise("worker", WORKER_NODE_ARGS, worker, (next) => (worker = next));
 
   if (await waitForHealth(`http://127.0.0.1:${port}/api/health`, Date.now() + 120_000)) {
-    console.log(`[start] ready: http://localhost:${port}`);
+    log.info({ url: `http://localhost:${port}` }, "ready");
   } else {
-    console.error("[start] the app did not become healthy within 2 minutes");
+    log.error("the app did not become healthy within 2 minutes");
   }
 }
 
 main().catch((err) => {
-  console.error("[start]", err instanceof Error ? err.message : err);
+  log.fatal({ error: errorField(err) }, "npm start failed");
   process.exit(1);
 });

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { globSync } from "node:fs";
+import { globSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import pg from "pg";
 import { runMigrations } from "@/lib/db/migrate";
 import { startEmbeddedPostgres } from "@/lib/db/embedded";
@@ -7,7 +9,9 @@ import { findLeakedSecrets } from "./find-leaked-secrets";
 
 // `npm test`: against DATABASE_URL when set (its schema is reset first), else against an
 // embedded PostgreSQL started for the run. Test files run one at a time (they share the database).
-// Everything the suite prints is also scanned for the secrets it uses: a leak fails the run.
+// Everything the suite prints is also scanned for the secrets it uses: a leak fails the run. So
+// is the output of the processes tests spawn (workers, web servers): test/child-output.ts sends
+// it to the file named in TEST_CHILD_OUTPUT.
 async function resetDatabase(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -31,6 +35,8 @@ async function main(): Promise<void> {
   const keyring =
     process.env.ENCRYPTION_KEYS ??
     `test:${Buffer.alloc(32, 7).toString("base64")},old:${Buffer.alloc(32, 9).toString("base64")}`;
+  const captureDir = mkdtempSync(path.join(os.tmpdir(), "dc-test-output-"));
+  const childOutput = path.join(captureDir, "children.log");
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
         ...process.env,
         DATABASE_URL: url,
         TEST_DATABASE_KIND: embedded ? "embedded" : "server",
+        TEST_CHILD_OUTPUT: childOutput,
         // A fixed test keyring (never used outside tests): "test" encrypts, "old" only decrypts.
         ENCRYPTION_KEYS: keyring,
       },
@@ -57,6 +64,9 @@ async function main(): Promise<void> {
   }
   let code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
   leaks.push(...findLeakedSecrets(pending.stdout + "\n" + pending.stderr, keyring));
+  const spawned = readFileSync(childOutput, { encoding: "utf8", flag: "a+" });
+  leaks.push(...findLeakedSecrets(spawned, keyring).map((line) => `(a spawned process) ${line}`));
+  rmSync(captureDir, { recursive: true, force: true });
   await embedded?.stop();
   if (leaks.length > 0) {
     console.error(`[test] ${leaks.length} printed line(s) contain a secret the suite uses (masked here):`);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/bitbucket/route";
@@ -512,6 +512,73 @@ describe("Bitbucket sources", () => {
       assert.equal(job.status, "completed", job.errorMessage ?? "");
       assert.equal(await deliveryCount(sourceId), before, "the full sync finds nothing the incremental one got wrong");
       assert.deepEqual([...(await indexedContent(sourceId)).keys()], ["a.md"]);
+    });
+  });
+
+  test("a renamed, then transferred repository is followed by its UUID: the poll stores the new name, the sync indexes the push; a source without a stored UUID learns it", async () => {
+    delete process.env.APP_URL;
+    await withOwnRepo({ "a.md": "# a\n" }, async (own) => {
+      const { id: sourceId } = await connect();
+      const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
+      assert.equal((await config()).repoId, fake.uuid, "the repository's UUID is stored at connect");
+      const { repoId: _, ...withoutId } = await config();
+      void _;
+      await db().update(sources).set({ config: withoutId }).where(eq(sources.id, sourceId));
+      assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
+      assert.equal((await config()).repoId, fake.uuid, "a source connected before ids were stored learns its UUID");
+
+      for (const [next, file] of [
+        ["team/renamed", "after-rename.md"],
+        ["otherteam/renamed", "after-transfer.md"],
+      ] as const) {
+        fake.renameRepo(next);
+        own.commit({ [file]: `# ${file}\n` });
+        assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
+        assert.equal((await config()).repo, next);
+        const [job] = await db()
+          .select()
+          .from(syncJobs)
+          .where(eq(syncJobs.sourceId, sourceId))
+          .orderBy(desc(syncJobs.createdAt))
+          .limit(1);
+        assert.equal((await waitForJob(job!.id)).status, "completed");
+        assert.ok((await indexedContent(sourceId)).has(file));
+        assert.equal((await config()).repo, next);
+      }
+      // A full sync reads the archive under the repository's new name.
+      assert.equal((await syncNow(sourceId, "full")).status, "completed");
+    });
+  });
+
+  test("a webhook is matched by the repository's UUID: a push from the moved repository syncs and stores its name; another repository under the followed name is recorded and ignored", async () => {
+    await withOwnRepo({ "a.md": "# a\n" }, async (own) => {
+      const { id: sourceId } = await connect();
+      const secret = fake.hooks[0]!.secret;
+      const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
+      const pushFrom = (repository: { full_name: string; uuid: string }) => {
+        const p = push(secret);
+        const body = JSON.stringify({ ...JSON.parse(p.body), repository: { ...repository, type: "repository" } });
+        const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+        return { body, headers: { ...p.headers, "x-hub-signature": signature } };
+      };
+      const ignored = await deliver(pushFrom({ full_name: FULL_NAME, uuid: "{00000000-0000-4000-8000-000000000099}" }));
+      assert.equal(ignored.status, 202);
+      assert.equal(ignored.json.queued, 0, "a verified push about another repository is recorded and ignored");
+
+      fake.renameRepo("otherteam/moved");
+      own.commit({ "after-move.md": "# moved\n" });
+      const accepted = await deliver(pushFrom({ full_name: "otherteam/moved", uuid: fake.uuid }));
+      assert.equal(accepted.status, 202);
+      assert.equal(accepted.json.queued, 1, "the moved repository is still the source's");
+      const [job] = await db()
+        .select()
+        .from(syncJobs)
+        .where(eq(syncJobs.trigger, "webhook"))
+        .orderBy(desc(syncJobs.createdAt))
+        .limit(1);
+      assert.equal((await waitForJob(job!.id)).status, "completed");
+      assert.ok((await indexedContent(sourceId)).has("after-move.md"));
+      assert.equal((await config()).repo, "otherteam/moved");
     });
   });
 

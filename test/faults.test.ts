@@ -25,6 +25,7 @@ import {
   waitForIdle,
   writeCorpus,
 } from "./prove-helpers";
+import { childOutput } from "./child-output";
 
 // Faults, each ending with the index exactly equal to the source and no
 // duplicate delivery (the HTTP pipeline fake applies each idempotency key once and counts
@@ -335,7 +336,7 @@ describe("GitHub sources", () => {
       const startWeb = async () => {
         const web = spawn(process.execPath, ["--import", "tsx", "server.ts", "-p", String(port), "-H", "127.0.0.1"], {
           env: { ...process.env, GITHUB_API_URL: github.base },
-          stdio: "ignore",
+          stdio: ["ignore", childOutput(), childOutput()],
         });
         children.push(web);
         killOnExit(web);

@@ -598,6 +598,44 @@ describe("GitHub sources", () => {
     });
   });
 
+  test("a truncated tree is walked folder by folder, within PROVIDER_MAX_PAGES tree requests and PROVIDER_MAX_ENTRIES entries: past them the listing fails, never cut short", async () => {
+    const layout = {
+      "README.md": "# r\n",
+      "a/one.md": "1\n",
+      "a/b/c/d/deep.md": "deep\n",
+      "x/two.md": "2\n",
+      "x/y/three.md": "3\n",
+      "x/y/four.md": "4\n",
+    };
+    await withOwnRepo(layout, async ({ fake: ownFake }) => {
+      const context = { sourceId: null, config: { repo: `${OWNER}/${NAME}`, branch: "main" }, token: TOKEN };
+      const list = async () => {
+        const paths: string[] = [];
+        for await (const file of githubConnector.create(context).listFiles()) paths.push(file.path);
+        return paths.sort();
+      };
+      assert.deepEqual(await list(), Object.keys(layout).sort());
+      ownFake.truncateTreesOver(2);
+      let from = ownFake.requests.length;
+      assert.deepEqual(await list(), Object.keys(layout).sort(), "the walk lists what the whole tree does");
+      assert.equal(ownFake.log(from).filter((l) => l.includes("/git/trees/")).length, 8, "one recursive, 7 folders");
+      try {
+        process.env.PROVIDER_MAX_PAGES = "4";
+        from = ownFake.requests.length;
+        await assert.rejects(list(), /goes past 4 requests .*PROVIDER_MAX_PAGES/);
+        assert.equal(ownFake.log(from).filter((l) => l.includes("/git/trees/")).length, 4, "no request past the cap");
+        delete process.env.PROVIDER_MAX_PAGES;
+        process.env.PROVIDER_MAX_ENTRIES = "5";
+        await assert.rejects(list(), /5 entries.*PROVIDER_MAX_ENTRIES/);
+        ownFake.truncateTreesOver(Infinity);
+        await assert.rejects(list(), /PROVIDER_MAX_ENTRIES/, "an untruncated tree is capped too");
+      } finally {
+        delete process.env.PROVIDER_MAX_PAGES;
+        delete process.env.PROVIDER_MAX_ENTRIES;
+      }
+    });
+  });
+
   test("the poll schedule: a source shows its next poll in the API and is not asked before it; two sources on one token share a budget that a 429 stops", async () => {
     delete process.env.APP_URL;
     // Intervals longer than the test, so that the worker's own poll ticks find nothing due.
@@ -697,12 +735,17 @@ describe("GitHub sources", () => {
     });
   });
 
-  test("a renamed, then transferred repository (GitHub's 301 to its id) is followed: the poll stores the new name, the sync indexes the push", async () => {
+  test("a renamed, then transferred repository (GitHub's 301 to its id) is followed: the poll stores the new name, the sync indexes the push; a source without a stored id learns it", async () => {
     delete process.env.APP_URL;
     await withOwnRepo({ "a.md": "# a\n" }, async ({ repo: own, fake: ownFake }) => {
       const { sourceId } = await connect();
       const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
       assert.equal((await config()).repoId, 1, "the repository's id is stored at connect");
+      const { repoId: _, ...withoutId } = await config();
+      void _;
+      await db().update(sources).set({ config: withoutId }).where(eq(sources.id, sourceId));
+      assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
+      assert.equal((await config()).repoId, 1, "a source connected before ids were stored learns its repository's id");
       for (const [next, file] of [
         [`${OWNER}/renamed`, "after-rename.md"],
         ["neworg/renamed", "after-transfer.md"],
@@ -721,6 +764,41 @@ describe("GitHub sources", () => {
         assert.ok((await indexedContent(sourceId)).has(file));
         assert.equal((await config()).repo, next);
       }
+    });
+  });
+
+  test("a webhook is matched by the repository's id: a push from the renamed repository syncs and stores the new name; another repository under the followed name is recorded and ignored", async () => {
+    await withOwnRepo({ "a.md": "# a\n" }, async ({ repo: own, fake: ownFake }) => {
+      const { sourceId } = await connect();
+      const secret = ownFake.hooks[0]!.secret;
+      const hookId = String(ownFake.hooks[0]!.id);
+      const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
+      const pushFrom = (repository: { full_name: string; id: number }, after: string) =>
+        JSON.stringify({ ...JSON.parse(pushPayload(own.head(), after)), repository });
+
+      // Another repository that now has the followed name (the source's moved away).
+      const impostor = pushFrom({ full_name: `${OWNER}/${NAME}`, id: 99 }, own.head());
+      const ignored = await deliver(impostor, signedHeaders(impostor, secret, "push", randomUUID(), hookId));
+      assert.equal(ignored.status, 202);
+      assert.equal(ignored.json.queued, 0, "a verified push about another repository is recorded and ignored");
+
+      ownFake.renameRepo("neworg/moved");
+      own.commit({ "after-move.md": "# moved\n" });
+      const moved = pushFrom({ full_name: "neworg/moved", id: 1 }, own.head());
+      const accepted = await deliver(moved, signedHeaders(moved, secret, "push", randomUUID(), hookId));
+      assert.equal(accepted.status, 202);
+      assert.equal(accepted.json.queued, 1, "the renamed repository is still the source's");
+      const [job] = await db()
+        .select()
+        .from(syncJobs)
+        .where(eq(syncJobs.trigger, "webhook"))
+        .orderBy(desc(syncJobs.createdAt))
+        .limit(1);
+      assert.equal((await waitForJob(job!.id)).status, "completed");
+      assert.ok((await indexedContent(sourceId)).has("after-move.md"));
+      assert.equal((await config()).repo, "neworg/moved");
+      const events = await db().select().from(webhookEvents).where(eq(webhookEvents.sourceId, sourceId));
+      assert.deepEqual(events.map((e) => e.processed).sort(), [false, true]);
     });
   });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/gitlab/route";
@@ -103,6 +103,8 @@ function push(secret: string, before: string, after: string, key = randomUUID(),
 
 const log = (from: number) => fake.log(from).map((l) => l.replace(/[0-9a-f]{40}/g, "<sha>"));
 const P = `/api/v4/projects/${PROJECT}`;
+/** After connect the project is addressed by its id, whatever its path. */
+const ID_P = "/api/v4/projects/7";
 /** The project path as gitbeaker sends it (one encoded segment), for matching injected answers. */
 const RAW_P = `/api/v4/projects/${encodeURIComponent(PROJECT)}`;
 
@@ -272,16 +274,16 @@ describe("GitLab sources", () => {
   test("connect through a self-managed host: full sync exact from one archive, hook with a secret token", async () => {
     const from = fake.requests.length;
     const source = await connect();
-    assert.deepEqual(source.config, { repo: PROJECT, host: fake.base, branch: "main" });
+    assert.deepEqual(source.config, { repo: PROJECT, host: fake.base, branch: "main", repoId: 7 });
     assert.equal(fake.hooks.length, 1);
     assert.equal(fake.hooks[0]!.url, "https://connector.example.test/api/webhooks/gitlab");
     assert.equal(fake.hooks[0]!.pushEvents, true);
     await assertIndexExact(source.id);
     assert.deepEqual(log(from), [
       `GET ${P}`,
-      `POST ${P}/hooks`,
-      `GET ${P}/repository/branches/main`,
-      `GET ${P}/repository/archive.tar.gz`,
+      `POST ${ID_P}/hooks`,
+      `GET ${ID_P}/repository/branches/main`,
+      `GET ${ID_P}/repository/archive.tar.gz`,
     ]);
   });
 
@@ -322,11 +324,11 @@ describe("GitLab sources", () => {
     await cursorIsHead(source.id);
     await assertIndexExact(source.id);
     assert.deepEqual(log(from), [
-      `GET ${P}/repository/branches/main`,
-      `GET ${P}/repository/compare`,
-      `GET ${P}/repository/files/lib/b.py`,
-      `GET ${P}/repository/files/src/a.ts`,
-      `GET ${P}/repository/files/src/new.go`,
+      `GET ${ID_P}/repository/branches/main`,
+      `GET ${ID_P}/repository/compare`,
+      `GET ${ID_P}/repository/files/lib/b.py`,
+      `GET ${ID_P}/repository/files/src/a.ts`,
+      `GET ${ID_P}/repository/files/src/new.go`,
     ]);
     const redelivered = await deliver(p.body, { ...p.headers, "x-gitlab-event-uuid": randomUUID() });
     assert.equal(redelivered.json.duplicate, true, "Idempotency-Key identifies the delivery");
@@ -343,12 +345,12 @@ describe("GitLab sources", () => {
     // A straight compare from the lost commit: the dropped edit, add and delete are undone, the
     // rename goes back, and only the files that differ are read.
     assert.deepEqual(log(from), [
-      `GET ${P}/repository/branches/main`,
-      `GET ${P}/repository/compare`,
-      `GET ${P}/repository/files/docs/c.md`,
-      `GET ${P}/repository/files/src/a.ts`,
-      `GET ${P}/repository/files/src/b.py`,
-      `GET ${P}/repository/files/src/forced.rs`,
+      `GET ${ID_P}/repository/branches/main`,
+      `GET ${ID_P}/repository/compare`,
+      `GET ${ID_P}/repository/files/docs/c.md`,
+      `GET ${ID_P}/repository/files/src/a.ts`,
+      `GET ${ID_P}/repository/files/src/b.py`,
+      `GET ${ID_P}/repository/files/src/forced.rs`,
     ]);
 
     const many: Record<string, string> = {};
@@ -361,9 +363,9 @@ describe("GitLab sources", () => {
     await cursorIsHead(source.id);
     await assertIndexExact(source.id);
     assert.deepEqual(log(from), [
-      `GET ${P}/repository/branches/main`,
-      `GET ${P}/repository/compare`,
-      `GET ${P}/repository/archive.tar.gz`,
+      `GET ${ID_P}/repository/branches/main`,
+      `GET ${ID_P}/repository/compare`,
+      `GET ${ID_P}/repository/archive.tar.gz`,
     ]);
     assert.equal((await db().select().from(webhookEvents)).length, 3);
   });
@@ -445,10 +447,10 @@ describe("GitLab sources", () => {
     await assertIndexExact(source.id);
     assert.deepEqual(log(from), [
       `GET ${P}`,
-      `POST ${P}/hooks`,
-      `GET ${P}/repository/branches/main`,
-      `GET ${P}/repository/archive.tar.gz`,
-      `GET ${P}/repository/archive.tar.gz`,
+      `POST ${ID_P}/hooks`,
+      `GET ${ID_P}/repository/branches/main`,
+      `GET ${ID_P}/repository/archive.tar.gz`,
+      `GET ${ID_P}/repository/archive.tar.gz`,
     ]);
 
     const before = repo.head();
@@ -550,7 +552,7 @@ describe("GitLab sources", () => {
     let from = fake.requests.length;
     assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
     // GitLab's REST API documents no conditional requests that spare the rate limit: one plain lookup.
-    assert.deepEqual(fake.log(from), [`GET ${P}/repository/branches/main`]);
+    assert.deepEqual(fake.log(from), [`GET ${ID_P}/repository/branches/main`]);
     const seen = await deliveryCount(source.id);
     repo.commit({ "polled.md": "found by polling\n" });
     from = fake.requests.length;
@@ -559,10 +561,10 @@ describe("GitLab sources", () => {
     assert.equal((await waitForJob(job!.id)).status, "completed");
     assert.deepEqual(await deliveredSince(source.id, seen), ["upsert polled.md"]);
     assert.deepEqual(log(from), [
-      `GET ${P}/repository/branches/main`,
-      `GET ${P}/repository/branches/main`,
-      `GET ${P}/repository/compare`,
-      `GET ${P}/repository/files/polled.md`,
+      `GET ${ID_P}/repository/branches/main`,
+      `GET ${ID_P}/repository/branches/main`,
+      `GET ${ID_P}/repository/compare`,
+      `GET ${ID_P}/repository/files/polled.md`,
     ]);
     from = fake.requests.length;
     assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
@@ -570,7 +572,7 @@ describe("GitLab sources", () => {
 
     // A token without the api scope cannot add the hook (403): the source is kept and polled.
     process.env.APP_URL = "https://connector.example.test";
-    fake.inject(new RegExp(`^POST ${RAW_P}/hooks`), 403, { body: JSON.stringify({ message: "403 Forbidden" }) });
+    fake.inject(new RegExp(`^POST ${ID_P}/hooks`), 403, { body: JSON.stringify({ message: "403 Forbidden" }) });
     const noHook = await connect();
     assert.equal(noHook.webhookId, null);
     assert.equal(fake.hooks.length, 0);
@@ -605,6 +607,74 @@ describe("GitLab sources", () => {
       assert.equal(job.status, "completed", job.errorMessage ?? "");
       assert.equal(await deliveryCount(sourceId), before, "the full sync finds nothing the incremental one got wrong");
       assert.deepEqual([...(await indexedContent(sourceId)).keys()], ["a.md"]);
+    });
+  });
+
+  test("a renamed, then transferred project is followed by its id: the poll stores the new path, the sync indexes the push; a source without a stored id learns it", async () => {
+    delete process.env.APP_URL;
+    await withOwnRepo({ "a.md": "# a\n" }, async (own) => {
+      const { id: sourceId } = await connect();
+      const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
+      assert.equal((await config()).repoId, 7, "the project's id is stored at connect");
+      const { repoId: _, ...withoutId } = await config();
+      void _;
+      await db().update(sources).set({ config: withoutId }).where(eq(sources.id, sourceId));
+      assert.deepEqual(await pollDueSources(), { checked: 1, queued: 0 });
+      assert.equal((await config()).repoId, 7, "a source connected before ids were stored learns its project's id");
+
+      for (const [next, file] of [
+        ["group/renamed", "after-rename.md"],
+        ["neworg/renamed", "after-transfer.md"],
+      ] as const) {
+        fake.renameProject(next);
+        own.commit({ [file]: `# ${file}\n` });
+        assert.deepEqual(await pollDueSources(), { checked: 1, queued: 1 });
+        assert.equal((await config()).repo, next);
+        const [job] = await db()
+          .select()
+          .from(syncJobs)
+          .where(eq(syncJobs.sourceId, sourceId))
+          .orderBy(desc(syncJobs.createdAt))
+          .limit(1);
+        assert.equal((await waitForJob(job!.id)).status, "completed");
+        assert.ok((await indexedContent(sourceId)).has(file));
+        assert.equal((await config()).repo, next);
+        assert.equal((await config()).repoId, 7);
+      }
+    });
+  });
+
+  test("a webhook is matched by the project's id: a push from the moved project syncs and stores its path; another project under the followed path is recorded and ignored", async () => {
+    await withOwnRepo({ "a.md": "# a\n" }, async (own) => {
+      const { id: sourceId } = await connect();
+      const secret = fake.hooks[0]!.token;
+      const config = async () => (await db().select().from(sources).where(eq(sources.id, sourceId)))[0]!.config;
+      const pushFrom = (path: string, id: number) => {
+        const p = push(secret, own.head(), own.head());
+        const body = JSON.parse(p.body);
+        body.project = { id, path_with_namespace: path, web_url: `${fake.base}/${path}` };
+        return { body: JSON.stringify(body), headers: p.headers };
+      };
+      const impostor = pushFrom(PROJECT, 99);
+      const ignored = await deliver(impostor.body, impostor.headers);
+      assert.equal(ignored.status, 202);
+      assert.equal(ignored.json.queued, 0, "a verified push about another project is recorded and ignored");
+
+      fake.renameProject("neworg/moved");
+      own.commit({ "after-move.md": "# moved\n" });
+      const moved = pushFrom("neworg/moved", 7);
+      const accepted = await deliver(moved.body, moved.headers);
+      assert.equal(accepted.status, 202);
+      assert.equal(accepted.json.queued, 1, "the moved project is still the source's");
+      const [job] = await db()
+        .select()
+        .from(syncJobs)
+        .where(eq(syncJobs.trigger, "webhook"))
+        .orderBy(desc(syncJobs.createdAt))
+        .limit(1);
+      assert.equal((await waitForJob(job!.id)).status, "completed");
+      assert.ok((await indexedContent(sourceId)).has("after-move.md"));
+      assert.equal((await config()).repo, "neworg/moved");
     });
   });
 

@@ -21,6 +21,7 @@ import {
   waitForJob,
   writeTree,
 } from "./helpers";
+import { childOutput } from "./child-output";
 
 // Root reads past file modes through CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: as root the worker
 // runs with both dropped from its bounding set, so a chmod 000 folder stops it as it would any
@@ -37,7 +38,7 @@ function spawnWorker(): ChildProcess {
     : [process.execPath, args];
   const child = spawn(command, argv, {
     env: { ...process.env, WORKER_WATCH: "true" },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", childOutput(), "inherit"],
   });
   child.once("error", (error) => {
     throw new Error(`The worker could not start: ${error.message}`);

@@ -32,6 +32,28 @@ describe("structured logs", () => {
     assert.equal(line.credential.refreshToken, "[redacted]");
   });
 
+  test("every line logged within a sync carries its sourceId, jobId and provider, each once", () => {
+    const out = logged(`
+      import { logger, syncLogger, withSyncLog } from "@/lib/log";
+      const fields = { sourceId: "s-2", jobId: "j-2", provider: "gitlab" };
+      await withSyncLog(fields, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        logger.warn("deep in a connector");
+        syncLogger(fields).info("about the sync");
+      });
+      logger.info("outside");
+    `);
+    const lines = out.trim().split("\n");
+    const [deep, about, outside] = lines.map((l) => JSON.parse(l));
+    for (const line of [deep, about]) {
+      assert.equal(line.sourceId, "s-2");
+      assert.equal(line.jobId, "j-2");
+      assert.equal(line.provider, "gitlab");
+    }
+    assert.equal(lines[1]!.match(/"sourceId"/g)!.length, 1, "a child logger's fields are not repeated");
+    assert.equal(outside.sourceId, undefined);
+  });
+
   test("LOG_FORMAT=pretty prints for a terminal, still redacted; LOG_LEVEL filters", () => {
     const out = logged(
       `import { logger } from "@/lib/log"; logger.debug("hidden"); logger.warn({ token: "${TOKEN}" }, "shown");`,
@@ -46,6 +68,8 @@ describe("structured logs", () => {
   test("npm test fails when anything the suite prints holds one of its secrets", () => {
     const keyring = `test:${Buffer.alloc(32, 7).toString("base64")}`;
     assert.deepEqual(findLeakedSecrets('[web] listening\n{"msg":"ok"}\n', keyring), []);
+    assert.deepEqual(findLeakedSecrets("dc_provider_rate_limit_wait_seconds_total 3", keyring), [], "a metric's name");
+    assert.equal(findLeakedSecrets(`Bearer dc_${Buffer.alloc(32, 200).toString("base64url")}`, keyring).length, 1);
     assert.equal(findLeakedSecrets(`request failed: Authorization: token ${TOKEN}`, keyring).length, 1);
     assert.equal(findLeakedSecrets(`key ${Buffer.alloc(32, 7).toString("base64")}`, keyring).length, 1);
     assert.doesNotMatch(findLeakedSecrets(`leak ${TOKEN}`, keyring)[0]!, /KNOWNLEAKCHECK/);

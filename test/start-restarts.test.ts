@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { freePort } from "./fakes/free-port";
 import { killOnExit } from "./fakes/worker-process";
 import { tempDir, waitFor } from "./helpers";
+import { captureOutput } from "./child-output";
 
 const run = promisify(execFile);
 const built = existsSync(path.join(process.cwd(), ".next", "BUILD_ID"));
@@ -31,11 +32,23 @@ test(
     const base = `http://127.0.0.1:${port}`;
     const app = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       env: { ...process.env, PORT: String(port), DATA_DIR: tempDir("dc-start-restart-") },
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "inherit"],
     });
     killOnExit(app);
-    let stderr = "";
-    app.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    captureOutput(app.stdout);
+    let stdout = "";
+    app.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exits = () =>
+      stdout
+        .split("\n")
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        })
+        .filter((entry) => entry.process === "web server" && typeof entry.restartInSeconds === "number");
     const healthy = () =>
       waitFor(async () => (await fetch(`${base}/api/health`).catch(() => null))?.ok, {
         timeoutMs: 120_000,
@@ -46,10 +59,13 @@ test(
       await healthy();
       const first = await waitFor(() => webServerPid(app.pid!), { what: "the web server's pid" });
       process.kill(first, "SIGKILL");
-      await waitFor(async () => /the web server was killed by SIGKILL .*restarting it/.test(stderr), {
+      const [exit] = await waitFor(async () => (exits().length > 0 ? exits() : null), {
         timeoutMs: 10_000,
         what: "the restart to be logged",
       });
+      assert.equal(exit!.signal, "SIGKILL", "the log line says why it exited");
+      assert.equal(exit!.pid, first);
+      assert.match(String(exit!.msg), /the web server was killed by SIGKILL .*restarting it/);
       assert.equal(app.exitCode, null, "npm start keeps running");
       await healthy();
       const second = await webServerPid(app.pid!);

@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { test } from "node:test";
 import { freePort } from "./fakes/free-port";
 import { tempDir, waitFor, writeTree } from "./helpers";
+import { childOutput } from "./child-output";
 
 const run = promisify(execFile);
 
@@ -32,7 +33,10 @@ test(
     delete env.DATABASE_URL;
     const base = `http://127.0.0.1:${port}`;
     const start = () =>
-      spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { env, stdio: ["ignore", "ignore", "inherit"] });
+      spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+        env,
+        stdio: ["ignore", childOutput(), "inherit"],
+      });
     const healthy = () =>
       waitFor(async () => (await fetch(`${base}/api/health`).catch(() => null))?.ok, {
         timeoutMs: 300_000,

@@ -7,6 +7,7 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { files, pipelineDeliveries, syncJobs } from "@/lib/db/schema";
 import { call, closeAll, db, operatorToken, resetDb, tempDir, waitFor, writeTree } from "./helpers";
+import { childOutput } from "./child-output";
 
 const roots = tempDir("dc-crash-roots-");
 process.env.LOCAL_SOURCE_ROOTS = roots;
@@ -15,7 +16,7 @@ const FILES = 6000;
 function spawnWorker(): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], {
     env: { ...process.env, WORKER_WATCH: "false" },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", childOutput(), "inherit"],
   });
 }
 

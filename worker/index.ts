@@ -27,6 +27,19 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
+// A crash says why on the way out (npm start, restarting the worker, logs the exit code).
+process.on("uncaughtException", (err) => {
+  logger.fatal({ error: errorField(err), stack: err.stack }, "worker crashed: uncaught exception");
+  process.exit(1);
+});
+process.on("unhandledRejection", (reason) => {
+  logger.fatal(
+    { error: errorField(reason), stack: (reason as Error | undefined)?.stack },
+    "worker crashed: unhandled rejection",
+  );
+  process.exit(1);
+});
+
 main().catch((err) => {
   logger.fatal({ error: errorField(err) }, "worker failed to start");
   process.exit(1);

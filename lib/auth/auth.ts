@@ -10,6 +10,7 @@ import { authSecrets } from "./secret";
 import { isSessionLive, newSessionClaims, secureCookies, sessionCookieName, sessionMaxAge } from "./session";
 import { clientAddress } from "./client-address";
 import { signInWithPassword } from "./sign-in";
+import { logger } from "@/lib/log";
 
 /** Shown on the sign-in page as `?error=CredentialsSignin&code=rate_limited`. */
 class RateLimitedSignIn extends CredentialsSignin {
@@ -89,9 +90,9 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
   logger: {
     error: (error) => {
       const type = (error as { type?: string }).type ?? error.name;
-      if (type !== "JWTSessionError") console.error(`[auth] ${type}: ${error.message.split("\n")[0]}`);
+      if (type !== "JWTSessionError") logger.error({ type, message: error.message.split("\n")[0] }, "auth error");
     },
-    warn: (code) => console.warn(`[auth] warning ${code}`),
+    warn: (code) => logger.warn({ code }, "auth warning"),
     debug: () => {},
   },
   providers: [

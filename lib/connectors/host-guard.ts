@@ -3,6 +3,7 @@ import { BlockList, isIP, type LookupFunction, type Socket } from "node:net";
 import { Agent, buildConnector } from "undici";
 import { ConnectorConfigError, ConnectorError, ConnectorSyncError } from "./errors";
 import { providerLimits } from "./provider-limits";
+import { countProviderRequest } from "@/lib/metrics/counters";
 
 // Server-side request forgery guard for provider URLs. A URL is checked before the request
 // and again at every redirect: http or https only, and no loopback, link-local, private or
@@ -276,6 +277,8 @@ export type GuardedFetchOptions = {
    * the last within the timeout (its entries are capped by the reader).
    */
   stream?: boolean;
+  /** The provider label of the request in dc_provider_requests_total (a source type, or the OAuth provider). */
+  provider?: string;
 };
 
 const MAX_REDIRECTS = 5;
@@ -310,8 +313,10 @@ export async function guardedFetch(
         dispatcher: providerDispatcher(limits.timeoutMs),
       } as RequestInit);
     } catch (err) {
+      countProviderRequest(options.provider ?? "other", 0);
       throw fetchFailure(err, url, limits.timeoutMs);
     }
+    countProviderRequest(options.provider ?? "other", response.status);
     const location = response.headers.get("location");
     if (response.status < 300 || response.status >= 400 || response.status === 304 || !location)
       return options.stream ? response : withCappedBody(response, url, limits.maxResponseBytes);

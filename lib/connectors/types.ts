@@ -112,7 +112,8 @@ export interface Connector {
   settledConfig?(): Record<string, unknown>;
   /**
    * Config the provider changed under the source during this run (a renamed or transferred
-   * repository, found by the provider's redirect), for the engine to store; null when none.
+   * repository, found by its id), or learnt in it (the repository id of a source connected
+   * before ids were stored), for the engine to store; null when none.
    */
   movedConfig?(): Record<string, unknown> | null;
   setupWebhook?(callbackUrl: string): Promise<WebhookRegistration>;

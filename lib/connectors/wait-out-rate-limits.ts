@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { currentSync } from "@/lib/log";
+import { countRateLimitWait } from "@/lib/metrics/counters";
 import { ConnectorRateLimitError } from "./errors";
 
 /** Rate-limit waits longer than this are thrown instead (pg-boss retries the attempt later). */
@@ -26,8 +28,9 @@ export function withoutRateLimitWaits<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Runs one provider request, waiting out its rate limits (shown through `onWait`) and
- * trying again, so that a listing half way through never loses its place.
+ * Runs one provider request, waiting out its rate limits (shown through `onWait`, counted in
+ * dc_provider_rate_limit_wait_seconds_total under the running sync's provider) and trying
+ * again, so that a listing half way through never loses its place.
  */
 export async function waitOutRateLimits<T>(
   call: () => Promise<T>,
@@ -44,7 +47,10 @@ export async function waitOutRateLimits<T>(
       if (budget) budget.remainingMs -= wait;
       await onWait?.(`waiting for rate limit until ${err.retryAt.toISOString()} (${err.message})`);
       // Jitter, so that the workers a limit stopped together do not all return at once.
-      await sleep(wait + Math.random() * 250);
+      const pause = wait + Math.random() * 250;
+      // Counted as the wait begins, so that a long one shows while it lasts.
+      countRateLimitWait(currentSync()?.provider ?? "other", pause / 1000);
+      await sleep(pause);
       await onWait?.(null);
     }
   }

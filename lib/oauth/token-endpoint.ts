@@ -62,7 +62,7 @@ export async function requestToken(
   let response: Response;
   try {
     // The provider-call guard: address checked at connect, PROVIDER_TIMEOUT_SECONDS, a byte cap.
-    response = await guardedFetch(spec.tokenUrl, { method: "POST", headers, body });
+    response = await guardedFetch(spec.tokenUrl, { method: "POST", headers, body }, { provider: spec.id });
   } catch (err) {
     throw new OAuthEndpointError(`${spec.label}'s token endpoint could not be reached (${(err as Error).name}).`, true);
   }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { chunkText, type TextChunk } from "./chunk";
 import { normalizeText } from "./normalize";
+import { countDelivery } from "@/lib/metrics/counters";
 
 export type PipelineStages = {
   normalize?: string;
@@ -105,17 +106,23 @@ async function postJson(
       if (response.ok) {
         if (attempt > 1) await onWait?.(null);
         const text = await response.text();
-        return text ? JSON.parse(text) : {};
+        const answer: unknown = text ? JSON.parse(text) : {};
+        countDelivery(stage, "delivered");
+        return answer;
       }
       const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
       const detail = (await response.text().catch(() => "")).slice(0, 200);
-      if (!retryable) throw new PipelineRejectedError(`${stage} stage answered ${response.status}: ${detail}`);
+      if (!retryable) {
+        countDelivery(stage, "refused");
+        throw new PipelineRejectedError(`${stage} stage answered ${response.status}: ${detail}`);
+      }
       lastProblem = `${stage} stage answered ${response.status}`;
       delay = Math.max(delay, retryAfterMs(response) ?? 0);
     } catch (err) {
       if (err instanceof PipelineRejectedError) throw err;
       lastProblem = `${stage} stage unreachable (${(err as Error).message})`;
     }
+    countDelivery(stage, "failed");
     if (attempt === policy.attempts) break;
     await onWait?.(
       `waiting for the pipeline: ${lastProblem}; retrying at ${new Date(Date.now() + delay).toISOString()}`,
@@ -202,6 +209,7 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
           guard,
         );
       }
+      if (embedded) countDelivery("embedded", "delivered");
       return chunks;
     },
     async delete(file, onWait, guard) {
@@ -210,6 +218,7 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
       for (const [stage, url] of Object.entries(stages)) {
         if (url) await postJson(stage, join(url, "/delete"), body, key, policy, onWait, guard);
       }
+      if (embedded) countDelivery("embedded", "delivered");
     },
   };
 }

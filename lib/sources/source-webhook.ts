@@ -7,6 +7,7 @@ import { getConnectorDefinition } from "@/lib/connectors/registry";
 import { sealWebhookSecret } from "@/lib/connectors/provider-token";
 import { webhookCallbackUrl } from "@/lib/webhooks/callback-url";
 import { webhookTokenHash } from "@/lib/webhooks/webhook-candidates";
+import { errorField, syncLogger } from "@/lib/log";
 
 export type SourceWebhook = { source: Source; remove(): Promise<void> };
 
@@ -42,8 +43,9 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
       .returning();
     return { source: updated!, remove: () => connector.removeWebhook?.(webhookId) ?? Promise.resolve() };
   } catch (err) {
-    console.warn(
-      `[sources] could not register a ${source.type} webhook for source ${source.id}; it is polled or retried on schedule: ${(err as Error).message}`,
+    syncLogger({ sourceId: source.id, provider: source.type }).warn(
+      { error: errorField(err) },
+      "could not register the source's webhook: it is polled or retried on schedule",
     );
     return null;
   }
@@ -60,8 +62,9 @@ export async function removeSourceWebhook(source: Source): Promise<void> {
     const connector = await connectorForSource(source);
     await connector.removeWebhook?.(source.webhookId);
   } catch (err) {
-    console.warn(
-      `[sources] could not remove the ${source.type} webhook of source ${source.id}: ${(err as Error).message}`,
+    syncLogger({ sourceId: source.id, provider: source.type }).warn(
+      { error: errorField(err) },
+      "could not remove the source's webhook",
     );
   }
 }

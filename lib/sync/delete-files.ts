@@ -7,6 +7,7 @@ import { assertFence } from "@/lib/changes/fence";
 import { recordDeletes } from "@/lib/changes/record-changes";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import type { IndexedFile } from "./file-processor";
+import { countFiles } from "@/lib/metrics/counters";
 import { addProgress, SyncCancelledError } from "./progress";
 
 /**
@@ -23,7 +24,7 @@ export async function deleteIndexedFiles(
   fence: number,
 ): Promise<void> {
   if (paths.length === 0) return;
-  await withTransaction(async (tx, _executor, client) => {
+  const deleted = await withTransaction(async (tx, _executor, client) => {
     if (!(await addProgress(tx, jobId, { processed: paths.length }))) throw new SyncCancelledError();
     const { ownerId } = await assertFence(tx, sourceId, fence);
     const removed = await tx
@@ -31,6 +32,8 @@ export async function deleteIndexedFiles(
       .where(and(eq(files.sourceId, sourceId), inArray(files.path, paths)))
       .returning({ path: files.path, sha: files.sha });
     await recordDeletes(client, { sourceId, ownerId, jobId }, removed);
+    return removed.length;
   });
+  countFiles("deleted", deleted);
   await deliverChanges(getDb(), { sourceId, fence, jobId, pipeline, onWait: setDetail, paths });
 }

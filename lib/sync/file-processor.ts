@@ -15,6 +15,7 @@ import { isLfsPointer } from "@/lib/connectors/git/shared";
 import { mapLimit } from "./map-limit";
 import { addProgress, SyncCancelledError } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
+import { countFiles } from "@/lib/metrics/counters";
 
 /** Files of one batch read at once (SYNC_CONCURRENCY). */
 export const DEFAULT_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 10);
@@ -37,6 +38,12 @@ type Outcome =
   | { kind: "same"; file: RemoteFile; sha: string; size: number; language: string | null; lfs: boolean }
   | { kind: "dropped"; path: string; reason: string; removed: IndexedFile | null }
   | { kind: "failed"; path: string; error: string };
+
+/** dc_files_total, once a batch has committed: read again and equal counts as unchanged. */
+function countFileOutcomes(outcomes: Outcome[]): void {
+  const named = { deliver: "indexed", same: "unchanged", dropped: "skipped", failed: "failed" } as const;
+  for (const o of outcomes) countFiles(named[o.kind]);
+}
 
 function sha256(content: Buffer): string {
   return createHash("sha256").update(content).digest("hex");
@@ -182,6 +189,7 @@ export class FileProcessor {
       }
       await inTransaction?.(tx);
     });
+    countFileOutcomes(outcomes);
     const touched = outcomes.flatMap((o) =>
       o.kind === "deliver" ? [o.file.path] : o.kind === "dropped" && o.removed ? [o.path] : [],
     );

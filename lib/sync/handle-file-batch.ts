@@ -10,6 +10,7 @@ import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex } from "./file-processor"
 import { createFileFilter, type FilterConfig } from "./filters";
 import { SyncCancelledError } from "./progress";
 import type { AttemptInfo } from "./handle-sync-source";
+import { errorField, syncLogger, withSyncLog } from "@/lib/log";
 
 async function settle(
   db: Db,
@@ -57,6 +58,7 @@ export async function handleFileBatch(
     },
   });
   const entries = batch.files.map(fromBatchEntry);
+  const fields = { sourceId: source.id, jobId: job.id, provider: source.type };
   try {
     const existing = await loadIndex(
       db,
@@ -65,9 +67,11 @@ export async function handleFileBatch(
       { exact: true },
     );
     // Settled once its changes are delivered, so that the waiting sync completes only then.
-    await processor.process(
-      entries.map((file) => ({ file, content: null })),
-      existing,
+    await withSyncLog(fields, () =>
+      processor.process(
+        entries.map((file) => ({ file, content: null })),
+        existing,
+      ),
     );
     await settle(db, batch.id, "done");
   } catch (err) {
@@ -75,7 +79,12 @@ export async function handleFileBatch(
     if (err instanceof SyncCancelledError) return settle(db, batch.id, "done");
     const kind = batchErrorKind(err);
     const message = err instanceof Error ? err.message : String(err);
-    if (kind === "transient" && attempt.retryCount < attempt.retryLimit) throw err;
+    const retried = kind === "transient" && attempt.retryCount < attempt.retryLimit;
+    syncLogger(fields).warn(
+      { batchNo: batch.batchNo, kind, error: errorField(err) },
+      retried ? "file batch attempt failed: retried later" : "file batch failed",
+    );
+    if (retried) throw err;
     await settle(db, batch.id, "failed", { kind, message });
   }
 }

@@ -11,6 +11,7 @@ import { verifyAfterError } from "@/lib/verify/request-verify";
 import { SyncCancelledError, SyncRun } from "./run-sync";
 import { SyncStoppedError } from "./sync-stopped-error";
 import { withRateLimitBudget } from "@/lib/connectors/wait-out-rate-limits";
+import { errorField, syncLogger, withSyncLog } from "@/lib/log";
 
 export type AttemptInfo = { retryCount: number; retryLimit: number };
 
@@ -97,43 +98,59 @@ export async function handleSyncSource(
     const claim = await claimNext(sourceId);
     if (!claim) return;
     const { job, fence } = claim;
+    const fields = { sourceId, jobId: job.id, provider: source.type };
+    const log = syncLogger(fields);
     try {
       const onWait = async (detail: string | null) => {
         await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
       };
       if (job.type === "redeliver") {
-        await runRedelivery(db, job, fence, pipeline);
+        log.info({ type: job.type, trigger: job.trigger, attempt: job.attempts }, "redelivery started");
+        await withSyncLog(fields, () => runRedelivery(db, job, fence, pipeline));
+        log.info("redelivery completed");
         continue;
       }
-      const connector = await connectorForSource(source, { onWait });
-      await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline, fence).run());
+      log.info({ type: job.type, trigger: job.trigger, attempt: job.attempts }, "sync started");
+      await withSyncLog(fields, async () => {
+        const connector = await connectorForSource(source, { onWait });
+        await withRateLimitBudget(() => new SyncRun(db, job, source, connector, pipeline, fence).run());
+      });
+      log.info("sync completed");
       await verifyAfterError(job.id);
     } catch (err) {
       // Fenced off by a newer attempt or the source's deletion: they own everything now.
       if (!(await isCurrentFence(db, sourceId, fence))) {
         const [now] = await db.select({ status: syncJobs.status }).from(syncJobs).where(eq(syncJobs.id, job.id));
-        if (now?.status !== "cancelled") return;
+        if (now?.status !== "cancelled") {
+          log.info("sync attempt superseded (taken over, or its source deleted)");
+          return;
+        }
       }
       if (err instanceof SyncCancelledError) {
+        log.info("sync cancelled");
         await settleAfterCancel(sourceId);
         continue;
       }
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof ConnectorAuthError) {
+        log.warn({ error: errorField(err) }, "sync failed: the source needs new credentials");
         await failJob(job, message, "needs_reauth");
         await verifyAfterError(job.id);
         continue;
       }
       if (err instanceof SyncStoppedError || (err instanceof ConnectorError && !err.retryable)) {
+        log.warn({ error: errorField(err) }, "sync failed");
         await failJob(job, message, "error");
         await verifyAfterError(job.id);
         continue;
       }
       if (attempt.retryCount >= attempt.retryLimit) {
+        log.error({ error: errorField(err), attempts: attempt.retryCount + 1 }, "sync failed: gave up retrying");
         await failJob(job, `${message} (gave up after ${attempt.retryCount + 1} attempts)`, "error");
         await verifyAfterError(job.id);
         continue;
       }
+      log.warn({ error: errorField(err), retryCount: attempt.retryCount }, "sync attempt failed: retried later");
       await db
         .update(syncJobs)
         .set({ detail: `retrying after: ${message}` })

@@ -5,9 +5,12 @@ import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
 import { resolveLocalRoot } from "@/lib/connectors/local";
 import { DEFAULT_EXCLUDED_DIRS } from "./filters";
+import { errorField, logger, syncLogger } from "@/lib/log";
 import { requestSync, type SyncTrigger } from "./request-sync";
 
 const EXCLUDED = new Set(DEFAULT_EXCLUDED_DIRS);
+
+const watcherLog = (sourceId: string) => syncLogger({ sourceId, provider: "local" });
 
 /** Seconds between two reconciles of every local source: LOCAL_RECONCILE_INTERVAL (default 600). */
 export function localReconcileIntervalMs(): number {
@@ -57,7 +60,7 @@ export class LocalWatcher {
     await this.reconcileAll();
     this.intervals.push(
       setInterval(() => {
-        this.refresh().catch((err) => console.error("[watcher] refresh failed:", (err as Error).message));
+        this.refresh().catch((err) => logger.error({ error: errorField(err) }, "local watcher: refresh failed"));
       }, this.options.refreshMs ?? 3000),
       setInterval(() => void this.reconcileAll(), this.options.reconcileMs ?? localReconcileIntervalMs()),
     );
@@ -70,7 +73,7 @@ export class LocalWatcher {
   /** Queues a full sync of every local source (folded into one already waiting). */
   async reconcileAll(): Promise<void> {
     const rows = await this.localSources().catch((err: unknown) => {
-      console.error("[watcher] cannot list local sources to reconcile:", (err as Error).message);
+      logger.error({ error: errorField(err) }, "local watcher: cannot list local sources to reconcile");
       return [];
     });
     for (const row of rows) await this.reconcile(row.id, "schedule");
@@ -80,7 +83,7 @@ export class LocalWatcher {
     try {
       await requestSync({ sourceId, type: "full", trigger });
     } catch (err) {
-      console.error(`[watcher] cannot queue a reconcile of source ${sourceId}:`, (err as Error).message);
+      watcherLog(sourceId).error({ error: errorField(err) }, "local watcher: cannot queue a reconcile");
       this.needsReconcile.add(sourceId);
     }
   }
@@ -102,7 +105,7 @@ export class LocalWatcher {
         try {
           await this.watchSource(row.id, folder);
         } catch (err) {
-          console.error(`[watcher] cannot watch source ${row.id}:`, (err as Error).message);
+          watcherLog(row.id).error({ error: errorField(err) }, "local watcher: cannot watch the source");
           continue;
         }
       }
@@ -127,13 +130,16 @@ export class LocalWatcher {
     });
     // A failed watcher may have missed changes: replaced by a new one, then the source reconciled.
     watcher.on("error", (err) => {
-      console.error(`[watcher] source ${sourceId}: ${err.message}; watching it again and reconciling`);
+      watcherLog(sourceId).error(
+        { error: errorField(err) },
+        "local watcher failed: watching the source again and reconciling it",
+      );
       if (this.watched.get(sourceId) === entry) this.unwatch(sourceId, entry);
       this.needsReconcile.add(sourceId);
       // After a pause, so that a watcher failing again at once cannot spin.
       const retry = setTimeout(() => {
         if (this.stopped) return;
-        this.refresh().catch((e) => console.error("[watcher] refresh failed:", (e as Error).message));
+        this.refresh().catch((e) => logger.error({ error: errorField(e) }, "local watcher: refresh failed"));
       }, 1000);
       retry.unref();
     });
@@ -146,7 +152,7 @@ export class LocalWatcher {
     const paths = [...entry.pending];
     entry.pending.clear();
     requestSync({ sourceId, type: "incremental", trigger: "watcher", paths }).catch((err) => {
-      console.error(`[watcher] cannot queue a sync for source ${sourceId}:`, (err as Error).message);
+      watcherLog(sourceId).error({ error: errorField(err) }, "local watcher: cannot queue a sync");
       for (const p of paths) entry.pending.add(p);
       entry.firstPendingAt ??= Date.now();
       if (!this.stopped && this.watched.get(sourceId) === entry && !entry.timer) {

@@ -18,6 +18,7 @@ import {
   type BudgetState,
 } from "./poll-schedule";
 import { WEBHOOK_PROVIDERS } from "@/lib/webhooks/callback-url";
+import { syncLogger } from "@/lib/log";
 import { requestSync } from "./request-sync";
 
 /**
@@ -127,18 +128,20 @@ export async function pollSources(options: { now?: Date } = {}): Promise<{ check
     )
   ).flat();
 
+  const pollLog = (id: string) => syncLogger({ sourceId: id, provider: byId.get(id)!.type });
+
   async function pollOrRecord(id: string, key: string): Promise<PollOutcome> {
     try {
       return { id, changed: await pollOne(byId.get(id)!) };
     } catch (err) {
       if (err instanceof ConnectorRateLimitError) {
         limited.set(key, err.retryAt);
-        console.warn(`[poll] source ${id}: rate limited until ${err.retryAt.toISOString()}`);
+        pollLog(id).warn({ retryAt: err.retryAt.toISOString() }, "poll of the source rate limited");
         return { id, limited: true };
       }
       // One source's failure (of any kind) never stops the others' polls.
       const reason = err instanceof ConnectorError ? err.message : `${(err as Error).name ?? "Error"}`;
-      console.warn(`[poll] source ${id}: ${reason}`);
+      pollLog(id).warn({ reason }, "poll of the source failed");
       if (err instanceof ConnectorError && !err.retryable) await recordPollFailure(id, err);
       return { id, failed: true };
     }

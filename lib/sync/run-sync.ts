@@ -18,6 +18,8 @@ import { keepUnreadable } from "./listing-failures";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
 import { addProgress, resetProgress, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
+import { countFiles } from "@/lib/metrics/counters";
+import { errorField, syncLogger } from "@/lib/log";
 
 export { SyncCancelledError } from "./progress";
 
@@ -250,6 +252,7 @@ export class SyncRun {
     const unchanged = candidates.length - changed.length;
     if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged })))
       throw new SyncCancelledError();
+    countFiles("unchanged", unchanged);
     // One archive costs two requests but carries every file: worth it for many changed files,
     // or for a first sync of the whole listing.
     const useArchive =
@@ -317,7 +320,10 @@ export class SyncRun {
     } catch (err) {
       if (err instanceof SyncCancelledError || !(err instanceof ConnectorError)) throw err;
       // The tree-plus-file route still works when the archive does not (refused, cut off).
-      console.warn(`[sync] source ${this.source.id}: archive unavailable (${err.message}); reading files one by one`);
+      syncLogger({ sourceId: this.source.id, jobId: this.job.id, provider: this.source.type }).warn(
+        { error: errorField(err) },
+        "archive unavailable: reading files one by one",
+      );
     }
     if (slice.length > 0) await flush();
     return { rest: wanted ? [...wanted.values()] : [], complete };

@@ -18,21 +18,35 @@ type ProviderRules = {
   signatureHeaders: string[];
   eventHeader: string;
   deliveryHeaders: string[];
-  /** The repository the event is about, as stored in config.repo. */
-  repository(payload: unknown): { repo: string; host?: string } | null;
+  /**
+   * The repository the event is about: its name as stored in config.repo and the provider's id
+   * of it (GitHub repository.id, GitLab project.id, Bitbucket repository.uuid) as in config.repoId.
+   */
+  repository(payload: unknown): Target | null;
   /** Branches a push updated; null when the event is not a push. */
   pushedBranches(event: string, payload: unknown): string[] | null;
   isPing(event: string): boolean;
 };
 
+type Target = { repo: string; id?: string; host?: string };
+
 const refBranch = (ref: string) => (ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : null);
 
 // Built once: a zod schema compiles itself on first use, and building one per request cost
 // more than parsing with it.
-const fullNamePayload = z.object({ repository: z.object({ full_name: z.string() }) });
+const githubRepositoryPayload = z.object({
+  repository: z.object({ full_name: z.string(), id: z.number().int().optional() }),
+});
+const bitbucketRepositoryPayload = z.object({
+  repository: z.object({ full_name: z.string(), uuid: z.string().optional() }),
+});
 const refPayload = z.object({ ref: z.string() });
 const gitlabProjectPayload = z.object({
-  project: z.object({ path_with_namespace: z.string(), web_url: z.string().optional() }),
+  project: z.object({
+    path_with_namespace: z.string(),
+    web_url: z.string().optional(),
+    id: z.number().int().optional(),
+  }),
 });
 const bitbucketRef = z.object({ type: z.string(), name: z.string() }).nullish();
 const bitbucketPushPayload = z.object({
@@ -51,8 +65,10 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
     eventHeader: "x-github-event",
     deliveryHeaders: ["x-github-delivery"],
     repository: (p) => {
-      const parsed = fullNamePayload.safeParse(p);
-      return parsed.success ? { repo: parsed.data.repository.full_name } : null;
+      const parsed = githubRepositoryPayload.safeParse(p);
+      if (!parsed.success) return null;
+      const { full_name, id } = parsed.data.repository;
+      return { repo: full_name, ...(id !== undefined ? { id: String(id) } : {}) };
     },
     pushedBranches: (event, p) => (event === "push" ? pushedBranch(p) : null),
     isPing: (event) => event === "ping",
@@ -70,7 +86,8 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
       } catch {
         host = undefined;
       }
-      return { repo: parsed.data.project.path_with_namespace, host };
+      const { path_with_namespace, id } = parsed.data.project;
+      return { repo: path_with_namespace, host, ...(id !== undefined ? { id: String(id) } : {}) };
     },
     pushedBranches: (event, p) => (event === "Push Hook" ? pushedBranch(p) : null),
     isPing: () => false,
@@ -80,8 +97,10 @@ const RULES: Record<WebhookProvider, ProviderRules> = {
     eventHeader: "x-event-key",
     deliveryHeaders: ["x-request-uuid"],
     repository: (p) => {
-      const parsed = fullNamePayload.safeParse(p);
-      return parsed.success ? { repo: parsed.data.repository.full_name } : null;
+      const parsed = bitbucketRepositoryPayload.safeParse(p);
+      if (!parsed.success) return null;
+      const { full_name, uuid } = parsed.data.repository;
+      return { repo: full_name, ...(uuid !== undefined ? { id: uuid } : {}) };
     },
     pushedBranches: (event, p) => {
       if (event !== "repo:push") return null;
@@ -104,13 +123,20 @@ function firstHeader(headers: Headers, names: string[]): string | null {
   return null;
 }
 
-/** Whether the payload's repository is the one the source follows (GitLab: on its host too). */
-function follows(
-  provider: WebhookProvider,
-  source: Candidate,
-  target: { repo: string; host?: string } | null,
-): boolean {
-  if (!target || String(source.config.repo ?? "").toLowerCase() !== target.repo.toLowerCase()) return false;
+/**
+ * Whether the payload's repository is the one the source follows (GitLab: on its host too). A
+ * source that stored the repository's id is matched by it: a renamed or transferred repository
+ * is still the source's (the sync then follows the new name), and another repository that took
+ * the source's name is not.
+ */
+function follows(provider: WebhookProvider, source: Candidate, target: Target | null): boolean {
+  if (!target) return false;
+  const storedId = source.config.repoId;
+  const same =
+    (typeof storedId === "number" || typeof storedId === "string") && target.id !== undefined
+      ? String(storedId).toLowerCase() === target.id.toLowerCase()
+      : String(source.config.repo ?? "").toLowerCase() === target.repo.toLowerCase();
+  if (!same) return false;
   if (provider !== "gitlab" || !target.host) return true;
   try {
     return new URL(String(source.config.host ?? "https://gitlab.com")).host.toLowerCase() === target.host.toLowerCase();

@@ -7,6 +7,8 @@ export type BitbucketHook = { uuid: string; url: string; secret: string; events:
  * Bitbucket Cloud's 2.0 API (under /2.0) and its archive host (/{ws}/{repo}/get/{sha}.tar.gz),
  * one repository backed by a real git repository: repositories, refs/branches, src (raw and
  * format=meta), diffstat (paged with `next`, two-dot with topic=false), hooks. Bearer auth.
+ * The repository also answers by its UUID (`/2.0/repositories/{}/{uuid}`, any workspace); after
+ * `renameRepo` its former name is a 404, as Bitbucket answers a name no repository has.
  */
 export async function startBitbucketFake(options: {
   fullName: string;
@@ -14,10 +16,19 @@ export async function startBitbucketFake(options: {
   repo: GitRepo;
   pagelen?: number;
 }) {
-  const { fullName, token, repo } = options;
+  const { token, repo } = options;
+  let { fullName } = options;
   const hooks: BitbucketHook[] = [];
   let nextHook = 1;
-  const api = `/2.0/repositories/${fullName}`;
+  const REPO_UUID = "{3f1d5a2e-9c4b-4e7a-8d21-6b0c9e4f7a15}";
+  const byName = () => `/2.0/repositories/${fullName}`;
+  /** `/2.0/repositories/{workspace or {}}/{uuid}` as decoded: the repository by its UUID. */
+  const byUuid = (path: string) => {
+    const [, , , workspace, slug] = path.split("/");
+    return workspace !== undefined && slug?.toLowerCase() === REPO_UUID
+      ? `/2.0/repositories/${workspace}/${slug}`
+      : null;
+  };
   // A commit_file's `attributes`: what Bitbucket says of symlinks, submodules and executables.
   const attributesOf = (mode: string) =>
     mode === "120000"
@@ -44,7 +55,8 @@ export async function startBitbucketFake(options: {
       repo.archive(sha, `${fullName.replace("/", "-")}-${sha.slice(0, 12)}`).pipe(res);
       return;
     }
-    if (!req.path.startsWith(api))
+    const api = byUuid(req.path) ?? byName();
+    if (req.path !== api && !req.path.startsWith(`${api}/`))
       return json(
         res,
         404,
@@ -55,12 +67,21 @@ export async function startBitbucketFake(options: {
     if (req.method === "GET" && rest === "")
       return json(res, 200, {
         full_name: fullName,
+        uuid: REPO_UUID,
         is_private: true,
         mainbranch: { name: repo.branch, type: "branch" },
       });
     if (req.method === "GET" && (m = /^\/refs\/branches\/(.+)$/.exec(rest))) {
       if (!repo.hasBranch(m[1]!)) return json(res, 404, error(`Branch "${m[1]}" not found`));
-      return json(res, 200, { name: m[1], type: "branch", target: { hash: repo.head(m[1]), type: "commit" } });
+      return json(res, 200, {
+        name: m[1],
+        type: "branch",
+        target: {
+          hash: repo.head(m[1]),
+          type: "commit",
+          repository: { type: "repository", full_name: fullName, uuid: REPO_UUID },
+        },
+      });
     }
     if (req.method === "GET" && (m = /^\/src\/([0-9a-f]{40})\/(.+)$/.exec(rest))) {
       const entry = repo.fileAt(m[1]!, m[2]!);
@@ -111,6 +132,11 @@ export async function startBitbucketFake(options: {
   return {
     ...fake,
     hooks,
+    uuid: REPO_UUID,
+    /** Renames or transfers the repository: its UUID still answers, its former name is a 404. */
+    renameRepo(next: string) {
+      fullName = next;
+    },
     /**
      * The next `times` matching requests answer as Bitbucket Cloud's rate limiter does: 429 with
      * its JSON error body and no Retry-After or reset time (the limits are a rolling hour);

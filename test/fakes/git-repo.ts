@@ -134,8 +134,9 @@ export class GitRepo {
     return this.resolve(`refs/heads/${name}`) !== null;
   }
 
-  tree(sha: string): TreeEntry[] {
-    const out = this.git("ls-tree", "-r", "-l", "-z", sha);
+  /** Every blob under a commit or tree, recursively (`recursive` false: one level, subtrees included). */
+  tree(sha: string, { recursive = true } = {}): TreeEntry[] {
+    const out = this.git("ls-tree", ...(recursive ? ["-r"] : []), "-l", "-z", sha);
     return out
       .split("\0")
       .filter(Boolean)

@@ -33,6 +33,8 @@ export async function startGitHubFake(options: {
   /** Former full names (renamed or transferred): answered 301 to /repositories/{id}/..., as GitHub does. */
   const formerNames = new Set<string>();
   const REPO_ID = 1;
+  /** A recursive tree over this many entries is answered truncated, as GitHub does past 100,000. */
+  let treeLimit = Infinity;
   const rateHeaders = {
     "x-ratelimit-limit": "5000",
     "x-ratelimit-remaining": "4999",
@@ -121,13 +123,16 @@ export async function startGitHubFake(options: {
       return json(res, 200, { sha }, { etag, ...rateHeaders });
     }
     if (req.method === "GET" && (m = /^\/git\/trees\/([0-9a-f]{40})$/.exec(rest))) {
-      const entries = repo.tree(m[1]!);
+      const recursive = !!req.query.get("recursive");
+      const all = repo.tree(m[1]!, { recursive });
+      const truncated = recursive && all.length > treeLimit;
+      const entries = truncated ? all.slice(0, treeLimit) : all;
       return json(
         res,
         200,
         {
           sha: m[1],
-          truncated: false,
+          truncated,
           tree: entries.map((e) => ({
             path: e.path,
             mode: e.mode,
@@ -230,6 +235,10 @@ export async function startGitHubFake(options: {
       formerNames.add(`${owner}/${options.name}`.toLowerCase());
       [owner, options.name] = fullName.split("/") as [string, string];
       prefix = `/repos/${fullName}`;
+    },
+    /** Recursive trees over `entries` entries are answered truncated from now on (Infinity: never). */
+    truncateTreesOver(entries: number) {
+      treeLimit = entries;
     },
     /** Accepts only `next` from now on (a revoked or rotated token). */
     setToken(next: string) {

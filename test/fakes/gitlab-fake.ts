@@ -7,13 +7,17 @@ export type GitLabHook = { id: number; url: string; token: string; pushEvents: b
  * GitLab's REST API v4 as gitbeaker calls it, for one project backed by a real git repository:
  * projects, branches, keyset-paginated trees (Link rel="next"), files, raw blobs, archive.tar.gz,
  * compare (straight or merge-base), project hooks. PRIVATE-TOKEN auth; RateLimit-* headers.
+ * The project answers under its path and its id (7); after `renameProject` its former path is
+ * a 404, as GitLab's API answers a path no project has.
  */
 export async function startGitLabFake(options: { project: string; token: string; repo: GitRepo }) {
-  const { project, token, repo } = options;
+  const { token, repo } = options;
+  let { project } = options;
   const hooks: GitLabHook[] = [];
   let nextHookId = 50;
-  const encoded = encodeURIComponent(project);
-  const base = `/api/v4/projects/${encoded}`;
+  const PROJECT_ID = 7;
+  const byPath = () => `/api/v4/projects/${encodeURIComponent(project)}`;
+  const byId = `/api/v4/projects/${PROJECT_ID}`;
   const rate = {
     "ratelimit-limit": "2000",
     "ratelimit-remaining": "1999",
@@ -22,21 +26,32 @@ export async function startGitLabFake(options: { project: string; token: string;
 
   const fake = await startHttpFake((req: FakeRequest, res) => {
     if (req.headers["private-token"] !== token) return json(res, 401, { message: "401 Unauthorized" }, rate);
-    if (!req.rawPath.startsWith(base)) return json(res, 404, { message: "404 Project Not Found" }, rate);
+    const base = [byPath(), byId].find((b) => req.rawPath === b || req.rawPath.startsWith(`${b}/`));
+    if (!base) return json(res, 404, { message: "404 Project Not Found" }, rate);
     const rest = req.rawPath.slice(base.length);
     let m: RegExpExecArray | null;
     if (req.method === "GET" && rest === "") {
       return json(
         res,
         200,
-        { id: 7, path_with_namespace: project, default_branch: repo.branch, web_url: `${fake.base}/${project}` },
+        {
+          id: PROJECT_ID,
+          path_with_namespace: project,
+          default_branch: repo.branch,
+          web_url: `${fake.base}/${project}`,
+        },
         rate,
       );
     }
     if (req.method === "GET" && (m = /^\/repository\/branches\/(.+)$/.exec(rest))) {
       const name = decodeURIComponent(m[1]!);
       if (!repo.hasBranch(name)) return json(res, 404, { message: "404 Branch Not Found" }, rate);
-      return json(res, 200, { name, commit: { id: repo.head(name) } }, rate);
+      return json(
+        res,
+        200,
+        { name, commit: { id: repo.head(name) }, web_url: `${fake.base}/${project}/-/tree/${name}` },
+        rate,
+      );
     }
     if (req.method === "GET" && rest === "/repository/tree") {
       const ref = repo.resolve(req.query.get("ref") ?? repo.branch)!;
@@ -138,6 +153,10 @@ export async function startGitLabFake(options: { project: string; token: string;
   return {
     ...fake,
     hooks,
+    /** Renames or transfers the project: its id still answers, its former path is a 404. */
+    renameProject(next: string) {
+      project = next;
+    },
     /**
      * The next `times` matching requests answer as GitLab's Rack::Attack throttle does: 429,
      * text/plain "Retry later", RateLimit-* headers (Reset in epoch seconds, ResetTime as an

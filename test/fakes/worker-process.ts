@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { WORKER_NODE_ARGS } from "@/lib/queue/worker-command";
+import { captureOutput } from "../child-output";
 
 const spawned = new Set<ChildProcess>();
 let hooked = false;
@@ -32,6 +33,8 @@ export async function startWorkerProcess(
     stdio: ["ignore", "pipe", "pipe"],
   });
   killOnExit(child);
+  captureOutput(child.stdout);
+  captureOutput(child.stderr);
   let log = "";
   child.stderr!.on("data", (d: Buffer) => {
     log = (log + d.toString()).slice(-4000);

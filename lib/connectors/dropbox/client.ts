@@ -14,10 +14,14 @@ import { guardedFetch } from "../host-guard";
  * through guardedFetch (its time and size limits).
  */
 export function dropboxFetch(base = process.env.DROPBOX_API_URL): typeof fetch {
-  if (!base) return ((url: string | URL, init?: RequestInit) => guardedFetch(url, init)) as typeof fetch;
+  if (!base)
+    return ((url: string | URL, init?: RequestInit) =>
+      guardedFetch(url, init, { provider: "dropbox" })) as typeof fetch;
   const root = base.replace(/\/+$/, "");
   return ((url: string | URL, init?: RequestInit) =>
-    guardedFetch(String(url).replace(/^https:\/\/[^/]+\/2\//, `${root}/2/`), init)) as typeof fetch;
+    guardedFetch(String(url).replace(/^https:\/\/[^/]+\/2\//, `${root}/2/`), init, {
+      provider: "dropbox",
+    })) as typeof fetch;
 }
 
 /** The URL of a route on Dropbox's content host (or on DROPBOX_API_URL when set). */

@@ -50,7 +50,7 @@ export async function downloadZip(token: string, folder: string, dest: string, m
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "dropbox-api-arg": headerSafeJson({ path: folder }) },
       },
-      { stream: true },
+      { stream: true, provider: "dropbox" },
     );
   } catch (err) {
     throw toConnectorError(err, what);

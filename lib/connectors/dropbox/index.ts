@@ -17,6 +17,7 @@ import type {
   StreamFilesOptions,
 } from "../types";
 import { waitOutRateLimits } from "../wait-out-rate-limits";
+import { errorField, logger } from "@/lib/log";
 import { createDropboxClient, errorSummary, toConnectorError } from "./client";
 import { dropboxContentHash } from "./content-hash";
 import { downloadZip, readZipEntries, ZipUnavailableError } from "./download-zip";
@@ -214,7 +215,7 @@ class DropboxConnector implements Connector {
               return { ...file, size: content.length, version: dropboxContentHash(content), content };
             } catch (err) {
               if (!(err instanceof ConnectorFileError)) throw err;
-              console.warn(`[dropbox] ${err.message}; left out of the sync`);
+              logger.warn({ provider: "dropbox", error: errorField(err) }, "file left out of the sync");
               return null;
             }
           }),
@@ -228,7 +229,10 @@ class DropboxConnector implements Connector {
 
   private zipFailed(folder: string, reason: string): void {
     this.failedZips.add(folder.toLowerCase());
-    console.warn(`[dropbox] the zip of ${this.absolute(folder)} is not used (${reason}); reading its files one by one`);
+    logger.warn(
+      { provider: "dropbox", folder: this.absolute(folder), reason },
+      "zip not used: reading its files one by one",
+    );
   }
 
   /**

@@ -7,6 +7,7 @@ import { webhookCallbackUrl } from "@/lib/webhooks/callback-url";
 import { resolveProviderToken } from "@/lib/connectors/provider-token";
 import { ConnectorAuthError } from "../errors";
 import type { GdriveConnector } from "./index";
+import { errorField, syncLogger } from "@/lib/log";
 
 /** How long a new channel lives (Drive allows changes channels up to a week). */
 export function channelTtlSeconds(): number {
@@ -73,9 +74,9 @@ export async function stopDriveChannels(connector: GdriveConnector): Promise<voi
     try {
       await stopOne(connector, channel);
     } catch (err) {
-      console.error(
-        `[gdrive] could not stop channel ${channel.channelId} of source ${sourceId}:`,
-        (err as Error).message,
+      syncLogger({ sourceId, provider: "gdrive" }).warn(
+        { channelId: channel.channelId, error: errorField(err) },
+        "could not stop a Drive channel",
       );
       await getDb().delete(driveChannels).where(eq(driveChannels.id, channel.id));
     }
@@ -135,7 +136,10 @@ export async function renewDriveChannels(now = new Date()): Promise<RenewalRepor
           .set({ status: "needs_reauth", updatedAt: new Date() })
           .where(eq(sources.id, source.id));
       }
-      console.error(`[gdrive] could not open a channel for source ${source.id}:`, (err as Error).message);
+      syncLogger({ sourceId: source.id, provider: "gdrive" }).error(
+        { error: errorField(err) },
+        "could not open a Drive channel",
+      );
       continue;
     }
     for (const old of own) {
@@ -143,9 +147,9 @@ export async function renewDriveChannels(now = new Date()): Promise<RenewalRepor
         await stopOne(connector, old);
         report.stopped++;
       } catch (err) {
-        console.error(
-          `[gdrive] could not stop channel ${old.channelId}, it will expire by itself:`,
-          (err as Error).message,
+        syncLogger({ sourceId: source.id, provider: "gdrive" }).warn(
+          { channelId: old.channelId, error: errorField(err) },
+          "could not stop a Drive channel: it will expire by itself",
         );
       }
     }

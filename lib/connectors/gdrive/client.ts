@@ -19,7 +19,8 @@ export function createDriveClient(accessToken: string): drive_v3.Drive {
     rootUrl: process.env.GOOGLE_API_URL || undefined,
     headers: { Authorization: `Bearer ${accessToken}` },
     retry: false,
-    fetchImplementation: (input: string | URL | Request, init?: RequestInit) => guardedFetch(input, init),
+    fetchImplementation: (input: string | URL | Request, init?: RequestInit) =>
+      guardedFetch(input, init, { provider: "gdrive" }),
   });
 }
 

@@ -16,7 +16,14 @@ import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, readBody } from "./provider-http";
 import { branchGoneError, changeForDiffEntry, configFromName, gitConfigFields, verifyHmacSha256 } from "./shared";
 
-export const bitbucketConfigSchema = z.object(gitConfigFields);
+export const bitbucketConfigSchema = z.object({
+  ...gitConfigFields,
+  /** Bitbucket's UUID of the repository (`{…}`), stored at connect: a rename or transfer keeps it. */
+  repoId: z
+    .string()
+    .regex(/^\{[0-9a-f-]{1,64}\}$/i, "repoId must be a repository UUID in braces")
+    .optional(),
+});
 
 const TOKEN_HINT =
   "a repository access token with repository read (and webhooks when APP_URL is set), or username:app-password";
@@ -41,6 +48,21 @@ const diffstatEntry = z.object({
   new: commitFile.nullish(),
 });
 
+const repositoryPayload = z.object({
+  full_name: z.string(),
+  uuid: z.string().optional(),
+  mainbranch: z.object({ name: z.string() }).nullish(),
+});
+const branchPayload = z.object({
+  target: z.object({
+    hash: z.string(),
+    repository: z.object({ full_name: z.string().optional(), uuid: z.string().optional() }).nullish(),
+  }),
+});
+
+const sameUuid = (a: string, b: string) =>
+  a.replace(/[{}]/g, "").toLowerCase() === b.replace(/[{}]/g, "").toLowerCase();
+
 /** The one git rule: symlinks and submodules are not files of the index. */
 function isRegularCommitFile(file: z.infer<typeof commitFile>): boolean {
   const attributes = [file.attributes ?? []].flat();
@@ -59,7 +81,13 @@ function verifyBitbucketWebhook(secret: string, request: WebhookRequest): boolea
 }
 
 class BitbucketConnector implements Connector {
-  private readonly repo: string;
+  private repo: string;
+  /** The repository's UUID once known: a name that no longer leads to it is followed by it. */
+  private repoUuid: string | null;
+  /** The UUID was learnt during this run (a source connected before ids were stored): to store. */
+  private learntId = false;
+  /** The full name the source had when this run found the repository renamed or transferred. */
+  private movedFrom: string | null = null;
   private branch: string | null;
   private head: string | null;
   /** 429s in a row: Bitbucket's answers name no wait (a rolling hour), so back off 1 s, 2 s, 4 s... up to a minute. */
@@ -68,6 +96,7 @@ class BitbucketConnector implements Connector {
   constructor(private readonly context: ConnectorContext) {
     this.head = context.at ?? null;
     this.repo = String(context.config.repo ?? "");
+    this.repoUuid = typeof context.config.repoId === "string" ? context.config.repoId : null;
     this.branch = (context.config.branch as string | undefined) ?? null;
   }
 
@@ -93,7 +122,7 @@ class BitbucketConnector implements Connector {
             ...(init.headers as Record<string, string>),
           },
         },
-        options,
+        { ...options, provider: "bitbucket" },
       );
     } catch (err) {
       throw networkError(err, "Bitbucket");
@@ -140,8 +169,11 @@ class BitbucketConnector implements Connector {
     return schema.parse(await (await this.request(url)).json());
   }
 
+  /** Connect (and a PATCH of the config) looks the repository up by the name given, and stores its UUID. */
   async validateConnection(): Promise<void> {
-    const repo = await this.json(this.api(""), z.object({ mainbranch: z.object({ name: z.string() }).nullish() }));
+    const repo = await this.json(this.api(""), repositoryPayload);
+    this.repoUuid = repo.uuid ?? null;
+    this.learntId = false;
     if (this.branch) {
       await this.request(this.api(`/refs/branches/${encodeURIComponent(this.branch)}`)).catch((err) => {
         if (err instanceof ConnectorConfigError)
@@ -154,21 +186,76 @@ class BitbucketConnector implements Connector {
   }
 
   settledConfig(): Record<string, unknown> {
-    return this.branch ? { branch: this.branch } : {};
+    return {
+      ...(this.branch ? { branch: this.branch } : {}),
+      ...(this.repoUuid ? { repoId: this.repoUuid } : {}),
+      ...this.movedConfig(),
+    };
+  }
+
+  movedConfig(): Record<string, unknown> | null {
+    if (!this.movedFrom && !this.learntId) return null;
+    return {
+      ...(this.movedFrom ? { repo: this.repo } : {}),
+      ...(this.learntId && this.repoUuid ? { repoId: this.repoUuid } : {}),
+    };
+  }
+
+  /** The branch's head commit; null when the name leads to no such branch (or no repository). */
+  private async lookupBranch(): Promise<z.infer<typeof branchPayload> | null> {
+    try {
+      return await this.json(this.api(`/refs/branches/${encodeURIComponent(this.branch!)}`), branchPayload);
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Bitbucket answers a renamed or transferred repository's old name with a 404 (or, once
+   * another repository took the name, with that one): the repository is looked up by its UUID
+   * (`{}` stands for whichever workspace holds it) and its new name followed. True when it moved.
+   */
+  private async followMove(): Promise<boolean> {
+    if (!this.repoUuid) return false;
+    let repo: z.infer<typeof repositoryPayload>;
+    try {
+      repo = await this.json(
+        `${bitbucketApiUrl()}/repositories/${encodeURIComponent("{}")}/${encodeURIComponent(this.repoUuid)}`,
+        repositoryPayload,
+      );
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) return false;
+      throw err;
+    }
+    if (repo.full_name.toLowerCase() === this.repo.toLowerCase()) return false;
+    this.movedFrom ??= this.repo;
+    this.repo = repo.full_name;
+    return true;
   }
 
   async currentCursor(): Promise<string> {
     if (!this.head) {
       if (!this.branch) await this.validateConnection();
-      const ref = await this.json(
-        this.api(`/refs/branches/${encodeURIComponent(this.branch!)}`),
-        z.object({ target: z.object({ hash: z.string() }) }),
-      ).catch(async (err) => {
-        if (!(err instanceof ConnectorConfigError)) throw err;
+      let ref = await this.lookupBranch();
+      const found = ref?.target.repository?.uuid;
+      const elsewhere = !!(found && this.repoUuid && !sameUuid(found, this.repoUuid));
+      if ((!ref || elsewhere) && (await this.followMove())) ref = await this.lookupBranch();
+      else if (elsewhere)
+        throw new ConnectorConfigError(
+          `${this.repo} now leads to another repository. Set the source's repository (config.repo) to the one to follow.`,
+          "repo",
+        );
+      if (!ref) {
         // The repository answers (else its own 404 stands): the branch is what is gone.
-        const repo = await this.json(this.api(""), z.object({ mainbranch: z.object({ name: z.string() }).nullish() }));
+        const repo = await this.json(this.api(""), repositoryPayload);
         throw branchGoneError(this.repo, this.branch!, repo.mainbranch?.name ?? null);
-      });
+      }
+      const uuid = ref.target.repository?.uuid;
+      if (!this.repoUuid && uuid) {
+        this.repoUuid = uuid;
+        this.learntId = true;
+      }
       this.head = ref.target.hash;
     }
     return this.head;

@@ -2,6 +2,7 @@ import { Octokit } from "@octokit/rest";
 import { RequestError } from "@octokit/request-error";
 import { z } from "zod";
 import { ConnectorConfigError, ConnectorError, ConnectorFileError } from "../errors";
+import { providerLimits } from "../provider-limits";
 import type {
   Connector,
   ConnectorContext,
@@ -24,6 +25,7 @@ import {
   isRegularFileMode,
   verifyHmacSha256,
 } from "./shared";
+import { logger } from "@/lib/log";
 
 export const githubConfigSchema = z.object({
   ...gitConfigFields,
@@ -78,6 +80,8 @@ class GitHubConnector implements Connector {
   private repoId: number | null;
   /** The full name the source had when this run found the repository renamed or transferred. */
   private movedFrom: string | null = null;
+  /** The id was learnt during this run (a source connected before ids were stored): to store. */
+  private learntId = false;
   private readonly octokit: Octokit;
   private branch: string | null;
   /** The pinned head; null once the repository is known to be empty (no commit). */
@@ -95,8 +99,13 @@ class GitHubConnector implements Connector {
       auth: context.token ?? undefined,
       baseUrl: githubApiUrl(),
       userAgent: "data-connector",
-      request: { fetch: providerFetch },
-      log: { debug: () => {}, info: () => {}, warn: (m: string) => console.warn(`[github] ${m}`), error: () => {} },
+      request: { fetch: (url: string, init: RequestInit) => providerFetch(url, init, { provider: "github" }) },
+      log: {
+        debug: () => {},
+        info: () => {},
+        warn: (message: string) => logger.warn({ provider: "github" }, message),
+        error: () => {},
+      },
     });
   }
 
@@ -128,6 +137,7 @@ class GitHubConnector implements Connector {
   async validateConnection(): Promise<void> {
     const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
     this.repoId = data.id;
+    this.learntId = false;
     if (this.branch) {
       await this.call(() =>
         this.octokit.repos.getBranch({ owner: this.owner, repo: this.repo, branch: this.branch! }),
@@ -151,7 +161,11 @@ class GitHubConnector implements Connector {
   }
 
   movedConfig(): Record<string, unknown> | null {
-    return this.movedFrom ? { repo: this.fullName } : null;
+    if (!this.movedFrom && !this.learntId) return null;
+    return {
+      ...(this.movedFrom ? { repo: this.fullName } : {}),
+      ...(this.learntId && this.repoId !== null ? { repoId: this.repoId } : {}),
+    };
   }
 
   /**
@@ -179,10 +193,43 @@ class GitHubConnector implements Connector {
     this.movedFrom = before;
   }
 
+  /**
+   * One tree request of a listing (`budget` counts the listing's): a listing of more than
+   * PROVIDER_MAX_PAGES tree requests or PROVIDER_MAX_ENTRIES entries fails (never cut short,
+   * which would read as files deleted), as other providers' listings do.
+   */
+  private async getTree(treeSha: string, recursive: boolean, budget: { pages: number; entries: number }) {
+    const { maxPages, maxEntries } = providerLimits();
+    const over = () =>
+      new ConnectorError(
+        `GitHub's tree of ${this.fullName} goes past ${maxPages} requests or ${maxEntries} entries, the limit for one listing (PROVIDER_MAX_PAGES, PROVIDER_MAX_ENTRIES).`,
+      );
+    if (++budget.pages > maxPages) throw over();
+    const { data } = await this.call(() =>
+      this.octokit.git.getTree({
+        owner: this.owner,
+        repo: this.repo,
+        tree_sha: treeSha,
+        ...(recursive ? { recursive: "1" } : {}),
+      }),
+    );
+    budget.entries += data.tree.length;
+    if (budget.entries > maxEntries) throw over();
+    return data;
+  }
+
+  /**
+   * The default branch when none is stored; and, once, the repository's id for a source
+   * connected before ids were stored (then stored with the source).
+   */
   private async resolveBranch(): Promise<string> {
-    if (!this.branch) {
+    if (!this.branch || this.repoId === null) {
       const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
-      this.branch = data.default_branch;
+      this.branch ??= data.default_branch;
+      if (this.repoId === null) {
+        this.repoId = data.id;
+        this.learntId = true;
+      }
     }
     return this.branch;
   }
@@ -233,17 +280,12 @@ class GitHubConnector implements Connector {
     const head = await this.currentCursor();
     if (head === null) return;
     const prefix = start.replace(/^\/+|\/+$/g, "");
-    const { data } = await this.call(() =>
-      this.octokit.git.getTree({
-        owner: this.owner,
-        repo: this.repo,
-        tree_sha: head,
-        ...(recursive ? { recursive: "1" } : {}),
-      }),
-    );
+    const budget = { pages: 0, entries: 0 };
+    const data = await this.getTree(head, recursive, budget);
     if (data.truncated) {
-      // Over 100,000 entries or 7 MB: walk the subtrees one by one instead.
-      yield* this.walkTree(head, "", prefix);
+      // Over 100,000 entries or 7 MB: walk the subtrees one by one instead (counting its entries afresh).
+      budget.entries = 0;
+      yield* this.walkTree(head, "", prefix, budget);
       return;
     }
     for (const entry of data.tree) {
@@ -256,14 +298,17 @@ class GitHubConnector implements Connector {
     }
   }
 
-  private async *walkTree(treeSha: string, base: string, prefix: string): AsyncIterable<RemoteFile> {
-    const { data } = await this.call(() =>
-      this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: treeSha }),
-    );
+  private async *walkTree(
+    treeSha: string,
+    base: string,
+    prefix: string,
+    budget: { pages: number; entries: number },
+  ): AsyncIterable<RemoteFile> {
+    const data = await this.getTree(treeSha, false, budget);
     for (const entry of data.tree) {
       const path = base ? `${base}/${entry.path}` : entry.path!;
       if (entry.type === "tree" && (!prefix || prefix.startsWith(path) || path.startsWith(prefix)))
-        yield* this.walkTree(entry.sha!, path, prefix);
+        yield* this.walkTree(entry.sha!, path, prefix, budget);
       if (entry.type !== "blob" || !isRegularFileMode(entry.mode)) continue;
       if (prefix && path !== prefix && !path.startsWith(`${prefix}/`)) continue;
       const file = { path, size: entry.size ?? null, version: entry.sha! };
@@ -337,7 +382,7 @@ class GitHubConnector implements Connector {
         ref: head,
         request: {
           parseSuccessResponseBody: false,
-          fetch: (url: string, init: RequestInit) => providerFetch(url, init, { stream: true }),
+          fetch: (url: string, init: RequestInit) => providerFetch(url, init, { stream: true, provider: "github" }),
         },
       }),
     );
@@ -404,21 +449,15 @@ class GitHubConnector implements Connector {
    */
   private async modesAt(commit: string, paths: string[]): Promise<Map<string, string>> {
     const modes = new Map<string, string>();
-    const { data } = await this.call(() =>
-      this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: commit, recursive: "1" }),
-    );
+    const budget = { pages: 0, entries: 0 };
+    const data = await this.getTree(commit, true, budget);
     if (!data.truncated) {
       for (const entry of data.tree) if (entry.path && entry.mode) modes.set(entry.path, entry.mode);
       return modes;
     }
     const trees = new Map<string, { path?: string; mode?: string; type?: string; sha?: string }[]>();
     const treeOf = async (sha: string) => {
-      if (!trees.has(sha)) {
-        const { data: tree } = await this.call(() =>
-          this.octokit.git.getTree({ owner: this.owner, repo: this.repo, tree_sha: sha }),
-        );
-        trees.set(sha, tree.tree);
-      }
+      if (!trees.has(sha)) trees.set(sha, (await this.getTree(sha, false, budget)).tree);
       return trees.get(sha)!;
     };
     for (const path of paths) {

@@ -35,6 +35,8 @@ export const gitlabConfigSchema = z.object({
       error: "host must be the http(s) URL of the GitLab instance, e.g. https://gitlab.example.com",
     })
     .optional(),
+  /** GitLab's id of the project, stored at connect: the project is addressed by it, a rename or transfer keeps it. */
+  repoId: z.number().int().positive().optional(),
 });
 
 const TOKEN_HINT = "a token with read_repository (and api when APP_URL is set, to manage the webhook)";
@@ -97,7 +99,7 @@ function requesterFor(subject: ErrorSubject) {
         response = await providerFetch(
           url,
           { ...(rest as RequestInit), method: String(method ?? "GET") },
-          { stream: Boolean(asStream) },
+          { stream: Boolean(asStream), provider: "gitlab" },
         );
       } catch (err) {
         throw networkError(err, "GitLab");
@@ -150,8 +152,33 @@ function verifyGitLabWebhook(secret: string, request: WebhookRequest): boolean {
   return !!given && safeEqual(given, secret);
 }
 
+const projectPayload = z.object({
+  id: z.number().int(),
+  path_with_namespace: z.string(),
+  default_branch: z.string().nullish(),
+});
+const branchPayload = z.object({ commit: z.object({ id: z.string() }), web_url: z.string().optional() });
+
+/** The project path a GitLab web URL names (`https://host/group/project/-/tree/main` → `group/project`). */
+function projectPathOf(webUrl: string): string | null {
+  try {
+    const path = new URL(webUrl).pathname;
+    const end = path.indexOf("/-/");
+    return end > 0 ? decodeURIComponent(path.slice(1, end)) : null;
+  } catch {
+    return null;
+  }
+}
+
 class GitLabConnector implements Connector {
-  private readonly project: string;
+  /** The project's path (config.repo), for messages, the web and the archive's name. */
+  private project: string;
+  /** The project's id once known: every call addresses the project by it, whatever its path now. */
+  private projectId: number | null;
+  /** The id was learnt during this run (a source connected before ids were stored): to store. */
+  private learntId = false;
+  /** The path the source had when this run found the project renamed or transferred. */
+  private movedFrom: string | null = null;
   private readonly host: string;
   private readonly api: InstanceType<typeof Gitlab>;
   private branch: string | null;
@@ -162,6 +189,7 @@ class GitLabConnector implements Connector {
   constructor(private readonly context: ConnectorContext) {
     this.head = context.at ?? null;
     this.project = String(context.config.repo ?? "");
+    this.projectId = typeof context.config.repoId === "number" ? context.config.repoId : null;
     this.host = String(context.config.host ?? "https://gitlab.com").replace(/\/+$/, "");
     this.branch = (context.config.branch as string | undefined) ?? null;
     this.api = new Gitlab({
@@ -176,11 +204,23 @@ class GitLabConnector implements Connector {
     } as ConstructorParameters<typeof Gitlab>[0]);
   }
 
+  /** How calls name the project: its id once known, else its path. */
+  private get ref(): string | number {
+    return this.projectId ?? this.project;
+  }
+
+  private async showProject(ref: string | number = this.ref) {
+    return projectPayload.parse(await this.api.Projects.show(ref));
+  }
+
+  /** Connect (and a PATCH of the config) looks the project up by the path given, and stores its id. */
   async validateConnection(): Promise<void> {
     await assertAllowedUrl(new URL(this.host), "host");
-    const project = (await this.api.Projects.show(this.project)) as { default_branch?: string };
+    const project = await this.showProject(this.project);
+    this.projectId = project.id;
+    this.learntId = false;
     if (this.branch) {
-      await this.api.Branches.show(this.project, this.branch).catch((err) => {
+      await this.api.Branches.show(this.ref, this.branch).catch((err) => {
         if (err instanceof ConnectorConfigError)
           throw new ConnectorConfigError(`The branch "${this.branch}" does not exist in ${this.project}.`, "branch");
         throw err;
@@ -191,26 +231,63 @@ class GitLabConnector implements Connector {
   }
 
   settledConfig(): Record<string, unknown> {
-    return this.branch ? { branch: this.branch } : {};
+    return {
+      ...(this.branch ? { branch: this.branch } : {}),
+      ...(this.projectId !== null ? { repoId: this.projectId } : {}),
+      ...this.movedConfig(),
+    };
+  }
+
+  movedConfig(): Record<string, unknown> | null {
+    if (!this.movedFrom && !this.learntId) return null;
+    return {
+      ...(this.movedFrom ? { repo: this.project } : {}),
+      ...(this.learntId && this.projectId !== null ? { repoId: this.projectId } : {}),
+    };
   }
 
   private async resolveBranch(): Promise<string> {
-    if (!this.branch)
-      this.branch =
-        ((await this.api.Projects.show(this.project)) as { default_branch?: string }).default_branch ?? "main";
+    if (!this.branch) this.branch = (await this.showProject()).default_branch ?? "main";
     return this.branch;
+  }
+
+  /**
+   * A source connected before project ids were stored learns its project's id once (then
+   * stored with the source); from then on a rename or transfer changes nothing it calls.
+   */
+  private async resolveProjectId(): Promise<void> {
+    if (this.projectId !== null) return;
+    this.projectId = (await this.showProject(this.project)).id;
+    this.learntId = true;
+  }
+
+  /**
+   * The branch's web URL names the project's path now: when it is not the stored one, the
+   * project (by id) says its new path, which the source then follows.
+   */
+  private async followMove(webUrl: string | undefined): Promise<void> {
+    const path = webUrl ? projectPathOf(webUrl) : null;
+    if (!path || path.toLowerCase() === this.project.toLowerCase()) return;
+    const project = await this.showProject();
+    if (project.path_with_namespace.toLowerCase() === this.project.toLowerCase()) return;
+    this.movedFrom = this.project;
+    this.project = project.path_with_namespace;
   }
 
   async currentCursor(): Promise<string> {
     if (!this.head) {
+      await this.resolveProjectId();
       const name = await this.resolveBranch();
-      const branch = await this.api.Branches.show(this.project, name).catch(async (err) => {
-        if (!(err instanceof ConnectorConfigError)) throw err;
-        // The project answers (else its own 404 stands): the branch is what is gone.
-        const project = (await this.api.Projects.show(this.project)) as { default_branch?: string | null };
-        throw branchGoneError(this.project, name, project.default_branch ?? null);
-      });
-      this.head = String((branch as { commit: { id: string } }).commit.id);
+      const branch = branchPayload.parse(
+        await this.api.Branches.show(this.ref, name).catch(async (err) => {
+          if (!(err instanceof ConnectorConfigError)) throw err;
+          // The project answers (else its own 404 stands): the branch is what is gone.
+          const project = await this.showProject();
+          throw branchGoneError(project.path_with_namespace, name, project.default_branch ?? null);
+        }),
+      );
+      await this.followMove(branch.web_url);
+      this.head = branch.commit.id;
     }
     return this.head;
   }
@@ -218,7 +295,7 @@ class GitLabConnector implements Connector {
   async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
     const head = await this.currentCursor();
     const prefix = start.replace(/^\/+|\/+$/g, "");
-    const entries = (await this.api.Repositories.allRepositoryTrees(this.project, {
+    const entries = (await this.api.Repositories.allRepositoryTrees(this.ref, {
       ref: head,
       recursive,
       ...(prefix ? { path: prefix } : {}),
@@ -239,7 +316,7 @@ class GitLabConnector implements Connector {
     const head = await this.currentCursor();
     try {
       // One request gives the blob id and the content: the content is kept for getFileContent.
-      const file = (await this.api.RepositoryFiles.show(this.project, path, head)) as {
+      const file = (await this.api.RepositoryFiles.show(this.ref, path, head)) as {
         blob_id: string;
         size: number;
         content: string;
@@ -264,7 +341,7 @@ class GitLabConnector implements Connector {
     }
     // A connector created for a batch has no listing of its own: the batch's entry says which blob.
     const version = this.blobs.get(path)?.version ?? listed?.version;
-    const project = encodeURIComponent(this.project);
+    const project = encodeURIComponent(String(this.ref));
     try {
       // GitLab's tree gives no sizes: the content streams in and is cut one byte past the
       // source's size cap (the sync then drops the file as too large), so it is never held whole.
@@ -298,7 +375,7 @@ class GitLabConnector implements Connector {
       this.api.Repositories as unknown as {
         requester: { get(e: string, o: object): Promise<{ body: ReadableStream<Uint8Array> }> };
       }
-    ).requester.get(`projects/${encodeURIComponent(this.project)}/repository/archive.tar.gz`, {
+    ).requester.get(`projects/${encodeURIComponent(String(this.ref))}/repository/archive.tar.gz`, {
       searchParams: { sha: head },
       asStream: true,
     });
@@ -319,7 +396,7 @@ class GitLabConnector implements Connector {
     if (head === base) return { reset: false, changes: [], cursor: head };
     let result;
     try {
-      result = (await this.api.Repositories.compare(this.project, base, head, { straight: true })) as {
+      result = (await this.api.Repositories.compare(this.ref, base, head, { straight: true })) as {
         diffs?: {
           old_path: string;
           new_path: string;
@@ -349,7 +426,7 @@ class GitLabConnector implements Connector {
   }
 
   async setupWebhook(callbackUrl: string): Promise<{ webhookId: string }> {
-    const hook = (await this.api.ProjectHooks.add(this.project, callbackUrl, {
+    const hook = (await this.api.ProjectHooks.add(this.ref, callbackUrl, {
       pushEvents: true,
       token: this.context.webhookSecret ?? undefined,
       enableSslVerification: true,
@@ -360,7 +437,7 @@ class GitLabConnector implements Connector {
 
   async removeWebhook(webhookId: string): Promise<void> {
     try {
-      await this.api.ProjectHooks.remove(this.project, Number(webhookId));
+      await this.api.ProjectHooks.remove(this.ref, Number(webhookId));
     } catch (err) {
       if (!(err instanceof ConnectorConfigError)) throw err;
     }
