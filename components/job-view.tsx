@@ -84,7 +84,9 @@ export function JobView(props: {
           <h1 className="text-2xl font-semibold">
             {job.type === "verify"
               ? `Verify of ${props.source.name}`
-              : `${job.type === "full" ? "Full" : "Incremental"} sync of ${props.source.name}`}
+              : job.type === "redeliver"
+                ? `Redelivery of ${props.source.name}`
+                : `${job.type === "full" ? "Full" : "Incremental"} sync of ${props.source.name}`}
           </h1>
           <p className="mt-1 flex flex-wrap items-center gap-2 text-sm text-zinc-600 dark:text-zinc-400">
             <StatusBadge status={job.status} testId="job-status" /> triggered by {job.trigger} · queued{" "}

@@ -121,7 +121,8 @@ export function SourceOverview({ initial }: { initial: SourceDto }) {
             {job ? (
               <div className="flex items-start gap-3">
                 <Link href={`/jobs/${job.id}`} className="shrink-0 text-xs hover:underline">
-                  {job.type} sync <StatusBadge status={job.status} testId="latest-job-status" />
+                  {job.type === "redeliver" ? "redelivery" : `${job.type} sync`}{" "}
+                  <StatusBadge status={job.status} testId="latest-job-status" />
                 </Link>
                 {job.status === "running" || job.status === "queued" ? (
                   <ProgressBar job={job} label={`Sync progress of ${source.name}`} />
@@ -220,6 +221,7 @@ function SourceActions({ source }: { source: SourceDto }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const dialog = useRef<HTMLDialogElement>(null);
+  const redeliverDialog = useRef<HTMLDialogElement>(null);
   const job = source.latestJob;
   const active = job && (job.status === "running" || job.status === "queued");
 
@@ -242,6 +244,12 @@ function SourceActions({ source }: { source: SourceDto }) {
     act(type, () => apiFetch(`/api/sources/${source.id}/sync`, { method: "POST", body: { type } }));
   const verify = () => act("verify", () => apiFetch(`/api/sources/${source.id}/verify`, { method: "POST" }));
   const cancel = () => act("cancel", () => apiFetch(`/api/jobs/${job!.id}/cancel`, { method: "POST" }));
+  const redeliver = () => {
+    redeliverDialog.current?.close();
+    return act("redeliver", () =>
+      apiFetch(`/api/sources/${source.id}/sync`, { method: "POST", body: { type: "redeliver" } }),
+    );
+  };
   async function remove() {
     setBusy("delete");
     try {
@@ -281,6 +289,14 @@ function SourceActions({ source }: { source: SourceDto }) {
         <button type="button" className={secondaryButtonClass} disabled={busy !== null} onClick={() => void verify()}>
           Verify now
         </button>
+        <button
+          type="button"
+          className={secondaryButtonClass}
+          disabled={busy !== null}
+          onClick={() => redeliverDialog.current?.showModal()}
+        >
+          Re-deliver all files…
+        </button>
         {active && (
           <button type="button" className={secondaryButtonClass} disabled={busy !== null} onClick={() => void cancel()}>
             Cancel sync
@@ -298,6 +314,40 @@ function SourceActions({ source }: { source: SourceDto }) {
       <p role="status" aria-live="polite" className="min-h-4 text-xs text-red-700 dark:text-red-400">
         {message}
       </p>
+      <dialog
+        ref={redeliverDialog}
+        aria-labelledby="redeliver-title"
+        className="m-auto max-w-md rounded-lg border border-zinc-200 bg-white p-6 text-zinc-900 shadow-xl backdrop:bg-black/40 dark:border-zinc-800 dark:bg-zinc-900 dark:text-zinc-100"
+      >
+        <h2 id="redeliver-title" className="text-lg font-semibold">
+          Re-deliver all files of {source.name}?
+        </h2>
+        <div className="mt-3 space-y-2 text-sm text-zinc-700 dark:text-zinc-300">
+          <p>
+            Every one of its <strong>{files}</strong> indexed files is sent to the pipeline again, from the stored
+            copies (the source is not read). Each carries a new idempotency key, so the pipeline processes it again.
+          </p>
+          <p>Use this after changing the embedding model or wiping the downstream store.</p>
+        </div>
+        <div className="mt-6 flex justify-end gap-2">
+          <button
+            type="button"
+            className={secondaryButtonClass}
+            onClick={() => redeliverDialog.current?.close()}
+            autoFocus
+          >
+            Keep things as they are
+          </button>
+          <button
+            type="button"
+            className={secondaryButtonClass}
+            disabled={busy === "redeliver"}
+            onClick={() => void redeliver()}
+          >
+            {busy === "redeliver" ? "Starting…" : "Re-deliver all files"}
+          </button>
+        </div>
+      </dialog>
       <dialog
         ref={dialog}
         aria-labelledby="delete-title"

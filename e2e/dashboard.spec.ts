@@ -258,6 +258,34 @@ test("a folder emptied under the index is held back until the deletions are conf
   await snap("19-deletions-confirmed");
 });
 
+test("re-deliver all files after a confirmation: a redeliver job sends every file again", async () => {
+  await page.goto(sourceUrl);
+  const sourceId = sourceUrl.split("/").at(-1)!;
+  await page.getByRole("button", { name: "Re-deliver all files…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Re-deliver all files of project?" });
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText("2 indexed files");
+  await snap("20-redeliver-confirmation");
+  // Keyboard: Escape closes the dialog and nothing is queued.
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  const redeliveries = async () =>
+    ((await (await page.request.get(`/api/jobs?sourceId=${sourceId}&type=redeliver`)).json()).jobs ?? []) as {
+      status: string;
+      filesTotal: number;
+      filesProcessed: number;
+    }[];
+  expect(await redeliveries()).toHaveLength(0);
+  await page.getByRole("button", { name: "Re-deliver all files…" }).click();
+  await dialog.getByRole("button", { name: "Re-deliver all files" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(async () => {
+    const jobs = await redeliveries();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ status: "completed", filesTotal: 2, filesProcessed: 2 });
+  }).toPass({ timeout: 60_000, intervals: [500, 1000] });
+});
+
 test("delete the source after a confirmation that says what goes", async () => {
   await page.goto(sourceUrl);
   await page.getByRole("button", { name: "Delete…" }).click();

@@ -10,6 +10,7 @@ import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
 import { pollSources } from "@/lib/queue/poll-sources";
 import { stopCandidateCache } from "@/lib/webhooks/webhook-candidates";
+import { stopChangesListener } from "@/lib/changes/changes-listener";
 
 export const db = () => getDb();
 
@@ -25,7 +26,7 @@ export async function pollDueSources(): Promise<{ checked: number; queued: numbe
 export async function resetDb(): Promise<void> {
   await retryOnDeadlock(() =>
     getDb().execute(
-      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries, changes, file_contents, poll_budgets restart identity cascade`,
+      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries, changes, changes_pruned, file_contents, poll_budgets restart identity cascade`,
     ),
   );
   const boss = await getBoss();
@@ -52,6 +53,7 @@ async function retryOnDeadlock(run: () => Promise<unknown>): Promise<void> {
 export async function closeAll(): Promise<void> {
   await stopBoss({ timeout: 5000 });
   await stopCandidateCache();
+  await stopChangesListener();
   await closeDb();
 }
 

@@ -11,6 +11,7 @@ const STATUS_BY_CODE = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  gone: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,
@@ -27,6 +28,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly errors?: FieldError[],
+    /** Extra members of the problem body (RFC 9457 extensions), e.g. a restart `cursor`. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(message);
     this.name = "AppError";
@@ -40,6 +43,7 @@ const TITLES: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   409: "Conflict",
+  410: "Gone",
   413: "Content Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
@@ -60,6 +64,7 @@ export function toProblem(error: unknown): Problem {
       status: error.status,
       detail: error.message,
       ...(error.errors ? { errors: error.errors } : {}),
+      ...error.extensions,
     };
   }
   if (error instanceof ZodError) {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { browseBody } from "@/lib/sources/browse-provider";
+import { changesPage, changesQuery } from "@/lib/changes/schemas";
 import { activitySchema } from "@/lib/jobs/schemas";
 import { problemSchema } from "./problem";
 import { createCredentialBody, credentialResponse, listCredentialsResponse } from "@/lib/oauth/schemas";
@@ -46,6 +47,8 @@ type Operation = {
   status: number;
   response?: z.ZodType;
   redirect?: boolean;
+  /** Error answers particular to this operation, by status. */
+  errors?: Record<number, string>;
 };
 
 const uuid = (name: string) => ({ name, in: "path", required: true, schema: { type: "string", format: "uuid" } });
@@ -104,10 +107,38 @@ export const OPERATIONS: Operation[] = [
     method: "post",
     path: "/api/sources/{id}/sync",
     operationId: "syncSource",
-    summary: "Request a full or incremental sync",
+    summary: "Request a full or incremental sync, or a redelivery of every indexed file (its own job)",
     body: syncBody,
     status: 202,
     response: syncResponse,
+  },
+  {
+    method: "get",
+    path: "/api/changes",
+    operationId: "listChanges",
+    summary:
+      "The changes feed of every source the caller may see, in seq order; 410 (with a restart `cursor`) when `after` is older than retention",
+    query: changesQuery,
+    status: 200,
+    response: changesPage,
+    errors: {
+      400: "`after` is not a cursor this feed gave",
+      410: "`after` is older than retention; the body's `cursor` restarts from the beginning",
+    },
+  },
+  {
+    method: "get",
+    path: "/api/sources/{id}/changes",
+    operationId: "listSourceChanges",
+    summary:
+      "One source's changes feed, in seq order (readable after the source's deletion); 410 (with a restart `cursor`) when `after` is older than retention",
+    query: changesQuery,
+    status: 200,
+    response: changesPage,
+    errors: {
+      400: "`after` is not a cursor this feed gave",
+      410: "`after` is older than retention; the body's `cursor` restarts from the beginning",
+    },
   },
   {
     method: "post",
@@ -345,6 +376,7 @@ export function openApiDocument(serverUrl?: string) {
     if (op.path.includes("{id}")) responses["404"] = errorResponse("Not found, or not the caller's");
     if (op.body || op.query) responses["422"] = errorResponse("The input failed validation; `errors` lists the fields");
     if (op.body || op.open) responses["400"] = errorResponse("A malformed request");
+    for (const [status, description] of Object.entries(op.errors ?? {})) responses[status] = errorResponse(description);
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
       operationId: op.operationId,

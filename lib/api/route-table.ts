@@ -6,6 +6,7 @@
 export const API_ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/api/activity": ["GET"],
   "/api/auth/[...nextauth]": ["GET", "POST"],
+  "/api/changes": ["GET"],
   "/api/credentials": ["GET", "POST"],
   "/api/credentials/[id]": ["GET", "DELETE"],
   "/api/docs": ["GET"],
@@ -23,6 +24,7 @@ export const API_ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/api/providers/[type]/browse": ["POST"],
   "/api/sources": ["GET", "POST"],
   "/api/sources/[id]": ["GET", "PATCH", "DELETE"],
+  "/api/sources/[id]/changes": ["GET"],
   "/api/sources/[id]/files": ["GET"],
   "/api/sources/[id]/files/content": ["GET"],
   "/api/sources/[id]/sync": ["POST"],

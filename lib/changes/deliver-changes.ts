@@ -24,9 +24,22 @@ export type DeliverOptions = {
   /** Only the changes of these paths (a batch's own); every pending change of the source when omitted. */
   paths?: string[];
   concurrency?: number;
+  /**
+   * Count each recorded change on the job (delivered: processed, refused: failed), for a job
+   * whose work is the delivery itself (a redelivery). A sync counts files as it indexes them.
+   */
+  countProgress?: boolean;
 };
 
-export type Pending = { seq: number; op: string; path: string; sha: string | null; language: string | null };
+export type Pending = {
+  seq: number;
+  op: string;
+  path: string;
+  sha: string | null;
+  language: string | null;
+  generation: number;
+  jobId: string | null;
+};
 
 /** What became of one change: delivered (with the chunks to store) or refused by a stage. */
 export type Sent = { change: Pending; chunks: TextChunk[] | null; refused: string | null };
@@ -52,6 +65,8 @@ export async function deliverChanges(db: Db, options: DeliverOptions): Promise<v
         path: changes.path,
         sha: changes.sha,
         language: changes.language,
+        generation: changes.generation,
+        jobId: changes.jobId,
       })
       .from(changes)
       .where(
@@ -96,7 +111,13 @@ async function send(
       return { change, chunks: null, refused: null };
     }
     if (!stored) return { change, chunks: null, refused: "The content of this version is no longer stored." };
-    const file = { sourceId, path: change.path, sha: change.sha!, language: change.language };
+    const file = {
+      sourceId,
+      path: change.path,
+      sha: change.sha!,
+      language: change.language,
+      generation: change.generation,
+    };
     const chunks = await pipeline.upsert({ ...file, content: gunzipSync(stored) }, options.onWait, guard);
     return { change, chunks, refused: null };
   } catch (err) {
@@ -129,7 +150,7 @@ async function record(options: DeliverOptions, sent: Sent[]): Promise<string[]> 
     return writeDeliveries(
       tx,
       client,
-      { sourceId, jobId },
+      { sourceId, jobId, countProgress: options.countProgress },
       sent.filter((s) => mine.has(s.change.seq)),
     );
   });
@@ -144,7 +165,7 @@ async function record(options: DeliverOptions, sent: Sent[]): Promise<string[]> 
 export async function writeDeliveries(
   tx: Db,
   client: pg.PoolClient,
-  { sourceId, jobId }: { sourceId: string; jobId: string | null },
+  { sourceId, jobId, countProgress }: { sourceId: string; jobId: string | null; countProgress?: boolean },
   done: Sent[],
 ): Promise<string[]> {
   if (done.length === 0) return [];
@@ -210,6 +231,21 @@ export async function writeDeliveries(
         target: [syncJobFailures.jobId, syncJobFailures.path],
         set: { error: sql`excluded.error` },
       });
+  }
+  if (jobId && countProgress) {
+    // Only the job's own changes count: leftovers of an earlier sync may go out with them.
+    const own = done.filter((s) => s.change.jobId === jobId);
+    const failed = own.filter((s) => s.refused).length;
+    const counted = sql`${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed} + ${own.length}`;
+    await tx
+      .update(syncJobs)
+      .set({
+        filesProcessed: sql`${syncJobs.filesProcessed} + ${own.length - failed}`,
+        filesFailed: sql`${syncJobs.filesFailed} + ${failed}`,
+        progress: sql`least(99, floor(100.0 * (${counted}) / greatest(${syncJobs.filesTotal}, 1)))::int`,
+      })
+      .where(eq(syncJobs.id, jobId));
+  } else if (refused.length > 0 && jobId) {
     await tx
       .update(syncJobs)
       .set({

@@ -158,6 +158,8 @@ export const sources = pgTable(
     // Fencing generation: bumped when a sync attempt starts, a running sync is cancelled or the
     // source is deleted. An attempt writes and delivers only while the fence is still its own.
     fence: bigint("fence", { mode: "number" }).notNull().default(0),
+    // The source's last redelivery generation (see lib/changes/redeliver): 0 until the first.
+    redeliveryGeneration: integer("redelivery_generation").notNull().default(0),
     // When a verify job last compared the index with the source, and the files it found
     // missing, extra or differing then (0: exact; null: never verified).
     verifiedAt: timestamp("verified_at", { withTimezone: true }),
@@ -455,6 +457,8 @@ export const changes = pgTable(
   (t) => [
     index("changes_source_id_seq_idx").on(t.sourceId, t.seq),
     index("changes_source_id_path_idx").on(t.sourceId, t.path),
+    // A member's feed (see lib/changes/list-changes).
+    index("changes_owner_id_seq_idx").on(t.ownerId, t.seq),
     index("changes_pending_idx")
       .on(t.sourceId, t.path)
       .where(sql`${t.status} = 'pending'`),
@@ -462,6 +466,19 @@ export const changes = pgTable(
       .on(t.sha)
       .where(sql`${t.status} = 'pending'`),
   ],
+);
+
+// The highest `seq` of a deletion the retention prune removed, per source (see
+// lib/changes/prune-changes): a feed cursor below it that could see the source missed that
+// deletion and must start again from the beginning.
+export const changesPruned = pgTable(
+  "changes_pruned",
+  {
+    sourceId: uuid("source_id").primaryKey(),
+    ownerId: uuid("owner_id"),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+  },
+  (t) => [index("changes_pruned_owner_id_idx").on(t.ownerId)],
 );
 
 // File content, content-addressed (sha-256 of the raw bytes) and gzip-compressed: one row per

@@ -25,6 +25,8 @@ export type UpsertDelivery = {
   sha: string;
   language: string | null;
   content: Buffer;
+  /** 0 for a sync's delivery; a redelivery's generation (1, 2, …) otherwise. */
+  generation?: number;
 };
 
 export type DeleteDelivery = { sourceId: string; path: string; sha: string | null };
@@ -46,10 +48,14 @@ export class PipelineRejectedError extends Error {
   }
 }
 
-/** The idempotency key of one delivery: the same (source, path, sha) always gives the same key. */
-export function idempotencyKey(sourceId: string, path: string, sha: string | null): string {
+/**
+ * The idempotency key of one delivery: the same (source, path, sha) always gives the same key,
+ * on every attempt. A redelivery adds its generation, so that a consumer applies the replay.
+ */
+export function idempotencyKey(sourceId: string, path: string, sha: string | null, generation = 0): string {
+  const base = `${sourceId}\0${path}\0${sha ?? ""}`;
   return createHash("sha256")
-    .update(`${sourceId}\0${path}\0${sha ?? ""}`)
+    .update(generation > 0 ? `${base}\0${generation}` : base)
     .digest("hex");
 }
 
@@ -137,7 +143,7 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
   return {
     embedded,
     async upsert(file, onWait, guard) {
-      const key = idempotencyKey(file.sourceId, file.path, file.sha);
+      const key = idempotencyKey(file.sourceId, file.path, file.sha, file.generation ?? 0);
       const meta = { sourceId: file.sourceId, path: file.path, sha: file.sha, language: file.language };
       let text = normalizeText(file.content);
       if (stages.normalize) {

@@ -63,6 +63,7 @@ export const QUEUE_OPTIONS = {
     expireInSeconds: 3600,
   },
   [QUEUES.scheduleVerifies]: { policy: "singleton", retryLimit: 0, expireInSeconds: 600 },
+  [QUEUES.pruneChanges]: { policy: "singleton", retryLimit: 1, retryDelay: 300, expireInSeconds: 1800 },
 } as const;
 
 async function startBoss(boss: PgBoss): Promise<PgBoss> {

@@ -12,6 +12,7 @@ export const QUEUES = {
   pruneWebhookEvents: "prune-webhook-events",
   verifySource: "verify-source",
   scheduleVerifies: "schedule-verifies",
+  pruneChanges: "prune-changes",
 } as const;
 
 /** A wake-up for one source: the sync_jobs table holds what to do, the worker drains it. */

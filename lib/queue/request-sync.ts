@@ -75,7 +75,7 @@ export async function requestSyncsInTransaction(
   // query with drizzle cost more than running it.
   const waitingRows = (
     await executor.executeSql(
-      `select id, source_id, type, paths, confirm_deletes from sync_jobs where source_id = any($1::uuid[]) and status = 'queued' and type <> 'verify'`,
+      `select id, source_id, type, paths, confirm_deletes from sync_jobs where source_id = any($1::uuid[]) and status = 'queued' and type in ('full', 'incremental')`,
       [sourceIds],
     )
   ).rows as { id: string; source_id: string; type: SyncType; paths: string[] | null; confirm_deletes: boolean }[];

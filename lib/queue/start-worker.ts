@@ -46,6 +46,7 @@ export async function startWorker(options: { watch?: boolean } = {}): Promise<Ru
   await boss.schedule(QUEUES.renewDriveChannels, "*/15 * * * *", {});
   await boss.schedule(QUEUES.pruneWebhookEvents, "17 * * * *", {});
   await boss.schedule(QUEUES.scheduleVerifies, "*/10 * * * *", {});
+  await boss.schedule(QUEUES.pruneChanges, "41 * * * *", {});
   const watcher = options.watch === false ? null : new LocalWatcher();
   await watcher?.start();
   const heartbeat = await startWorkerHeartbeat(() => jobsRunning);

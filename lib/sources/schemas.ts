@@ -19,7 +19,10 @@ export const updateSourceBody = z
 
 export const syncBody = z
   .object({
-    type: z.enum(["full", "incremental"]).default("incremental"),
+    type: z
+      .enum(["full", "incremental", "redeliver"])
+      .default("incremental")
+      .describe("redeliver: hand every indexed file to the pipeline again, as a new generation (its own job)"),
     confirmDeletes: z
       .boolean()
       .optional()

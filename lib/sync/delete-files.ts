@@ -40,7 +40,7 @@ export async function deleteIndexedFiles(
     if (!pipeline.embedded) return [];
     const shaByPath = new Map(removed.map((r) => [r.path, r.sha]));
     const sent = recorded.map(({ seq, path }) => ({
-      change: { seq, op: "delete", path, sha: shaByPath.get(path) ?? null, language: null },
+      change: { seq, op: "delete", path, sha: shaByPath.get(path) ?? null, language: null, generation: 0, jobId },
       chunks: null,
       refused: null,
     }));

@@ -171,7 +171,7 @@ export class FileProcessor {
           const byPath = new Map(upserts.map((u) => [u.path, u]));
           for (const { seq, path } of recorded) {
             const u = byPath.get(path)!;
-            const change = { seq, op: "upsert", path, sha: u.sha, language: u.language };
+            const change = { seq, op: "upsert", path, sha: u.sha, language: u.language, generation: 0, jobId };
             sent.push({ change, chunks: chunksByPath.get(path) ?? [], refused: null });
           }
         }
@@ -195,7 +195,15 @@ export class FileProcessor {
         if (pipeline.embedded) {
           const shaByPath = new Map(deletes.map((d) => [d.path, d.sha]));
           for (const { seq, path } of recorded) {
-            const change = { seq, op: "delete", path, sha: shaByPath.get(path) ?? null, language: null };
+            const change = {
+              seq,
+              op: "delete",
+              path,
+              sha: shaByPath.get(path) ?? null,
+              language: null,
+              generation: 0,
+              jobId,
+            };
             sent.push({ change, chunks: null, refused: null });
           }
         }

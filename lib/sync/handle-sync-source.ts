@@ -6,6 +6,7 @@ import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { isCurrentFence } from "@/lib/changes/fence";
+import { runRedelivery } from "@/lib/changes/redeliver";
 import { setJobDetail } from "./progress";
 import { SyncCancelledError, SyncRun } from "./sync-run";
 import { SyncStoppedError } from "./sync-stopped-error";
@@ -40,9 +41,11 @@ async function claimNext(sourceId: string): Promise<{ job: SyncJob; fence: numbe
       .set({ status: "running", startedAt: job.startedAt ?? now, attempts: job.attempts + 1, detail: null })
       .where(eq(syncJobs.id, job.id))
       .returning();
+    // A redelivery leaves the index, and so the source's status, as it is.
+    const status = job.type === "redeliver" ? sql`${sources.status}` : "syncing";
     const [source] = await tx
       .update(sources)
-      .set({ status: "syncing", updatedAt: now, fence: sql`${sources.fence} + 1` })
+      .set({ status, updatedAt: now, fence: sql`${sources.fence} + 1` })
       .where(eq(sources.id, sourceId))
       .returning({ fence: sources.fence });
     return { job: claimed!, fence: source!.fence };
@@ -99,6 +102,12 @@ export async function handleSyncSource(
     const log = syncLogger(fields);
     try {
       const onWait = (detail: string | null) => setJobDetail(db, job.id, detail);
+      if (job.type === "redeliver") {
+        log.info({ type: job.type, trigger: job.trigger, attempt: job.attempts }, "redelivery started");
+        await withSyncLog(fields, () => runRedelivery(db, job, fence, pipeline));
+        log.info("redelivery completed");
+        continue;
+      }
       log.info({ type: job.type, trigger: job.trigger, attempt: job.attempts }, "sync started");
       await withSyncLog(fields, async () => {
         const connector = await connectorForSource(source, { onWait });

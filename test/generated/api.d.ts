@@ -46,8 +46,42 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Request a full or incremental sync */
+        /** Request a full or incremental sync, or a redelivery of every indexed file (its own job) */
         post: operations["syncSource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The changes feed of every source the caller may see, in seq order; 410 (with a restart `cursor`) when `after` is older than retention */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sources/{id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One source's changes feed, in seq order (readable after the source's deletion); 410 (with a restart `cursor`) when `after` is older than retention */
+        get: operations["listSourceChanges"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1023,10 +1057,11 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
+                     * @description redeliver: hand every indexed file to the pipeline again, as a new generation (its own job)
                      * @default incremental
                      * @enum {string}
                      */
-                    type?: "full" | "incremental";
+                    type?: "full" | "incremental" | "redeliver";
                     /** @description With type full: also remove the files the deletion guard held back (gone from the source) */
                     confirmDeletes?: boolean;
                 };
@@ -1066,6 +1101,171 @@ export interface operations {
             };
             /** @description Not found, or not the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The input failed validation; `errors` lists the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listChanges: {
+        parameters: {
+            query?: {
+                after?: string;
+                limit?: number;
+                wait?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        changes: {
+                            seq: number;
+                            /** Format: uuid */
+                            sourceId: string;
+                            /** @enum {string} */
+                            op: "upsert" | "delete";
+                            path: string;
+                            /** @description SHA-256 of the content (upsert); of the version removed (delete), if known */
+                            sha: string | null;
+                            size: number | null;
+                            language: string | null;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                        /** @description Pass as `after` to resume; an empty page answers the cursor it was given */
+                        cursor: string;
+                    };
+                };
+            };
+            /** @description `after` is not a cursor this feed gave */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No session and no valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `after` is older than retention; the body's `cursor` restarts from the beginning */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The input failed validation; `errors` lists the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSourceChanges: {
+        parameters: {
+            query?: {
+                after?: string;
+                limit?: number;
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        changes: {
+                            seq: number;
+                            /** Format: uuid */
+                            sourceId: string;
+                            /** @enum {string} */
+                            op: "upsert" | "delete";
+                            path: string;
+                            /** @description SHA-256 of the content (upsert); of the version removed (delete), if known */
+                            sha: string | null;
+                            size: number | null;
+                            language: string | null;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                        /** @description Pass as `after` to resume; an empty page answers the cursor it was given */
+                        cursor: string;
+                    };
+                };
+            };
+            /** @description `after` is not a cursor this feed gave */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No session and no valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `after` is older than retention; the body's `cursor` restarts from the beginning */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

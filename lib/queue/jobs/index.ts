@@ -2,6 +2,7 @@ import { processFileBatchJob } from "./process-file-batch";
 import { reencryptCredentialsJob } from "./reencrypt-credentials";
 import { refreshCredentialsJob } from "./refresh-credentials";
 import { pollSourcesJob } from "./poll-sources";
+import { pruneChangesJob } from "./prune-changes";
 import { pruneWebhookEventsJob } from "./prune-webhook-events";
 import { renewDriveChannelsJob } from "./renew-drive-channels";
 import { sendToPipelineJob } from "./send-to-pipeline";
@@ -23,4 +24,5 @@ export const JOBS = [
   pruneWebhookEventsJob,
   verifySourceJob,
   scheduleVerifiesJob,
+  pruneChangesJob,
 ] as const;
