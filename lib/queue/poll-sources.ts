@@ -113,6 +113,8 @@ export async function pollSources(options: { now?: Date } = {}): Promise<{ check
     })),
   });
 
+  const pollLog = (id: string) => syncLogger({ sourceId: id, provider: byId.get(id)!.type });
+
   // A budget's sources are asked one after another (budgets side by side), and a budget the
   // provider rate-limits stops for this run: its other sources stay due.
   const limited = new Map<string, Date>();
@@ -127,8 +129,6 @@ export async function pollSources(options: { now?: Date } = {}): Promise<{ check
       }),
     )
   ).flat();
-
-  const pollLog = (id: string) => syncLogger({ sourceId: id, provider: byId.get(id)!.type });
 
   async function pollOrRecord(id: string, key: string): Promise<PollOutcome> {
     try {
