@@ -91,6 +91,16 @@ async function plantDrift(sourceId: string, changed: string, deleted: string) {
     .values({ sourceId, path: "invented/ghost.md", sha: "1".repeat(64), size: 5, providerVersion: "ghost" });
 }
 
+/**
+ * When the repair a verify queued started: the worker may begin it as soon as the verify ends,
+ * so a verify's own requests are those a fake received by then.
+ */
+async function repairStart(sourceId: string): Promise<number> {
+  const repair = await repairOf(sourceId);
+  assert.equal(repair.status, "completed", repair.errorMessage ?? "");
+  return repair.startedAt!.getTime();
+}
+
 /** The repair a verify queued (a full sync, trigger verify), once it has finished. */
 async function repairOf(sourceId: string) {
   const repair = await waitFor(
@@ -235,16 +245,15 @@ describe("verify", () => {
     });
     // The head (to tell behind from drift), one recursive tree, and the missing file read once
     // to apply the content checks.
+    const until = await repairStart(sourceId);
     assert.deepEqual(
-      github.log(from).map((l) => l.replace(/[0-9a-f]{40}/g, "<sha>")),
+      github.log(from, until).map((l) => l.replace(/[0-9a-f]{40}/g, "<sha>")),
       [
         `GET /repos/${OWNER}/${NAME}/commits/main`,
         `GET /repos/${OWNER}/${NAME}/git/trees/<sha>`,
         `GET /repos/${OWNER}/${NAME}/git/blobs/<sha>`,
       ],
     );
-    const repair = await repairOf(sourceId);
-    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
     const again = await verify(sourceId);
     assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
   });
@@ -286,15 +295,15 @@ describe("verify", () => {
     });
     // Pending changes (one page of the feed), the listing, and two reads to apply the content
     // checks to the unindexed files: the binary logo (never missing) and the missing file.
+    const until = await repairStart(sourceId);
     assert.deepEqual(
       dropbox.requests
         .slice(from)
+        .filter((r) => r.at <= until)
         .map((r) => r.route)
         .sort(),
       ["files/download", "files/download", "files/list_folder", "files/list_folder/continue"],
     );
-    const repair = await repairOf(sourceId);
-    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
     const again = await verify(sourceId);
     assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
 
@@ -312,11 +321,9 @@ describe("verify", () => {
       { missing: found.verify.missing, extra: found.verify.extra, differing: found.verify.differing },
       { missing: 1, extra: 1, differing: 1 },
     );
-    const requests = gitlab.log(from);
+    const requests = gitlab.log(from, await repairStart(sourceId));
     assert.equal(requests.filter((r) => /\/repository\/tree$/.test(r)).length, 1, requests.join("\n"));
     assert.ok(!requests.some((r) => /archive/.test(r)), "no archive");
-    const repair = await repairOf(sourceId);
-    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
     const again = await verify(sourceId);
     assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
   });
@@ -331,10 +338,9 @@ describe("verify", () => {
     const from = bitbucket.requests.length;
     const found = await verify(sourceId);
     assert.deepEqual(found.verify.examples, { missing: [], extra: [], differing: ["README.md"] });
-    const requests = bitbucket.log(from);
+    const requests = bitbucket.log(from, await repairStart(sourceId));
     assert.equal(requests.filter((r) => /\.tar\.gz$/.test(r)).length, 1, requests.join("\n"));
     assert.equal(requests.length, 2, requests.join("\n"));
-    await repairOf(sourceId);
     const again = await verify(sourceId);
     assert.equal(again.verify.differing, 0);
   });
@@ -352,12 +358,11 @@ describe("verify", () => {
     const from = drive.requests.length;
     const found = await verify(sourceId);
     // One page of changes and one listing; the only content read is the missing file's, to apply the content checks.
-    const made = drive.requests.slice(from);
+    const until = await repairStart(sourceId);
+    const made = drive.requests.slice(from).filter((r) => r.at <= until);
     assert.equal(made.filter((r) => r.query.get("alt") === "media").length, 1);
     assert.equal(made.filter((r) => r.route === "changes").length, 1);
     assert.deepEqual(found.verify.examples, { missing: ["c.txt"], extra: ["invented/ghost.md"], differing: ["a.md"] });
-    const repair = await repairOf(sourceId);
-    assert.equal(repair.status, "completed", repair.errorMessage ?? "");
     const again = await verify(sourceId);
     assert.equal(again.verify.missing + again.verify.extra + again.verify.differing, 0);
   });

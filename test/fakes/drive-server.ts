@@ -138,7 +138,7 @@ export async function startDriveFake(options: { maxPageSize?: number; latencyMs?
   const drives = new Map<string, string>();
   const log: Change[] = [];
   const channels: Channel[] = [];
-  const requests: { method: string; route: string; query: URLSearchParams }[] = [];
+  const requests: { method: string; route: string; query: URLSearchParams; at: number }[] = [];
   const events: string[] = [];
   let nextChange = 1;
   let validTokens = new Set(["drive-token"]);
@@ -243,7 +243,7 @@ export async function startDriveFake(options: { maxPageSize?: number; latencyMs?
     req: IncomingMessage,
     res: ServerResponse,
   ) {
-    requests.push({ method, route, query });
+    requests.push({ method, route, query, at: Date.now() });
     const auth = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ""))?.[1];
     if (!auth || !validTokens.has(auth))
       return googleError(res, 401, "authError", "Request had invalid authentication credentials.");

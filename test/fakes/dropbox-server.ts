@@ -99,7 +99,7 @@ export async function startDropboxFake(
 ) {
   const nodes = new Map<string, Node>();
   const log: LogEntry[] = [];
-  const requests: { route: string }[] = [];
+  const requests: { route: string; at: number }[] = [];
   let seq = 0;
   let epoch = 1;
   let nextId = 1;
@@ -201,7 +201,7 @@ export async function startDropboxFake(
   }
 
   function handle(route: string, req: IncomingMessage, raw: string, res: ServerResponse) {
-    requests.push({ route });
+    requests.push({ route, at: Date.now() });
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (!auth || !validTokens.has(auth)) {
       return send(res, 401, { error_summary: "expired_access_token/..", error: { ".tag": "expired_access_token" } });

@@ -8,6 +8,8 @@ export type FakeRequest = {
   query: URLSearchParams;
   headers: IncomingMessage["headers"];
   body: string;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 };
 export type Injected = {
   match: RegExp;
@@ -41,6 +43,7 @@ export async function startHttpFake(handler: Handler) {
         query: url.searchParams,
         headers: req.headers,
         body: Buffer.concat(chunks).toString("utf8"),
+        at: Date.now(),
       };
       requests.push(request);
       const line = `${request.method} ${url.pathname}${url.search}`;
@@ -76,9 +79,12 @@ export async function startHttpFake(handler: Handler) {
     clearInjections() {
       injected.length = 0;
     },
-    /** `METHOD /path` of every request since `from`. */
-    log(from = 0): string[] {
-      return requests.slice(from).map((r) => `${r.method} ${r.path}`);
+    /** `METHOD /path` of every request since `from` (and, given `until`, that arrived by then). */
+    log(from = 0, until = Infinity): string[] {
+      return requests
+        .slice(from)
+        .filter((r) => r.at <= until)
+        .map((r) => `${r.method} ${r.path}`);
     },
     close: () =>
       new Promise<void>((resolve) => {
