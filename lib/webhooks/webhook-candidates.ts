@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from "node:crypto";
-import pg from "pg";
+import { createHash } from "node:crypto";
 import { openWebhookSecret } from "@/lib/connectors/provider-token";
-import { databaseUrl, getPool } from "@/lib/db/client";
+import { getPool } from "@/lib/db/client";
+import { listenProven, type ListenerState } from "@/lib/db/proven-listener";
 import type { Source } from "@/lib/db/schema";
 import type { WebhookProvider } from "./callback-url";
 
@@ -20,12 +20,7 @@ type CacheState = {
   entries: Map<string, Candidate[]>;
   /** Bumped by every notification: a lookup that started before one must not be cached. */
   generation: number;
-  listening: boolean;
-  client: pg.Client | null;
-  starting: boolean;
-  /** After a failed attempt, no other before this time (ms): no connection per webhook. */
-  retryAt: number;
-};
+} & ListenerState;
 const globalForCandidates = globalThis as unknown as { dataConnectorWebhookCandidates?: CacheState };
 const state = (globalForCandidates.dataConnectorWebhookCandidates ??= {
   entries: new Map(),
@@ -35,7 +30,6 @@ const state = (globalForCandidates.dataConnectorWebhookCandidates ??= {
   starting: false,
   retryAt: 0,
 });
-const RETRY_AFTER_MS = 60_000;
 const MAX_ENTRIES = 10_000;
 
 function forget(): void {
@@ -48,49 +42,8 @@ function forget(): void {
  * arrives) before the cache is used. On any failure the cache stays off, and a lookup a minute
  * later tries again. A connection lost later turns the cache off until a lookup reconnects.
  */
-async function listen(): Promise<void> {
-  if (state.starting || state.client || Date.now() < state.retryAt) return;
-  state.starting = true;
-  const client = new pg.Client({ connectionString: databaseUrl() });
-  const stop = () => {
-    if (state.client === client) {
-      state.listening = false;
-      state.client = null;
-      forget();
-    }
-    client.end().catch(() => {});
-  };
-  try {
-    client.on("error", stop);
-    client.on("end", stop);
-    await client.connect();
-    // This connection only listens: it must not keep a process alive that is otherwise done.
-    (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
-    const probe = randomUUID();
-    const heard = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 2_000);
-      client.on("notification", (n) => {
-        if (n.channel !== CHANNEL) return;
-        forget();
-        if (n.payload === probe) {
-          clearTimeout(timer);
-          resolve(true);
-        }
-      });
-    });
-    await client.query(`LISTEN ${CHANNEL}`);
-    // Sent from another connection, as the trigger's notifications are.
-    await getPool().query("select pg_notify($1, $2)", [CHANNEL, probe]);
-    if (!(await heard)) throw new Error("notifications are not delivered");
-    state.client = client;
-    forget();
-    state.listening = true;
-  } catch {
-    state.retryAt = Date.now() + RETRY_AFTER_MS;
-    stop();
-  } finally {
-    state.starting = false;
-  }
+function listen(): Promise<void> {
+  return listenProven(state, CHANNEL, { onNotify: forget, onLost: forget, onReady: forget });
 }
 
 /** What sources.webhook_token_hash holds: the SHA-256 (hex) of the webhook secret. */
