@@ -90,6 +90,48 @@ function stopWorker(worker: ChildProcess): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU seconds (user + system) a process has used, from /proc; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds used so far by the worker and by the database: the server's backends for the
+ * scratch database (listed by pg_stat_activity, read from /proc: a server on this machine), or
+ * this process for the embedded one, which runs in it. Under load, wall times swing with other
+ * processes; the CPU a sync costs does not.
+ */
+async function cpuSnapshot(url: string, embedded: boolean, workerPid: number) {
+  let database = embedded ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : 0;
+  const backends = new Map<number, number>();
+  if (!embedded) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query<{ pid: number }>(
+      "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+    );
+    await client.end();
+    for (const { pid } of rows) backends.set(pid, cpuSeconds(pid));
+    database = [...backends.values()].reduce((a, b) => a + b, 0);
+  }
+  return { worker: cpuSeconds(workerPid), database, backends };
+}
+
+/** CPU seconds between two snapshots; a backend that left meanwhile counts what it used before. */
+function cpuSpent(before: Awaited<ReturnType<typeof cpuSnapshot>>, after: Awaited<ReturnType<typeof cpuSnapshot>>) {
+  let database = after.database - before.database;
+  if (after.backends.size > 0 || before.backends.size > 0) {
+    database = 0;
+    for (const [pid, used] of after.backends) database += used - (before.backends.get(pid) ?? 0);
+  }
+  return { worker: after.worker - before.worker, database };
+}
+
 async function syncOnce(label: string, url: string, roots: string, folder: string, bytes: number, floorMs: number) {
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(url);
@@ -111,6 +153,8 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   };
   const jobMs = (job: { startedAt: Date | null; completedAt: Date | null }) =>
     job.completedAt!.getTime() - job.startedAt!.getTime();
+  const embedded = label === "embedded";
+  const cpuBefore = await cpuSnapshot(url, embedded, worker.pid!);
   const start = performance.now();
   const { jobId, source } = await createSource(
     getDb(),
@@ -119,13 +163,15 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   );
   const job = await settled(jobId);
   const ms = performance.now() - start;
+  const cpu = cpuSpent(cpuBefore, await cpuSnapshot(url, embedded, worker.pid!));
   const status = readFileSync(`/proc/${worker.pid}/status`, "utf8");
   const peakMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
   console.log(
     `${label.padEnd(10)} ${job.status}  ${(ms / 1000).toFixed(2)} s  ${(FILES / (ms / 1000)).toFixed(0)} files/s  ` +
       `${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s  ${(ms / floorMs).toFixed(1)}x floor  worker peak RSS ${peakMb.toFixed(0)} MB  ` +
       `(indexed ${job.filesProcessed}, skipped ${job.filesSkipped}, failed ${job.filesFailed}); ` +
-      `the job itself ${(jobMs(job) / 1000).toFixed(2)} s, ${(jobMs(job) / floorMs).toFixed(1)}x floor`,
+      `the job itself ${(jobMs(job) / 1000).toFixed(2)} s, ${(jobMs(job) / floorMs).toFixed(1)}x floor; ` +
+      `CPU: worker ${cpu.worker.toFixed(2)} s, database ${cpu.database.toFixed(2)} s`,
   );
 
   const again = performance.now();
@@ -194,11 +240,14 @@ async function main() {
   const roots = mkdtempSync(path.join(os.tmpdir(), "dc-bench-"));
   const folder = path.join(roots, "tree");
   const { bytes } = generate(folder);
+  const cpuStart = process.cpuUsage();
   const floors = [await floor(folder), await floor(folder), await floor(folder)].sort((a, b) => a - b);
+  const floorCpu = process.cpuUsage(cpuStart);
   const floorMs = floors[1]!;
   console.log(`${FILES} files, ${(bytes / 1e6).toFixed(0)} MB`);
   console.log(
-    `floor      walk+read+sha256 median of 3: ${(floorMs / 1000).toFixed(2)} s  ${(FILES / (floorMs / 1000)).toFixed(0)} files/s  ${(bytes / 1e6 / (floorMs / 1000)).toFixed(1)} MB/s`,
+    `floor      walk+read+sha256 median of 3: ${(floorMs / 1000).toFixed(2)} s  ${(FILES / (floorMs / 1000)).toFixed(0)} files/s  ${(bytes / 1e6 / (floorMs / 1000)).toFixed(1)} MB/s, ` +
+      `CPU ${((floorCpu.user + floorCpu.system) / 3e6).toFixed(2)} s each`,
   );
 
   if (TARGETS.includes("embedded")) {

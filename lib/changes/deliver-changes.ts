@@ -8,6 +8,7 @@ import type { TextChunk } from "@/lib/pipeline/chunk";
 import { PipelineRejectedError, type Pipeline, type WaitReporter } from "@/lib/pipeline/deliver";
 import { mapLimit } from "@/lib/map-limit";
 import { StaleAttemptError } from "@/lib/sync/progress";
+import { byteRanges } from "./byte-ranges";
 import { assertFence, isCurrentFence } from "./fence";
 
 /** Changes delivered per round. */
@@ -156,10 +157,15 @@ async function record(options: DeliverOptions, sent: Sent[]): Promise<string[]> 
   });
 }
 
+/** Rows of `files` that the caller's transaction wrote with their delivered version already set. */
+export type WrittenFiles = Map<string, { id: string; inserted: boolean }>;
+
 /**
  * Writes, in the caller's transaction, what delivering `done` produced (their changes already
  * marked delivered or failed): older pending changes of the same paths superseded, the files'
  * delivered versions and chunks, the deliveries, and refusals as failed files on the job.
+ * `written` names the files rows the transaction itself wrote as delivered (the embedded
+ * pipeline's batch): they are not updated again, and a new row has no chunks to replace.
  * Returns content shas that may now be unreferenced.
  */
 export async function writeDeliveries(
@@ -167,6 +173,7 @@ export async function writeDeliveries(
   client: pg.PoolClient,
   { sourceId, jobId, countProgress }: { sourceId: string; jobId: string | null; countProgress?: boolean },
   done: Sent[],
+  written: WrittenFiles = new Map(),
 ): Promise<string[]> {
   if (done.length === 0) return [];
   const superseded = await client.query<{ sha: string | null }>(
@@ -179,7 +186,10 @@ export async function writeDeliveries(
   const garbage = superseded.rows.flatMap((r) => (r.sha ? [r.sha] : []));
   for (const s of done) if (s.change.op === "delete" && s.change.sha) garbage.push(s.change.sha);
   const upserts = done.filter((s) => s.change.op === "upsert");
-  if (upserts.length > 0) {
+  const toUpdate = upserts.filter((s) => !written.has(s.change.path));
+  const idByPath = new Map([...written].map(([path, f]) => [path, f.id]));
+  const inserted = new Set([...written.values()].filter((f) => f.inserted).map((f) => f.id));
+  if (toUpdate.length > 0) {
     const updated = await client.query<{ id: string; path: string }>(
       `update files f set
          delivered_sha = case when u.error is null then u.sha else f.delivered_sha end,
@@ -187,27 +197,12 @@ export async function writeDeliveries(
        from unnest($2::text[], $3::text[], $4::text[]) u(path, sha, error)
        where f.source_id = $1 and f.path = u.path and f.sha = u.sha
        returning f.id, f.path`,
-      [sourceId, upserts.map((s) => s.change.path), upserts.map((s) => s.change.sha), upserts.map((s) => s.refused)],
+      [sourceId, toUpdate.map((s) => s.change.path), toUpdate.map((s) => s.change.sha), toUpdate.map((s) => s.refused)],
     );
-    const idByPath = new Map(updated.rows.map((r) => [r.path, r.id]));
-    const withChunks = upserts.filter((s) => s.chunks && idByPath.has(s.change.path));
-    if (withChunks.length > 0) {
-      const ids = withChunks.map((s) => idByPath.get(s.change.path)!);
-      await client.query("delete from chunks where file_id = any($1::uuid[])", [ids]);
-      const rows = withChunks.flatMap((s) => s.chunks!.map((c) => ({ fileId: idByPath.get(s.change.path)!, ...c })));
-      await client.query(
-        `insert into chunks (file_id, ordinal, start_line, end_line, content)
-         select * from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])`,
-        [
-          rows.map((c) => c.fileId),
-          rows.map((c) => c.ordinal),
-          rows.map((c) => c.startLine),
-          rows.map((c) => c.endLine),
-          rows.map((c) => c.content),
-        ],
-      );
-    }
+    for (const r of updated.rows) idByPath.set(r.path, r.id);
   }
+  const withChunks = upserts.filter((s) => s.chunks && idByPath.has(s.change.path));
+  if (withChunks.length > 0) await writeChunks(client, withChunks, idByPath, inserted);
   const delivered = done.filter((s) => !s.refused);
   if (delivered.length > 0) {
     await client.query(
@@ -255,6 +250,50 @@ export async function writeDeliveries(
       .where(eq(syncJobs.id, jobId));
   }
   return garbage;
+}
+
+/**
+ * Replaces the chunks of delivered files: a chunk equal to the stored one at its ordinal is left
+ * alone (an edit rewrites only the chunks it changed), the ones past the new end are removed.
+ * Files in `inserted` are new rows with no chunks yet.
+ */
+async function writeChunks(
+  client: pg.PoolClient,
+  delivered: Sent[],
+  idByPath: Map<string, string>,
+  inserted: Set<string>,
+): Promise<void> {
+  const replaced = delivered
+    .map((s) => ({ id: idByPath.get(s.change.path)!, count: s.chunks!.length }))
+    .filter((f) => !inserted.has(f.id));
+  if (replaced.length > 0) {
+    await client.query(
+      `delete from chunks c using unnest($1::uuid[], $2::int[]) u(file_id, count)
+       where c.file_id = u.file_id and c.ordinal >= u.count`,
+      [replaced.map((f) => f.id), replaced.map((f) => f.count)],
+    );
+  }
+  const rows = delivered.flatMap((s) => s.chunks!.map((c) => ({ fileId: idByPath.get(s.change.path)!, ...c })));
+  if (rows.length === 0) return;
+  const texts = byteRanges(rows.map((c) => c.content));
+  await client.query(
+    `insert into chunks (file_id, ordinal, start_line, end_line, content)
+     select u.file_id, u.ordinal, u.start_line, u.end_line, convert_from(substring($7::bytea from u.start for u.length), 'UTF8')
+     from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[]) u(file_id, ordinal, start_line, end_line, start, length)
+     on conflict (file_id, ordinal) do update
+       set start_line = excluded.start_line, end_line = excluded.end_line, content = excluded.content
+       where (chunks.start_line, chunks.end_line, chunks.content)
+         is distinct from (excluded.start_line, excluded.end_line, excluded.content)`,
+    [
+      rows.map((c) => c.fileId),
+      rows.map((c) => c.ordinal),
+      rows.map((c) => c.startLine),
+      rows.map((c) => c.endLine),
+      texts.starts,
+      texts.lengths,
+      texts.blob,
+    ],
+  );
 }
 
 /** Removes stored contents that no indexed file and no pending change refers to any more. */

@@ -1,8 +1,11 @@
 import { gzipSync } from "node:zlib";
 import type pg from "pg";
+import { byteRanges } from "./byte-ranges";
 
 export type ChangeContext = { sourceId: string; ownerId: string | null; jobId: string | null };
-export type UpsertChange = { path: string; sha: string; size: number; language: string | null; content: Buffer };
+export type UpsertChange = { path: string; sha: string; size: number; language: string | null };
+/** One distinct content, gzipped (see gzipContents). */
+export type StoredContent = { sha: string; gzipped: Buffer };
 export type DeleteChange = { path: string; sha: string | null };
 
 /**
@@ -18,8 +21,30 @@ const GZIP = { level: 1 };
 const STATUS = `case when $4::boolean then 'delivered' else 'pending' end, case when $4::boolean then now() end`;
 
 /**
+ * Each distinct content of `upserts` gzipped, once: done before the write transaction, so that
+ * the CPU work holds no lock.
+ */
+export function gzipContents(upserts: { sha: string; content: Buffer }[]): StoredContent[] {
+  const distinct = new Map(upserts.map((u) => [u.sha, u.content]));
+  return [...distinct].map(([sha, content]) => ({ sha, gzipped: gzipSync(content, GZIP) }));
+}
+
+/** Stores contents in the caller's transaction, the one that records their upserts. */
+export async function storeContents(client: pg.PoolClient, contents: StoredContent[]): Promise<void> {
+  if (contents.length === 0) return;
+  const stored = byteRanges(contents.map((c) => c.gzipped));
+  await client.query(
+    `insert into file_contents (sha, content)
+     select u.sha, substring($4::bytea from u.start for u.length)
+     from unnest($1::text[], $2::int[], $3::int[]) u(sha, start, length)
+     on conflict (sha) do nothing`,
+    [contents.map((c) => c.sha), stored.starts, stored.lengths, stored.blob],
+  );
+}
+
+/**
  * Appends upserts to the outbox in the caller's transaction (the one that writes their `files`
- * rows), storing each distinct content once.
+ * rows and stores their contents with storeContents).
  */
 export async function recordUpserts(
   client: pg.PoolClient,
@@ -28,12 +53,6 @@ export async function recordUpserts(
   options: RecordOptions = {},
 ): Promise<RecordedChange[]> {
   if (upserts.length === 0) return [];
-  const distinct = new Map(upserts.map((u) => [u.sha, u.content]));
-  await client.query(
-    `insert into file_contents (sha, content)
-     select * from unnest($1::text[], $2::bytea[]) on conflict (sha) do nothing`,
-    [[...distinct.keys()], [...distinct.values()].map((content) => gzipSync(content, GZIP))],
-  );
   const { rows } = await client.query<{ seq: string; path: string }>(
     `insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha, size, language)
      select $1, $2, $3, ${STATUS}, 'upsert', * from unnest($5::text[], $6::text[], $7::bigint[], $8::text[])

@@ -10,7 +10,29 @@ import type { SyncQueue } from "./sync-queue";
 const POLL_MS = 200;
 /** How often a waiting sync hands its pending batches to the queue again (see settleFileBatches). */
 const RESEND_MS = 60_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Syncs of this process waiting for their batches, woken when one settles here. */
+const waiting = new Map<string, Set<() => void>>();
+
+/** Wakes a sync of this process that waits for `jobId`'s batches (see settleFileBatches). */
+export function batchSettledHere(jobId: string): void {
+  for (const wake of waiting.get(jobId) ?? []) wake();
+}
+
+/** Resolves after `ms`, or sooner when a batch of the job settles in this process. */
+function pause(jobId: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const wakers = waiting.get(jobId) ?? new Set();
+    waiting.set(jobId, wakers);
+    const wake = () => {
+      clearTimeout(timer);
+      wakers.delete(wake);
+      if (wakers.size === 0) waiting.delete(jobId);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    wakers.add(wake);
+  });
+}
 
 export type BatchErrorKind = "auth" | "permanent" | "transient";
 
@@ -91,8 +113,9 @@ export async function settleFileBatches(
       );
       lastSent = Date.now();
     }
-    // Rather than idle, the waiting worker takes batches itself; other workers take the rest.
-    if (!(options.workWhileWaiting && (await queue.workOneFileBatch()))) await sleep(POLL_MS);
+    // Rather than idle, the waiting worker takes batches itself; other workers take the rest,
+    // and those of this process wake it when they are done.
+    if (!(options.workWhileWaiting && (await queue.workOneFileBatch()))) await pause(jobId, POLL_MS);
   }
   if (options.throwOnFailure) {
     const [failed] = await db

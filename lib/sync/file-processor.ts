@@ -8,9 +8,15 @@ import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import type { TextChunk } from "@/lib/pipeline/chunk";
-import { deliverChanges, pruneContents, writeDeliveries, type Sent } from "@/lib/changes/deliver-changes";
+import {
+  deliverChanges,
+  pruneContents,
+  writeDeliveries,
+  type Sent,
+  type WrittenFiles,
+} from "@/lib/changes/deliver-changes";
 import { assertFence } from "@/lib/changes/fence";
-import { recordDeletes, recordUpserts } from "@/lib/changes/record-changes";
+import { gzipContents, recordDeletes, recordUpserts, storeContents } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
 import { isLfsPointer } from "@/lib/connectors/git/shared";
 import { mapLimit } from "@/lib/map-limit";
@@ -127,10 +133,18 @@ export class FileProcessor {
       }
     }
     const delivered = { delivered: pipeline.embedded };
+    const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
+    const upserts = outcomes.flatMap((o) =>
+      o.kind === "deliver" ? [{ path: o.file.path, sha: o.sha, size: o.size, language: o.language }] : [],
+    );
+    const contents = gzipContents(outcomes.flatMap((o) => (o.kind === "deliver" ? [o] : [])));
     const garbage = await withTransaction(async (tx, _executor, client) => {
-      // First, so that batches of one job commit one after the other and none after a cancel.
+      // Before the job's row is locked: this write needs no lock of it, so it overlaps the
+      // locked part of another batch of the same job.
+      await storeContents(client, contents);
+      // Then the job's row, so that batches of one job commit one after the other and none after a cancel.
       const running = await addProgress(tx, jobId, {
-        processed: outcomes.filter((o) => o.kind === "deliver").length,
+        processed: upserts.length,
         failed: outcomes.filter((o) => o.kind === "failed").length,
         skipped: outcomes.filter((o) => o.kind === "same" || o.kind === "dropped").length,
       });
@@ -138,16 +152,21 @@ export class FileProcessor {
       await assertFence(tx, source.id, this.context.fence);
       const now = new Date();
       const sent: Sent[] = [];
-      const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
+      const written: WrittenFiles = new Map();
       if (rows.length > 0) {
-        // Arrays through unnest: one statement and a handful of parameters per batch, whatever its size.
-        await client.query(
-          `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version, lfs)
-           select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[])
+        // Arrays through unnest: one statement and a handful of parameters per batch, whatever
+        // its size. With the embedded pipeline a changed file is delivered in this transaction,
+        // so its delivered version is set here too (null keeps the row's).
+        const indexed = await client.query<{ id: string; path: string; inserted: boolean }>(
+          `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version, lfs, delivered_sha)
+           select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[], $11::text[])
            on conflict (source_id, path) do update set
              sha = excluded.sha, size = excluded.size, language = excluded.language, last_modified = excluded.last_modified,
              indexed_at = case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end,
-             provider_id = excluded.provider_id, provider_version = excluded.provider_version, lfs = excluded.lfs`,
+             provider_id = excluded.provider_id, provider_version = excluded.provider_version, lfs = excluded.lfs,
+             delivered_sha = coalesce(excluded.delivered_sha, files.delivered_sha),
+             delivery_error = case when excluded.delivered_sha is null then files.delivery_error end
+           returning id, path, (xmax = 0) as inserted`,
           [
             source.id,
             rows.map((o) => o.file.path),
@@ -159,16 +178,13 @@ export class FileProcessor {
             rows.map((o) => o.file.id ?? null),
             rows.map((o) => o.file.version),
             rows.map((o) => o.lfs),
+            rows.map((o) => (pipeline.embedded && o.kind === "deliver" ? o.sha : null)),
           ],
-        );
-        const upserts = outcomes.flatMap((o) =>
-          o.kind === "deliver"
-            ? [{ path: o.file.path, sha: o.sha, size: o.size, language: o.language, content: o.content }]
-            : [],
         );
         const recorded = await recordUpserts(client, context, upserts, delivered);
         if (pipeline.embedded) {
           const byPath = new Map(upserts.map((u) => [u.path, u]));
+          for (const r of indexed.rows) if (byPath.has(r.path)) written.set(r.path, r);
           for (const { seq, path } of recorded) {
             const u = byPath.get(path)!;
             const change = { seq, op: "upsert", path, sha: u.sha, language: u.language, generation: 0, jobId };
@@ -219,7 +235,7 @@ export class FileProcessor {
           });
       }
       await inTransaction?.(tx);
-      return writeDeliveries(tx, client, context, sent);
+      return writeDeliveries(tx, client, context, sent, written);
     });
     countFileOutcomes(outcomes);
     if (pipeline.embedded) return pruneContents(getDb(), garbage);

@@ -89,8 +89,9 @@ export function isBinary(content: Buffer): boolean {
   const sample = content.subarray(0, 8000);
   if (sample.length === 0) return false;
   let suspicious = 0;
-  for (const byte of sample) {
-    if (byte === 0) return true;
+  if (sample.includes(0)) return true;
+  for (let i = 0; i < sample.length; i++) {
+    const byte = sample[i]!;
     if (byte < 7 || (byte > 13 && byte < 32 && byte !== 27)) suspicious++;
   }
   return suspicious / sample.length > 0.1;

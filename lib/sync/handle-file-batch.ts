@@ -3,7 +3,7 @@ import { getDb, type Db } from "@/lib/db/client";
 import { sources, syncJobBatches, syncJobs } from "@/lib/db/schema";
 import { connectorForSource } from "@/lib/connectors/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
-import { batchErrorKind, fromBatchEntry } from "./file-batches";
+import { batchErrorKind, batchSettledHere, fromBatchEntry } from "./file-batches";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex } from "./file-processor";
 import { createFileFilter, type FilterConfig } from "./filters";
 import { setJobDetail, SyncCancelledError } from "./progress";
@@ -12,14 +12,15 @@ import { errorField, syncLogger, withSyncLog } from "@/lib/log";
 
 async function settle(
   db: Db,
-  id: number,
+  batch: { id: number; jobId: string },
   status: "done" | "failed",
   error?: { kind: string; message: string },
 ): Promise<void> {
   await db
     .update(syncJobBatches)
     .set({ status, errorKind: error?.kind ?? null, errorMessage: error?.message ?? null, completedAt: new Date() })
-    .where(and(eq(syncJobBatches.id, id), eq(syncJobBatches.status, "pending")));
+    .where(and(eq(syncJobBatches.id, batch.id), eq(syncJobBatches.status, "pending")));
+  batchSettledHere(batch.jobId);
 }
 
 /**
@@ -41,7 +42,7 @@ export async function handleFileBatch(
   if (!batch || batch.status !== "pending") return;
   const [job] = await db.select().from(syncJobs).where(eq(syncJobs.id, data.syncJobId));
   const [source] = job ? await db.select().from(sources).where(eq(sources.id, job.sourceId)) : [];
-  if (!job || !source || job.status !== "running") return settle(db, batch.id, "done");
+  if (!job || !source || job.status !== "running") return settle(db, batch, "done");
 
   const processor = new FileProcessor({
     jobId: job.id,
@@ -69,10 +70,10 @@ export async function handleFileBatch(
         existing,
       ),
     );
-    await settle(db, batch.id, "done");
+    await settle(db, batch, "done");
   } catch (err) {
     // A cancelled or fenced-off attempt's batch stops; a newer attempt redoes what it left.
-    if (err instanceof SyncCancelledError) return settle(db, batch.id, "done");
+    if (err instanceof SyncCancelledError) return settle(db, batch, "done");
     const kind = batchErrorKind(err);
     const message = err instanceof Error ? err.message : String(err);
     const retried = kind === "transient" && attempt.retryCount < attempt.retryLimit;
@@ -81,6 +82,6 @@ export async function handleFileBatch(
       retried ? "file batch attempt failed: retried later" : "file batch failed",
     );
     if (retried) throw err;
-    await settle(db, batch.id, "failed", { kind, message });
+    await settle(db, batch, "failed", { kind, message });
   }
 }
