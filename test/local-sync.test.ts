@@ -13,12 +13,14 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as contentRoute from "@/app/api/sources/[id]/files/content/route";
 import { syncJobBatches, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { LocalWatcher } from "@/lib/queue/local-watcher";
+import { chunkText } from "@/lib/pipeline/chunk";
+import { normalizeText } from "@/lib/pipeline/normalize";
 import { requestSync } from "@/lib/queue/request-sync";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { buildLocalTree, EXPECTED_FILES } from "./fixtures/local-tree";
@@ -101,6 +103,53 @@ describe("local sources", () => {
     });
     assert.equal(long.json.content, readFileSync(path.join(folder, "src/index.ts"), "utf8"));
     assert.ok(long.json.chunks.length >= 3, "a 150-line file is cut into several chunks");
+  });
+
+  test("an edit rewrites only the chunks it changed, and a file that shrinks keeps no chunk past its end", async () => {
+    const sourceId = await connect();
+    const file = path.join(folder, "src/index.ts");
+    const stored = async () => {
+      const result = await db().execute<{
+        ordinal: number;
+        start_line: number;
+        end_line: number;
+        content: string;
+        version: string;
+      }>(
+        sql`select c.ordinal, c.start_line, c.end_line, c.content, c.xmin::text as version from chunks c
+            join files f on f.id = c.file_id where f.source_id = ${sourceId} and f.path = 'src/index.ts' order by c.ordinal`,
+      );
+      return result.rows;
+    };
+    const expected = (text: string) =>
+      chunkText(normalizeText(Buffer.from(text))).map((c) => [c.ordinal, c.startLine, c.endLine, c.content]);
+    const sync = async () => {
+      const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+        token,
+        params: { id: sourceId },
+        body: { type: "incremental" },
+      });
+      assert.equal((await waitForJob(res.json.jobId)).status, "completed");
+    };
+    const first = await stored();
+    assert.ok(first.length >= 3);
+
+    writeFileSync(file, readFileSync(file, "utf8") + "export const appended = 1;\n");
+    await sync();
+    const edited = await stored();
+    assert.deepEqual(
+      edited.map((c) => [c.ordinal, c.start_line, c.end_line, c.content]),
+      expected(readFileSync(file, "utf8")),
+    );
+    // Every chunk but the last two ends before the appended line: the same row version as before.
+    for (const c of first.slice(0, -2)) assert.equal(edited[c.ordinal]!.version, c.version, `chunk ${c.ordinal}`);
+
+    writeFileSync(file, "export const small = 1;\n");
+    await sync();
+    assert.deepEqual(
+      (await stored()).map((c) => [c.ordinal, c.start_line, c.end_line, c.content]),
+      expected("export const small = 1;\n"),
+    );
   });
 
   test("a full sync delivers each kept file exactly once to HTTP stages, with idempotency keys", async () => {
