@@ -15,7 +15,7 @@ import * as dropboxWebhook from "@/app/api/webhooks/dropbox/route";
 import * as gdriveWebhook from "@/app/api/webhooks/gdrive/route";
 import * as githubWebhook from "@/app/api/webhooks/github/route";
 import * as gitlabWebhook from "@/app/api/webhooks/gitlab/route";
-import { sealWebhookSecret } from "@/lib/connectors/provider-token";
+import { sealWebhookSecret } from "@/lib/oauth/provider-token";
 import { driveChannels, sources } from "@/lib/db/schema";
 import { encryptSecret } from "@/lib/oauth/encryption";
 import { safeReturnPath } from "@/lib/oauth/flow";

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { and, eq, inArray, isNotNull, isNull, not, or } from "drizzle-orm";
 import { getDb, getPool } from "@/lib/db/client";
 import { pollBudgets, sources, type Source } from "@/lib/db/schema";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { ConnectorAuthError, ConnectorError, ConnectorRateLimitError } from "@/lib/connectors/errors";
 import { withoutRateLimitWaits } from "@/lib/connectors/wait-out-rate-limits";
-import { openSourceToken } from "@/lib/connectors/provider-token";
+import { openSourceToken } from "@/lib/oauth/provider-token";
 import { mapLimit } from "@/lib/map-limit";
 import {
   afterPoll,

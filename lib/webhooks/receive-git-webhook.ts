@@ -1,13 +1,13 @@
 import { createHash, createHmac } from "node:crypto";
 import { z } from "zod";
 import { countWebhook } from "@/lib/metrics/counters";
-import { openWebhookSecret } from "@/lib/connectors/provider-token";
+import { openWebhookSecret } from "@/lib/oauth/provider-token";
 import type { WebhookProvider } from "./callback-url";
 import { gitPayloadSummary } from "./git-payload-summary";
 import { readWebhookBody } from "./read-webhook-body";
 import { recordWebhookEvent } from "./record-webhook-event";
 import { WebhookRefusal } from "./refusals";
-import { safeEqual } from "./safe-equal";
+import { safeEqual } from "@/lib/safe-equal";
 import { candidateKey, webhookCandidates, type Candidate } from "./webhook-candidates";
 
 /** GitHub caps payloads at 25 MB; anything larger is not a provider's. */
