@@ -22,7 +22,6 @@ import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 import { errorField, syncLogger } from "@/lib/log";
 
-
 /** Files written to the database in one transaction, and files in one process-file-batch job. */
 export const WRITE_BATCH = 100;
 
