@@ -17,7 +17,7 @@ import type {
   StreamFilesOptions,
 } from "../types";
 import { waitOutRateLimits } from "../wait-out-rate-limits";
-import { errorField, logger } from "@/lib/log";
+import { logger } from "@/lib/log";
 import { createDropboxClient, errorSummary, toConnectorError } from "./client";
 import { dropboxContentHash } from "./content-hash";
 import { downloadZip, readZipEntries, ZipUnavailableError } from "./download-zip";
