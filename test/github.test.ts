@@ -476,7 +476,17 @@ describe("GitHub sources", () => {
     await pollDueSources();
     const conditional = fake.requests.slice(from);
     assert.equal(conditional.length, 1);
-    assert.ok(conditional[0]!.headers["if-none-match"], "the poll is a conditional request");
+    // The validator lives on the source, not in a worker's memory: any worker's poll is conditional.
+    const [stored] = await db()
+      .select({ validator: sources.headValidator, cursor: sources.cursor })
+      .from(sources)
+      .where(eq(sources.id, sourceId));
+    assert.deepEqual(stored!.validator, { etag: `"${stored!.cursor}"`, head: stored!.cursor });
+    assert.equal(
+      conditional[0]!.headers["if-none-match"],
+      stored!.validator!.etag,
+      "the poll is a conditional request",
+    );
 
     process.env.APP_URL = "https://connector.example.test";
     const hooked = await connect();

@@ -203,6 +203,11 @@ async function pollOne(source: Source): Promise<boolean> {
       .set({ config: { ...source.config, ...moved }, updatedAt: new Date() })
       .where(eq(sources.id, source.id));
   }
+  // Stored for the next poll, whichever worker runs it.
+  const validator = connector.headValidator?.() ?? null;
+  if (validator && validator.etag !== source.headValidator?.etag) {
+    await getDb().update(sources).set({ headValidator: validator }).where(eq(sources.id, source.id));
+  }
   return changed;
 }
 

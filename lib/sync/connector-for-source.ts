@@ -12,6 +12,7 @@ export async function connectorForSource(
     config: source.config,
     token: await resolveProviderToken(source),
     webhookSecret: openWebhookSecret(source),
+    headValidator: source.headValidator ?? null,
     ...extra,
   });
 }
