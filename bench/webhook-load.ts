@@ -74,7 +74,7 @@ async function main() {
   );
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(DB_URL);
-  const { sealProviderToken, sealWebhookSecret } = await import("@/lib/connectors/provider-token");
+  const { sealProviderToken, sealWebhookSecret } = await import("@/lib/oauth/provider-token");
   const { createApiToken } = await import("@/lib/auth/api-tokens");
   const { closeDb } = await import("@/lib/db/client");
 

@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
 import { bumpFence } from "@/lib/changes/fence";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { changes, sources, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { cancelJob } from "@/lib/jobs/jobs";
 import { createPipeline, PipelineRejectedError, pipelineStagesFromEnv, type Pipeline } from "@/lib/pipeline/deliver";
@@ -16,7 +16,7 @@ import { FileProcessor } from "@/lib/sync/file-processor";
 import { createFileFilter } from "@/lib/sync/filters";
 import { handleSyncSource } from "@/lib/sync/handle-sync-source";
 import { syncQueue } from "@/lib/queue/sync-queue";
-import { StaleAttemptError } from "@/lib/sync/progress";
+import { StaleAttemptError } from "@/lib/changes/attempt-errors";
 import { startPipelineFake } from "./fakes/pipeline-server";
 import { closeAll, db, indexed, resetDb, tempDir, waitFor } from "./helpers";
 

@@ -689,6 +689,33 @@ describe("GitHub sources", () => {
     }
   });
 
+  test("the poll schedule forgets a budget no source spent for a day (a deleted credential's), unless it is still backing off", async () => {
+    delete process.env.APP_URL;
+    const { sourceId } = await connect();
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600_000);
+    await db()
+      .insert(pollBudgets)
+      .values([
+        { key: "credential:deleted", tokens: 1, refilledAt: twoDaysAgo, backoffUntil: null, strikes: 0 },
+        {
+          key: "credential:backing-off",
+          tokens: 0,
+          refilledAt: twoDaysAgo,
+          backoffUntil: new Date(Date.now() + 3600_000),
+          strikes: 3,
+        },
+      ]);
+    await db().update(sources).set({ nextPollAt: null }).where(eq(sources.id, sourceId));
+    await pollSources();
+    const keys = (await db().select({ key: pollBudgets.key }).from(pollBudgets)).map((b) => b.key).sort();
+    assert.ok(!keys.includes("credential:deleted"), keys.join());
+    assert.ok(keys.includes("credential:backing-off"), keys.join());
+    assert.ok(
+      keys.some((k) => !k.startsWith("credential:")),
+      `the polled source's own budget stays: ${keys.join()}`,
+    );
+  });
+
   test("an empty repository (GitHub answers 409) is an empty index: the sync completes with 0 files, the first push fills it", async () => {
     delete process.env.APP_URL;
     await withOwnRepo(null, async ({ repo: own }) => {

@@ -7,7 +7,7 @@ import type pg from "pg";
 import type { TextChunk } from "@/lib/pipeline/chunk";
 import { PipelineRejectedError, type Pipeline, type WaitReporter } from "@/lib/pipeline/deliver";
 import { mapLimit } from "@/lib/map-limit";
-import { StaleAttemptError } from "@/lib/sync/progress";
+import { StaleAttemptError } from "./attempt-errors";
 import { assertFence, isCurrentFence } from "./fence";
 
 /** Changes delivered per round. */

@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { getDb, type Db } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
-import { StaleAttemptError } from "@/lib/sync/progress";
+import { StaleAttemptError } from "./attempt-errors";
 
 /** Starts a new fencing generation for a source: every earlier attempt becomes stale. */
 export async function bumpFence(sourceId: string): Promise<number | null> {

@@ -3,7 +3,7 @@ import { getDb } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import type { Pipeline } from "@/lib/pipeline/deliver";
-import { SyncCancelledError } from "@/lib/sync/progress";
+import { SyncCancelledError } from "./attempt-errors";
 import { deliverChanges } from "./deliver-changes";
 import { assertFence } from "./fence";
 

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, isNotNull, isNull, not, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lt, not, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { pollBudgets, sources, type Source } from "@/lib/db/schema";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { ConnectorAuthError, ConnectorError, ConnectorRateLimitError } from "@/lib/connectors/errors";
 import { withoutRateLimitWaits } from "@/lib/connectors/wait-out-rate-limits";
-import { openSourceToken } from "@/lib/connectors/provider-token";
+import { openSourceToken } from "@/lib/oauth/provider-token";
 import { mapLimit } from "@/lib/map-limit";
 import {
   afterPoll,
@@ -185,6 +185,7 @@ export async function pollSources(options: { now?: Date } = {}): Promise<{ check
     if (!limited.has(key) && state.strikes > 0) budgetsAfter.set(key, { ...state, strikes: 0, backoffUntil: null });
   }
   await saveBudgets(budgetsAfter);
+  await pruneIdleBudgets(now);
   return { checked: outcomes.filter((o) => !("skipped" in o)).length, queued };
 }
 
@@ -214,6 +215,25 @@ async function saveSchedule(next: { id: string; nextPollAt: Date; interval: numb
     update sources s set next_poll_at = u.next_poll_at, poll_interval = coalesce(u.poll_interval, s.poll_interval)
     from unnest(${ids}::uuid[], ${at}::timestamptz[], ${intervals}::int[]) u(id, next_poll_at, poll_interval)
     where s.id = u.id`);
+}
+
+/** A budget is idle this long after no polled source spent it (a deleted credential's, one now on webhooks). */
+const IDLE_BUDGET_MS = 24 * 3600_000;
+
+/**
+ * Every run refills (and stores) the budgets its sources spend, so a row not refilled for a day
+ * belongs to no polled source. It is full by then, which is what a missing row means, so it is
+ * deleted, unless the provider's back-off has not ended yet.
+ */
+async function pruneIdleBudgets(now: Date): Promise<void> {
+  await getDb()
+    .delete(pollBudgets)
+    .where(
+      and(
+        lt(pollBudgets.refilledAt, new Date(now.getTime() - IDLE_BUDGET_MS)),
+        or(isNull(pollBudgets.backoffUntil), lt(pollBudgets.backoffUntil, now)),
+      ),
+    );
 }
 
 async function saveBudgets(budgets: Map<string, BudgetState>): Promise<void> {

@@ -10,7 +10,7 @@ import { bitbucketApiUrl } from "@/lib/connectors/git/bitbucket";
 import { githubApiUrl } from "@/lib/connectors/git/github";
 import { providerFetch } from "@/lib/connectors/git/provider-http";
 import { hasDotSegment } from "@/lib/connectors/git/shared";
-import { credentialToken } from "@/lib/connectors/provider-token";
+import { credentialToken } from "@/lib/oauth/provider-token";
 
 // What the connect page lists from a provider before a source exists: the repositories and
 // branches an account can read (git hosts), or the folders (Drive, Dropbox). The token is the

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
 import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
-import { sealProviderToken } from "@/lib/connectors/provider-token";
+import { sealProviderToken } from "@/lib/oauth/provider-token";
 import { requestSync } from "@/lib/queue/request-sync";
 import type { CreateSourceBody } from "./schemas";
 import { toSourceDto } from "./serialize";

@@ -3,7 +3,7 @@ import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
 import { getDb } from "@/lib/db/client";
 import { sources, type Source } from "@/lib/db/schema";
-import { resolveProviderToken, sealProviderToken } from "@/lib/connectors/provider-token";
+import { resolveProviderToken, sealProviderToken } from "@/lib/oauth/provider-token";
 import { requestSync } from "@/lib/queue/request-sync";
 import { getSourceOrThrow } from "./get-source-or-throw";
 import { toSourceDto } from "./serialize";

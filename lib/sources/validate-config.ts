@@ -8,7 +8,7 @@ import {
 import { getConnectorDefinition } from "@/lib/connectors/registry";
 import { filterConfigSchema } from "@/lib/sync/filters";
 import type { ConnectionInfo, Connector, ConnectorDefinition } from "@/lib/connectors/types";
-import { credentialToken } from "@/lib/connectors/provider-token";
+import { credentialToken } from "@/lib/oauth/provider-token";
 import { localSourcesForMembers } from "@/lib/connectors/local";
 import type { Actor } from "@/lib/auth/api-tokens";
 import { assertCredentialUsable } from "@/lib/oauth/credentials";

@@ -7,7 +7,8 @@ import { recordDeletes } from "@/lib/changes/record-changes";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import type { IndexedFile } from "./file-processor";
 import { countFiles } from "@/lib/metrics/counters";
-import { addProgress, SyncCancelledError } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { addProgress } from "./progress";
 
 /**
  * Removes the rows of `paths` and appends their deletions to the outbox in one transaction,

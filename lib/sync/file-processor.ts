@@ -14,7 +14,8 @@ import { recordDeletes, recordUpserts } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
 import { isLfsPointer } from "@/lib/connectors/git/shared";
 import { mapLimit } from "@/lib/map-limit";
-import { addProgress, SyncCancelledError } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { addProgress } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 

@@ -1,12 +1,13 @@
 import { and, eq } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { sources, syncJobBatches, syncJobs } from "@/lib/db/schema";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { batchErrorKind, fromBatchEntry } from "./file-batches";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex } from "./file-processor";
 import { createFileFilter, type FilterConfig } from "./filters";
-import { setJobDetail, SyncCancelledError } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { setJobDetail } from "./progress";
 import type { AttemptInfo } from "./sync-queue";
 import { errorField, syncLogger, withSyncLog } from "@/lib/log";
 

@@ -3,7 +3,8 @@ import { getDb } from "@/lib/db/client";
 import { syncJobFailures } from "@/lib/db/schema";
 import type { Connector } from "@/lib/connectors/types";
 import type { IndexedFile } from "./file-processor";
-import { addProgress, SyncCancelledError } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { addProgress } from "./progress";
 
 /**
  * Records what the connector could not read as failed paths of the job, and takes every indexed

@@ -1,25 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { getDb, type DbOrTx } from "@/lib/db/client";
 import { syncJobs } from "@/lib/db/schema";
-
-export class SyncCancelledError extends Error {
-  constructor() {
-    super("The job was cancelled.");
-    this.name = "SyncCancelledError";
-  }
-}
-
-/**
- * The attempt has been fenced off: its job was cancelled, another handler took it over, or its
- * source was deleted. It stops at once and writes nothing more, the job's status included.
- */
-export class StaleAttemptError extends SyncCancelledError {
-  constructor() {
-    super();
-    this.message = "This sync attempt was superseded (cancelled, taken over or its source deleted).";
-    this.name = "StaleAttemptError";
-  }
-}
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
 
 // Counters are added in SQL, not written from memory, because the batches of one job may be
 // written by several workers. Progress stays below 100 until the job completes.

@@ -15,13 +15,12 @@ import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type In
 import { enqueueFileBatches, settleFileBatches } from "./file-batches";
 import { keepUnreadable } from "./listing-failures";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
-import { addProgress, resetProgress, setJobDetail, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { addProgress, resetProgress, setJobDetail, setTotal, throwIfCancelled } from "./progress";
 import type { SyncQueue } from "./sync-queue";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 import { errorField, syncLogger } from "@/lib/log";
-
-export { SyncCancelledError } from "./progress";
 
 /** Files written to the database in one transaction, and files in one process-file-batch job. */
 export const WRITE_BATCH = 100;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { openWebhookSecret } from "@/lib/connectors/provider-token";
+import { openWebhookSecret } from "@/lib/oauth/provider-token";
 import { getPool } from "@/lib/db/client";
 import { listenProven, type ListenerState } from "@/lib/db/proven-listener";
 import type { Source } from "@/lib/db/schema";

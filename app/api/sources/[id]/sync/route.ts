@@ -1,5 +1,5 @@
 import { readJson, withApi } from "@/lib/api/with-api";
-import { requestRedeliver } from "@/lib/changes/request-redeliver";
+import { requestRedeliver } from "@/lib/queue/request-redeliver";
 import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
 import { sourceIdParams, syncBody } from "@/lib/sources/schemas";
 import { requestSync } from "@/lib/queue/request-sync";
