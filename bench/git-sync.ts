@@ -101,7 +101,7 @@ async function main() {
     const worker = await startWorkerProcess(env);
     const from = fake.requests.length;
     const start = performance.now();
-    const { jobId, source } = await createSource(getDb(), actor, {
+    const { jobId, source } = await createSource(actor, {
       type: "github",
       name: "bench/repo",
       config: { token: TOKEN },

@@ -113,7 +113,6 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
     job.completedAt!.getTime() - job.startedAt!.getTime();
   const start = performance.now();
   const { jobId, source } = await createSource(
-    getDb(),
     { userId: null, role: "admin", via: "token" },
     { type: "local", name: label, config: { path: folder } },
   );

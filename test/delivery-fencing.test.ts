@@ -169,7 +169,7 @@ describe("delivery fencing and the outbox", () => {
     const firstJob = await queueSync(sourceId);
     const staleRun = handleSyncSource(sourceId, attempt, syncQueue, stale.pipeline);
     await held;
-    await cancelJob(db(), operator, firstJob);
+    await cancelJob(operator, firstJob);
 
     write(folder, { "a.md": "new a\n", "b.md": "new b\n", "c.md": "new c\n" });
     const nextJob = await queueSync(sourceId);
@@ -193,7 +193,7 @@ describe("delivery fencing and the outbox", () => {
     const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
     const jobId = await queueSync(sourceId);
     await db().update(syncJobs).set({ status: "running" }).where(eq(syncJobs.id, jobId));
-    await bumpFence(db(), sourceId);
+    await bumpFence(sourceId);
     write(folder, { "a.md": "changed\n", "b.md": "b\n" });
     const processor = new FileProcessor({
       jobId,
@@ -264,7 +264,7 @@ describe("delivery fencing and the outbox", () => {
     process.env.PIPELINE_NORMALIZE_URL = fake.env.PIPELINE_NORMALIZE_URL;
     process.env.PIPELINE_GRAPH_URL = fake.env.PIPELINE_GRAPH_URL;
     try {
-      await deleteSource(db(), operator, sourceId);
+      await deleteSource(operator, sourceId);
       running.release();
       await run;
       await sendToPipelineJob.handle({ sourceId }, {} as never);

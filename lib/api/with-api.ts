@@ -1,4 +1,3 @@
-import { getDb } from "@/lib/db/client";
 import { actorForToken, type Actor } from "@/lib/auth/api-tokens";
 import { actorForSession } from "@/lib/auth/session";
 import { logger } from "@/lib/log";
@@ -38,11 +37,11 @@ export async function authenticate(request: Request): Promise<Actor> {
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new AppError("unauthorized", "The Authorization header must be `Bearer <token>`.");
-    const actor = await actorForToken(getDb(), match[1]!);
+    const actor = await actorForToken(match[1]!);
     if (!actor) throw new AppError("unauthorized", "The API token is invalid or has been revoked.");
     return actor;
   }
-  const actor = await actorForSession(getDb(), request);
+  const actor = await actorForSession(request);
   if (actor) {
     assertSameOrigin(request);
     return actor;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, isNotNull, isNull, lt, not, or } from "drizzle-orm";
-import { getDb, getPool } from "@/lib/db/client";
+import { and, eq, inArray, isNotNull, isNull, lt, not, or, sql } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
 import { pollBudgets, sources, type Source } from "@/lib/db/schema";
 import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { ConnectorAuthError, ConnectorError, ConnectorRateLimitError } from "@/lib/connectors/errors";
@@ -213,12 +213,13 @@ async function pollOne(source: Source): Promise<boolean> {
 
 async function saveSchedule(next: { id: string; nextPollAt: Date; interval: number | null }[]): Promise<void> {
   if (next.length === 0) return;
-  await getPool().query(
-    `update sources s set next_poll_at = u.next_poll_at, poll_interval = coalesce(u.poll_interval, s.poll_interval)
-     from unnest($1::uuid[], $2::timestamptz[], $3::int[]) u(id, next_poll_at, poll_interval)
-     where s.id = u.id`,
-    [next.map((n) => n.id), next.map((n) => n.nextPollAt.toISOString()), next.map((n) => n.interval)],
-  );
+  const ids = sql.param(next.map((n) => n.id));
+  const at = sql.param(next.map((n) => n.nextPollAt.toISOString()));
+  const intervals = sql.param(next.map((n) => n.interval));
+  await getDb().execute(sql`
+    update sources s set next_poll_at = u.next_poll_at, poll_interval = coalesce(u.poll_interval, s.poll_interval)
+    from unnest(${ids}::uuid[], ${at}::timestamptz[], ${intervals}::int[]) u(id, next_poll_at, poll_interval)
+    where s.id = u.id`);
 }
 
 /** A budget is idle this long after no polled source spent it (a deleted credential's, one now on webhooks). */
@@ -243,19 +244,16 @@ async function pruneIdleBudgets(now: Date): Promise<void> {
 async function saveBudgets(budgets: Map<string, BudgetState>): Promise<void> {
   if (budgets.size === 0) return;
   const entries = [...budgets];
-  await getPool().query(
-    `insert into poll_budgets (key, tokens, refilled_at, backoff_until, strikes)
-     select * from unnest($1::text[], $2::float8[], $3::timestamptz[], $4::timestamptz[], $5::int[])
-     on conflict (key) do update set tokens = excluded.tokens, refilled_at = excluded.refilled_at,
-       backoff_until = excluded.backoff_until, strikes = excluded.strikes`,
-    [
-      entries.map(([key]) => key),
-      entries.map(([, b]) => b.tokens),
-      entries.map(([, b]) => b.refilledAt.toISOString()),
-      entries.map(([, b]) => b.backoffUntil?.toISOString() ?? null),
-      entries.map(([, b]) => b.strikes),
-    ],
-  );
+  const keys = sql.param(entries.map(([key]) => key));
+  const tokens = sql.param(entries.map(([, b]) => b.tokens));
+  const refilled = sql.param(entries.map(([, b]) => b.refilledAt.toISOString()));
+  const backoff = sql.param(entries.map(([, b]) => b.backoffUntil?.toISOString() ?? null));
+  const strikes = sql.param(entries.map(([, b]) => b.strikes));
+  await getDb().execute(sql`
+    insert into poll_budgets (key, tokens, refilled_at, backoff_until, strikes)
+    select * from unnest(${keys}::text[], ${tokens}::float8[], ${refilled}::timestamptz[], ${backoff}::timestamptz[], ${strikes}::int[])
+    on conflict (key) do update set tokens = excluded.tokens, refilled_at = excluded.refilled_at,
+      backoff_until = excluded.backoff_until, strikes = excluded.strikes`);
 }
 
 /**

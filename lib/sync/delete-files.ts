@@ -1,5 +1,4 @@
 import { and, eq, inArray } from "drizzle-orm";
-import { getDb } from "@/lib/db/client";
 import { files } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { deliverChanges, pruneContents, writeDeliveries } from "@/lib/changes/deliver-changes";
@@ -48,6 +47,6 @@ export async function deleteIndexedFiles(
     return writeDeliveries(tx, client, context, sent);
   });
   countFiles("deleted", deleted);
-  if (pipeline.embedded) return pruneContents(getDb(), garbage);
-  await deliverChanges(getDb(), { sourceId, fence, jobId, pipeline, onWait: setDetail, paths });
+  if (pipeline.embedded) return pruneContents(garbage);
+  await deliverChanges({ sourceId, fence, jobId, pipeline, onWait: setDetail, paths });
 }

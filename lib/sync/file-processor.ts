@@ -53,7 +53,6 @@ function sha256(content: Buffer): string {
 
 /** The index rows of a source, or only those at (`exact`) or at and under `paths`. */
 export async function loadIndex(
-  db: Db,
   sourceId: string,
   paths?: string[],
   options: { exact?: boolean } = {},
@@ -65,7 +64,7 @@ export async function loadIndex(
     if (!options.exact) for (const p of paths) conditions.push(like(files.path, `${escapeLike(p)}/%`));
     where.push(or(...conditions)!);
   }
-  const rows = await db
+  const rows = await getDb()
     .select({
       id: files.id,
       path: files.path,
@@ -223,11 +222,11 @@ export class FileProcessor {
       return writeDeliveries(tx, client, context, sent);
     });
     countFileOutcomes(outcomes);
-    if (pipeline.embedded) return pruneContents(getDb(), garbage);
+    if (pipeline.embedded) return pruneContents(garbage);
     const touched = outcomes.flatMap((o) =>
       o.kind === "deliver" ? [o.file.path] : o.kind === "dropped" && o.removed ? [o.path] : [],
     );
-    await deliverChanges(getDb(), {
+    await deliverChanges({
       sourceId: source.id,
       fence: this.context.fence,
       jobId,

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { syncJobFailures } from "@/lib/db/schema";
 import type { Connector } from "@/lib/connectors/types";
 import type { IndexedFile } from "./file-processor";
@@ -12,7 +12,6 @@ import { addProgress } from "./progress";
  * deleting them as vanished.
  */
 export async function keepUnreadable(
-  db: Db,
   jobId: string,
   connector: Connector,
   existing: Map<string, IndexedFile>,
@@ -22,6 +21,7 @@ export async function keepUnreadable(
   for (const p of [...existing.keys()]) {
     if (failures.some((f) => p === f.path || p.startsWith(`${f.path}/`))) existing.delete(p);
   }
+  const db = getDb();
   const inserted = await db
     .insert(syncJobFailures)
     .values(failures.map((f) => ({ jobId, path: f.path, error: f.error })))
