@@ -7,9 +7,23 @@ import nextTs from "eslint-config-next/typescript";
 const below = (dir) => [`@/${dir}`, `@/${dir}/**`, `**/../${dir.split("/").pop()}`, `**/../${dir.split("/").pop()}/**`];
 const libDirs = (...dirs) => dirs.flatMap((dir) => below(`lib/${dir}`));
 const app = ["@/app", "@/app/**", "@/lib/dashboard", "**/../app", "**/../app/**"];
+// Outside lib/db the database is the getDb() singleton (lib/db/client.ts says when a function takes DbOrTx).
+const singletonOnly = {
+  name: "@/lib/db/client",
+  importNames: ["getPool"],
+  message: "Use getDb() (lib/db/client.ts): pool clients and raw pool queries belong to lib/db.",
+};
 const restrict = (files, groups, message) => ({
   files,
-  rules: { "no-restricted-imports": ["error", { patterns: [{ group: groups, message }] }] },
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        paths: files.every((f) => f.startsWith("lib/db")) ? [] : [singletonOnly],
+        patterns: groups.length > 0 ? [{ group: groups, message }] : [],
+      },
+    ],
+  },
 });
 
 const config = [
@@ -29,6 +43,7 @@ const config = [
       "test/generated/**",
     ],
   },
+  restrict(["app/**", "worker/**", "scripts/**", "server.ts"], [], ""),
   restrict(
     ["lib/**"],
     app.filter((p) => p !== "@/lib/dashboard"),
