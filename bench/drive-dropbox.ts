@@ -101,7 +101,7 @@ async function main() {
     let rssPeak = rssBefore;
     const sampler = setInterval(() => void workerRss().then((rss) => (rssPeak = Math.max(rssPeak, rss))), 20);
     const start = performance.now();
-    const created = await createSource(db, actor, { type: provider, name: `bench-${provider}`, config });
+    const created = await createSource(actor, { type: provider, name: `bench-${provider}`, config });
     const sourceId = created.source.id;
     const full = await waitJob(sourceId, new Date(0));
     const fullMs = performance.now() - start;
@@ -165,7 +165,7 @@ async function main() {
       `${provider}: incremental after 10 changes (${ROUNDS} rounds): ${incrementalRequests.join("/")} requests (last: ${byRoute(lastRoutes, provider === "gdrive")}); ` +
         `notification → delivery p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms over ${latencies.length} deliveries`,
     );
-    await deleteSource(db, actor, sourceId);
+    await deleteSource(actor, sourceId);
   }
   await worker?.stop({ timeout: 5000 });
   if (child) await stopProcess(child);

@@ -101,7 +101,7 @@ async function main() {
     const worker = await startWorkerProcess(env);
     const from = fake.requests.length;
     const start = performance.now();
-    const { jobId, source } = await createSource(getDb(), actor, {
+    const { jobId, source } = await createSource(actor, {
       type: "github",
       name: "bench/repo",
       config: { token: TOKEN },
@@ -117,7 +117,7 @@ async function main() {
       // Keep this worker for the incremental run.
       const latencies: number[] = [];
       const { POST } = await import("@/app/api/webhooks/github/route");
-      const { sealWebhookSecret } = await import("@/lib/connectors/provider-token");
+      const { sealWebhookSecret } = await import("@/lib/oauth/provider-token");
       const secret = "bench-secret";
       await getDb()
         .update(sources)

@@ -157,7 +157,6 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   const cpuBefore = await cpuSnapshot(url, embedded, worker.pid!);
   const start = performance.now();
   const { jobId, source } = await createSource(
-    getDb(),
     { userId: null, role: "admin", via: "token" },
     { type: "local", name: label, config: { path: folder } },
   );

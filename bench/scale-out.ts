@@ -203,7 +203,7 @@ async function runIo(): Promise<{ metrics: Metric[]; notes: string[]; title: str
       const { stopBoss } = await import("@/lib/queue/boss");
       const { requestSync } = await import("@/lib/queue/request-sync");
       const { sources } = await import("@/lib/db/schema");
-      const { sealProviderToken } = await import("@/lib/connectors/provider-token");
+      const { sealProviderToken } = await import("@/lib/oauth/provider-token");
       const ids = folders.map(() => randomUUID());
       await getDb()
         .insert(sources)

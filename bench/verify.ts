@@ -133,7 +133,7 @@ async function main() {
   for (const c of cases) {
     if (only && !only.includes(c.type)) continue;
     const since = new Date(Date.now() - 1000);
-    const created = await createSource(db, actor, { type: c.type, name: c.name, config: c.config });
+    const created = await createSource(actor, { type: c.type, name: c.name, config: c.config });
     const sourceId = created.source.id;
     const full = await waitJob(sourceId, since);
     if (full.status !== "completed") throw new Error(`${c.type} full sync failed: ${full.errorMessage}`);
@@ -158,7 +158,7 @@ async function main() {
       if (!repair || ["completed", "failed"].includes(repair.status)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    await deleteSource(db, actor, sourceId);
+    await deleteSource(actor, sourceId);
   }
   await worker.stop({ timeout: 5000 });
   await stopBoss();

@@ -74,9 +74,9 @@ async function main() {
   );
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(DB_URL);
-  const { sealProviderToken, sealWebhookSecret } = await import("@/lib/connectors/provider-token");
+  const { sealProviderToken, sealWebhookSecret } = await import("@/lib/oauth/provider-token");
   const { createApiToken } = await import("@/lib/auth/api-tokens");
-  const { getDb, closeDb } = await import("@/lib/db/client");
+  const { closeDb } = await import("@/lib/db/client");
 
   const repo = new GitRepo();
   repo.commit({ "README.md": "# load\n", "src/index.ts": "export const x = 1;\n" }, {}, "initial");
@@ -100,7 +100,7 @@ async function main() {
     );
     sourceIds.push(id);
   }
-  const apiToken = await createApiToken(getDb(), "bench", null);
+  const apiToken = await createApiToken("bench", null);
 
   const env = {
     ...process.env,

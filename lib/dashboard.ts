@@ -1,20 +1,17 @@
 import "server-only";
-import { and, eq } from "drizzle-orm";
 import { notFound } from "next/navigation";
 import { AppError } from "@/lib/api/errors";
 import { listApiTokens } from "@/lib/auth/api-tokens";
 import type { Actor } from "@/lib/auth/api-tokens";
 import { localSourceRoots } from "@/lib/connectors/local";
 import { SOURCE_TYPES } from "@/lib/connectors/types";
-import { getDb } from "@/lib/db/client";
-import { files } from "@/lib/db/schema";
 import { highlightLines } from "@/lib/highlight";
 import { activitySummary } from "@/lib/jobs/activity";
 import { listJobFailures } from "@/lib/jobs/job-failures";
 import { getJobOrThrow, listJobs } from "@/lib/jobs/jobs";
 import { listCredentials } from "@/lib/oauth/credentials";
 import { OAUTH_PROVIDERS, oauthClient, providerLabel } from "@/lib/oauth/providers";
-import { getFileContent } from "@/lib/sources/get-file-content";
+import { fileProviderId, getFileContent } from "@/lib/sources/get-file-content";
 import { providerFileUrl } from "@/lib/sources/provider-file-url";
 import { getSourceDetail, sourceLanguages } from "@/lib/sources/get-source-detail";
 import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
@@ -155,12 +152,12 @@ export async function dashboardJobs(actor: Actor, query: JobsPageQuery) {
   const filters = { status: query.status, type: query.type, trigger: query.trigger, sourceId: query.sourceId };
   let page;
   try {
-    page = await listJobs(getDb(), actor, { ...filters, limit: JOBS_PAGE_SIZE, cursor: query.cursor });
+    page = await listJobs(actor, { ...filters, limit: JOBS_PAGE_SIZE, cursor: query.cursor });
   } catch (err) {
     if (!(err instanceof AppError) || err.code !== "bad_request") throw err;
-    page = await listJobs(getDb(), actor, { ...filters, limit: JOBS_PAGE_SIZE });
+    page = await listJobs(actor, { ...filters, limit: JOBS_PAGE_SIZE });
   }
-  const source = query.sourceId ? await getSourceOrThrow(getDb(), actor, query.sourceId).catch(() => null) : null;
+  const source = query.sourceId ? await getSourceOrThrow(actor, query.sourceId).catch(() => null) : null;
   return {
     jobs: page.jobs.map((job) => pickFields(jobListRowSchema, job)),
     nextCursor: page.nextCursor,
@@ -172,28 +169,25 @@ export const FILE_PAGE_SIZE = 100;
 
 /** Everything the source page shows on first paint; the live parts then poll the API. */
 export async function sourcePageData(actor: Actor, id: string) {
-  const source = await orNotFound(getSourceDetail(getDb(), actor, id));
+  const source = await orNotFound(getSourceDetail(actor, id));
   const [files, languages, jobs, events] = await Promise.all([
-    listFiles(getDb(), id, { limit: FILE_PAGE_SIZE }).then((page) => ({
+    listFiles(id, { limit: FILE_PAGE_SIZE }).then((page) => ({
       files: page.files.map((file) => pickFields(fileListRowSchema, file)),
       nextCursor: page.nextCursor,
     })),
-    sourceLanguages(getDb(), id),
-    listJobs(getDb(), actor, { sourceId: id, limit: 20 }).then((page) => page.jobs),
-    listWebhookEvents(getDb(), id, 20),
+    sourceLanguages(id),
+    listJobs(actor, { sourceId: id, limit: 20 }).then((page) => page.jobs),
+    listWebhookEvents(id, 20),
   ]);
   return { source, files, languages, jobs, events };
 }
 
 /** A file's page: its text highlighted by line, its chunks' line ranges, and its page at the provider. */
 export async function filePageData(actor: Actor, sourceId: string, path: string) {
-  const source = await orNotFound(getSourceOrThrow(getDb(), actor, sourceId));
-  const { file, content, chunks } = await orNotFound(getFileContent(getDb(), sourceId, path));
-  const [[identity], highlighted] = await Promise.all([
-    getDb()
-      .select({ providerId: files.providerId })
-      .from(files)
-      .where(and(eq(files.sourceId, sourceId), eq(files.path, path))),
+  const source = await orNotFound(getSourceOrThrow(actor, sourceId));
+  const { file, content, chunks } = await orNotFound(getFileContent(sourceId, path));
+  const [providerId, highlighted] = await Promise.all([
+    fileProviderId(sourceId, path),
     highlightLines(content, file.language),
   ]);
   return {
@@ -201,26 +195,23 @@ export async function filePageData(actor: Actor, sourceId: string, path: string)
     file,
     ...highlighted,
     chunks: chunks.map((c) => ({ ordinal: c.ordinal, startLine: c.startLine, endLine: c.endLine })),
-    providerUrl: providerFileUrl(source, { path: file.path, providerId: identity?.providerId ?? null }),
+    providerUrl: providerFileUrl(source, { path: file.path, providerId }),
   };
 }
 
 export async function jobPageData(actor: Actor, id: string) {
-  const job = await orNotFound(getJobOrThrow(getDb(), actor, id));
-  const [source, failures] = await Promise.all([
-    getSourceOrThrow(getDb(), actor, job.sourceId),
-    listJobFailures(getDb(), id),
-  ]);
+  const job = await orNotFound(getJobOrThrow(actor, id));
+  const [source, failures] = await Promise.all([getSourceOrThrow(actor, job.sourceId), listJobFailures(id)]);
   return { job: toJobDto(job), source: { id: source.id, name: source.name, type: source.type }, failures };
 }
 
 export async function activityData(actor: Actor) {
-  return activitySummary(getDb(), actor);
+  return activitySummary(actor);
 }
 
 /** What the connect page offers: the folders local sources may read, and the accounts to use. */
 export async function connectData(actor: Actor) {
-  const credentials = await listCredentials(getDb(), actor);
+  const credentials = await listCredentials(actor);
   const providers = OAUTH_PROVIDERS.map((id) => ({
     id,
     label: providerLabel(id),
@@ -231,10 +222,7 @@ export async function connectData(actor: Actor) {
 
 /** What the settings page shows: the user's API tokens, the accounts they may use, the providers they can connect. */
 export async function settingsData(actor: Actor & { userId: string }) {
-  const [tokens, credentials] = await Promise.all([
-    listApiTokens(getDb(), actor.userId),
-    listCredentials(getDb(), actor),
-  ]);
+  const [tokens, credentials] = await Promise.all([listApiTokens(actor.userId), listCredentials(actor)]);
   const providers = OAUTH_PROVIDERS.map((id) => ({
     id,
     label: providerLabel(id),

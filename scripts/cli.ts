@@ -73,14 +73,14 @@ async function main(): Promise<void> {
         if (!user) fail(`No user with email ${email}. Create one with: npm run cli -- users create ${email}`);
         userId = user.id;
       }
-      const token = await createApiToken(db, name, userId);
+      const token = await createApiToken(name, userId);
       console.log(
         `Created API token "${name}"${email ? ` for ${email}` : " (operator: sees every source)"}. It is shown only now:`,
       );
       console.log(token);
     } else if (group === "tokens" && action === "revoke") {
       const name = args[2] ?? fail(`tokens revoke needs a name.\n\n${USAGE}`);
-      const count = await revokeApiToken(db, name);
+      const count = await revokeApiToken(name);
       if (count === 0) fail(`No live token named "${name}".`);
       console.log(`Revoked ${count} token(s) named "${name}".`);
     } else if (group === "credentials" && action === "reencrypt") {

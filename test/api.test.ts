@@ -184,7 +184,7 @@ describe("API", () => {
       /invalid or has been revoked/,
     );
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { token })).status, 200);
-    await revokeApiToken(db(), "test");
+    await revokeApiToken("test");
     assertProblem(await call(sourcesRoute.GET, "GET", "/api/sources", { token }), 401, /revoked/);
   });
 

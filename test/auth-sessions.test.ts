@@ -7,7 +7,7 @@ import * as sourcesRoute from "@/app/api/sources/route";
 import { revokeSession } from "@/lib/auth/revoked-sessions";
 import { authSecrets } from "@/lib/auth/secret";
 import { encodeSessionCookie, sessionCookieName, sessionMaxAge } from "@/lib/auth/session";
-import { call, closeAll, db, resetDb, signedInUser } from "./helpers";
+import { call, closeAll, resetDb, signedInUser } from "./helpers";
 
 const ORIGIN = "http://localhost";
 
@@ -81,7 +81,7 @@ describe("sessions: one id per sign-in, revoked by it, ended SESSION_MAX_AGE aft
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: copy.cookie })).status, 200);
 
     // The owner signs out with the original cookie.
-    await revokeSession(db(), await claimsOf(user.cookie), sessionMaxAge());
+    await revokeSession(await claimsOf(user.cookie), sessionMaxAge());
 
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: copy.cookie })).status, 401);
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: user.cookie })).status, 401);

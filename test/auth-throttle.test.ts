@@ -59,7 +59,7 @@ describe("sign-in throttling: a growing delay per account and per real client ad
   test("failures add a growing delay capped at 30 s, never a lockout: the right password gets in after the wait", async () => {
     await signedInUser("victim@example.com");
     const attempt = (password: string, address: string) =>
-      signInWithPassword(db(), { email: "victim@example.com", password, address });
+      signInWithPassword({ email: "victim@example.com", password, address });
 
     let lastWait = 0;
     for (let i = 0; i < 40; i++) {
@@ -97,7 +97,7 @@ describe("sign-in throttling: a growing delay per account and per real client ad
     await signedInUser("race@example.com");
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        signInWithPassword(db(), { email: "race@example.com", password: `guess ${i}`, address: `192.0.2.${i}` }),
+        signInWithPassword({ email: "race@example.com", password: `guess ${i}`, address: `192.0.2.${i}` }),
       ),
     );
     const tried = results.filter((r) => !r.ok && r.reason === "invalid").length;
@@ -107,7 +107,7 @@ describe("sign-in throttling: a growing delay per account and per real client ad
     await db().execute(
       sql`update sign_in_throttles set last_attempt_at = now() - interval '2 days' where key = 'ip:old'`,
     );
-    await signInWithPassword(db(), { email: "race@example.com", password: "x", address: "192.0.2.200" });
+    await signInWithPassword({ email: "race@example.com", password: "x", address: "192.0.2.200" });
     assert.equal((await db().select().from(signInThrottles).where(eq(signInThrottles.key, "ip:old"))).length, 0);
   });
 });

@@ -4,9 +4,7 @@ import { globSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { drizzle } from "drizzle-orm/node-postgres";
 import { eq } from "drizzle-orm";
-import pg from "pg";
 import { z } from "zod";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as credentialsRoute from "@/app/api/credentials/route";
@@ -22,7 +20,7 @@ import { signInWithPassword } from "@/lib/auth/sign-in";
 import { ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS, MAX_DELAY_SECONDS } from "@/lib/auth/throttle";
 import { createSourceBody } from "@/lib/sources/schemas";
 import { users } from "@/lib/db/schema";
-import * as schema from "@/lib/db/schema";
+import { closeDb } from "@/lib/db/client";
 import { call, closeAll, db, operatorToken, resetDb, signedInUser, tempDir, writeTree } from "./helpers";
 
 const run = promisify(execFile);
@@ -71,7 +69,7 @@ describe("sign-in and the API's authorization", () => {
     const b = await signedInUser("b@example.com");
     const admin = await signedInUser("admin@example.com", "admin");
     const revoked = await signedInUser("gone@example.com");
-    await revokeApiToken(db(), "gone@example.com token");
+    await revokeApiToken("gone@example.com token");
 
     const created = await call(sourcesRoute.POST, "POST", "/api/sources", {
       token: b.token,
@@ -197,7 +195,7 @@ describe("sign-in and the API's authorization", () => {
     });
     assert.ok(typeof claims?.sid === "string", "sessions carry a session id");
     const second = await encodeSessionCookie({ id: user.id, email: user.email });
-    await revokeSession(db(), claims!, sessionMaxAge());
+    await revokeSession(claims!, sessionMaxAge());
     assert.equal((await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: user.cookie })).status, 401);
     assert.equal(
       (await call(sourcesRoute.GET, "GET", "/api/sources", { cookie: second })).status,
@@ -217,69 +215,64 @@ describe("sign-in and the API's authorization", () => {
     assert.equal(await verifyPassword("x", "scrypt$legacy"), false);
 
     await signedInUser("p@example.com");
-    const ok = await signInWithPassword(db(), {
+    const ok = await signInWithPassword({
       email: "P@Example.com",
       password: "a long test password",
       address: "10.0.0.1",
     });
     assert.equal(ok.ok && ok.user.email, "p@example.com");
-    assert.deepEqual(
-      await signInWithPassword(db(), { email: "p@example.com", password: "nope", address: "10.0.0.1" }),
-      { ok: false, reason: "invalid" },
-    );
-    assert.deepEqual(
-      await signInWithPassword(db(), { email: "nobody@example.com", password: "nope", address: "10.0.0.1" }),
-      { ok: false, reason: "invalid" },
-    );
+    assert.deepEqual(await signInWithPassword({ email: "p@example.com", password: "nope", address: "10.0.0.1" }), {
+      ok: false,
+      reason: "invalid",
+    });
+    assert.deepEqual(await signInWithPassword({ email: "nobody@example.com", password: "nope", address: "10.0.0.1" }), {
+      ok: false,
+      reason: "invalid",
+    });
   });
 
   test("failed sign-ins are limited per account and per address, in PostgreSQL (another process sees the same count)", async () => {
     await signedInUser("victim@example.com");
     for (let i = 0; i < ACCOUNT_ATTEMPTS; i++) {
-      const r = await signInWithPassword(db(), {
+      const r = await signInWithPassword({
         email: "victim@example.com",
         password: `guess ${i}`,
         address: `192.0.2.${i}`,
       });
       assert.equal(r.ok === false && r.reason, "invalid");
     }
-    // A second connection pool stands in for another web process.
-    const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
-    try {
-      const other = drizzle(pool, { schema });
-      const limited = await signInWithPassword(other, {
-        email: "victim@example.com",
-        password: "a long test password",
-        address: "198.51.100.1",
-      });
-      assert.equal(limited.ok, false);
-      assert.equal(
-        !limited.ok && limited.reason,
-        "rate_limited",
-        "even the right password waits for the delay once the free attempts are spent",
-      );
-      assert.ok(
-        !limited.ok &&
-          limited.reason === "rate_limited" &&
-          limited.retryAfterSeconds > 0 &&
-          limited.retryAfterSeconds <= MAX_DELAY_SECONDS,
-      );
-    } finally {
-      await pool.end();
-    }
+    // A new connection pool stands in for another web process: the singleton's, closed and opened again.
+    await closeDb();
+    const limited = await signInWithPassword({
+      email: "victim@example.com",
+      password: "a long test password",
+      address: "198.51.100.1",
+    });
+    assert.equal(limited.ok, false);
+    assert.equal(
+      !limited.ok && limited.reason,
+      "rate_limited",
+      "even the right password waits for the delay once the free attempts are spent",
+    );
+    assert.ok(
+      !limited.ok &&
+        limited.reason === "rate_limited" &&
+        limited.retryAfterSeconds > 0 &&
+        limited.retryAfterSeconds <= MAX_DELAY_SECONDS,
+    );
 
     // Per address: many accounts from one address.
     await signedInUser("other@example.com");
     for (let i = 0; i < ADDRESS_ATTEMPTS; i++) {
-      await signInWithPassword(db(), { email: `spray${i}@example.com`, password: "x", address: "203.0.113.9" });
+      await signInWithPassword({ email: `spray${i}@example.com`, password: "x", address: "203.0.113.9" });
     }
-    const sprayed = await signInWithPassword(db(), {
+    const sprayed = await signInWithPassword({
       email: "other@example.com",
       password: "a long test password",
       address: "203.0.113.9",
     });
     assert.equal(!sprayed.ok && sprayed.reason, "rate_limited");
-    const elsewhere = await signInWithPassword(db(), {
+    const elsewhere = await signInWithPassword({
       email: "other@example.com",
       password: "a long test password",
       address: "203.0.113.10",

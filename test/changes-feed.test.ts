@@ -176,7 +176,7 @@ describe("changes feed", () => {
     assert.equal((await feed(alice.token, {}, bobSource)).status, 404);
     assert.deepEqual(await seenBy(alice.token, aliceSource), ["upsert alice.md"]);
 
-    await deleteSource(db(), { userId: alice.id, role: "member", via: "token" }, aliceSource);
+    await deleteSource({ userId: alice.id, role: "member", via: "token" }, aliceSource);
     assert.deepEqual(await seenBy(alice.token), ["upsert alice.md", "delete alice.md"]);
     assert.deepEqual(await seenBy(alice.token, aliceSource), ["upsert alice.md", "delete alice.md"]);
     assert.deepEqual(await seenBy(bob.token), ["upsert bob.md"]);

@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
 import { bumpFence } from "@/lib/changes/fence";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { changes, sources, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { cancelJob } from "@/lib/jobs/jobs";
 import { createPipeline, PipelineRejectedError, pipelineStagesFromEnv, type Pipeline } from "@/lib/pipeline/deliver";
@@ -16,7 +16,7 @@ import { FileProcessor } from "@/lib/sync/file-processor";
 import { createFileFilter } from "@/lib/sync/filters";
 import { handleSyncSource } from "@/lib/sync/handle-sync-source";
 import { syncQueue } from "@/lib/queue/sync-queue";
-import { StaleAttemptError } from "@/lib/sync/progress";
+import { StaleAttemptError } from "@/lib/changes/attempt-errors";
 import { startPipelineFake } from "./fakes/pipeline-server";
 import { closeAll, db, indexed, resetDb, tempDir, waitFor } from "./helpers";
 
@@ -169,7 +169,7 @@ describe("delivery fencing and the outbox", () => {
     const firstJob = await queueSync(sourceId);
     const staleRun = handleSyncSource(sourceId, attempt, syncQueue, stale.pipeline);
     await held;
-    await cancelJob(db(), operator, firstJob);
+    await cancelJob(operator, firstJob);
 
     write(folder, { "a.md": "new a\n", "b.md": "new b\n", "c.md": "new c\n" });
     const nextJob = await queueSync(sourceId);
@@ -193,7 +193,7 @@ describe("delivery fencing and the outbox", () => {
     const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
     const jobId = await queueSync(sourceId);
     await db().update(syncJobs).set({ status: "running" }).where(eq(syncJobs.id, jobId));
-    await bumpFence(db(), sourceId);
+    await bumpFence(sourceId);
     write(folder, { "a.md": "changed\n", "b.md": "b\n" });
     const processor = new FileProcessor({
       jobId,
@@ -264,7 +264,7 @@ describe("delivery fencing and the outbox", () => {
     process.env.PIPELINE_NORMALIZE_URL = fake.env.PIPELINE_NORMALIZE_URL;
     process.env.PIPELINE_GRAPH_URL = fake.env.PIPELINE_GRAPH_URL;
     try {
-      await deleteSource(db(), operator, sourceId);
+      await deleteSource(operator, sourceId);
       running.release();
       await run;
       await sendToPipelineJob.handle({ sourceId }, {} as never);

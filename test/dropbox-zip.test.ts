@@ -7,7 +7,9 @@ import { countEntry, planZips, type FolderStats } from "@/lib/connectors/dropbox
 import type { RemoteFile } from "@/lib/connectors/types";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { startDropboxFake, type DropboxFake } from "./fakes/dropbox-server";
-import { call, closeAll, indexed, operatorToken, resetDb, waitForJob } from "./helpers";
+import { eq } from "drizzle-orm";
+import { syncJobFailures, syncJobs } from "@/lib/db/schema";
+import { call, closeAll, db, indexed, operatorToken, resetDb, waitForJob } from "./helpers";
 
 let fake: DropboxFake | null = null;
 let worker: RunningWorker;
@@ -141,6 +143,27 @@ describe("Dropbox syncs from zips", () => {
     await assertExact(sourceId, folder(30));
     assert.equal(dbx.count("files/download_zip"), 1);
     assert.equal(dbx.count("files/download"), 1);
+  });
+
+  test("a first sync records a file Dropbox refuses to download (restricted content, after a bad zip entry) as failed, not silently left out", async () => {
+    const dbx = await startFake(30);
+    const refused = `/Big/${pathOf(7)}`;
+    dbx.corruptInZips(refused);
+    dbx.restrictDownloads(refused);
+    const sourceId = await connect();
+    const job = (await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId))).find(
+      (j) => j.type !== "verify",
+    );
+    assert.equal(job!.filesFailed, 1, "the refused file is counted as failed");
+    const failures = await db().select().from(syncJobFailures).where(eq(syncJobFailures.jobId, job!.id));
+    assert.deepEqual(
+      failures.map((f) => f.path),
+      [pathOf(7)],
+    );
+    assert.match(failures[0]!.error, /restricted_content/);
+    const expected = folder(30);
+    expected.delete(pathOf(7));
+    await assertExact(sourceId, expected);
   });
 
   for (const cleanEnd of [false, true]) {

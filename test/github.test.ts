@@ -476,7 +476,17 @@ describe("GitHub sources", () => {
     await pollDueSources();
     const conditional = fake.requests.slice(from);
     assert.equal(conditional.length, 1);
-    assert.ok(conditional[0]!.headers["if-none-match"], "the poll is a conditional request");
+    // The validator lives on the source, not in a worker's memory: any worker's poll is conditional.
+    const [stored] = await db()
+      .select({ validator: sources.headValidator, cursor: sources.cursor })
+      .from(sources)
+      .where(eq(sources.id, sourceId));
+    assert.deepEqual(stored!.validator, { etag: `"${stored!.cursor}"`, head: stored!.cursor });
+    assert.equal(
+      conditional[0]!.headers["if-none-match"],
+      stored!.validator!.etag,
+      "the poll is a conditional request",
+    );
 
     process.env.APP_URL = "https://connector.example.test";
     const hooked = await connect();
@@ -687,6 +697,33 @@ describe("GitHub sources", () => {
       delete process.env.POLL_MIN_INTERVAL;
       delete process.env.POLL_MAX_INTERVAL;
     }
+  });
+
+  test("the poll schedule forgets a budget no source spent for a day (a deleted credential's), unless it is still backing off", async () => {
+    delete process.env.APP_URL;
+    const { sourceId } = await connect();
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600_000);
+    await db()
+      .insert(pollBudgets)
+      .values([
+        { key: "credential:deleted", tokens: 1, refilledAt: twoDaysAgo, backoffUntil: null, strikes: 0 },
+        {
+          key: "credential:backing-off",
+          tokens: 0,
+          refilledAt: twoDaysAgo,
+          backoffUntil: new Date(Date.now() + 3600_000),
+          strikes: 3,
+        },
+      ]);
+    await db().update(sources).set({ nextPollAt: null }).where(eq(sources.id, sourceId));
+    await pollSources();
+    const keys = (await db().select({ key: pollBudgets.key }).from(pollBudgets)).map((b) => b.key).sort();
+    assert.ok(!keys.includes("credential:deleted"), keys.join());
+    assert.ok(keys.includes("credential:backing-off"), keys.join());
+    assert.ok(
+      keys.some((k) => !k.startsWith("credential:")),
+      `the polled source's own budget stays: ${keys.join()}`,
+    );
   });
 
   test("an empty repository (GitHub answers 409) is an empty index: the sync completes with 0 files, the first push fills it", async () => {

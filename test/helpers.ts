@@ -105,12 +105,12 @@ export async function signedInUser(email: string, role: "admin" | "member" = "me
     .insert(users)
     .values({ email, role, passwordHash: await hashPassword("a long test password") })
     .returning();
-  const token = await createApiToken(getDb(), `${email} token`, user!.id);
+  const token = await createApiToken(`${email} token`, user!.id);
   return { id: user!.id, email, token, cookie: await encodeSessionCookie(user!) };
 }
 
 export async function operatorToken(): Promise<string> {
-  return createApiToken(getDb(), "test", null);
+  return createApiToken("test", null);
 }
 
 type CallOptions = {

@@ -514,8 +514,8 @@ describe("OAuth connections, refresh and secrecy", () => {
     answered.push(
       JSON.stringify((await callRoute(sourcesRoute.GET, "GET", "/api/sources", { token: user.token })).json),
     );
-    answered.push(JSON.stringify(await listCredentials(db(), { userId: user.id, role: "member", via: "session" })));
-    answered.push(JSON.stringify(await listApiTokens(db(), user.id)));
+    answered.push(JSON.stringify(await listCredentials({ userId: user.id, role: "member", via: "session" })));
+    answered.push(JSON.stringify(await listApiTokens(user.id)));
 
     const dump = await databaseDump();
     assert.ok(dump.includes("public.credentials"), "the dump holds the credentials table");

@@ -136,4 +136,23 @@ describe("redelivery", () => {
     const [source] = await db().select().from(sources).where(eq(sources.id, id));
     assert.equal(source!.status, "synced", "a redelivery leaves the source's status alone");
   });
+
+  test("a redelivery that fails queues no verify: it sends stored copies and leaves the index as it was", async () => {
+    const id = await localSource({ "a.ts": "alpha", "b.ts": "beta" });
+    await db().insert(syncJobs).values({ sourceId: id, type: "full", trigger: "manual" });
+    await drain(id);
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${id}/sync`, {
+      token,
+      params: { id },
+      body: { type: "redeliver" },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.json));
+    fake.failNext(1_000); // the pipeline refuses every attempt
+    await drain(id);
+    const done = await job(res.json.jobId as string);
+    assert.ok(done.status === "failed" || done.filesFailed > 0, `${done.status} ${done.filesFailed}`);
+    fake.failNext(0);
+    const verifies = await db().select().from(syncJobs).where(eq(syncJobs.type, "verify"));
+    assert.deepEqual(verifies, [], "no verify after a redelivery");
+  });
 });

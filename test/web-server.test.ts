@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
-import { sealWebhookSecret } from "@/lib/connectors/provider-token";
+import { sealWebhookSecret } from "@/lib/oauth/provider-token";
 import { syncJobs, webhookEvents } from "@/lib/db/schema";
 import { freePort } from "./fakes/free-port";
 import { exited, killOnExit } from "./fakes/worker-process";

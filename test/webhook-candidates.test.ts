@@ -3,7 +3,7 @@ import { createHmac, randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import * as githubWebhook from "@/app/api/webhooks/github/route";
-import { sealWebhookSecret } from "@/lib/connectors/provider-token";
+import { sealWebhookSecret } from "@/lib/oauth/provider-token";
 import { sources } from "@/lib/db/schema";
 import { candidateCacheListening } from "@/lib/webhooks/webhook-candidates";
 import { closeAll, db, resetDb, waitFor } from "./helpers";

@@ -4,7 +4,7 @@ import { after, afterEach, before, beforeEach, describe, test } from "node:test"
 import { eq } from "drizzle-orm";
 import * as driveWebhook from "@/app/api/webhooks/gdrive/route";
 import * as githubWebhook from "@/app/api/webhooks/github/route";
-import { sealWebhookSecret } from "@/lib/connectors/provider-token";
+import { sealWebhookSecret } from "@/lib/oauth/provider-token";
 import { sources, webhookEvents } from "@/lib/db/schema";
 import { logger } from "@/lib/log";
 import { closeAll, db, resetDb } from "./helpers";

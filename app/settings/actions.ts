@@ -4,7 +4,6 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { createApiToken, revokeApiTokenById } from "@/lib/auth/api-tokens";
 import { actorOf, requireUser } from "@/lib/auth/current-user";
-import { getDb } from "@/lib/db/client";
 import { createTokenCredential, deleteCredential } from "@/lib/oauth/credentials";
 import { createCredentialBody } from "@/lib/oauth/schemas";
 import { AppError } from "@/lib/api/errors";
@@ -20,7 +19,7 @@ export async function createTokenAction(_prev: CreateTokenState, formData: FormD
   const user = await requireUser();
   const name = tokenName.safeParse(formData.get("name"));
   if (!name.success) return { error: name.error.issues[0]!.message };
-  const token = await createApiToken(getDb(), name.data, user.id);
+  const token = await createApiToken(name.data, user.id);
   revalidatePath("/settings");
   return { token, name: name.data };
 }
@@ -28,7 +27,7 @@ export async function createTokenAction(_prev: CreateTokenState, formData: FormD
 export async function revokeTokenAction(formData: FormData): Promise<void> {
   const user = await requireUser();
   const id = z.uuid().safeParse(formData.get("id"));
-  if (id.success) await revokeApiTokenById(getDb(), user.id, id.data);
+  if (id.success) await revokeApiTokenById(user.id, id.data);
   revalidatePath("/settings");
 }
 
@@ -47,7 +46,7 @@ export async function addCredentialAction(_prev: AddCredentialState, formData: F
     username: optional("username"),
   });
   if (!body.success) return { error: body.error.issues.map((i) => i.message).join(" ") };
-  await createTokenCredential(getDb(), actorOf(user), body.data);
+  await createTokenCredential(actorOf(user), body.data);
   revalidatePath("/settings");
   return { ok: true };
 }
@@ -62,7 +61,7 @@ export async function deleteCredentialAction(
   const id = z.uuid().safeParse(formData.get("id"));
   if (!id.success) return { error: "Unknown credential." };
   try {
-    await deleteCredential(getDb(), actorOf(user), id.data);
+    await deleteCredential(actorOf(user), id.data);
   } catch (err) {
     if (err instanceof AppError) return { error: err.message };
     throw err;

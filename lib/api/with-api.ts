@@ -1,8 +1,8 @@
-import { getDb } from "@/lib/db/client";
 import { actorForToken, type Actor } from "@/lib/auth/api-tokens";
 import { actorForSession } from "@/lib/auth/session";
 import { logger } from "@/lib/log";
 import { AppError, problemResponse } from "./errors";
+import { readBody } from "./read-body";
 
 type RouteContext<P> = { params: Promise<P> };
 type Handler<P> = (input: { request: Request; params: P; actor: Actor }) => Promise<Response | unknown>;
@@ -37,11 +37,11 @@ export async function authenticate(request: Request): Promise<Actor> {
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new AppError("unauthorized", "The Authorization header must be `Bearer <token>`.");
-    const actor = await actorForToken(getDb(), match[1]!);
+    const actor = await actorForToken(match[1]!);
     if (!actor) throw new AppError("unauthorized", "The API token is invalid or has been revoked.");
     return actor;
   }
-  const actor = await actorForSession(getDb(), request);
+  const actor = await actorForSession(request);
   if (actor) {
     assertSameOrigin(request);
     return actor;
@@ -119,33 +119,22 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 const tooLarge = () =>
   new AppError("payload_too_large", "The request body is over 1 MB; send a smaller JSON document.");
 
-/** The body as text, counted as it arrives: past `cap` bytes the rest is not read. */
-async function readCappedText(request: Request, cap: number): Promise<string> {
-  if (Number(request.headers.get("content-length")) > cap) throw tooLarge();
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > cap) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 /** Reads a JSON body: 415 for another content type, 413 over 1 MB, 400 for malformed JSON. */
 export async function readJson(request: Request): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
     throw new AppError("unsupported_media_type", "Send the body as JSON with `Content-Type: application/json`.");
   }
-  const text = await readCappedText(request, MAX_JSON_BODY_BYTES);
+  const text = (
+    await readBody(request, {
+      maxBytes: MAX_JSON_BODY_BYTES,
+      refuse: (reason) =>
+        // Read without a budget or a time limit: too large or a malformed length are the only refusals.
+        reason === "too_large"
+          ? tooLarge()
+          : new AppError("bad_request", "The Content-Length header is not a number of bytes."),
+    })
+  ).toString("utf8");
   if (text.trim() === "") throw new AppError("invalid_json", "The request body is empty; send a JSON object.");
   try {
     return JSON.parse(text);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, isNull } from "drizzle-orm";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { apiTokens, users } from "@/lib/db/schema";
 
 export const TOKEN_PREFIX = "dc_";
@@ -10,15 +10,17 @@ export function hashToken(token: string): string {
 }
 
 /** Creates a token and returns it; only its hash is stored, so this is the one time it is seen. */
-export async function createApiToken(db: DbOrTx, name: string, userId: string | null): Promise<string> {
+export async function createApiToken(name: string, userId: string | null): Promise<string> {
   const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-  await db.insert(apiTokens).values({ name, userId, tokenHash: hashToken(token) });
+  await getDb()
+    .insert(apiTokens)
+    .values({ name, userId, tokenHash: hashToken(token) });
   return token;
 }
 
 /** Revokes every live token with this name; returns how many. */
-export async function revokeApiToken(db: DbOrTx, name: string): Promise<number> {
-  const revoked = await db
+export async function revokeApiToken(name: string): Promise<number> {
+  const revoked = await getDb()
     .update(apiTokens)
     .set({ revokedAt: new Date() })
     .where(and(eq(apiTokens.name, name), isNull(apiTokens.revokedAt)))
@@ -29,7 +31,8 @@ export async function revokeApiToken(db: DbOrTx, name: string): Promise<number> 
 export type Actor = { userId: string | null; role: "admin" | "member"; via: "token" | "session" };
 
 /** The actor behind a live token, or null. A token made without a user acts as an operator (admin). */
-export async function actorForToken(db: DbOrTx, token: string): Promise<Actor | null> {
+export async function actorForToken(token: string): Promise<Actor | null> {
+  const db = getDb();
   const [row] = await db
     .select({ id: apiTokens.id, userId: apiTokens.userId, role: users.role })
     .from(apiTokens)
@@ -49,8 +52,8 @@ export type ApiTokenDto = {
 };
 
 /** A user's tokens for the settings page: names and dates, never a hash. */
-export async function listApiTokens(db: DbOrTx, userId: string): Promise<ApiTokenDto[]> {
-  const rows = await db
+export async function listApiTokens(userId: string): Promise<ApiTokenDto[]> {
+  const rows = await getDb()
     .select({
       id: apiTokens.id,
       name: apiTokens.name,
@@ -71,8 +74,8 @@ export async function listApiTokens(db: DbOrTx, userId: string): Promise<ApiToke
 }
 
 /** Revokes one of the user's own tokens; false when there is no such live token. */
-export async function revokeApiTokenById(db: DbOrTx, userId: string, id: string): Promise<boolean> {
-  const revoked = await db
+export async function revokeApiTokenById(userId: string, id: string): Promise<boolean> {
+  const revoked = await getDb()
     .update(apiTokens)
     .set({ revokedAt: new Date() })
     .where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))

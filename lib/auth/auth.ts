@@ -3,7 +3,6 @@ import Credentials from "next-auth/providers/credentials";
 import GitHub from "next-auth/providers/github";
 import GitLab from "next-auth/providers/gitlab";
 import Google from "next-auth/providers/google";
-import { getDb } from "@/lib/db/client";
 import { githubApiUrl, providerWebUrl } from "@/lib/oauth/providers";
 import { configuredSignInProviders, userForOAuthSignIn } from "./oauth-sign-in";
 import { authSecrets } from "./secret";
@@ -102,7 +101,7 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
         const email = typeof credentials?.email === "string" ? credentials.email : "";
         const password = typeof credentials?.password === "string" ? credentials.password : "";
         if (!email || !password) throw new InvalidSignIn();
-        const result = await signInWithPassword(getDb(), { email, password, address: clientAddress(request.headers) });
+        const result = await signInWithPassword({ email, password, address: clientAddress(request.headers) });
         if (result.ok) return { id: result.user.id, email: result.user.email, name: result.user.name };
         throw result.reason === "rate_limited" ? new RateLimitedSignIn() : new InvalidSignIn();
       },
@@ -112,19 +111,19 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
   callbacks: {
     async signIn({ account, profile }) {
       if (!account || account.provider === "credentials") return true;
-      return (await userForOAuthSignIn(getDb(), account.provider, profile as Record<string, unknown>)) !== null;
+      return (await userForOAuthSignIn(account.provider, profile as Record<string, unknown>)) !== null;
     },
     async jwt({ token, user, account, profile }) {
       // The session always carries our user id, whichever way the user signed in.
       if (account && account.provider !== "credentials") {
-        const signedIn = await userForOAuthSignIn(getDb(), account.provider, profile as Record<string, unknown>);
+        const signedIn = await userForOAuthSignIn(account.provider, profile as Record<string, unknown>);
         token.sub = signedIn?.id;
         token.email = signedIn?.email;
       }
       // `user` is only given at sign-in: the session id and start every later refresh carries.
       if (user) Object.assign(token, newSessionClaims());
       // null ends the session: next-auth clears the cookie instead of re-issuing it.
-      return (await isSessionLive(getDb(), token)) ? token : null;
+      return (await isSessionLive(token)) ? token : null;
     },
     session({ session, token }) {
       if (token.sub) session.user.id = token.sub;

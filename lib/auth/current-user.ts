@@ -40,5 +40,5 @@ export function actorOf(user: CurrentUser): Actor {
 /** Sign-out on the server: every token of the current session is refused from now on, even if copied. */
 export async function revokeCurrentSession(): Promise<void> {
   const session = (await auth()) as SessionClaims | null;
-  if (session) await revokeSession(getDb(), session, sessionMaxAge());
+  if (session) await revokeSession(session, sessionMaxAge());
 }

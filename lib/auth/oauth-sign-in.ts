@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { users } from "@/lib/db/schema";
 
 export const SIGN_IN_PROVIDERS = ["github", "gitlab", "google"] as const;
@@ -35,13 +35,12 @@ export function verifiedEmail(provider: string, profile: Record<string, unknown>
  * has verified. Anyone else is refused.
  */
 export async function userForOAuthSignIn(
-  db: DbOrTx,
   provider: string,
   profile: Record<string, unknown> | undefined,
 ): Promise<{ id: string; email: string } | null> {
   const email = verifiedEmail(provider, profile);
   if (!email) return null;
-  const [user] = await db
+  const [user] = await getDb()
     .select({ id: users.id, email: users.email })
     .from(users)
     .where(eq(sql`lower(${users.email})`, email));

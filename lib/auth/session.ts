@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { decode, encode } from "next-auth/jwt";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { users } from "@/lib/db/schema";
 import type { Actor } from "./api-tokens";
 import { readCookie } from "./read-cookie";
@@ -32,25 +32,25 @@ export function newSessionClaims(): { sid: string; signedInAt: number } {
  * Whether a token's session is still live: it names a session (`sid`), began less than
  * SESSION_MAX_AGE ago (refreshing a token never extends this), and was not signed out.
  */
-export async function isSessionLive(db: DbOrTx, claims: SessionClaims): Promise<boolean> {
+export async function isSessionLive(claims: SessionClaims): Promise<boolean> {
   if (typeof claims.sid !== "string" || !claims.sid || typeof claims.signedInAt !== "number") return false;
   if (claims.signedInAt + sessionMaxAge() <= Date.now() / 1000) return false;
-  return !(await isSessionRevoked(db, claims.sid));
+  return !(await isSessionRevoked(claims.sid));
 }
 
 /**
  * The user behind the request's session cookie, or null (no cookie, expired, tampered, or the
  * user is gone, or the session was signed out). The role is read from the database, so a changed role applies at once.
  */
-export async function actorForSession(db: DbOrTx, request: Request): Promise<Actor | null> {
+export async function actorForSession(request: Request): Promise<Actor | null> {
   const name = sessionCookieName();
   const token = readCookie(request, name);
   if (!token) return null;
   const payload = await decode({ token, secret: authSecrets(), salt: name }).catch(() => null);
   const userId = typeof payload?.sub === "string" ? payload.sub : null;
   if (!userId || !/^[0-9a-f-]{36}$/i.test(userId)) return null;
-  if (!(await isSessionLive(db, payload!))) return null;
-  const [user] = await db.select({ id: users.id, role: users.role }).from(users).where(eq(users.id, userId));
+  if (!(await isSessionLive(payload!))) return null;
+  const [user] = await getDb().select({ id: users.id, role: users.role }).from(users).where(eq(users.id, userId));
   if (!user) return null;
   return { userId: user.id, role: user.role === "admin" ? "admin" : "member", via: "session" };
 }

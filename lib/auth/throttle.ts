@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { signInThrottles } from "@/lib/db/schema";
 
 /** A key's attempts are forgotten this long after its last one (rows older than this are pruned). */
@@ -19,7 +19,8 @@ export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSe
  * not counted, so waiting and retrying is enough. The check and the count are one atomic
  * upsert, so parallel attempts cannot all slip past the delay.
  */
-export async function takeAttempt(db: DbOrTx, key: string, free: number): Promise<ThrottleVerdict> {
+export async function takeAttempt(key: string, free: number): Promise<ThrottleVerdict> {
+  const db = getDb();
   const t = signInThrottles;
   const expired = sql`${t.lastAttemptAt} < now() - make_interval(secs => ${THROTTLE_WINDOW_SECONDS})`;
   const delay = (attempts: unknown) =>
@@ -45,7 +46,8 @@ export async function takeAttempt(db: DbOrTx, key: string, free: number): Promis
 }
 
 /** A successful sign-in clears the account's attempts and gives back the address's attempt. */
-export async function recordSuccess(db: DbOrTx, accountKey: string, addressKey: string): Promise<void> {
+export async function recordSuccess(accountKey: string, addressKey: string): Promise<void> {
+  const db = getDb();
   await db.delete(signInThrottles).where(eq(signInThrottles.key, accountKey));
   await db
     .update(signInThrottles)

@@ -1,13 +1,13 @@
 import { gunzipSync } from "node:zlib";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
+import { getDb, type Db } from "@/lib/db/client";
 import { changes, fileContents, files, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import type pg from "pg";
 import type { TextChunk } from "@/lib/pipeline/chunk";
 import { PipelineRejectedError, type Pipeline, type WaitReporter } from "@/lib/pipeline/deliver";
 import { mapLimit } from "@/lib/map-limit";
-import { StaleAttemptError } from "@/lib/sync/progress";
+import { StaleAttemptError } from "./attempt-errors";
 import { byteRanges } from "./byte-ranges";
 import { assertFence, isCurrentFence } from "./fence";
 
@@ -52,11 +52,12 @@ export type Sent = { change: Pending; chunks: TextChunk[] | null; refused: strin
  * when a stage refused one (4xx). A crash before the record leaves them pending, so the next
  * attempt sends them again (the idempotency key lets downstream drop the repeat).
  */
-export async function deliverChanges(db: Db, options: DeliverOptions): Promise<void> {
+export async function deliverChanges(options: DeliverOptions): Promise<void> {
   if (options.paths?.length === 0) return;
+  const db = getDb();
   const { sourceId, fence } = options;
   const guard = async () => {
-    if (fence !== null && !(await isCurrentFence(db, sourceId, fence))) throw new StaleAttemptError();
+    if (fence !== null && !(await isCurrentFence(sourceId, fence))) throw new StaleAttemptError();
   };
   for (;;) {
     const pending = await db
@@ -93,7 +94,7 @@ export async function deliverChanges(db: Db, options: DeliverOptions): Promise<v
       send(options, change, contentBySha.get(change.sha ?? ""), guard),
     );
     const garbage = await record(options, sent);
-    await pruneContents(db, garbage);
+    await pruneContents(garbage);
     // A short page of a batch's own paths was all of them: no need to ask again.
     if (options.paths && pending.length < PAGE) return;
   }
@@ -297,9 +298,9 @@ async function writeChunks(
 }
 
 /** Removes stored contents that no indexed file and no pending change refers to any more. */
-export async function pruneContents(db: Db, shas: string[]): Promise<void> {
+export async function pruneContents(shas: string[]): Promise<void> {
   if (shas.length === 0) return;
-  await db
+  await getDb()
     .delete(fileContents)
     .where(
       and(
@@ -315,9 +316,9 @@ export async function pruneContents(db: Db, shas: string[]): Promise<void> {
  * `paths` that failed is appended anew as pending (an upsert only while the index still holds
  * that version).
  */
-export async function requeueRefused(db: Db, sourceId: string, paths: string[]): Promise<void> {
+export async function requeueRefused(sourceId: string, paths: string[]): Promise<void> {
   if (paths.length === 0) return;
-  await db.execute(sql`
+  await getDb().execute(sql`
     insert into ${changes} (source_id, owner_id, job_id, op, path, sha, size, language, generation)
     select c.source_id, c.owner_id, c.job_id, c.op, c.path, c.sha, c.size, c.language, c.generation
     from (

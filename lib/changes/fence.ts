@@ -1,11 +1,11 @@
 import { eq, sql } from "drizzle-orm";
-import type { Db, DbOrTx } from "@/lib/db/client";
+import { getDb, type Db } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
-import { StaleAttemptError } from "@/lib/sync/progress";
+import { StaleAttemptError } from "./attempt-errors";
 
 /** Starts a new fencing generation for a source: every earlier attempt becomes stale. */
-export async function bumpFence(db: DbOrTx, sourceId: string): Promise<number | null> {
-  const [row] = await db
+export async function bumpFence(sourceId: string): Promise<number | null> {
+  const [row] = await getDb()
     .update(sources)
     .set({ fence: sql`${sources.fence} + 1` })
     .where(eq(sources.id, sourceId))
@@ -29,7 +29,7 @@ export async function assertFence(tx: Db, sourceId: string, fence: number): Prom
 }
 
 /** Whether `fence` is still the source's (no lock: checked before each request downstream). */
-export async function isCurrentFence(db: DbOrTx, sourceId: string, fence: number): Promise<boolean> {
-  const [row] = await db.select({ fence: sources.fence }).from(sources).where(eq(sources.id, sourceId));
+export async function isCurrentFence(sourceId: string, fence: number): Promise<boolean> {
+  const [row] = await getDb().select({ fence: sources.fence }).from(sources).where(eq(sources.id, sourceId));
   return row !== undefined && row.fence === fence;
 }

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, lt, max, sql, type SQL } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { changes, changesPruned, sources } from "@/lib/db/schema";
 import { waitForChange } from "./changes-listener";
 import { decodeFeedCursor, encodeFeedCursor, type FeedPosition } from "./feed-cursor";
@@ -21,14 +21,14 @@ function ownerFilter(actor: Actor, column: typeof changes.ownerId | typeof chang
  * defines changes_feed_horizon): rows below it are final, so a page never skips one that
  * commits later. Asked in its own statement, before the page is read with a newer snapshot.
  */
-async function feedHorizon(db: Db): Promise<number> {
-  const result = await db.execute<{ horizon: string | number }>(sql`select changes_feed_horizon() as horizon`);
+async function feedHorizon(): Promise<number> {
+  const result = await getDb().execute<{ horizon: string | number }>(sql`select changes_feed_horizon() as horizon`);
   return Number(result.rows[0]!.horizon);
 }
 
-async function readPage(db: Db, scope: FeedScope, after: number, limit: number): Promise<ChangeDto[]> {
-  const horizon = await feedHorizon(db);
-  const rows = await db
+async function readPage(scope: FeedScope, after: number, limit: number): Promise<ChangeDto[]> {
+  const horizon = await feedHorizon();
+  const rows = await getDb()
     .select({
       seq: changes.seq,
       sourceId: changes.sourceId,
@@ -54,8 +54,8 @@ async function readPage(db: Db, scope: FeedScope, after: number, limit: number):
 }
 
 /** The highest `seq` of a pruned deletion this reader could see (0: none). */
-async function prunedMark(db: Db, scope: FeedScope): Promise<number> {
-  const [row] = await db
+async function prunedMark(scope: FeedScope): Promise<number> {
+  const [row] = await getDb()
     .select({ seq: max(changesPruned.seq) })
     .from(changesPruned)
     .where(
@@ -74,9 +74,9 @@ async function prunedMark(db: Db, scope: FeedScope): Promise<number> {
  * the page, so a prune that commits in between is never missed; a reader that started from
  * the beginning after a prune is not sent back (its cursors carry the mark it started with).
  */
-async function assertNotOvertaken(db: Db, scope: FeedScope, after: FeedPosition): Promise<void> {
+async function assertNotOvertaken(scope: FeedScope, after: FeedPosition): Promise<void> {
   if (after.seq === 0) return;
-  const mark = await prunedMark(db, scope);
+  const mark = await prunedMark(scope);
   if (mark > after.pruned && after.seq < mark) {
     throw new AppError(
       "gone",
@@ -91,7 +91,8 @@ async function assertNotOvertaken(db: Db, scope: FeedScope, after: FeedPosition)
  * A source's feed is readable while the source is (404 otherwise), and after its deletion by
  * whoever could see it: its change rows keep the source's owner.
  */
-async function assertSourceVisible(db: Db, actor: Actor, sourceId: string): Promise<void> {
+async function assertSourceVisible(actor: Actor, sourceId: string): Promise<void> {
+  const db = getDb();
   const [source] = await db.select({ userId: sources.userId }).from(sources).where(eq(sources.id, sourceId));
   if (source && (actor.role === "admin" || (actor.userId !== null && source.userId === actor.userId))) return;
   if (!source) {
@@ -110,19 +111,18 @@ async function assertSourceVisible(db: Db, actor: Actor, sourceId: string): Prom
  * `wait`, an empty page waits up to that many seconds for a change to arrive.
  */
 export async function listChanges(
-  db: Db,
   scope: FeedScope,
   query: ChangesQuery,
   signal?: AbortSignal,
 ): Promise<{ changes: ChangeDto[]; cursor: string }> {
   const after = query.after ? decodeFeedCursor(query.after) : { seq: 0, pruned: 0 };
-  if (scope.sourceId) await assertSourceVisible(db, scope.actor, scope.sourceId);
+  if (scope.sourceId) await assertSourceVisible(scope.actor, scope.sourceId);
   const deadline = Date.now() + query.wait * 1000;
   for (;;) {
     // Read before the page: the cursor answered must not claim a prune the page may not reflect.
-    const mark = await prunedMark(db, scope);
-    const page = await readPage(db, scope, after.seq, query.limit);
-    await assertNotOvertaken(db, scope, after);
+    const mark = await prunedMark(scope);
+    const page = await readPage(scope, after.seq, query.limit);
+    await assertNotOvertaken(scope, after);
     const remaining = deadline - Date.now();
     if (page.length > 0 || remaining <= 0 || signal?.aborted) {
       const seq = page.length > 0 ? page.at(-1)!.seq : after.seq;

@@ -1,9 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import type { Pipeline } from "@/lib/pipeline/deliver";
-import { SyncCancelledError } from "@/lib/sync/progress";
+import { SyncCancelledError } from "./attempt-errors";
 import { deliverChanges } from "./deliver-changes";
 import { assertFence } from "./fence";
 
@@ -40,8 +40,8 @@ async function appendRedelivery(job: SyncJob, fence: number): Promise<number> {
 }
 
 /** The job's counters as its recorded changes say (a retried attempt resumes from them). */
-async function resumeProgress(db: Db, job: SyncJob, total: number): Promise<void> {
-  await db.execute(sql`
+async function resumeProgress(job: SyncJob, total: number): Promise<void> {
+  await getDb().execute(sql`
     update ${syncJobs} set
       files_total = ${total},
       files_skipped = 0,
@@ -56,13 +56,13 @@ async function resumeProgress(db: Db, job: SyncJob, total: number): Promise<void
  * read from the stored contents (no provider is asked). Fenced like a sync attempt; progress
  * counts files as they are delivered.
  */
-export async function runRedelivery(db: Db, job: SyncJob, fence: number, pipeline: Pipeline): Promise<void> {
+export async function runRedelivery(job: SyncJob, fence: number, pipeline: Pipeline): Promise<void> {
   const total = await appendRedelivery(job, fence);
-  await resumeProgress(db, job, total);
+  await resumeProgress(job, total);
   const setDetail = async (detail: string | null) => {
-    await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
+    await getDb().update(syncJobs).set({ detail }).where(eq(syncJobs.id, job.id));
   };
-  await deliverChanges(db, {
+  await deliverChanges({
     sourceId: job.sourceId,
     fence,
     jobId: job.id,

@@ -116,6 +116,8 @@ export interface Connector {
    * before ids were stored), for the engine to store; null when none.
    */
   movedConfig?(): Record<string, unknown> | null;
+  /** The validator of this run's head lookup, for the poller to store; null when it gave none. */
+  headValidator?(): HeadValidator | null;
   setupWebhook?(callbackUrl: string): Promise<WebhookRegistration>;
   removeWebhook?(webhookId: string): Promise<void>;
   validateWebhook?(request: WebhookRequest): boolean;
@@ -129,6 +131,7 @@ export type StoredSource = {
   config: Record<string, unknown>;
   tokenSecret: string | null;
   webhookSecret: string | null;
+  headValidator?: HeadValidator | null;
 };
 
 export type ConnectorContext = {
@@ -148,7 +151,12 @@ export type ConnectorContext = {
    * index reflects); currentCursor() then answers it.
    */
   at?: string | null;
+  /** The validator of the source's last head lookup, for a conditional one (see Connector.headValidator). */
+  headValidator?: HeadValidator | null;
 };
+
+/** A provider's validator of a branch head (GitHub's ETag) with the head it stands for. */
+export type HeadValidator = { etag: string; head: string };
 
 /** What validateConnection learned about the account (stored on the source). */
 export type ConnectionInfo = { accountId?: string | null };

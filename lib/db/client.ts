@@ -1,4 +1,15 @@
+/**
+ * The one way to get the database. A function that stands alone takes no database parameter:
+ * it uses this process's singleton, `getDb()`. A function takes `db: DbOrTx` (`tx` when it is
+ * always a transaction) only when a caller passes a transaction that it must join.
+ * Transactions are opened by `withTransaction` (./transaction.ts), and nothing outside lib/db
+ * takes a pool client itself. A hand-written statement is drizzle's `sql` template run by
+ * `getDb().execute`, or by `queryRows` when its rows need the driver's own parsing;
+ * `getPool().query` is for what drizzle cannot express.
+ */
+import type { SQL } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import * as schema from "./schema";
 import { errorField, logger } from "@/lib/log";
@@ -55,6 +66,18 @@ export function getDb(): Db {
 
 export function getPool(): pg.Pool {
   return handle().pool;
+}
+
+const dialect = new PgDialect();
+
+/**
+ * Runs a drizzle `sql` statement on the pool and returns its rows as the driver parses them
+ * (timestamps as Date), for hand-written statements whose rows are not mapped through drizzle's
+ * columns (drizzle's `execute` leaves timestamps as text).
+ */
+export async function queryRows<T extends pg.QueryResultRow>(statement: SQL): Promise<T[]> {
+  const query = dialect.sqlToQuery(statement);
+  return (await getPool().query<T>(query.sql, query.params)).rows;
 }
 
 export async function closeDb(): Promise<void> {

@@ -169,6 +169,9 @@ export const sources = pgTable(
     // a change (see poll-schedule). null: not placed yet.
     nextPollAt: timestamp("next_poll_at", { withTimezone: true }),
     pollInterval: integer("poll_interval"),
+    // The validator of the last head lookup (GitHub's ETag with the sha it stands for): the next
+    // lookup, from any worker, asks conditionally and a 304 costs no rate limit.
+    headValidator: jsonb("head_validator").$type<{ etag: string; head: string }>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

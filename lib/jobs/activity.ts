@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gte, inArray } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources, syncJobs } from "@/lib/db/schema";
 import { visibleSources } from "@/lib/sources/get-source-or-throw";
 import { listLiveWorkers } from "@/lib/workers/list-live-workers";
@@ -10,7 +10,8 @@ import type { ActivityDto } from "./schemas";
 const RECENT_MS = 24 * 3600 * 1000;
 
 /** What the dashboard's activity indicator shows: live workers, queued and running jobs, and the last day's failed ones. */
-export async function activitySummary(db: DbOrTx, actor: Actor): Promise<ActivityDto> {
+export async function activitySummary(actor: Actor): Promise<ActivityDto> {
+  const db = getDb();
   const [live, counts, failures] = await Promise.all([
     listLiveWorkers(),
     db

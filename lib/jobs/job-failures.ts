@@ -1,10 +1,11 @@
 import { asc, count, eq } from "drizzle-orm";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { syncJobFailures } from "@/lib/db/schema";
 import type { JobFailuresResponse } from "@/lib/sources/schemas";
 
 /** The files a job could not index and why, in path order (at most `limit`), and how many there are. */
-export async function listJobFailures(db: DbOrTx, jobId: string, limit = 500): Promise<JobFailuresResponse> {
+export async function listJobFailures(jobId: string, limit = 500): Promise<JobFailuresResponse> {
+  const db = getDb();
   const [rows, [total]] = await Promise.all([
     db
       .select({ path: syncJobFailures.path, error: syncJobFailures.error, createdAt: syncJobFailures.createdAt })
@@ -18,8 +19,8 @@ export async function listJobFailures(db: DbOrTx, jobId: string, limit = 500): P
 }
 
 /** Every failed path of a job (for a retry). */
-export async function failedPaths(db: DbOrTx, jobId: string): Promise<string[]> {
-  const rows = await db
+export async function failedPaths(jobId: string): Promise<string[]> {
+  const rows = await getDb()
     .select({ path: syncJobFailures.path })
     .from(syncJobFailures)
     .where(eq(syncJobFailures.jobId, jobId));

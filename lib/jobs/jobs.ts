@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import { bumpFence } from "@/lib/changes/fence";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { visibleSources } from "@/lib/sources/get-source-or-throw";
 import type { ListJobsResponse } from "@/lib/sources/schemas";
@@ -29,9 +29,9 @@ function decodeJobCursor(cursor: string): { createdAt: string; id: string } {
  * Jobs of the sources the actor may see, newest first, filtered and paged: `nextCursor` resumes
  * after the last one (null on the last page). Each job carries its source's name for lists.
  */
-export async function listJobs(db: DbOrTx, actor: Actor, query: ListJobsQuery): Promise<ListJobsResponse> {
+export async function listJobs(actor: Actor, query: ListJobsQuery): Promise<ListJobsResponse> {
   const after = query.cursor ? decodeJobCursor(query.cursor) : null;
-  const rows = await db
+  const rows = await getDb()
     .select({
       job: syncJobs,
       sourceName: sources.name,
@@ -64,8 +64,8 @@ export async function listJobs(db: DbOrTx, actor: Actor, query: ListJobsQuery): 
   };
 }
 
-export async function getJobOrThrow(db: DbOrTx, actor: Actor, id: string): Promise<SyncJob> {
-  const [row] = await db
+export async function getJobOrThrow(actor: Actor, id: string): Promise<SyncJob> {
+  const [row] = await getDb()
     .select({ job: syncJobs })
     .from(syncJobs)
     .innerJoin(sources, eq(sources.id, syncJobs.sourceId))
@@ -79,15 +79,15 @@ export async function getJobOrThrow(db: DbOrTx, actor: Actor, id: string): Promi
  * nothing more, wherever its batches run; what it already wrote stays consistent (each batch
  * is one transaction) and its undelivered changes are delivered by the next sync.
  */
-export async function cancelJob(db: DbOrTx, actor: Actor, id: string) {
-  const job = await getJobOrThrow(db, actor, id);
-  const [cancelled] = await db
+export async function cancelJob(actor: Actor, id: string) {
+  const job = await getJobOrThrow(actor, id);
+  const [cancelled] = await getDb()
     .update(syncJobs)
     .set({ status: "cancelled", completedAt: new Date(), detail: null })
     .where(and(eq(syncJobs.id, job.id), inArray(syncJobs.status, ["queued", "running"])))
     .returning();
   if (!cancelled)
     throw new AppError("conflict", `The job is already ${job.status}; only queued or running jobs can be cancelled.`);
-  if (job.status === "running") await bumpFence(db, job.sourceId);
+  if (job.status === "running") await bumpFence(job.sourceId);
   return toJobDto(cancelled);
 }

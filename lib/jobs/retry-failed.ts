@@ -1,6 +1,5 @@
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { DbOrTx } from "@/lib/db/client";
 import { requestSync } from "@/lib/queue/request-sync";
 import { failedPaths } from "./job-failures";
 import { getJobOrThrow } from "./jobs";
@@ -10,15 +9,14 @@ import { getJobOrThrow } from "./jobs";
  * waiting, like any other request). A path that is gone upstream by now is removed from the index.
  */
 export async function retryFailedFiles(
-  db: DbOrTx,
   actor: Actor,
   jobId: string,
 ): Promise<{ jobId: string; paths: number; coalesced: boolean }> {
-  const job = await getJobOrThrow(db, actor, jobId);
+  const job = await getJobOrThrow(actor, jobId);
   if (job.status === "queued" || job.status === "running") {
     throw new AppError("conflict", `The job is still ${job.status}; retry its failed files once it has finished.`);
   }
-  const paths = await failedPaths(db, job.id);
+  const paths = await failedPaths(job.id);
   if (paths.length === 0) throw new AppError("conflict", "The job has no failed files to retry.");
   const queued = await requestSync({ sourceId: job.sourceId, type: "incremental", trigger: "retry", paths });
   return { jobId: queued.jobId, paths: paths.length, coalesced: queued.coalesced };

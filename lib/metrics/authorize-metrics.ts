@@ -1,6 +1,6 @@
 import { AppError } from "@/lib/api/errors";
 import { authenticate } from "@/lib/api/with-api";
-import { safeEqual } from "@/lib/webhooks/safe-equal";
+import { safeEqual } from "@/lib/safe-equal";
 
 /** GET /api/metrics is for operators: `Bearer $METRICS_TOKEN`, or an API token made without a user. */
 export async function authorizeMetrics(request: Request): Promise<void> {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb, type DbOrTx } from "@/lib/db/client";
 import { credentials, sources, type Credential } from "@/lib/db/schema";
 import { oauthProviderFor } from "@/lib/providers";
 import type { CreateCredentialBody, CredentialDto } from "./schemas";
@@ -34,8 +34,8 @@ export function visibleCredentials(actor: Actor): SQL | undefined {
     : eq(credentials.userId, actor.userId ?? "00000000-0000-0000-0000-000000000000");
 }
 
-export async function listCredentials(db: DbOrTx, actor: Actor): Promise<CredentialDto[]> {
-  const rows = await db
+export async function listCredentials(actor: Actor): Promise<CredentialDto[]> {
+  const rows = await getDb()
     .select()
     .from(credentials)
     .where(visibleCredentials(actor))
@@ -44,8 +44,8 @@ export async function listCredentials(db: DbOrTx, actor: Actor): Promise<Credent
 }
 
 /** A credential the actor may use; another user's is a 404 like a missing one. */
-export async function getCredentialOrThrow(db: DbOrTx, actor: Actor, id: string): Promise<Credential> {
-  const [row] = await db
+export async function getCredentialOrThrow(actor: Actor, id: string): Promise<Credential> {
+  const [row] = await getDb()
     .select()
     .from(credentials)
     .where(and(eq(credentials.id, id), visibleCredentials(actor)));
@@ -59,17 +59,13 @@ export function sourcesUsing(credentialId: string): SQL {
 }
 
 /** Stores a personal access token (GitHub, GitLab) or a Bitbucket API token, sealed. */
-export async function createTokenCredential(
-  db: DbOrTx,
-  actor: Actor,
-  body: CreateCredentialBody,
-): Promise<CredentialDto> {
+export async function createTokenCredential(actor: Actor, body: CreateCredentialBody): Promise<CredentialDto> {
   const id = randomUUID();
   const sealed = sealCredentialSecret(id, {
     accessToken: body.token,
     ...(body.username ? { username: body.username } : {}),
   });
-  const [row] = await db
+  const [row] = await getDb()
     .insert(credentials)
     .values({
       id,
@@ -146,8 +142,9 @@ export async function saveOAuthCredential(
 }
 
 /** Removes a credential no source uses (409 naming the sources otherwise). */
-export async function deleteCredential(db: DbOrTx, actor: Actor, id: string): Promise<void> {
-  await getCredentialOrThrow(db, actor, id);
+export async function deleteCredential(actor: Actor, id: string): Promise<void> {
+  await getCredentialOrThrow(actor, id);
+  const db = getDb();
   const users = await db.select({ name: sources.name }).from(sources).where(sourcesUsing(id));
   if (users.length > 0) {
     throw new AppError(
@@ -170,13 +167,12 @@ export type CredentialUse = {
  * only their own, or one a source they edit already uses), issued by the host it is sent to.
  */
 export async function getUsableCredentialOrThrow(
-  db: DbOrTx,
   actor: Actor,
   id: string,
   sourceType: string,
   use: CredentialUse = {},
 ): Promise<Credential> {
-  const row = await getCredentialOrThrow(db, actor, id).catch(() => {
+  const row = await getCredentialOrThrow(actor, id).catch(() => {
     throw new AppError("invalid_config", `config.credentialId: no credential with id ${id}.`);
   });
   if (row.userId !== actor.userId && !use.kept)
@@ -195,13 +191,12 @@ export async function getUsableCredentialOrThrow(
 
 /** Checks that a source may use this credential (the actor may use it, it fits the provider and host). */
 export async function assertCredentialUsable(
-  db: DbOrTx,
   actor: Actor,
   id: string,
   sourceType: string,
   use: CredentialUse = {},
 ): Promise<void> {
-  const row = await getUsableCredentialOrThrow(db, actor, id, sourceType, use);
+  const row = await getUsableCredentialOrThrow(actor, id, sourceType, use);
   const expected = oauthProviderFor(sourceType) ?? sourceType;
   if (row.provider !== expected) {
     throw new AppError(

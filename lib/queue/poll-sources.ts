@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, isNotNull, isNull, not, or } from "drizzle-orm";
-import { getDb, getPool } from "@/lib/db/client";
+import { and, eq, inArray, isNotNull, isNull, lt, not, or, sql } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
 import { pollBudgets, sources, type Source } from "@/lib/db/schema";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { ConnectorAuthError, ConnectorError, ConnectorRateLimitError } from "@/lib/connectors/errors";
 import { withoutRateLimitWaits } from "@/lib/connectors/wait-out-rate-limits";
-import { openSourceToken } from "@/lib/connectors/provider-token";
+import { openSourceToken } from "@/lib/oauth/provider-token";
 import { mapLimit } from "@/lib/map-limit";
 import {
   afterPoll,
@@ -185,6 +185,7 @@ export async function pollSources(options: { now?: Date } = {}): Promise<{ check
     if (!limited.has(key) && state.strikes > 0) budgetsAfter.set(key, { ...state, strikes: 0, backoffUntil: null });
   }
   await saveBudgets(budgetsAfter);
+  await pruneIdleBudgets(now);
   return { checked: outcomes.filter((o) => !("skipped" in o)).length, queued };
 }
 
@@ -202,35 +203,57 @@ async function pollOne(source: Source): Promise<boolean> {
       .set({ config: { ...source.config, ...moved }, updatedAt: new Date() })
       .where(eq(sources.id, source.id));
   }
+  // Stored for the next poll, whichever worker runs it.
+  const validator = connector.headValidator?.() ?? null;
+  if (validator && validator.etag !== source.headValidator?.etag) {
+    await getDb().update(sources).set({ headValidator: validator }).where(eq(sources.id, source.id));
+  }
   return changed;
 }
 
 async function saveSchedule(next: { id: string; nextPollAt: Date; interval: number | null }[]): Promise<void> {
   if (next.length === 0) return;
-  await getPool().query(
-    `update sources s set next_poll_at = u.next_poll_at, poll_interval = coalesce(u.poll_interval, s.poll_interval)
-     from unnest($1::uuid[], $2::timestamptz[], $3::int[]) u(id, next_poll_at, poll_interval)
-     where s.id = u.id`,
-    [next.map((n) => n.id), next.map((n) => n.nextPollAt.toISOString()), next.map((n) => n.interval)],
-  );
+  const ids = sql.param(next.map((n) => n.id));
+  const at = sql.param(next.map((n) => n.nextPollAt.toISOString()));
+  const intervals = sql.param(next.map((n) => n.interval));
+  await getDb().execute(sql`
+    update sources s set next_poll_at = u.next_poll_at, poll_interval = coalesce(u.poll_interval, s.poll_interval)
+    from unnest(${ids}::uuid[], ${at}::timestamptz[], ${intervals}::int[]) u(id, next_poll_at, poll_interval)
+    where s.id = u.id`);
+}
+
+/** A budget is idle this long after no polled source spent it (a deleted credential's, one now on webhooks). */
+const IDLE_BUDGET_MS = 24 * 3600_000;
+
+/**
+ * Every run refills (and stores) the budgets its sources spend, so a row not refilled for a day
+ * belongs to no polled source. It is full by then, which is what a missing row means, so it is
+ * deleted, unless the provider's back-off has not ended yet.
+ */
+async function pruneIdleBudgets(now: Date): Promise<void> {
+  await getDb()
+    .delete(pollBudgets)
+    .where(
+      and(
+        lt(pollBudgets.refilledAt, new Date(now.getTime() - IDLE_BUDGET_MS)),
+        or(isNull(pollBudgets.backoffUntil), lt(pollBudgets.backoffUntil, now)),
+      ),
+    );
 }
 
 async function saveBudgets(budgets: Map<string, BudgetState>): Promise<void> {
   if (budgets.size === 0) return;
   const entries = [...budgets];
-  await getPool().query(
-    `insert into poll_budgets (key, tokens, refilled_at, backoff_until, strikes)
-     select * from unnest($1::text[], $2::float8[], $3::timestamptz[], $4::timestamptz[], $5::int[])
-     on conflict (key) do update set tokens = excluded.tokens, refilled_at = excluded.refilled_at,
-       backoff_until = excluded.backoff_until, strikes = excluded.strikes`,
-    [
-      entries.map(([key]) => key),
-      entries.map(([, b]) => b.tokens),
-      entries.map(([, b]) => b.refilledAt.toISOString()),
-      entries.map(([, b]) => b.backoffUntil?.toISOString() ?? null),
-      entries.map(([, b]) => b.strikes),
-    ],
-  );
+  const keys = sql.param(entries.map(([key]) => key));
+  const tokens = sql.param(entries.map(([, b]) => b.tokens));
+  const refilled = sql.param(entries.map(([, b]) => b.refilledAt.toISOString()));
+  const backoff = sql.param(entries.map(([, b]) => b.backoffUntil?.toISOString() ?? null));
+  const strikes = sql.param(entries.map(([, b]) => b.strikes));
+  await getDb().execute(sql`
+    insert into poll_budgets (key, tokens, refilled_at, backoff_until, strikes)
+    select * from unnest(${keys}::text[], ${tokens}::float8[], ${refilled}::timestamptz[], ${backoff}::timestamptz[], ${strikes}::int[])
+    on conflict (key) do update set tokens = excluded.tokens, refilled_at = excluded.refilled_at,
+      backoff_until = excluded.backoff_until, strikes = excluded.strikes`);
 }
 
 /**

@@ -2,7 +2,6 @@ import { ConnectorConfigError, ConnectorError } from "@/lib/connectors/errors";
 import { z } from "zod";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { DbOrTx } from "@/lib/db/client";
 import { getCredentialOrThrow, getUsableCredentialOrThrow } from "@/lib/oauth/credentials";
 import { createDropboxClient, errorSummary } from "@/lib/connectors/dropbox/client";
 import { createDriveClient, googleFailure } from "@/lib/connectors/gdrive/client";
@@ -11,7 +10,7 @@ import { bitbucketApiUrl } from "@/lib/connectors/git/bitbucket";
 import { githubApiUrl } from "@/lib/connectors/git/github";
 import { providerFetch } from "@/lib/connectors/git/provider-http";
 import { hasDotSegment } from "@/lib/connectors/git/shared";
-import { credentialToken } from "@/lib/connectors/provider-token";
+import { credentialToken } from "@/lib/oauth/provider-token";
 
 // What the connect page lists from a provider before a source exists: the repositories and
 // branches an account can read (git hosts), or the folders (Drive, Dropbox). The token is the
@@ -37,16 +36,16 @@ export type BrowseItem = { id: string; name: string; detail?: string };
 
 const LIMIT = 100;
 
-async function tokenFor(db: DbOrTx, actor: Actor, type: string, body: BrowseBody): Promise<string> {
+async function tokenFor(actor: Actor, type: string, body: BrowseBody): Promise<string> {
   if (body.token) return body.username ? `${body.username}:${body.token}` : body.token;
   if (body.credentialId) {
-    const credential = await getCredentialOrThrow(db, actor, body.credentialId);
+    const credential = await getCredentialOrThrow(actor, body.credentialId);
     const provider = type === "gdrive" ? "google" : type;
     if (credential.provider !== provider)
       throw new AppError("invalid_config", "That account belongs to another provider.", [
         { path: "credentialId", message: "Pick an account of this provider." },
       ]);
-    await getUsableCredentialOrThrow(db, actor, credential.id, type, { host: body.host });
+    await getUsableCredentialOrThrow(actor, credential.id, type, { host: body.host });
     return credentialToken(credential.id, { type, host: body.host });
   }
   throw new AppError("invalid_config", "Connect an account or paste a token first.", [
@@ -200,12 +199,7 @@ const BROWSERS: Record<string, (token: string, body: BrowseBody) => Promise<Brow
 };
 
 /** Lists repositories, branches or folders of a provider account, at most 100, filtered by `q`. */
-export async function browseProvider(
-  db: DbOrTx,
-  actor: Actor,
-  type: string,
-  body: BrowseBody,
-): Promise<{ items: BrowseItem[] }> {
+export async function browseProvider(actor: Actor, type: string, body: BrowseBody): Promise<{ items: BrowseItem[] }> {
   const browse = BROWSERS[type];
   if (!browse) throw new AppError("bad_request", `Sources of type "${type}" have nothing to browse.`);
   const isGit = type === "github" || type === "gitlab" || type === "bitbucket";
@@ -219,7 +213,7 @@ export async function browseProvider(
     throw new AppError("bad_request", "repo must not contain . or .. segments.", [
       { path: "repo", message: "Give the repository as owner/name." },
     ]);
-  const token = await tokenFor(db, actor, type, body);
+  const token = await tokenFor(actor, type, body);
   try {
     return { items: (await browse(token, body)).slice(0, LIMIT) };
   } catch (err) {

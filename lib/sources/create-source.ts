@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources } from "@/lib/db/schema";
-import { sealProviderToken } from "@/lib/connectors/provider-token";
+import { sealProviderToken } from "@/lib/oauth/provider-token";
 import { requestSync } from "@/lib/queue/request-sync";
 import type { CreateSourceBody } from "./schemas";
 import { toSourceDto } from "./serialize";
@@ -11,13 +11,14 @@ import { setupSourceWebhook, type SourceWebhook } from "./source-webhook";
 import { checkSourceConfig, getConnectorDefinitionOrThrow } from "./validate-config";
 
 /** Connects a source: validate against the provider, store it, register its webhook, queue its first full sync. */
-export async function createSource(db: Db, actor: Actor, body: CreateSourceBody) {
+export async function createSource(actor: Actor, body: CreateSourceBody) {
   const definition = getConnectorDefinitionOrThrow(body.type);
-  const { config, token, tokenSent, connection } = await checkSourceConfig(db, actor, body.type, {
+  const { config, token, tokenSent, connection } = await checkSourceConfig(actor, body.type, {
     ...definition.configFromName?.(body.name),
     ...body.config,
   });
   const id = randomUUID();
+  const db = getDb();
   const [inserted] = await db
     .insert(sources)
     .values({
@@ -32,7 +33,7 @@ export async function createSource(db: Db, actor: Actor, body: CreateSourceBody)
     .returning();
   let webhook: SourceWebhook | null = null;
   try {
-    webhook = await setupSourceWebhook(db, inserted!, token);
+    webhook = await setupSourceWebhook(inserted!, token);
     const { jobId } = await requestSync({ sourceId: id, type: "full", trigger: "create" });
     return { source: toSourceDto(webhook?.source ?? inserted!), jobId };
   } catch (err) {

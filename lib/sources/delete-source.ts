@@ -1,6 +1,5 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { Db } from "@/lib/db/client";
 import { changes, sources, syncJobs } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { createPipeline } from "@/lib/pipeline/deliver";
@@ -16,8 +15,8 @@ import { removeSourceWebhook } from "./source-webhook";
  * transaction and delivered by the send-to-pipeline job, so a consumer downstream never keeps
  * a file the index no longer has.
  */
-export async function deleteSource(db: Db, actor: Actor, id: string): Promise<void> {
-  const source = await getSourceOrThrow(db, actor, id);
+export async function deleteSource(actor: Actor, id: string): Promise<void> {
+  const source = await getSourceOrThrow(actor, id);
   await removeSourceWebhook(source);
   const pipeline = createPipeline();
   const boss = await getBoss();

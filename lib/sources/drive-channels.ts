@@ -6,7 +6,7 @@ import { decryptSecret, encryptSecret } from "@/lib/oauth/encryption";
 import { webhookCallbackUrl } from "@/lib/webhooks/callback-url";
 import { ConnectorAuthError } from "@/lib/connectors/errors";
 import { GdriveConnector, gdriveConnector } from "@/lib/connectors/gdrive";
-import { resolveProviderToken } from "@/lib/connectors/provider-token";
+import { resolveProviderToken } from "@/lib/oauth/provider-token";
 import { errorField, syncLogger } from "@/lib/log";
 
 /** How long a new channel lives (Drive allows changes channels up to a week). */

@@ -1,20 +1,20 @@
 import { sql } from "drizzle-orm";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { getSourceOrThrow } from "./get-source-or-throw";
 import { latestJobs } from "./list-sources";
 import { toSourceDto } from "./serialize";
 
 /** One source with its latest job and file count (what the API and the source page show). */
-export async function getSourceDetail(db: DbOrTx, actor: Actor, id: string) {
-  const source = await getSourceOrThrow(db, actor, id);
-  const jobs = await latestJobs(db, [id]);
+export async function getSourceDetail(actor: Actor, id: string) {
+  const source = await getSourceOrThrow(actor, id);
+  const jobs = await latestJobs([id]);
   return toSourceDto(source, { latestJob: jobs.get(id) ?? null });
 }
 
 /** The languages a source's files are in, for the file browser's filter (a skip scan over the index). */
-export async function sourceLanguages(db: DbOrTx, sourceId: string): Promise<string[]> {
-  const result = await db.execute<{ language: string }>(sql`
+export async function sourceLanguages(sourceId: string): Promise<string[]> {
+  const result = await getDb().execute<{ language: string }>(sql`
     with recursive langs(language) as (
       (select language from files where source_id = ${sourceId} and language is not null order by language limit 1)
       union all

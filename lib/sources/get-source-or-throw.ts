@@ -1,7 +1,7 @@
 import { and, eq, type SQL } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources, type Source } from "@/lib/db/schema";
 
 /** The sources an actor may see: admins all, members their own. */
@@ -12,8 +12,8 @@ export function visibleSources(actor: Actor): SQL | undefined {
 }
 
 /** A source the actor may see; another user's source is a 404 like a missing one. */
-export async function getSourceOrThrow(db: DbOrTx, actor: Actor, id: string): Promise<Source> {
-  const [source] = await db
+export async function getSourceOrThrow(actor: Actor, id: string): Promise<Source> {
+  const [source] = await getDb()
     .select()
     .from(sources)
     .where(and(eq(sources.id, id), visibleSources(actor)));

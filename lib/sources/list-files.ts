@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, like, type SQL } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { escapeLike } from "@/lib/db/escape-like";
 import { files } from "@/lib/db/schema";
 import { toFileDto } from "./serialize";
@@ -13,7 +13,6 @@ function decodeCursor(cursor: string): string {
 
 /** One page of a source's files in path order; `nextCursor` is null on the last page. */
 export async function listFiles(
-  db: DbOrTx,
   sourceId: string,
   query: { cursor?: string; limit: number; prefix?: string; language?: string },
 ) {
@@ -21,7 +20,7 @@ export async function listFiles(
   if (query.cursor) where.push(gt(files.path, decodeCursor(query.cursor)));
   if (query.prefix) where.push(like(files.path, `${escapeLike(query.prefix)}%`));
   if (query.language) where.push(eq(files.language, query.language));
-  const rows = await db
+  const rows = await getDb()
     .select({
       path: files.path,
       sha: files.sha,

@@ -1,8 +1,7 @@
 import { and, desc, getTableColumns, inArray, ne, sql, type SQL } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
-import { PgDialect } from "drizzle-orm/pg-core";
-import { getPool, type DbOrTx } from "@/lib/db/client";
+import { getDb, queryRows } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { escapeLike } from "@/lib/db/escape-like";
 import { visibleSources } from "./get-source-or-throw";
@@ -12,12 +11,10 @@ import { JOB_FIELDS, SOURCE_FIELDS, toSourceDto, type JobFields, type SourceFiel
 type SourceSort = (typeof SOURCE_SORTS)[number];
 type SourceStatus = (typeof SOURCE_STATUSES)[number];
 
-const dialect = new PgDialect();
-
 /** The latest sync job of each of these sources (verify jobs show as verifiedAt and drift). */
-export async function latestJobs(db: DbOrTx, sourceIds: string[]): Promise<Map<string, SyncJob>> {
+export async function latestJobs(sourceIds: string[]): Promise<Map<string, SyncJob>> {
   if (sourceIds.length === 0) return new Map();
-  const rows = await db
+  const rows = await getDb()
     .selectDistinctOn([syncJobs.sourceId])
     .from(syncJobs)
     .where(and(inArray(syncJobs.sourceId, sourceIds), ne(syncJobs.type, "verify")))
@@ -97,10 +94,9 @@ export async function countSourcesByStatus(
   actor: Actor,
   query: { q?: string; type?: string[] } = {},
 ): Promise<Record<SourceStatus, number>> {
-  const statement = dialect.sqlToQuery(
+  const { rows } = await getDb().execute<{ status: string; n: number }>(
     sql`select sources.status, count(*)::int as n from sources where ${and(...sourceFilters(actor, { q: query.q, type: query.type }))} group by 1`,
   );
-  const { rows } = await getPool().query<{ status: string; n: number }>(statement.sql, statement.params);
   const counts = Object.fromEntries(SOURCE_STATUSES.map((status) => [status, 0])) as Record<SourceStatus, number>;
   for (const row of rows) counts[row.status as SourceStatus] = row.n;
   return counts;
@@ -154,15 +150,14 @@ export async function listSources(actor: Actor, query: ListSourcesQuery = {}) {
     sql`, `,
   );
   const limit = query.limit ? sql`limit ${query.limit + 1}` : sql``;
-  const statement = dialect.sqlToQuery(sql`
+  // The rows as the driver parses them: drizzle's execute leaves timestamps as text.
+  const rows = await queryRows<Row>(sql`
     select ${SOURCE_COLUMNS}, array[${keysAsText}] as "sortKeys", ${JOB_COLUMNS}
     from sources
     left join lateral (select * from sync_jobs where sync_jobs.source_id = sources.id and sync_jobs.type <> 'verify' order by sync_jobs.created_at desc limit 1) j on true
     where ${and(...where)}
     order by ${orderBy}
     ${limit}`);
-  // On the pool, not through drizzle: drizzle's execute leaves timestamps as text.
-  const { rows } = await getPool().query<Row>(statement.sql, statement.params);
   const shown = query.limit ? rows.slice(0, query.limit) : rows;
   const last = shown.at(-1);
   const nextCursor =

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources, type Source } from "@/lib/db/schema";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { GdriveConnector } from "@/lib/connectors/gdrive";
 import { getConnectorDefinition } from "@/lib/connectors/registry";
-import { sealWebhookSecret } from "@/lib/connectors/provider-token";
+import { sealWebhookSecret } from "@/lib/oauth/provider-token";
 import type { Connector, WebhookRegistration } from "@/lib/connectors/types";
 import { webhookCallbackUrl } from "@/lib/webhooks/callback-url";
 import { webhookTokenHash } from "@/lib/webhooks/webhook-candidates";
@@ -45,7 +45,7 @@ function providerWebhook(connector: Connector): ProviderWebhook | null {
  * failure is not fatal: git sources are then polled, and Drive's renewal job opens the
  * channel later; webhookId stays null meanwhile.
  */
-export async function setupSourceWebhook(db: Db, source: Source, token: string | null): Promise<SourceWebhook | null> {
+export async function setupSourceWebhook(source: Source, token: string | null): Promise<SourceWebhook | null> {
   const callbackUrl = webhookCallbackUrl(source.type);
   if (!callbackUrl) return null;
   const secret = randomBytes(32).toString("hex");
@@ -59,7 +59,7 @@ export async function setupSourceWebhook(db: Db, source: Source, token: string |
   if (!webhook) return null;
   try {
     const { webhookId } = await webhook.setup(callbackUrl);
-    const [updated] = await db
+    const [updated] = await getDb()
       .update(sources)
       .set({
         webhookId,

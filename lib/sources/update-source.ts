@@ -1,9 +1,9 @@
 import { eq } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources, type Source } from "@/lib/db/schema";
-import { resolveProviderToken, sealProviderToken } from "@/lib/connectors/provider-token";
+import { resolveProviderToken, sealProviderToken } from "@/lib/oauth/provider-token";
 import { requestSync } from "@/lib/queue/request-sync";
 import { getSourceOrThrow } from "./get-source-or-throw";
 import { toSourceDto } from "./serialize";
@@ -12,12 +12,11 @@ import { checkSourceConfig } from "./validate-config";
 
 /** Renames a source or changes its config (merged, validated again; secrets not sent are kept). */
 export async function updateSource(
-  db: Db,
   actor: Actor,
   id: string,
   body: { name?: string; config?: Record<string, unknown> },
 ) {
-  const source = await getSourceOrThrow(db, actor, id);
+  const source = await getSourceOrThrow(actor, id);
   // A new connected account replaces a stored token, and a new token replaces the account.
   const switchesAccount = typeof body.config?.credentialId === "string";
   const merged: Record<string, unknown> = { ...source.config, ...body.config };
@@ -33,9 +32,9 @@ export async function updateSource(
     );
   const stored = switchesAccount ? null : source.tokenSecret ? await resolveProviderToken(source) : null;
   const checked = body.config
-    ? await checkSourceConfig(db, actor, source.type, merged, stored, source.config.credentialId)
+    ? await checkSourceConfig(actor, source.type, merged, stored, source.config.credentialId)
     : null;
-  let [updated] = await db
+  let [updated] = await getDb()
     .update(sources)
     .set({
       name: body.name ?? source.name,
@@ -48,7 +47,7 @@ export async function updateSource(
     .where(eq(sources.id, id))
     .returning();
   if (source.webhookId && webhookTargetChanged(source, updated!))
-    updated = await moveWebhook(db, source, updated!, checked?.token ?? null);
+    updated = await moveWebhook(source, updated!, checked?.token ?? null);
   // New filters change which files belong in the index: compare everything again.
   if (body.config) await requestSync({ sourceId: id, type: "full", trigger: "api" });
   return toSourceDto(updated!);
@@ -83,11 +82,11 @@ function webhookTargetChanged(before: Source, after: Source): boolean {
  * The source now follows another repository: a hook there (with a new secret), the old one
  * removed. Without the new hook (the token may not manage hooks there) the source is polled.
  */
-async function moveWebhook(db: Db, before: Source, after: Source, token: string | null): Promise<Source> {
-  const hook = await setupSourceWebhook(db, after, token);
+async function moveWebhook(before: Source, after: Source, token: string | null): Promise<Source> {
+  const hook = await setupSourceWebhook(after, token);
   await removeSourceWebhook(before);
   if (hook) return hook.source;
-  const [polled] = await db
+  const [polled] = await getDb()
     .update(sources)
     .set({ webhookId: null, webhookSecret: null, webhookTokenHash: null, updatedAt: new Date() })
     .where(eq(sources.id, after.id))

@@ -8,10 +8,9 @@ import {
 import { getConnectorDefinition } from "@/lib/connectors/registry";
 import { filterConfigSchema } from "@/lib/sync/filters";
 import type { ConnectionInfo, Connector, ConnectorDefinition } from "@/lib/connectors/types";
-import { credentialToken } from "@/lib/connectors/provider-token";
+import { credentialToken } from "@/lib/oauth/provider-token";
 import { localSourcesForMembers } from "@/lib/connectors/local";
 import type { Actor } from "@/lib/auth/api-tokens";
-import type { DbOrTx } from "@/lib/db/client";
 import { assertCredentialUsable } from "@/lib/oauth/credentials";
 
 /** Parses a source's config for its type (provider fields plus filters) with field-level errors. */
@@ -79,7 +78,6 @@ export type CheckedConfig = {
  * provider; its token is what the check uses.
  */
 export async function checkSourceConfig(
-  db: DbOrTx,
   actor: Actor,
   type: string,
   config: Record<string, unknown>,
@@ -97,7 +95,7 @@ export async function checkSourceConfig(
   const sent = [sentToken, sentAccessToken].find((t): t is string => typeof t === "string" && t.length > 0) ?? null;
   let token = sent ?? storedToken;
   if (!sent && typeof parsed.credentialId === "string") {
-    await assertCredentialUsable(db, actor, parsed.credentialId, type, {
+    await assertCredentialUsable(actor, parsed.credentialId, type, {
       host: parsed.host,
       kept: parsed.credentialId === keptCredentialId,
     });

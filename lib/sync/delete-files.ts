@@ -1,5 +1,4 @@
 import { and, eq, inArray } from "drizzle-orm";
-import { getDb } from "@/lib/db/client";
 import { files } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { deliverChanges, pruneContents, writeDeliveries } from "@/lib/changes/deliver-changes";
@@ -8,7 +7,8 @@ import { recordDeletes } from "@/lib/changes/record-changes";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import type { IndexedFile } from "./file-processor";
 import { countFiles } from "@/lib/metrics/counters";
-import { addProgress, SyncCancelledError } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { addProgress } from "./progress";
 
 /**
  * Removes the rows of `paths` and appends their deletions to the outbox in one transaction,
@@ -47,6 +47,6 @@ export async function deleteIndexedFiles(
     return writeDeliveries(tx, client, context, sent);
   });
   countFiles("deleted", deleted);
-  if (pipeline.embedded) return pruneContents(getDb(), garbage);
-  await deliverChanges(getDb(), { sourceId, fence, jobId, pipeline, onWait: setDetail, paths });
+  if (pipeline.embedded) return pruneContents(garbage);
+  await deliverChanges({ sourceId, fence, jobId, pipeline, onWait: setDetail, paths });
 }

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { syncJobBatches, type BatchFileEntry } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
@@ -83,11 +83,11 @@ export async function enqueueFileBatches(
  * waiting batches itself instead of idling.
  */
 export async function settleFileBatches(
-  db: Db,
   queue: SyncQueue,
   jobId: string,
   options: { throwOnFailure?: boolean; clear?: boolean; workWhileWaiting?: boolean } = {},
 ): Promise<void> {
+  const db = getDb();
   let lastSent = Date.now();
   for (;;) {
     const [counts] = await db
@@ -98,7 +98,7 @@ export async function settleFileBatches(
       .from(syncJobBatches)
       .where(eq(syncJobBatches.jobId, jobId));
     if (counts!.pending === 0) break;
-    if (options.throwOnFailure) await throwIfCancelled(db, jobId);
+    if (options.throwOnFailure) await throwIfCancelled(jobId);
     // A batch whose queue job was lost (its last attempt killed with the worker) would be
     // waited for forever: hand the pending ones to the queue again now and then. The stately
     // queue keeps a running one from being doubled, and a settled batch does nothing.

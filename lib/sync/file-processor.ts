@@ -20,7 +20,8 @@ import { gzipContents, recordDeletes, recordUpserts, storeContents } from "@/lib
 import { isBinary, type FileFilter } from "./filters";
 import { isLfsPointer } from "@/lib/connectors/git/shared";
 import { mapLimit } from "@/lib/map-limit";
-import { addProgress, SyncCancelledError } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { addProgress } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 
@@ -58,7 +59,6 @@ function sha256(content: Buffer): string {
 
 /** The index rows of a source, or only those at (`exact`) or at and under `paths`. */
 export async function loadIndex(
-  db: Db,
   sourceId: string,
   paths?: string[],
   options: { exact?: boolean } = {},
@@ -70,7 +70,7 @@ export async function loadIndex(
     if (!options.exact) for (const p of paths) conditions.push(like(files.path, `${escapeLike(p)}/%`));
     where.push(or(...conditions)!);
   }
-  const rows = await db
+  const rows = await getDb()
     .select({
       id: files.id,
       path: files.path,
@@ -238,11 +238,11 @@ export class FileProcessor {
       return writeDeliveries(tx, client, context, sent, written);
     });
     countFileOutcomes(outcomes);
-    if (pipeline.embedded) return pruneContents(getDb(), garbage);
+    if (pipeline.embedded) return pruneContents(garbage);
     const touched = outcomes.flatMap((o) =>
       o.kind === "deliver" ? [o.file.path] : o.kind === "dropped" && o.removed ? [o.path] : [],
     );
-    await deliverChanges(getDb(), {
+    await deliverChanges({
       sourceId: source.id,
       fence: this.context.fence,
       jobId,

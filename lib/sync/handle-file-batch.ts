@@ -1,22 +1,22 @@
 import { and, eq } from "drizzle-orm";
-import { getDb, type Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources, syncJobBatches, syncJobs } from "@/lib/db/schema";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { batchErrorKind, batchSettledHere, fromBatchEntry } from "./file-batches";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex } from "./file-processor";
 import { createFileFilter, type FilterConfig } from "./filters";
-import { setJobDetail, SyncCancelledError } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { setJobDetail } from "./progress";
 import type { AttemptInfo } from "./sync-queue";
 import { errorField, syncLogger, withSyncLog } from "@/lib/log";
 
 async function settle(
-  db: Db,
   batch: { id: number; jobId: string },
   status: "done" | "failed",
   error?: { kind: string; message: string },
 ): Promise<void> {
-  await db
+  await getDb()
     .update(syncJobBatches)
     .set({ status, errorKind: error?.kind ?? null, errorMessage: error?.message ?? null, completedAt: new Date() })
     .where(and(eq(syncJobBatches.id, batch.id), eq(syncJobBatches.status, "pending")));
@@ -42,7 +42,7 @@ export async function handleFileBatch(
   if (!batch || batch.status !== "pending") return;
   const [job] = await db.select().from(syncJobs).where(eq(syncJobs.id, data.syncJobId));
   const [source] = job ? await db.select().from(sources).where(eq(sources.id, job.sourceId)) : [];
-  if (!job || !source || job.status !== "running") return settle(db, batch, "done");
+  if (!job || !source || job.status !== "running") return settle(batch, "done");
 
   const processor = new FileProcessor({
     jobId: job.id,
@@ -52,13 +52,12 @@ export async function handleFileBatch(
     pipeline,
     filter: createFileFilter(source.config as FilterConfig),
     concurrency: DEFAULT_CONCURRENCY,
-    setDetail: (detail) => setJobDetail(db, job.id, detail),
+    setDetail: (detail) => setJobDetail(job.id, detail),
   });
   const entries = batch.files.map(fromBatchEntry);
   const fields = { sourceId: source.id, jobId: job.id, provider: source.type };
   try {
     const existing = await loadIndex(
-      db,
       source.id,
       entries.map((f) => f.path),
       { exact: true },
@@ -70,10 +69,10 @@ export async function handleFileBatch(
         existing,
       ),
     );
-    await settle(db, batch, "done");
+    await settle(batch, "done");
   } catch (err) {
     // A cancelled or fenced-off attempt's batch stops; a newer attempt redoes what it left.
-    if (err instanceof SyncCancelledError) return settle(db, batch, "done");
+    if (err instanceof SyncCancelledError) return settle(batch, "done");
     const kind = batchErrorKind(err);
     const message = err instanceof Error ? err.message : String(err);
     const retried = kind === "transient" && attempt.retryCount < attempt.retryLimit;
@@ -82,6 +81,6 @@ export async function handleFileBatch(
       retried ? "file batch attempt failed: retried later" : "file batch failed",
     );
     if (retried) throw err;
-    await settle(db, batch, "failed", { kind, message });
+    await settle(batch, "failed", { kind, message });
   }
 }

@@ -3,12 +3,13 @@ import { getDb } from "@/lib/db/client";
 import { sources, syncJobs, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { createPipeline, type Pipeline } from "@/lib/pipeline/deliver";
 import { isCurrentFence } from "@/lib/changes/fence";
 import { runRedelivery } from "@/lib/changes/redeliver";
 import { setJobDetail } from "./progress";
-import { SyncCancelledError, SyncRun } from "./sync-run";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { SyncRun } from "./sync-run";
 import { SyncStoppedError } from "./sync-stopped-error";
 import { withRateLimitBudget } from "@/lib/connectors/wait-out-rate-limits";
 import { errorField, syncLogger, withSyncLog } from "@/lib/log";
@@ -101,23 +102,23 @@ export async function handleSyncSource(
     const fields = { sourceId, jobId: job.id, provider: source.type };
     const log = syncLogger(fields);
     try {
-      const onWait = (detail: string | null) => setJobDetail(db, job.id, detail);
+      const onWait = (detail: string | null) => setJobDetail(job.id, detail);
       if (job.type === "redeliver") {
         log.info({ type: job.type, trigger: job.trigger, attempt: job.attempts }, "redelivery started");
-        await withSyncLog(fields, () => runRedelivery(db, job, fence, pipeline));
+        await withSyncLog(fields, () => runRedelivery(job, fence, pipeline));
         log.info("redelivery completed");
         continue;
       }
       log.info({ type: job.type, trigger: job.trigger, attempt: job.attempts }, "sync started");
       await withSyncLog(fields, async () => {
         const connector = await connectorForSource(source, { onWait });
-        await withRateLimitBudget(() => new SyncRun(db, queue, job, source, connector, pipeline, fence).run());
+        await withRateLimitBudget(() => new SyncRun(queue, job, source, connector, pipeline, fence).run());
       });
       log.info("sync completed");
       await queue.verifyAfterError(job.id);
     } catch (err) {
       // Fenced off by a newer attempt or the source's deletion: they own everything now.
-      if (!(await isCurrentFence(db, sourceId, fence))) {
+      if (!(await isCurrentFence(sourceId, fence))) {
         const [now] = await db.select({ status: syncJobs.status }).from(syncJobs).where(eq(syncJobs.id, job.id));
         if (now?.status !== "cancelled") {
           log.info("sync attempt superseded (taken over, or its source deleted)");
@@ -149,7 +150,7 @@ export async function handleSyncSource(
         continue;
       }
       log.warn({ error: errorField(err), retryCount: attempt.retryCount }, "sync attempt failed: retried later");
-      await setJobDetail(db, job.id, `retrying after: ${message}`);
+      await setJobDetail(job.id, `retrying after: ${message}`);
       throw err;
     }
   }

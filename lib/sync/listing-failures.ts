@@ -1,9 +1,10 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { syncJobFailures } from "@/lib/db/schema";
 import type { Connector } from "@/lib/connectors/types";
 import type { IndexedFile } from "./file-processor";
-import { addProgress, SyncCancelledError } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { addProgress } from "./progress";
 
 /**
  * Records what the connector could not read as failed paths of the job, and takes every indexed
@@ -11,7 +12,6 @@ import { addProgress, SyncCancelledError } from "./progress";
  * deleting them as vanished.
  */
 export async function keepUnreadable(
-  db: Db,
   jobId: string,
   connector: Connector,
   existing: Map<string, IndexedFile>,
@@ -21,6 +21,7 @@ export async function keepUnreadable(
   for (const p of [...existing.keys()]) {
     if (failures.some((f) => p === f.path || p.startsWith(`${f.path}/`))) existing.delete(p);
   }
+  const db = getDb();
   const inserted = await db
     .insert(syncJobFailures)
     .values(failures.map((f) => ({ jobId, path: f.path, error: f.error })))

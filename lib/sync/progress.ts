@@ -1,32 +1,14 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
+import { getDb, type DbOrTx } from "@/lib/db/client";
 import { syncJobs } from "@/lib/db/schema";
-
-export class SyncCancelledError extends Error {
-  constructor() {
-    super("The job was cancelled.");
-    this.name = "SyncCancelledError";
-  }
-}
-
-/**
- * The attempt has been fenced off: its job was cancelled, another handler took it over, or its
- * source was deleted. It stops at once and writes nothing more, the job's status included.
- */
-export class StaleAttemptError extends SyncCancelledError {
-  constructor() {
-    super();
-    this.message = "This sync attempt was superseded (cancelled, taken over or its source deleted).";
-    this.name = "StaleAttemptError";
-  }
-}
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
 
 // Counters are added in SQL, not written from memory, because the batches of one job may be
 // written by several workers. Progress stays below 100 until the job completes.
 
 /** Adds to a running job's counters; false when the job is not running (cancelled). */
 export async function addProgress(
-  db: Db,
+  db: DbOrTx,
   jobId: string,
   add: { processed?: number; skipped?: number; failed?: number },
 ): Promise<boolean> {
@@ -46,28 +28,28 @@ export async function addProgress(
 }
 
 /** Sets how many files the job will touch, counting those already done. */
-export async function setTotal(db: Db, jobId: string, total: number | { remaining: number }): Promise<void> {
+export async function setTotal(jobId: string, total: number | { remaining: number }): Promise<void> {
   const value =
     typeof total === "number"
       ? sql`${total}`
       : sql`${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed} + ${total.remaining}`;
   const progress = sql`least(99, floor(100.0 * (${syncJobs.filesProcessed} + ${syncJobs.filesSkipped} + ${syncJobs.filesFailed}) / greatest(${value}, 1)))::int`;
-  await db.update(syncJobs).set({ filesTotal: value, progress }).where(eq(syncJobs.id, jobId));
+  await getDb().update(syncJobs).set({ filesTotal: value, progress }).where(eq(syncJobs.id, jobId));
 }
 
-export async function resetProgress(db: Db, jobId: string): Promise<void> {
-  await db
+export async function resetProgress(jobId: string): Promise<void> {
+  await getDb()
     .update(syncJobs)
     .set({ filesTotal: 0, filesProcessed: 0, filesSkipped: 0, filesFailed: 0, progress: 0 })
     .where(eq(syncJobs.id, jobId));
 }
 
 /** Shows what the job is doing right now (a rate-limit wait, a retry), or clears it with null. */
-export async function setJobDetail(db: Db, jobId: string, detail: string | null): Promise<void> {
-  await db.update(syncJobs).set({ detail }).where(eq(syncJobs.id, jobId));
+export async function setJobDetail(jobId: string, detail: string | null): Promise<void> {
+  await getDb().update(syncJobs).set({ detail }).where(eq(syncJobs.id, jobId));
 }
 
-export async function throwIfCancelled(db: Db, jobId: string): Promise<void> {
-  const [row] = await db.select({ status: syncJobs.status }).from(syncJobs).where(eq(syncJobs.id, jobId));
+export async function throwIfCancelled(jobId: string): Promise<void> {
+  const [row] = await getDb().select({ status: syncJobs.status }).from(syncJobs).where(eq(syncJobs.id, jobId));
   if (row?.status !== "running") throw new SyncCancelledError();
 }

@@ -1,5 +1,5 @@
 import { and, eq, inArray, like, or, sql } from "drizzle-orm";
-import type { Db } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { sources, syncJobs, type Source, type SyncJob } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { escapeLike } from "@/lib/db/escape-like";
@@ -15,13 +15,12 @@ import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type In
 import { enqueueFileBatches, settleFileBatches } from "./file-batches";
 import { keepUnreadable } from "./listing-failures";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
-import { addProgress, resetProgress, setJobDetail, setTotal, SyncCancelledError, throwIfCancelled } from "./progress";
+import { SyncCancelledError } from "@/lib/changes/attempt-errors";
+import { addProgress, resetProgress, setJobDetail, setTotal, throwIfCancelled } from "./progress";
 import type { SyncQueue } from "./sync-queue";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 import { errorField, syncLogger } from "@/lib/log";
-
-export { SyncCancelledError } from "./progress";
 
 /** Files written to the database in one transaction, and files in one process-file-batch job. */
 export const WRITE_BATCH = 100;
@@ -51,7 +50,6 @@ export class SyncRun {
   private readonly processor: FileProcessor;
 
   constructor(
-    private readonly db: Db,
     private readonly queue: SyncQueue,
     private readonly job: SyncJob,
     private readonly source: Source,
@@ -76,11 +74,11 @@ export class SyncRun {
 
   async run(): Promise<void> {
     // A crashed attempt may have left batches running: they finish (or fail) before this one counts.
-    await settleFileBatches(this.db, this.queue, this.job.id, { clear: true });
-    await resetProgress(this.db, this.job.id);
+    await settleFileBatches(this.queue, this.job.id, { clear: true });
+    await resetProgress(this.job.id);
     if (this.job.type === "full") return this.full();
     if (this.job.paths?.length) {
-      if (this.job.trigger === "retry") await requeueRefused(this.db, this.source.id, this.job.paths);
+      if (this.job.trigger === "retry") await requeueRefused(this.source.id, this.job.paths);
       return this.named(this.job.paths);
     }
     if (this.connector.getChanges && this.source.cursor) {
@@ -94,7 +92,7 @@ export class SyncRun {
   private async full(): Promise<void> {
     const cursor = await this.providerCall(() => this.connector.currentCursor());
     // Read while the listing runs, unless a first sync's archive needs to know it is one.
-    const indexed = loadIndex(this.db, this.source.id);
+    const indexed = loadIndex(this.source.id);
     indexed.catch(() => {});
     let existing = this.connector.streamFiles ? await indexed : new Map<string, IndexedFile>();
     // A first sync of a git host reads one archive and nothing else (no listing: on GitLab
@@ -111,19 +109,19 @@ export class SyncRun {
     }
     for (const file of candidates) listed.add(file.path);
     existing = await indexed;
-    await keepUnreadable(this.db, this.job.id, this.connector, existing);
+    await keepUnreadable(this.job.id, this.connector, existing);
     const orphans = [...existing.keys()].filter((p) => !listed.has(p));
     this.guardDeletions(orphans, candidates, existing, existing.size);
-    await setTotal(this.db, this.job.id, listed.size);
+    await setTotal(this.job.id, listed.size);
     await this.processFiles(candidates, existing, { wholeListing: true });
-    await setTotal(this.db, this.job.id, { remaining: orphans.length });
+    await setTotal(this.job.id, { remaining: orphans.length });
     await this.deletePaths(orphans, existing);
     await this.finish(cursor);
   }
 
   /** Paths named by a watcher or webhook: a path may be a file, a folder, or gone. */
   private async named(paths: string[]): Promise<void> {
-    const existing = await loadIndex(this.db, this.source.id, paths);
+    const existing = await loadIndex(this.source.id, paths);
     const candidates = new Map<string, RemoteFile>();
     for (const p of paths) {
       const meta = await this.providerCall(() => this.connector.getFileMetadata(p));
@@ -131,7 +129,7 @@ export class SyncRun {
       else for await (const child of this.connector.listFiles(p, true)) candidates.set(child.path, child);
     }
     const keep = [...candidates.values()].filter((f) => this.filter.checkPath(f.path).keep);
-    await keepUnreadable(this.db, this.job.id, this.connector, existing);
+    await keepUnreadable(this.job.id, this.connector, existing);
     await this.processAndPrune(keep, existing);
     await this.finish(this.source.cursor);
   }
@@ -213,7 +211,7 @@ export class SyncRun {
       }
     }
     if (conditions.length === 0) return new Map();
-    const rows = await this.db
+    const rows = await getDb()
       .select({
         id: files.id,
         path: files.path,
@@ -233,7 +231,7 @@ export class SyncRun {
     const candidatePaths = new Set(candidates.map((f) => f.path));
     const gone = [...existing.keys()].filter((p) => !candidatePaths.has(p));
     this.guardDeletions(gone, candidates, existing, this.source.fileCount);
-    await setTotal(this.db, this.job.id, candidates.length + gone.length);
+    await setTotal(this.job.id, candidates.length + gone.length);
     await this.processFiles(candidates, existing);
     await this.deletePaths(gone, existing);
   }
@@ -255,7 +253,7 @@ export class SyncRun {
       return !(unchanged && (row.size ?? 0) <= maxSize && (file.size ?? 0) <= maxSize);
     });
     const unchanged = candidates.length - changed.length;
-    if (unchanged > 0 && !(await addProgress(this.db, this.job.id, { skipped: unchanged })))
+    if (unchanged > 0 && !(await addProgress(getDb(), this.job.id, { skipped: unchanged })))
       throw new SyncCancelledError();
     countFiles("unchanged", unchanged);
     // One archive costs two requests but carries every file: worth it for many changed files,
@@ -268,11 +266,11 @@ export class SyncRun {
     const remaining = useArchive ? (await this.processFromArchive(changed, existing)).rest : changed;
     if (remaining.length > FAN_OUT_THRESHOLD) {
       await enqueueFileBatches(this.queue, this.job.id, this.fence, remaining, WRITE_BATCH);
-      await settleFileBatches(this.db, this.queue, this.job.id, { throwOnFailure: true, workWhileWaiting: true });
+      await settleFileBatches(this.queue, this.job.id, { throwOnFailure: true, workWhileWaiting: true });
       return;
     }
     for (let i = 0; i < remaining.length; i += WRITE_BATCH) {
-      await throwIfCancelled(this.db, this.job.id);
+      await throwIfCancelled(this.job.id);
       await this.processor.process(
         remaining.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
         existing,
@@ -297,7 +295,7 @@ export class SyncRun {
       size <= maxSize && (wanted ? wanted.has(p) : this.filter.checkPath(p).keep);
     let slice: BatchEntry[] = [];
     const flush = async () => {
-      if (listed) await setTotal(this.db, this.job.id, listed.size);
+      if (listed) await setTotal(this.job.id, listed.size);
       await this.processor.process(slice, existing);
       slice = [];
     };
@@ -352,7 +350,7 @@ export class SyncRun {
 
   private async deletePaths(paths: string[], existing: Map<string, IndexedFile>): Promise<void> {
     for (let i = 0; i < paths.length; i += WRITE_BATCH) {
-      await throwIfCancelled(this.db, this.job.id);
+      await throwIfCancelled(this.job.id);
       await deleteIndexedFiles(
         this.source.id,
         this.job.id,
@@ -367,7 +365,7 @@ export class SyncRun {
 
   private async finish(cursor: string | null): Promise<void> {
     // Completed means delivered: what an earlier attempt committed but never delivered goes now.
-    await deliverChanges(this.db, {
+    await deliverChanges({
       sourceId: this.source.id,
       fence: this.fence,
       jobId: this.job.id,
@@ -401,7 +399,7 @@ export class SyncRun {
   }
 
   private setDetail(detail: string | null): Promise<void> {
-    return setJobDetail(this.db, this.job.id, detail);
+    return setJobDetail(this.job.id, detail);
   }
 
   private providerCall<T>(call: () => Promise<T>): Promise<T> {

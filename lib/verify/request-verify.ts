@@ -39,18 +39,20 @@ export async function requestVerify(sourceId: string, trigger: VerifyTrigger): P
 
 /**
  * After a sync that hit an error (it failed, or some files did), a verify checks what the
- * index now holds. Repairs queued by a verify are left out: their errors would loop.
+ * index now holds. Repairs queued by a verify are left out: their errors would loop. So are
+ * redeliveries: they send stored copies downstream and leave the index as it was.
  */
 export async function verifyAfterError(syncJobId: string): Promise<void> {
   const [job] = await getDb()
     .select({
       sourceId: syncJobs.sourceId,
+      type: syncJobs.type,
       trigger: syncJobs.trigger,
       status: syncJobs.status,
       filesFailed: syncJobs.filesFailed,
     })
     .from(syncJobs)
     .where(and(eq(syncJobs.id, syncJobId), inArray(syncJobs.status, ["completed", "failed"])));
-  if (!job || job.trigger === "verify") return;
+  if (!job || job.trigger === "verify" || job.type === "redeliver") return;
   if (job.status === "failed" || job.filesFailed > 0) await requestVerify(job.sourceId, "after-error");
 }

@@ -9,7 +9,7 @@ import {
   type SyncJob,
   type VerifyResult,
 } from "@/lib/db/schema";
-import { connectorForSource } from "@/lib/connectors/connector-for-source";
+import { connectorForSource } from "@/lib/sync/connector-for-source";
 import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector } from "@/lib/connectors/types";
 import { createFileFilter, type FilterConfig } from "@/lib/sync/filters";

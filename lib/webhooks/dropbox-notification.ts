@@ -7,7 +7,7 @@ import { sources } from "@/lib/db/schema";
 import { countWebhook } from "@/lib/metrics/counters";
 import { recordWebhookEvent } from "./record-webhook-event";
 import { WebhookRefusal } from "./refusals";
-import { safeEqual } from "./safe-equal";
+import { safeEqual } from "@/lib/safe-equal";
 
 /** Dropbox's notification body: the accounts whose files changed (nothing about which files). */
 const notificationSchema = z.object({

@@ -6,7 +6,7 @@ import { countWebhook } from "@/lib/metrics/counters";
 import { DecryptionError } from "@/lib/oauth/encryption";
 import { recordWebhookEvent } from "./record-webhook-event";
 import { WebhookRefusal } from "./refusals";
-import { safeEqual } from "./safe-equal";
+import { safeEqual } from "@/lib/safe-equal";
 
 export type DriveNotificationResult = { queued: boolean; duplicate: boolean };
 

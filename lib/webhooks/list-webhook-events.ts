@@ -1,11 +1,11 @@
 import { desc, eq } from "drizzle-orm";
-import type { DbOrTx } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { webhookEvents } from "@/lib/db/schema";
 import type { WebhookEventDto } from "@/lib/sources/schemas";
 
 /** A source's latest webhook events, newest first (without the payload, which may be large). */
-export async function listWebhookEvents(db: DbOrTx, sourceId: string, limit = 50): Promise<WebhookEventDto[]> {
-  const rows = await db
+export async function listWebhookEvents(sourceId: string, limit = 50): Promise<WebhookEventDto[]> {
+  const rows = await getDb()
     .select({
       id: webhookEvents.id,
       eventType: webhookEvents.eventType,

@@ -1,4 +1,5 @@
-import { getPool } from "@/lib/db/client";
+import { sql } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
 
 /** Rows deleted per statement, so that pruning a large backlog never holds long locks. */
 const PRUNE_BATCH = 10_000;
@@ -22,10 +23,10 @@ export function webhookEventRetentionDays(): number {
 export async function pruneWebhookEvents(days = webhookEventRetentionDays()): Promise<number> {
   let total = 0;
   for (;;) {
-    const { rowCount } = await getPool().query(
-      `delete from webhook_events where id in (
-         select id from webhook_events where created_at < now() - make_interval(days => $1::int) order by created_at limit ${PRUNE_BATCH})`,
-      [Math.floor(days)],
+    const { rowCount } = await getDb().execute(
+      sql`delete from webhook_events where id in (
+            select id from webhook_events where created_at < now() - make_interval(days => ${Math.floor(days)}::int)
+            order by created_at limit ${PRUNE_BATCH})`,
     );
     total += rowCount ?? 0;
     if ((rowCount ?? 0) < PRUNE_BATCH) return total;

@@ -1,3 +1,4 @@
+import { readBody, type BodyRefusal } from "@/lib/api/read-body";
 import { InflightReservation } from "./inflight-bytes";
 import { WebhookRefusal } from "./refusals";
 
@@ -11,56 +12,35 @@ export type ReadWebhookBodyOptions = {
   onChunk?: (chunk: Uint8Array) => void;
 };
 
-/**
- * Reads a webhook body within its route's cap, the process-wide in-flight budget
- * (WEBHOOK_MAX_INFLIGHT_BYTES: a body that would pass it is refused as busy, 503) and
- * WEBHOOK_BODY_TIMEOUT_MS (408). The declared length is checked and reserved before the first
- * byte is read; the bytes counted are the ones that arrive, whatever was declared.
- */
-export async function readWebhookBody(request: Request, options: ReadWebhookBodyOptions): Promise<Buffer> {
-  const { maxBytes, onChunk } = options;
-  const tooLarge = () =>
-    new WebhookRefusal("too_large", `Bodies sent to this webhook are limited to ${maxBytes} bytes.`);
-  const busy = () =>
-    new WebhookRefusal("busy", "Too many webhook bytes are being received right now; retry after a few seconds.");
-  const header = request.headers.get("content-length");
-  const declared = header === null ? null : Number(header);
-  if (declared !== null && !(Number.isSafeInteger(declared) && declared >= 0))
-    throw new WebhookRefusal("bad_request", "The Content-Length header is not a number of bytes.");
-  if (declared !== null && declared > maxBytes) throw tooLarge();
-  if (!request.body) return Buffer.alloc(0);
-
-  const reservation = new InflightReservation();
-  const reader = request.body.getReader();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new WebhookRefusal("timeout", `The webhook body did not arrive within ${WEBHOOK_BODY_TIMEOUT_MS / 1000} s.`),
-        ),
-      WEBHOOK_BODY_TIMEOUT_MS,
-    );
-  });
-  try {
-    if (declared !== null && !reservation.reserve(declared)) throw busy();
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), timedOut]);
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) throw tooLarge();
-      if (!reservation.reserve(size)) throw busy();
-      onChunk?.(value);
-      parts.push(value);
-    }
-    return Buffer.concat(parts, size);
-  } catch (err) {
-    reader.cancel().catch(() => {});
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    reservation.release();
+function refusal(reason: BodyRefusal, maxBytes: number): WebhookRefusal {
+  switch (reason) {
+    case "too_large":
+      return new WebhookRefusal("too_large", `Bodies sent to this webhook are limited to ${maxBytes} bytes.`);
+    case "busy":
+      return new WebhookRefusal(
+        "busy",
+        "Too many webhook bytes are being received right now; retry after a few seconds.",
+      );
+    case "timeout":
+      return new WebhookRefusal(
+        "timeout",
+        `The webhook body did not arrive within ${WEBHOOK_BODY_TIMEOUT_MS / 1000} s.`,
+      );
+    case "bad_length":
+      return new WebhookRefusal("bad_request", "The Content-Length header is not a number of bytes.");
   }
+}
+
+/**
+ * A webhook body, read by the one body reader within its route's cap, the process-wide
+ * in-flight budget (WEBHOOK_MAX_INFLIGHT_BYTES: a body that would pass it is refused as busy,
+ * 503) and WEBHOOK_BODY_TIMEOUT_MS (408).
+ */
+export function readWebhookBody(request: Request, options: ReadWebhookBodyOptions): Promise<Buffer> {
+  return readBody(request, {
+    ...options,
+    timeoutMs: WEBHOOK_BODY_TIMEOUT_MS,
+    budget: new InflightReservation(),
+    refuse: (reason) => refusal(reason, options.maxBytes),
+  });
 }

@@ -1,13 +1,13 @@
 import { createHash, createHmac } from "node:crypto";
 import { z } from "zod";
 import { countWebhook } from "@/lib/metrics/counters";
-import { openWebhookSecret } from "@/lib/connectors/provider-token";
+import { openWebhookSecret } from "@/lib/oauth/provider-token";
 import type { WebhookProvider } from "./callback-url";
 import { gitPayloadSummary } from "./git-payload-summary";
 import { readWebhookBody } from "./read-webhook-body";
 import { recordWebhookEvent } from "./record-webhook-event";
 import { WebhookRefusal } from "./refusals";
-import { safeEqual } from "./safe-equal";
+import { safeEqual } from "@/lib/safe-equal";
 import { candidateKey, webhookCandidates, type Candidate } from "./webhook-candidates";
 
 /** GitHub caps payloads at 25 MB; anything larger is not a provider's. */
@@ -226,6 +226,91 @@ async function verifySigned(provider: WebhookProvider, request: Request, key: st
   return { sources, body, bodyHash: hash.digest("hex") };
 }
 
+/** What a verified event says: its name, delivery id, repository and pushed branches. */
+type GitEvent = {
+  name: string;
+  deliveryId: string | null;
+  target: Target | null;
+  branches: string[] | null;
+  summary: ReturnType<typeof gitPayloadSummary>;
+};
+
+function requireJson(request: Request): void {
+  if (!/^application\/json\b/i.test(request.headers.get("content-type") ?? "")) {
+    throw new WebhookRefusal(
+      "unsupported_media_type",
+      "Webhooks must be sent as JSON (content type application/json).",
+    );
+  }
+}
+
+/** Parses a verified body (never one that is not) and reads what the event is about. */
+function describeEvent(provider: WebhookProvider, headers: Headers, body: Buffer): GitEvent {
+  const rules = RULES[provider];
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new WebhookRefusal("bad_request", "The webhook body is not valid JSON.");
+  }
+  const name = headers.get(rules.eventHeader) ?? "unknown";
+  return {
+    name,
+    deliveryId: firstHeader(headers, rules.deliveryHeaders),
+    target: rules.repository(payload),
+    branches: rules.pushedBranches(name, payload),
+    summary: gitPayloadSummary(provider, payload),
+  };
+}
+
+/**
+ * Records the event against the verified sources and queues a sync for each that follows the
+ * pushed repository and branch; a verified event about another repository or branch is recorded
+ * and queues nothing.
+ */
+function record(provider: WebhookProvider, sources: Candidate[], bodyHash: string, event: GitEvent) {
+  const targets = event.branches
+    ? sources
+        .filter((s) => follows(provider, s, event.target) && event.branches!.includes(String(s.config.branch ?? "")))
+        .map((s) => ({ sourceId: s.id }))
+    : [];
+  return recordWebhookEvent({
+    sourceType: provider,
+    eventType: event.name,
+    deliveryId: event.deliveryId,
+    sourceId: sources[0]!.id,
+    bodyHash,
+    payload: event.summary,
+    targets,
+  });
+}
+
+/**
+ * record, and when a verified source was deleted a moment ago (the cache not told yet, so the
+ * insert names a missing source), once more with the database's sources that verify the same
+ * bytes; none left is unauthorized.
+ */
+async function recordForLiveSources(
+  provider: WebhookProvider,
+  request: Request,
+  key: string,
+  verified: Verified,
+  event: GitEvent,
+) {
+  try {
+    return await record(provider, verified.sources, verified.bodyHash, event);
+  } catch (err) {
+    if ((err as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw err;
+    const fresh = (await webhookCandidates(provider, key, { fresh: true })).filter((s) =>
+      verifiesHeld(provider, request.headers, s, verified.body),
+    );
+    if (fresh.length === 0) throw unauthorized();
+    const before = new Set(verified.sources.map((s) => s.id));
+    if (fresh.length === before.size && fresh.every((s) => before.has(s.id))) throw err;
+    return record(provider, fresh, verified.bodyHash, event);
+  }
+}
+
 /**
  * POST /api/webhooks/<provider>. Verify before parsing: the candidate sources come from the
  * headers (hook id, hook UUID, token hash), the signature or token is checked as the bytes
@@ -235,63 +320,14 @@ async function verifySigned(provider: WebhookProvider, request: Request, key: st
  * never logged one by one (see refusals).
  */
 export async function receiveGitWebhook(provider: WebhookProvider, request: Request): Promise<Response> {
-  const rules = RULES[provider];
-  const contentType = request.headers.get("content-type") ?? "";
-  if (!/^application\/json\b/i.test(contentType)) {
-    throw new WebhookRefusal(
-      "unsupported_media_type",
-      "Webhooks must be sent as JSON (content type application/json).",
-    );
-  }
+  requireJson(request);
   const key = candidateKey(provider, request.headers);
   if (!key) throw unauthorized();
   const verified =
     provider === "gitlab" ? await verifyGitLab(request, key) : await verifySigned(provider, request, key);
-
-  let payload: unknown;
-  try {
-    payload = JSON.parse(verified.body.toString("utf8"));
-  } catch {
-    throw new WebhookRefusal("bad_request", "The webhook body is not valid JSON.");
-  }
-  const event = request.headers.get(rules.eventHeader) ?? "unknown";
-  const deliveryId = firstHeader(request.headers, rules.deliveryHeaders);
-  const target = rules.repository(payload);
-  const branches = rules.pushedBranches(event, payload);
-  const summary = gitPayloadSummary(provider, payload);
-
-  let sources = verified.sources;
-  for (;;) {
-    // A verified event about another repository or branch is recorded and queues nothing.
-    const targets = branches
-      ? sources
-          .filter((s) => follows(provider, s, target) && branches.includes(String(s.config.branch ?? "")))
-          .map((s) => ({ sourceId: s.id }))
-      : [];
-    try {
-      const recorded = await recordWebhookEvent({
-        sourceType: provider,
-        eventType: event,
-        deliveryId,
-        sourceId: sources[0]!.id,
-        bodyHash: verified.bodyHash,
-        payload: summary,
-        targets,
-      });
-      countWebhook(provider, recorded.duplicate ? "duplicate" : "accepted");
-      if (rules.isPing(event)) return accepted({ received: true, pong: true }, 200);
-      return accepted({ received: true, duplicate: recorded.duplicate, queued: recorded.jobIds.length });
-    } catch (err) {
-      if ((err as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw err;
-      // A source deleted a moment ago (the cache not told yet): the database's sources that
-      // verify the same bytes, if any.
-      const before = new Set(sources.map((s) => s.id));
-      const fresh = (await webhookCandidates(provider, key, { fresh: true })).filter((s) =>
-        verifiesHeld(provider, request.headers, s, verified.body),
-      );
-      if (fresh.length === 0) throw unauthorized();
-      if (fresh.length === before.size && fresh.every((s) => before.has(s.id))) throw err;
-      sources = fresh;
-    }
-  }
+  const event = describeEvent(provider, request.headers, verified.body);
+  const recorded = await recordForLiveSources(provider, request, key, verified, event);
+  countWebhook(provider, recorded.duplicate ? "duplicate" : "accepted");
+  if (RULES[provider].isPing(event.name)) return accepted({ received: true, pong: true }, 200);
+  return accepted({ received: true, duplicate: recorded.duplicate, queued: recorded.jobIds.length });
 }

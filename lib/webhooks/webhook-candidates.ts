@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { openWebhookSecret } from "@/lib/connectors/provider-token";
-import { getPool } from "@/lib/db/client";
+import { openWebhookSecret } from "@/lib/oauth/provider-token";
+import { and, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
 import { listenProven, type ListenerState } from "@/lib/db/proven-listener";
-import type { Source } from "@/lib/db/schema";
+import { sources, type Source } from "@/lib/db/schema";
 import type { WebhookProvider } from "./callback-url";
 
 export type Candidate = Pick<Source, "id" | "config" | "webhookSecret">;
@@ -51,12 +52,18 @@ export function webhookTokenHash(secret: string): string {
   return createHash("sha256").update(secret, "utf8").digest("hex");
 }
 
-const CANDIDATES_SQL: Record<WebhookProvider, string> = {
-  github: `select id, config, webhook_secret from sources where type = 'github' and webhook_id = $1`,
-  // Bitbucket answers a hook's UUID in braces and sends it in X-Hook-UUID without them.
-  bitbucket: `select id, config, webhook_secret from sources where type = 'bitbucket' and webhook_id in ($1, $2)`,
-  gitlab: `select id, config, webhook_secret from sources where type = 'gitlab' and webhook_token_hash = $1`,
-};
+/** Which sources own the hook a key names (by the indexes on (type, webhook_id) and (type, webhook_token_hash)). */
+function ownerOf(provider: WebhookProvider, key: string): SQL {
+  switch (provider) {
+    case "github":
+      return and(eq(sources.type, "github"), eq(sources.webhookId, key))!;
+    case "bitbucket":
+      // Bitbucket answers a hook's UUID in braces and sends it in X-Hook-UUID without them.
+      return and(eq(sources.type, "bitbucket"), inArray(sources.webhookId, [key, `{${key}}`]))!;
+    case "gitlab":
+      return and(eq(sources.type, "gitlab"), eq(sources.webhookTokenHash, key))!;
+  }
+}
 
 /** The key a provider's headers give, as stored; null when they give none. */
 export function candidateKey(provider: WebhookProvider, headers: Headers): string | null {
@@ -87,22 +94,24 @@ let gitlabHashesFilled: Promise<void> | null = null;
  */
 function fillGitLabTokenHashes(): Promise<void> {
   gitlabHashesFilled ??= (async () => {
-    const { rows } = await getPool().query<{ id: string; webhook_secret: string }>(
-      `select id, webhook_secret from sources
-       where type = 'gitlab' and webhook_secret is not null and webhook_token_hash is null`,
-    );
+    const rows = await getDb()
+      .select({ id: sources.id, webhookSecret: sources.webhookSecret })
+      .from(sources)
+      .where(and(eq(sources.type, "gitlab"), isNotNull(sources.webhookSecret), isNull(sources.webhookTokenHash)));
     for (const row of rows) {
       let secret: string | null;
       try {
-        secret = openWebhookSecret({ id: row.id, webhookSecret: row.webhook_secret });
+        secret = openWebhookSecret(row);
       } catch {
         continue;
       }
       if (!secret) continue;
-      await getPool().query(
-        `update sources set webhook_token_hash = $2 where id = $1 and webhook_secret = $3 and webhook_token_hash is null`,
-        [row.id, webhookTokenHash(secret), row.webhook_secret],
-      );
+      await getDb()
+        .update(sources)
+        .set({ webhookTokenHash: webhookTokenHash(secret) })
+        .where(
+          and(eq(sources.id, row.id), eq(sources.webhookSecret, row.webhookSecret!), isNull(sources.webhookTokenHash)),
+        );
     }
   })().catch((err: unknown) => {
     gitlabHashesFilled = null;
@@ -113,12 +122,10 @@ function fillGitLabTokenHashes(): Promise<void> {
 
 async function query(provider: WebhookProvider, key: string): Promise<Candidate[]> {
   if (provider === "gitlab") await fillGitLabTokenHashes();
-  const { rows } = await getPool().query<{
-    id: string;
-    config: Record<string, unknown>;
-    webhook_secret: string | null;
-  }>(CANDIDATES_SQL[provider], provider === "bitbucket" ? [key, `{${key}}`] : [key]);
-  return rows.map((r) => ({ id: r.id, config: r.config, webhookSecret: r.webhook_secret }));
+  return getDb()
+    .select({ id: sources.id, config: sources.config, webhookSecret: sources.webhookSecret })
+    .from(sources)
+    .where(ownerOf(provider, key));
 }
 
 /**

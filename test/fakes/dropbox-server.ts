@@ -107,6 +107,7 @@ export async function startDropboxFake(
   let throttle: { count: number; retryAfter: number; route?: string } | null = null;
   let zipCut: { after: number; cleanEnd: boolean } | null = null;
   const zipCorrupt = new Set<string>();
+  const restricted = new Set<string>();
   /** The `path` of every files/download_zip request, as sent. */
   const zipPaths: string[] = [];
   const accountId = "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc";
@@ -257,6 +258,11 @@ export async function startDropboxFake(
       case "files/download": {
         const node = nodes.get(lowerOf(arg.path));
         if (!node || node.kind !== "file") return notFound(res);
+        if (restricted.has(lowerOf(arg.path)))
+          return routeError(res, "path/restricted_content", {
+            ".tag": "path",
+            path: { ".tag": "restricted_content" },
+          });
         const result = JSON.stringify(metadata(node)).replace(
           /[\u007f-\uffff]/g,
           (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
@@ -396,6 +402,10 @@ export async function startDropboxFake(
     /** Zips carry this file with every byte changed (same size, another content_hash). */
     corruptInZips(display: string) {
       zipCorrupt.add(lowerOf(display));
+    },
+    /** Downloads of this file are refused as Dropbox refuses restricted content (409 path/restricted_content). */
+    restrictDownloads(display: string) {
+      restricted.add(lowerOf(display));
     },
     throttleNext(count: number, retryAfter = 1, route?: string) {
       throttle = { count, retryAfter, route };

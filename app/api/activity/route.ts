@@ -1,6 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
-import { getDb } from "@/lib/db/client";
 import { activitySummary } from "@/lib/jobs/activity";
 
 // GET /api/activity – queued and running jobs, and the last day's failures (the dashboard's indicator)
-export const GET = withApi(async ({ actor }) => activitySummary(getDb(), actor));
+export const GET = withApi(async ({ actor }) => activitySummary(actor));

@@ -1,5 +1,4 @@
 import { readJson, searchParams, withApi } from "@/lib/api/with-api";
-import { getDb } from "@/lib/db/client";
 import { createSource } from "@/lib/sources/create-source";
 import { countSourcesByStatus, listSources } from "@/lib/sources/list-sources";
 import { createSourceBody, listSourcesQuery } from "@/lib/sources/schemas";
@@ -7,7 +6,7 @@ import { createSourceBody, listSourcesQuery } from "@/lib/sources/schemas";
 // POST /api/sources – connect a source and queue its first full sync
 export const POST = withApi(async ({ request, actor }) => {
   const body = createSourceBody.parse(await readJson(request));
-  return Response.json(await createSource(getDb(), actor, body), { status: 201 });
+  return Response.json(await createSource(actor, body), { status: 201 });
 });
 
 // GET /api/sources – the sources the caller may see, each with its latest job (?q&type&status&sort&limit&cursor)

@@ -17,7 +17,7 @@ import type {
   StreamFilesOptions,
 } from "../types";
 import { waitOutRateLimits } from "../wait-out-rate-limits";
-import { errorField, logger } from "@/lib/log";
+import { logger } from "@/lib/log";
 import { createDropboxClient, errorSummary, toConnectorError } from "./client";
 import { dropboxContentHash } from "./content-hash";
 import { downloadZip, readZipEntries, ZipUnavailableError } from "./download-zip";
@@ -31,6 +31,14 @@ export const dropboxConfigSchema = tokenConfigSchema.extend({
 
 /** Entries per list_folder page (Dropbox's maximum is 2,000). */
 const PAGE_LIMIT = 2000;
+/** Files a complete stream could not read (refused downloads): every other file was given. */
+export class FilesUnreadError extends ConnectorSyncError {
+  constructor(readonly errors: ConnectorFileError[]) {
+    super(`${errors.length} file(s) could not be downloaded (${errors[0]!.message}); they are read again one by one.`);
+    this.name = "FilesUnreadError";
+  }
+}
+
 /**
  * Beside its zips, a stream of every file downloads at most this many files alone (bad
  * entries, lone files), this many at a time; with more, the caller reads them one by one.
@@ -207,6 +215,7 @@ class DropboxConnector implements Connector {
       }
       for (const { zip, file } of downloaded) yield* this.readZip(zip, file, left);
       if (!complete) return;
+      const unread: ConnectorFileError[] = [];
       for (let i = 0; i < left.length; i += LONE_DOWNLOADS_AT_ONCE) {
         const read = await Promise.all(
           left.slice(i, i + LONE_DOWNLOADS_AT_ONCE).map(async (file) => {
@@ -215,13 +224,16 @@ class DropboxConnector implements Connector {
               return { ...file, size: content.length, version: dropboxContentHash(content), content };
             } catch (err) {
               if (!(err instanceof ConnectorFileError)) throw err;
-              logger.warn({ provider: "dropbox", error: errorField(err) }, "file left out of the sync");
+              unread.push(err);
               return null;
             }
           }),
         );
         for (const file of read) if (file) yield file;
       }
+      // A complete stream gives every file or says which it could not: the caller reads those
+      // again and records each that still fails.
+      if (unread.length > 0) throw new FilesUnreadError(unread);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

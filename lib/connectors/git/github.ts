@@ -9,6 +9,7 @@ import type {
   ConnectorDefinition,
   Delta,
   FileChange,
+  HeadValidator,
   RemoteFile,
   StreamFilesOptions,
   WebhookRequest,
@@ -45,9 +46,6 @@ class UnknownRefError extends ConnectorError {}
 export function githubApiUrl(): string {
   return (process.env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
 }
-
-/** Conditional ref lookups for polling: a 304 costs no rate limit. Per process, by URL. */
-const headCache = new Map<string, { etag: string; sha: string }>();
 
 async function streamToBuffer(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
   return Buffer.from(await new Response(stream).arrayBuffer());
@@ -87,9 +85,12 @@ class GitHubConnector implements Connector {
   /** The pinned head; null once the repository is known to be empty (no commit). */
   private head: string | null | undefined = undefined;
   private readonly blobs = new BlobIndex();
+  /** The validator of the last head lookup: the source's stored one until a lookup answers. */
+  private validator: HeadValidator | null;
 
   constructor(private readonly context: ConnectorContext) {
     this.head = context.at ?? undefined;
+    this.validator = context.headValidator ?? null;
     const [owner = "", ...rest] = String(context.config.repo ?? "").split("/");
     this.owner = owner;
     this.repo = rest.join("/");
@@ -158,6 +159,10 @@ class GitHubConnector implements Connector {
       ...(this.repoId !== null ? { repoId: this.repoId } : {}),
       ...this.movedConfig(),
     };
+  }
+
+  headValidator(): HeadValidator | null {
+    return this.validator;
   }
 
   movedConfig(): Record<string, unknown> | null {
@@ -234,11 +239,13 @@ class GitHubConnector implements Connector {
     return this.branch;
   }
 
-  /** The branch head, one request (a conditional one: 304 when it has not moved). */
+  /**
+   * The branch head, one request: a conditional one with the source's stored validator, which
+   * GitHub answers 304 (costing no rate limit) when the head has not moved.
+   */
   private async lookupHead(): Promise<string> {
     const branch = await this.resolveBranch();
-    const key = `${githubApiUrl()}/${this.fullName}/${branch}`;
-    const cached = headCache.get(key);
+    const cached = this.validator;
     try {
       const response = await this.call(() =>
         this.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}", {
@@ -251,10 +258,10 @@ class GitHubConnector implements Connector {
       await this.followMove(response.url);
       const sha = String(response.data).trim();
       const etag = response.headers.etag;
-      if (etag) headCache.set(key, { etag, sha });
+      this.validator = etag ? { etag, head: sha } : null;
       return sha;
     } catch (err) {
-      if (cached && err instanceof ConnectorError && err.status === 304) return cached.sha;
+      if (cached && err instanceof ConnectorError && err.status === 304) return cached.head;
       if (err instanceof UnknownRefError) {
         const { data } = await this.call(() => this.octokit.repos.get({ owner: this.owner, repo: this.repo }));
         throw branchGoneError(this.fullName, branch, data.default_branch ?? null);

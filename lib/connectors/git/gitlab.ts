@@ -16,7 +16,7 @@ import type {
 } from "../types";
 import { readTarGz } from "./archive";
 import { errorForStatus, networkError, providerFetch, type ErrorSubject } from "./provider-http";
-import { safeEqual } from "@/lib/webhooks/safe-equal";
+import { safeEqual } from "@/lib/safe-equal";
 import {
   BlobIndex,
   branchGoneError,

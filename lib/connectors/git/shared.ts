@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { safeEqual } from "@/lib/webhooks/safe-equal";
+import { safeEqual } from "@/lib/safe-equal";
 import { z } from "zod";
 import { ConnectorConfigError } from "../errors";
 import type { FileChange, RemoteFile } from "../types";

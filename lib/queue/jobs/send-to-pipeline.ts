@@ -1,4 +1,3 @@
-import { getDb } from "@/lib/db/client";
 import { deliverChanges } from "@/lib/changes/deliver-changes";
 import { createPipeline } from "@/lib/pipeline/deliver";
 import { defineJob } from "../define-job";
@@ -13,6 +12,6 @@ export const sendToPipelineJob = defineJob({
   name: QUEUES.sendToPipeline,
   schema: sendToPipelinePayload,
   handle: async ({ sourceId }) => {
-    await deliverChanges(getDb(), { sourceId, fence: null, jobId: null, pipeline: createPipeline() });
+    await deliverChanges({ sourceId, fence: null, jobId: null, pipeline: createPipeline() });
   },
 });

@@ -1,5 +1,4 @@
 import { withApi } from "@/lib/api/with-api";
-import { getDb } from "@/lib/db/client";
 import { getJobOrThrow } from "@/lib/jobs/jobs";
 import { jobIdParams } from "@/lib/sources/schemas";
 import { toJobDto } from "@/lib/sources/serialize";
@@ -7,5 +6,5 @@ import { toJobDto } from "@/lib/sources/serialize";
 // GET /api/jobs/:id – one sync job with its progress
 export const GET = withApi<{ id: string }>(async ({ params, actor }) => {
   const { id } = jobIdParams.parse(params);
-  return { job: toJobDto(await getJobOrThrow(getDb(), actor, id)) };
+  return { job: toJobDto(await getJobOrThrow(actor, id)) };
 });

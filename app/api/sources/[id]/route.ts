@@ -1,5 +1,4 @@
 import { readJson, withApi } from "@/lib/api/with-api";
-import { getDb } from "@/lib/db/client";
 import { deleteSource } from "@/lib/sources/delete-source";
 import { getSourceDetail } from "@/lib/sources/get-source-detail";
 import { sourceIdParams, updateSourceBody } from "@/lib/sources/schemas";
@@ -10,19 +9,19 @@ type Params = { id: string };
 // GET /api/sources/:id – one source with its latest job and file count
 export const GET = withApi<Params>(async ({ params, actor }) => {
   const { id } = sourceIdParams.parse(params);
-  return { source: await getSourceDetail(getDb(), actor, id) };
+  return { source: await getSourceDetail(actor, id) };
 });
 
 // PATCH /api/sources/:id – rename or change config
 export const PATCH = withApi<Params>(async ({ request, params, actor }) => {
   const { id } = sourceIdParams.parse(params);
   const body = updateSourceBody.parse(await readJson(request));
-  return { source: await updateSource(getDb(), actor, id, body) };
+  return { source: await updateSource(actor, id, body) };
 });
 
 // DELETE /api/sources/:id – remove the source, its webhook and its files (deletions delivered)
 export const DELETE = withApi<Params>(async ({ params, actor }) => {
   const { id } = sourceIdParams.parse(params);
-  await deleteSource(getDb(), actor, id);
+  await deleteSource(actor, id);
   return new Response(null, { status: 204 });
 });

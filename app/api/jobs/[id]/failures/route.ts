@@ -1,5 +1,4 @@
 import { searchParams, withApi } from "@/lib/api/with-api";
-import { getDb } from "@/lib/db/client";
 import { listJobFailures } from "@/lib/jobs/job-failures";
 import { getJobOrThrow } from "@/lib/jobs/jobs";
 import { jobFailuresQuery, jobIdParams } from "@/lib/sources/schemas";
@@ -8,6 +7,6 @@ import { jobFailuresQuery, jobIdParams } from "@/lib/sources/schemas";
 export const GET = withApi<{ id: string }>(async ({ request, params, actor }) => {
   const { id } = jobIdParams.parse(params);
   const { limit } = jobFailuresQuery.parse(searchParams(request));
-  await getJobOrThrow(getDb(), actor, id);
-  return listJobFailures(getDb(), id, limit);
+  await getJobOrThrow(actor, id);
+  return listJobFailures(id, limit);
 });

@@ -1,5 +1,4 @@
 import { searchParams, withApi } from "@/lib/api/with-api";
-import { getDb } from "@/lib/db/client";
 import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
 import { listFiles } from "@/lib/sources/list-files";
 import { listFilesQuery, sourceIdParams } from "@/lib/sources/schemas";
@@ -8,6 +7,6 @@ import { listFilesQuery, sourceIdParams } from "@/lib/sources/schemas";
 export const GET = withApi<{ id: string }>(async ({ request, params, actor }) => {
   const { id } = sourceIdParams.parse(params);
   const query = listFilesQuery.parse(searchParams(request));
-  await getSourceOrThrow(getDb(), actor, id);
-  return listFiles(getDb(), id, query);
+  await getSourceOrThrow(actor, id);
+  return listFiles(id, query);
 });

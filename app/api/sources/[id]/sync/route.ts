@@ -1,6 +1,5 @@
 import { readJson, withApi } from "@/lib/api/with-api";
-import { requestRedeliver } from "@/lib/changes/request-redeliver";
-import { getDb } from "@/lib/db/client";
+import { requestRedeliver } from "@/lib/queue/request-redeliver";
 import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
 import { sourceIdParams, syncBody } from "@/lib/sources/schemas";
 import { requestSync } from "@/lib/queue/request-sync";
@@ -9,7 +8,7 @@ import { requestSync } from "@/lib/queue/request-sync";
 export const POST = withApi<{ id: string }>(async ({ request, params, actor }) => {
   const { id } = sourceIdParams.parse(params);
   const body = syncBody.parse(await readJson(request));
-  await getSourceOrThrow(getDb(), actor, id);
+  await getSourceOrThrow(actor, id);
   if (body.type === "redeliver") return Response.json(await requestRedeliver(id), { status: 202 });
   const { jobId, coalesced } = await requestSync({
     sourceId: id,

@@ -1,5 +1,4 @@
 import { searchParams, withApi } from "@/lib/api/with-api";
-import { getDb } from "@/lib/db/client";
 import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
 import { sourceIdParams, webhookEventsQuery } from "@/lib/sources/schemas";
 import { listWebhookEvents } from "@/lib/webhooks/list-webhook-events";
@@ -8,6 +7,6 @@ import { listWebhookEvents } from "@/lib/webhooks/list-webhook-events";
 export const GET = withApi<{ id: string }>(async ({ request, params, actor }) => {
   const { id } = sourceIdParams.parse(params);
   const { limit } = webhookEventsQuery.parse(searchParams(request));
-  await getSourceOrThrow(getDb(), actor, id);
-  return { events: await listWebhookEvents(getDb(), id, limit) };
+  await getSourceOrThrow(actor, id);
+  return { events: await listWebhookEvents(id, limit) };
 });

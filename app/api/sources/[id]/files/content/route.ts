@@ -1,5 +1,4 @@
 import { searchParams, withApi } from "@/lib/api/with-api";
-import { getDb } from "@/lib/db/client";
 import { getFileContent } from "@/lib/sources/get-file-content";
 import { getSourceOrThrow } from "@/lib/sources/get-source-or-throw";
 import { fileContentQuery, sourceIdParams } from "@/lib/sources/schemas";
@@ -8,6 +7,6 @@ import { fileContentQuery, sourceIdParams } from "@/lib/sources/schemas";
 export const GET = withApi<{ id: string }>(async ({ request, params, actor }) => {
   const { id } = sourceIdParams.parse(params);
   const { path } = fileContentQuery.parse(searchParams(request));
-  await getSourceOrThrow(getDb(), actor, id);
-  return getFileContent(getDb(), id, path);
+  await getSourceOrThrow(actor, id);
+  return getFileContent(id, path);
 });

@@ -1,6 +1,6 @@
-import { openWebhookSecret, resolveProviderToken } from "./provider-token";
-import { getConnectorDefinition } from "./registry";
-import type { Connector, ConnectorContext, StoredSource } from "./types";
+import { openWebhookSecret, resolveProviderToken } from "@/lib/oauth/provider-token";
+import { getConnectorDefinition } from "@/lib/connectors/registry";
+import type { Connector, ConnectorContext, StoredSource } from "@/lib/connectors/types";
 
 /** The connector of a stored source, with its token and webhook secret decrypted. */
 export async function connectorForSource(
@@ -12,6 +12,7 @@ export async function connectorForSource(
     config: source.config,
     token: await resolveProviderToken(source),
     webhookSecret: openWebhookSecret(source),
+    headValidator: source.headValidator ?? null,
     ...extra,
   });
 }

@@ -1,7 +1,7 @@
 import { credentialHostMismatch } from "@/lib/oauth/credential-host";
 import { getProviderToken } from "@/lib/oauth/get-access-token";
-import { ConnectorConfigError } from "./errors";
-import type { StoredSource } from "./types";
+import { ConnectorConfigError } from "@/lib/connectors/errors";
+import type { StoredSource } from "@/lib/connectors/types";
 import { decryptSecret, encryptSecret, getKeyring, type Keyring } from "@/lib/oauth/encryption";
 
 // The one place that says which token a source talks to its provider with: the token given in

@@ -1,0 +1,1 @@
+ALTER TABLE "sources" ADD COLUMN "head_validator" jsonb;
