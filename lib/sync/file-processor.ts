@@ -139,9 +139,10 @@ export class FileProcessor {
     );
     const contents = gzipContents(outcomes.flatMap((o) => (o.kind === "deliver" ? [o] : [])));
     const garbage = await withTransaction(async (tx, _executor, client) => {
-      // Before the job's row is locked: this write needs no lock of it, so it overlaps the
-      // locked part of another batch of the same job.
+      // Before the job's row is locked: these writes lock no row another batch needs (a stale
+      // attempt's roll back below), so they overlap the locked part of another batch of the job.
       await storeContents(client, contents);
+      const recorded = await recordUpserts(client, context, upserts, delivered);
       // Then the job's row, so that batches of one job commit one after the other and none after a cancel.
       const running = await addProgress(tx, jobId, {
         processed: upserts.length,
@@ -181,7 +182,6 @@ export class FileProcessor {
             rows.map((o) => (pipeline.embedded && o.kind === "deliver" ? o.sha : null)),
           ],
         );
-        const recorded = await recordUpserts(client, context, upserts, delivered);
         if (pipeline.embedded) {
           const byPath = new Map(upserts.map((u) => [u.path, u]));
           for (const r of indexed.rows) if (byPath.has(r.path)) written.set(r.path, r);
