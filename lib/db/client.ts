@@ -41,17 +41,6 @@ function open(): Handle {
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on("error", (err) => logger.error({ error: errorField(err) }, "idle database client error"));
-  // Every sync writes its chunk texts, which PostgreSQL compresses: lz4 does it several times
-  // faster than the default pglz. Only where the server was built with it (the embedded one
-  // was not); queued before the connection's first query.
-  pool.on("connect", (client) => {
-    client
-      .query(
-        `select set_config('default_toast_compression', 'lz4', false) from pg_settings
-         where name = 'default_toast_compression' and 'lz4' = any(enumvals)`,
-      )
-      .catch(() => {});
-  });
   return { pool, db: drizzle(pool, { schema }) };
 }
 
