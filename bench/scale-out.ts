@@ -16,9 +16,9 @@ import { median, writeResults, type Metric } from "./results";
 // files each, against the Drive fake answering every request after BENCH_IO_LATENCY_MS (50) ms,
 // synced by BENCH_IO_WORKERS ("1,2,4") worker processes at the default WORKER_CONCURRENCY:
 // files/s, provider requests/s and how busy the machine's CPU was. And the poll schedule alone
-// ("schedule", no requests, a fake clock): 10,000 sources polled for BENCH_SCHEDULE_HOURS (6) hours, the most polls of each
-// credential in any sliding hour against its budget and the longest wait against each source's
-// interval. BENCH_SCALE_RUNS picks the runs ("cpu,io,schedule").
+// ("schedule", no requests, a fake clock): 10,000 sources polled for BENCH_SCHEDULE_HOURS (6)
+// hours, the most polls of each credential in any sliding hour against its budget and the
+// longest wait against each source's interval. BENCH_SCALE_RUNS picks the runs ("cpu,io,schedule").
 // Resets the schema of BENCH_DATABASE_URL (default the dc_prove database).
 const DB_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/dc_prove";
 const SOURCES = Number(process.env.BENCH_SCALE_SOURCES ?? 8);
