@@ -14,7 +14,7 @@ import { median, writeResults, type Metric } from "./results";
 // one worker already fills two cores); BENCH_WORKER_CONCURRENCY lists them ("1,2").
 // Then an I/O-bound run ("io"): BENCH_IO_SOURCES (200) Drive sources of BENCH_IO_FILES (25)
 // files each, against the Drive fake answering every request after BENCH_IO_LATENCY_MS (50) ms,
-// synced by BENCH_IO_WORKERS ("1,2,4") worker processes at the default WORKER_CONCURRENCY:
+// synced by BENCH_IO_WORKERS ("1,2,4,8") worker processes at the default WORKER_CONCURRENCY:
 // files/s, provider requests/s and how busy the machine's CPU was. And the poll schedule alone
 // ("schedule", no requests, a fake clock): 10,000 sources polled for BENCH_SCHEDULE_HOURS (6)
 // hours, the most polls of each credential in any sliding hour against its budget and the
@@ -30,7 +30,7 @@ const RUNS = (process.env.BENCH_SCALE_RUNS ?? "cpu,io,schedule").split(",");
 const IO_SOURCES = Number(process.env.BENCH_IO_SOURCES ?? 200);
 const IO_FILES = Number(process.env.BENCH_IO_FILES ?? 25);
 const IO_LATENCY_MS = Number(process.env.BENCH_IO_LATENCY_MS ?? 50);
-const IO_WORKERS = (process.env.BENCH_IO_WORKERS ?? "1,2,4").split(",").map(Number);
+const IO_WORKERS = (process.env.BENCH_IO_WORKERS ?? "1,2,4,8").split(",").map(Number);
 const SCHEDULE_HOURS = Number(process.env.BENCH_SCHEDULE_HOURS ?? 6);
 
 function generate(root: string): string[] {
