@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -14,11 +14,11 @@ import { median, writeResults, type Metric } from "./results";
 // one worker already fills two cores); BENCH_WORKER_CONCURRENCY lists them ("1,2").
 // Then an I/O-bound run ("io"): BENCH_IO_SOURCES (200) Drive sources of BENCH_IO_FILES (25)
 // files each, against the Drive fake answering every request after BENCH_IO_LATENCY_MS (50) ms,
-// synced by BENCH_IO_WORKERS ("1,2,4") worker processes at the default WORKER_CONCURRENCY:
-// files/s and provider requests/s. And the poll schedule alone ("schedule", no requests, a fake
-// clock): 10,000 sources polled for BENCH_SCHEDULE_HOURS (6) hours, the most polls of each
-// credential in any sliding hour against its budget and the longest wait against each source's
-// interval. BENCH_SCALE_RUNS picks the runs ("cpu,io,schedule").
+// synced by BENCH_IO_WORKERS ("1,2,4,8") worker processes at the default WORKER_CONCURRENCY:
+// files/s, provider requests/s and how busy the machine's CPU was. And the poll schedule alone
+// ("schedule", no requests, a fake clock): 10,000 sources polled for BENCH_SCHEDULE_HOURS (6)
+// hours, the most polls of each credential in any sliding hour against its budget and the
+// longest wait against each source's interval. BENCH_SCALE_RUNS picks the runs ("cpu,io,schedule").
 // Resets the schema of BENCH_DATABASE_URL (default the dc_prove database).
 const DB_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/dc_prove";
 const SOURCES = Number(process.env.BENCH_SCALE_SOURCES ?? 8);
@@ -30,7 +30,7 @@ const RUNS = (process.env.BENCH_SCALE_RUNS ?? "cpu,io,schedule").split(",");
 const IO_SOURCES = Number(process.env.BENCH_IO_SOURCES ?? 200);
 const IO_FILES = Number(process.env.BENCH_IO_FILES ?? 25);
 const IO_LATENCY_MS = Number(process.env.BENCH_IO_LATENCY_MS ?? 50);
-const IO_WORKERS = (process.env.BENCH_IO_WORKERS ?? "1,2,4").split(",").map(Number);
+const IO_WORKERS = (process.env.BENCH_IO_WORKERS ?? "1,2,4,8").split(",").map(Number);
 const SCHEDULE_HOURS = Number(process.env.BENCH_SCHEDULE_HOURS ?? 6);
 
 function generate(root: string): string[] {
@@ -195,7 +195,7 @@ async function runIo(): Promise<{ metrics: Metric[]; notes: string[]; title: str
   console.log(
     `[bench] I/O bound: ${IO_SOURCES} Drive sources × ${IO_FILES} files, ${IO_LATENCY_MS} ms per request; workers ${IO_WORKERS.join(", ")}`,
   );
-  const rows: { w: number; t: number; requests: number }[] = [];
+  const rows: { w: number; t: number; requests: number; cpu: number | null }[] = [];
   try {
     for (const w of IO_WORKERS) {
       await resetDatabase();
@@ -218,10 +218,16 @@ async function runIo(): Promise<{ metrics: Metric[]; notes: string[]; title: str
         );
       const children = await Promise.all(Array.from({ length: w }, () => startWorker(null)));
       const from = drive.requests.length;
+      const ticks = cpuTicks();
       const started = Date.now();
       for (const id of ids) await requestSync({ sourceId: id, type: "full", trigger: "manual" });
       await waitForSyncs();
       const t = (Date.now() - started) / 1000;
+      const ticksAfter = cpuTicks();
+      const cpu =
+        ticks && ticksAfter
+          ? Math.round((100 * (ticksAfter.busy - ticks.busy)) / (ticksAfter.total - ticks.total))
+          : null;
       const requests = drive.requests.length - from;
       const { rows: counted } = await getPool().query(`select count(*)::int as n from files`);
       if (counted[0].n !== IO_SOURCES * IO_FILES)
@@ -229,9 +235,9 @@ async function runIo(): Promise<{ metrics: Metric[]; notes: string[]; title: str
       await Promise.all(children.map((c) => new Promise((resolve) => (c.once("exit", resolve), c.kill("SIGTERM")))));
       await stopBoss({ timeout: 5000 });
       await closeDb();
-      rows.push({ w, t, requests });
+      rows.push({ w, t, requests, cpu });
       console.log(
-        `[bench] I/O bound, ${w} worker(s): ${t.toFixed(1)} s, ${Math.round((IO_SOURCES * IO_FILES) / t)} files/s, ${requests} requests, ${Math.round(requests / t)} requests/s`,
+        `[bench] I/O bound, ${w} worker(s): ${t.toFixed(1)} s, ${Math.round((IO_SOURCES * IO_FILES) / t)} files/s, ${requests} requests, ${Math.round(requests / t)} requests/s, machine CPU ${cpu ?? "?"}% busy`,
       );
     }
   } finally {
@@ -240,7 +246,7 @@ async function runIo(): Promise<{ metrics: Metric[]; notes: string[]; title: str
   const one = rows[0]!.t;
   return {
     title: `I/O bound: ${IO_SOURCES} Drive sources × ${IO_FILES} files, the provider answering after ${IO_LATENCY_MS} ms, by ${IO_WORKERS.join(", ")} worker processes`,
-    metrics: rows.flatMap(({ w, t, requests }) => [
+    metrics: rows.flatMap(({ w, t, requests, cpu }) => [
       {
         label: `I/O bound, ${w} worker(s) files/s`,
         value: Math.round((IO_SOURCES * IO_FILES) / t),
@@ -253,6 +259,9 @@ async function runIo(): Promise<{ metrics: Metric[]; notes: string[]; title: str
         unit: "req/s",
         kind: "throughput" as const,
       },
+      ...(cpu === null
+        ? []
+        : [{ label: `I/O bound, ${w} worker(s) machine CPU busy`, value: cpu, unit: "%", kind: "ratio" as const }]),
       {
         label: `I/O bound, ${w} worker(s) speed-up`,
         value: Math.round((one / t) * 100) / 100,
@@ -262,6 +271,20 @@ async function runIo(): Promise<{ metrics: Metric[]; notes: string[]; title: str
     ]),
     notes: rows.map(({ w, t, requests }) => `I/O bound, ${w} worker(s): ${t.toFixed(1)} s, ${requests} requests`),
   };
+}
+
+/**
+ * The machine's CPU ticks, busy and in all, from /proc/stat (Linux; null elsewhere): a run whose
+ * CPU is busy near 100% is limited by the machine, not by the provider's latency.
+ */
+function cpuTicks(): { busy: number; total: number } | null {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    return { busy: total - fields[3]! - (fields[4] ?? 0), total };
+  } catch {
+    return null;
+  }
 }
 
 /** The poll schedule alone on a fake clock: 10,000 sources, no requests. */
