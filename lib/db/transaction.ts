@@ -26,6 +26,14 @@ export async function withTransaction<T>(
   fn: (tx: Db, executor: SqlExecutor, client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await getPool().connect();
+  // The pool stops listening for a client's errors while it is checked out: a connection lost
+  // between two statements (PostgreSQL restarted) would be an uncaught 'error' ending the
+  // process. Heard here, it fails the next statement, and the client is discarded on release.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost ??= err;
+  };
+  client.on("error", onError);
   try {
     await client.query("begin");
     const tx = drizzleFor(client);
@@ -37,6 +45,7 @@ export async function withTransaction<T>(
     await client.query("rollback").catch(() => {});
     throw err;
   } finally {
-    client.release();
+    client.off("error", onError);
+    client.release(lost);
   }
 }
