@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { eq, like } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
-import { chunks, syncJobFailures } from "@/lib/db/schema";
+import { chunks, fileContents, syncJobFailures } from "@/lib/db/schema";
 import { localConnector } from "@/lib/connectors/local";
 import {
   call,
@@ -198,6 +199,11 @@ describe("local sources, exactly", { timeout: 180_000 }, () => {
       .from(chunks)
       .where(like(chunks.content, `%${SECRET}%`));
     assert.equal(leaked.length, 0, "no chunk holds the secret");
+    // The embedded pipeline's chunks read their text from the stored contents.
+    const stored = await db().select({ content: fileContents.content }).from(fileContents);
+    assert.ok(stored.length > 0);
+    for (const { content } of stored)
+      assert.ok(!gunzipSync(content).includes(SECRET), "no stored content holds the secret");
     // A symlink left pointing outside is not indexed at all.
     renameSync(path.join(folder, "swap.ts"), path.join(folder, "gone.ts"));
     unlinkSync(path.join(folder, "gone.ts"));

@@ -105,7 +105,7 @@ describe("local sources", () => {
     assert.ok(long.json.chunks.length >= 3, "a 150-line file is cut into several chunks");
   });
 
-  test("an edit rewrites only the chunks it changed, and a file that shrinks keeps no chunk past its end", async () => {
+  test("an edit rewrites only the chunks it changed, and a file that shrinks keeps no chunk past its end; chunk text is stored once", async () => {
     const sourceId = await connect();
     const file = path.join(folder, "src/index.ts");
     const stored = async () => {
@@ -123,6 +123,23 @@ describe("local sources", () => {
     };
     const expected = (text: string) =>
       chunkText(normalizeText(Buffer.from(text))).map((c) => [c.ordinal, c.startLine, c.endLine, c.content]);
+    // The embedded pipeline's chunks are lines of the stored content: no row repeats their text,
+    // and the API reads each chunk's text from that content.
+    const served = async () => {
+      assert.ok(
+        (await stored()).every((c) => c.content === null),
+        "chunk rows hold no text",
+      );
+      const res = await call(contentRoute.GET, "GET", `/api/sources/${sourceId}/files/content?path=src/index.ts`, {
+        token,
+        params: { id: sourceId },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.json.content, normalizeText(readFileSync(file)));
+      return (res.json.chunks as { ordinal: number; startLine: number; endLine: number; content: string }[]).map(
+        (c) => [c.ordinal, c.startLine, c.endLine, c.content],
+      );
+    };
     const sync = async () => {
       const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
         token,
@@ -133,23 +150,45 @@ describe("local sources", () => {
     };
     const first = await stored();
     assert.ok(first.length >= 3);
+    assert.deepEqual(await served(), expected(readFileSync(file, "utf8")));
 
     writeFileSync(file, readFileSync(file, "utf8") + "export const appended = 1;\n");
     await sync();
     const edited = await stored();
-    assert.deepEqual(
-      edited.map((c) => [c.ordinal, c.start_line, c.end_line, c.content]),
-      expected(readFileSync(file, "utf8")),
-    );
+    assert.deepEqual(await served(), expected(readFileSync(file, "utf8")));
     // Every chunk but the last two ends before the appended line: the same row version as before.
     for (const c of first.slice(0, -2)) assert.equal(edited[c.ordinal]!.version, c.version, `chunk ${c.ordinal}`);
 
     writeFileSync(file, "export const small = 1;\n");
     await sync();
-    assert.deepEqual(
-      (await stored()).map((c) => [c.ordinal, c.start_line, c.end_line, c.content]),
-      expected("export const small = 1;\n"),
+    assert.deepEqual(await served(), expected("export const small = 1;\n"));
+    assert.equal((await stored()).length, 1);
+  });
+
+  test("a delivered version's stored content, which its chunks read, outlives a deleted file of the same content", async () => {
+    const text = "export const solo = 1;\n".repeat(100);
+    writeFileSync(path.join(folder, "src/solo.ts"), text);
+    writeFileSync(path.join(folder, "src/twin.ts"), text);
+    const sourceId = await connect();
+    // src/solo.ts indexed at a newer version not delivered yet: its chunks still read the old one.
+    await db().execute(
+      sql`update files set sha = ${"f".repeat(64)} where source_id = ${sourceId} and path = 'src/solo.ts'`,
     );
+    unlinkSync(path.join(folder, "src/twin.ts"));
+    const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
+      token,
+      params: { id: sourceId },
+      body: { type: "incremental" },
+    });
+    assert.equal((await waitForJob(res.json.jobId)).status, "completed");
+    assert.equal((await indexed(sourceId)).has("src/twin.ts"), false);
+    const served = await call(contentRoute.GET, "GET", `/api/sources/${sourceId}/files/content?path=src/solo.ts`, {
+      token,
+      params: { id: sourceId },
+    });
+    assert.equal(served.status, 200, JSON.stringify(served.json));
+    assert.equal(served.json.content, text);
+    assert.equal(served.json.chunks[0].content, text.split("\n").slice(0, served.json.chunks[0].endLine).join("\n"));
   });
 
   test("a full sync delivers each kept file exactly once to HTTP stages, with idempotency keys", async () => {
@@ -164,6 +203,12 @@ describe("local sources", () => {
         assert.equal(fake.requests.filter((r) => r.stage === stage).length, Object.keys(EXPECTED_FILES).length, stage);
       }
       assert.equal((await indexed(sourceId)).size, Object.keys(EXPECTED_FILES).length);
+      // A chunk stage's chunks are its own: stored with their text.
+      const text = await db().execute<{ with_text: number; without: number }>(
+        sql`select count(*) filter (where c.content is not null)::int as with_text, count(*) filter (where c.content is null)::int as without
+            from chunks c join files f on f.id = c.file_id where f.source_id = ${sourceId}`,
+      );
+      assert.deepEqual(text.rows[0], { with_text: Object.keys(EXPECTED_FILES).length, without: 0 });
     } finally {
       for (const key of Object.keys(fake.env)) delete process.env[key];
       await fake.close();

@@ -4,7 +4,7 @@ import { getDb, type Db } from "@/lib/db/client";
 import { changes, fileContents, files, syncJobFailures, syncJobs } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import type pg from "pg";
-import type { TextChunk } from "@/lib/pipeline/chunk";
+import type { StoredChunk } from "@/lib/pipeline/chunk";
 import { PipelineRejectedError, type Pipeline, type WaitReporter } from "@/lib/pipeline/deliver";
 import { mapLimit } from "@/lib/map-limit";
 import { StaleAttemptError } from "./attempt-errors";
@@ -43,7 +43,7 @@ export type Pending = {
 };
 
 /** What became of one change: delivered (with the chunks to store) or refused by a stage. */
-export type Sent = { change: Pending; chunks: TextChunk[] | null; refused: string | null };
+export type Sent = { change: Pending; chunks: StoredChunk[] | null; refused: string | null };
 
 /**
  * Delivers the outbox's pending changes of a source, after the transactions that wrote them
@@ -276,11 +276,14 @@ async function writeChunks(
   }
   const rows = delivered.flatMap((s) => s.chunks!.map((c) => ({ fileId: idByPath.get(s.change.path)!, ...c })));
   if (rows.length === 0) return;
-  const texts = byteRanges(rows.map((c) => c.content));
+  // A chunk without text is stored without text: lines of its file's stored content.
+  const texts = byteRanges(rows.map((c) => c.content ?? ""));
   await client.query(
     `insert into chunks (file_id, ordinal, start_line, end_line, content)
-     select u.file_id, u.ordinal, u.start_line, u.end_line, convert_from(substring($7::bytea from u.start for u.length), 'UTF8')
-     from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[]) u(file_id, ordinal, start_line, end_line, start, length)
+     select u.file_id, u.ordinal, u.start_line, u.end_line,
+       case when u.has_text then convert_from(substring($8::bytea from u.start for u.length), 'UTF8') end
+     from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::boolean[])
+       u(file_id, ordinal, start_line, end_line, start, length, has_text)
      on conflict (file_id, ordinal) do update
        set start_line = excluded.start_line, end_line = excluded.end_line, content = excluded.content
        where (chunks.start_line, chunks.end_line, chunks.content)
@@ -292,12 +295,16 @@ async function writeChunks(
       rows.map((c) => c.endLine),
       texts.starts,
       texts.lengths,
+      rows.map((c) => c.content !== null),
       texts.blob,
     ],
   );
 }
 
-/** Removes stored contents that no indexed file and no pending change refers to any more. */
+/**
+ * Removes stored contents that no indexed file, no file's delivered chunks (whose text may be
+ * read from the content, see StoredChunk) and no pending change refers to any more.
+ */
 export async function pruneContents(shas: string[]): Promise<void> {
   if (shas.length === 0) return;
   await getDb()
@@ -306,6 +313,8 @@ export async function pruneContents(shas: string[]): Promise<void> {
       and(
         inArray(fileContents.sha, [...new Set(shas)]),
         sql`not exists (select 1 from ${files} where ${files.sha} = ${fileContents.sha})`,
+        // files_delivered_sha_idx holds exactly the rows whose delivered version is not the indexed one.
+        sql`not exists (select 1 from ${files} where ${files.deliveredSha} = ${fileContents.sha} and ${files.deliveredSha} <> ${files.sha})`,
         sql`not exists (select 1 from ${changes} where ${changes.sha} = ${fileContents.sha} and ${changes.status} = 'pending')`,
       ),
     );

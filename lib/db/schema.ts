@@ -250,6 +250,11 @@ export const files = pgTable(
   (t) => [
     uniqueIndex("files_source_id_path_key").on(t.sourceId, t.path),
     index("files_sha_idx").on(t.sha),
+    // A delivered version that is no longer the indexed one keeps its stored content (its chunks
+    // may read their text there): few rows, so pruning asks cheaply.
+    index("files_delivered_sha_idx")
+      .on(t.deliveredSha)
+      .where(sql`${t.deliveredSha} <> ${t.sha}`),
     index("files_source_id_language_idx").on(t.sourceId, t.language),
     foreignKey({ name: "files_source_id_fkey", columns: [t.sourceId], foreignColumns: [sources.id] }).onDelete(
       "cascade",
@@ -265,7 +270,9 @@ export const chunks = pgTable(
     ordinal: integer("ordinal").notNull(),
     startLine: integer("start_line").notNull(),
     endLine: integer("end_line").notNull(),
-    content: text("content").notNull(),
+    // Null: lines start_line..end_line of the file's delivered content as normalizeText reads it
+    // (the embedded pipeline's own chunks; see StoredChunk in lib/pipeline/chunk.ts).
+    content: text("content"),
   },
   (t) => [
     uniqueIndex("chunks_file_id_ordinal_key").on(t.fileId, t.ordinal),

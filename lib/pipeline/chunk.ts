@@ -1,4 +1,12 @@
-export type TextChunk = { ordinal: number; startLine: number; endLine: number; content: string };
+/** Lines `startLine`..`endLine` of a file's text (1-based, inclusive), `ordinal`-th in its file. */
+export type ChunkRange = { ordinal: number; startLine: number; endLine: number };
+export type TextChunk = ChunkRange & { content: string };
+/**
+ * A chunk as the index stores it. `content` is null when the chunk is the embedded pipeline's
+ * own cut of the file's own normalized text: the text is then kept once, in the file's stored
+ * content, and read from there (see withChunkText); a chunk stage's chunks carry their text.
+ */
+export type StoredChunk = ChunkRange & { content: string | null };
 
 export const CHUNK_LINES = 60;
 export const CHUNK_OVERLAP = 10;
@@ -10,10 +18,9 @@ const CUT_SEARCH = 20;
  * previous one ended, cut after a blank line where one is near the window's end so that
  * chunks follow paragraphs and functions. Lines are 1-based and inclusive.
  */
-export function chunkText(text: string, size = CHUNK_LINES, overlap = CHUNK_OVERLAP): TextChunk[] {
-  if (text.length === 0) return [];
-  const lines = text.split("\n");
-  const chunks: TextChunk[] = [];
+export function chunkLines(lines: readonly string[], size = CHUNK_LINES, overlap = CHUNK_OVERLAP): ChunkRange[] {
+  if (lines.length === 1 && lines[0] === "") return [];
+  const chunks: ChunkRange[] = [];
   let start = 0;
   while (start < lines.length) {
     let end = Math.min(start + size, lines.length);
@@ -25,16 +32,29 @@ export function chunkText(text: string, size = CHUNK_LINES, overlap = CHUNK_OVER
         }
       }
     }
-    chunks.push({
-      ordinal: chunks.length,
-      startLine: start + 1,
-      endLine: end,
-      content: lines.slice(start, end).join("\n"),
-    });
+    chunks.push({ ordinal: chunks.length, startLine: start + 1, endLine: end });
     if (end >= lines.length) break;
     start = Math.max(end - overlap, start + 1);
   }
   return chunks;
+}
+
+/** chunkLines of `text`, each chunk with its lines. */
+export function chunkText(text: string, size = CHUNK_LINES, overlap = CHUNK_OVERLAP): TextChunk[] {
+  return withChunkText(chunkLines(text.split("\n"), size, overlap), text);
+}
+
+/** `chunks` with the text of each that has none taken from `text`, the file's normalized text. */
+export function withChunkText<T extends ChunkRange & { content?: string | null }>(
+  chunks: T[],
+  text: string,
+): (T & { content: string })[] {
+  let lines: string[] | null = null;
+  return chunks.map((c) => {
+    if (typeof c.content === "string") return c as T & { content: string };
+    lines ??= text.split("\n");
+    return { ...c, content: lines.slice(c.startLine - 1, c.endLine).join("\n") };
+  });
 }
 
 /** The text the chunks were cut from: every line once, overlaps dropped. */

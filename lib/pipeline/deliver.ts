@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chunkText, type TextChunk } from "./chunk";
+import { chunkLines, withChunkText, type StoredChunk, type TextChunk } from "./chunk";
 import { normalizeText } from "./normalize";
 import { countDelivery } from "@/lib/metrics/counters";
 
@@ -60,8 +60,11 @@ export function idempotencyKey(sourceId: string, path: string, sha: string | nul
 }
 
 export type Pipeline = {
-  /** Normalizes and chunks one file, hands it to every configured stage, returns the chunks to store. */
-  upsert(file: UpsertDelivery, onWait?: WaitReporter, guard?: SendGuard): Promise<TextChunk[]>;
+  /**
+   * Normalizes and chunks one file, hands it to every configured stage, returns the chunks to
+   * store (without their text when they are the embedded cut of the embedded normalization).
+   */
+  upsert(file: UpsertDelivery, onWait?: WaitReporter, guard?: SendGuard): Promise<StoredChunk[]>;
   delete(file: DeleteDelivery, onWait?: WaitReporter, guard?: SendGuard): Promise<void>;
   /** True when no HTTP stage is configured: the embedded default is all there is. */
   embedded: boolean;
@@ -161,7 +164,14 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
         const normalized = result.files?.[0]?.content;
         if (typeof normalized === "string") text = normalized;
       }
-      let chunks: TextChunk[] = chunkText(text);
+      const ranges = chunkLines(text.split("\n"));
+      // With neither a normalize nor a chunk stage, each chunk is lines of the file's stored
+      // content as normalizeText reads it: stored without its text (see StoredChunk).
+      if (embedded) {
+        countDelivery("embedded", "delivered");
+        return ranges.map((c) => ({ ...c, content: null }));
+      }
+      let chunks: TextChunk[] = withChunkText(ranges, text);
       if (stages.chunk) {
         const result = (await postJson(
           "chunk",
@@ -209,8 +219,7 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
           guard,
         );
       }
-      if (embedded) countDelivery("embedded", "delivered");
-      return chunks;
+      return stages.normalize || stages.chunk ? chunks : ranges.map((c) => ({ ...c, content: null }));
     },
     async delete(file, onWait, guard) {
       const key = idempotencyKey(file.sourceId, file.path, `deleted:${file.sha ?? ""}`);

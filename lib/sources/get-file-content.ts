@@ -1,11 +1,16 @@
+import { gunzipSync } from "node:zlib";
 import { and, asc, eq } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import { getDb } from "@/lib/db/client";
-import { chunks, files } from "@/lib/db/schema";
-import { joinChunks } from "@/lib/pipeline/chunk";
+import { chunks, fileContents, files } from "@/lib/db/schema";
+import { joinChunks, withChunkText } from "@/lib/pipeline/chunk";
+import { normalizeText } from "@/lib/pipeline/normalize";
 import { toFileDto } from "./serialize";
 
-/** One indexed file with its text (rebuilt from the stored chunks) and the chunks. */
+/**
+ * One indexed file with its delivered text (rebuilt from the stored chunks) and the chunks; a
+ * chunk stored without text takes its lines from the file's stored content.
+ */
 export async function getFileContent(sourceId: string, path: string) {
   const db = getDb();
   const [file] = await db
@@ -18,7 +23,18 @@ export async function getFileContent(sourceId: string, path: string) {
     .from(chunks)
     .where(eq(chunks.fileId, file.id))
     .orderBy(asc(chunks.ordinal));
-  return { file: toFileDto(file), content: joinChunks(rows), chunks: rows };
+  const text = rows.some((r) => r.content === null) ? await deliveredText(file.deliveredSha ?? file.sha) : "";
+  const filled = withChunkText(rows, text);
+  return { file: toFileDto(file), content: joinChunks(filled), chunks: filled };
+}
+
+async function deliveredText(sha: string | null): Promise<string> {
+  const [stored] = sha
+    ? await getDb().select({ content: fileContents.content }).from(fileContents).where(eq(fileContents.sha, sha))
+    : [];
+  // Pruning keeps the content of every delivered version (see pruneContents).
+  if (!stored) throw new AppError("conflict", "The stored content of this file's delivered version is missing.");
+  return normalizeText(gunzipSync(stored.content));
 }
 
 /** The file's id at its provider (Drive's file id), for its page there; null when it has none. */

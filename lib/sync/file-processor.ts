@@ -7,7 +7,7 @@ import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
-import type { TextChunk } from "@/lib/pipeline/chunk";
+import type { StoredChunk } from "@/lib/pipeline/chunk";
 import {
   deliverChanges,
   pruneContents,
@@ -124,7 +124,7 @@ export class FileProcessor {
     const { pipeline } = this.context;
     // The embedded pipeline sends nothing anywhere: its delivery (the chunks) is computed now and
     // written in the batch's own transaction, its changes recorded as delivered there.
-    const chunksByPath = new Map<string, TextChunk[]>();
+    const chunksByPath = new Map<string, StoredChunk[]>();
     if (pipeline.embedded) {
       for (const o of outcomes) {
         if (o.kind !== "deliver") continue;

@@ -1,0 +1,2 @@
+ALTER TABLE "chunks" ALTER COLUMN "content" DROP NOT NULL;--> statement-breakpoint
+CREATE INDEX "files_delivered_sha_idx" ON "files" USING btree ("delivered_sha") WHERE "files"."delivered_sha" <> "files"."sha";
