@@ -163,18 +163,30 @@ export type WrittenFiles = Map<string, { id: string; inserted: boolean }>;
 
 /**
  * Writes, in the caller's transaction, what delivering `done` produced (their changes already
- * marked delivered or failed): older pending changes of the same paths superseded, the files'
- * delivered versions and chunks, the deliveries, and refusals as failed files on the job.
- * `written` names the files rows the transaction itself wrote as delivered (the embedded
- * pipeline's batch): they are not updated again, and a new row has no chunks to replace.
- * Returns content shas that may now be unreferenced.
+ * marked delivered or failed): recordDelivered, then writeDeliveredFiles. Returns content shas
+ * that may now be unreferenced.
  */
 export async function writeDeliveries(
   tx: Db,
   client: pg.PoolClient,
-  { sourceId, jobId, countProgress }: { sourceId: string; jobId: string | null; countProgress?: boolean },
+  context: { sourceId: string; jobId: string | null; countProgress?: boolean },
   done: Sent[],
   written: WrittenFiles = new Map(),
+): Promise<string[]> {
+  const garbage = await recordDelivered(client, context, done);
+  await writeDeliveredFiles(tx, client, context, done, written);
+  return garbage;
+}
+
+/**
+ * The part of writeDeliveries that locks no row another batch of the sync needs: older pending
+ * changes of the same paths superseded, and the deliveries. Returns content shas that may now
+ * be unreferenced.
+ */
+export async function recordDelivered(
+  client: pg.PoolClient,
+  { sourceId, jobId }: { sourceId: string; jobId: string | null },
+  done: Sent[],
 ): Promise<string[]> {
   if (done.length === 0) return [];
   const superseded = await client.query<{ sha: string | null }>(
@@ -186,6 +198,37 @@ export async function writeDeliveries(
   );
   const garbage = superseded.rows.flatMap((r) => (r.sha ? [r.sha] : []));
   for (const s of done) if (s.change.op === "delete" && s.change.sha) garbage.push(s.change.sha);
+  const delivered = done.filter((s) => !s.refused);
+  if (delivered.length > 0) {
+    await client.query(
+      `insert into pipeline_deliveries (source_id, job_id, path, sha, op, delivered_at)
+       select $1, $2, * , now() from unnest($3::text[], $4::text[], $5::text[])`,
+      [
+        sourceId,
+        jobId,
+        delivered.map((s) => s.change.path),
+        delivered.map((s) => s.change.sha),
+        delivered.map((s) => s.change.op),
+      ],
+    );
+  }
+  return garbage;
+}
+
+/**
+ * The rest of writeDeliveries: the files' delivered versions and chunks, refusals as failed
+ * files on the job, and with `countProgress` the job's counters. `written` names the files rows
+ * the transaction itself wrote as delivered (the embedded pipeline's batch): they are not
+ * updated again, and a new row has no chunks to replace.
+ */
+export async function writeDeliveredFiles(
+  tx: Db,
+  client: pg.PoolClient,
+  { sourceId, jobId, countProgress }: { sourceId: string; jobId: string | null; countProgress?: boolean },
+  done: Sent[],
+  written: WrittenFiles = new Map(),
+): Promise<void> {
+  if (done.length === 0) return;
   const upserts = done.filter((s) => s.change.op === "upsert");
   const toUpdate = upserts.filter((s) => !written.has(s.change.path));
   const idByPath = new Map([...written].map(([path, f]) => [path, f.id]));
@@ -204,20 +247,6 @@ export async function writeDeliveries(
   }
   const withChunks = upserts.filter((s) => s.chunks && idByPath.has(s.change.path));
   if (withChunks.length > 0) await writeChunks(client, withChunks, idByPath, inserted);
-  const delivered = done.filter((s) => !s.refused);
-  if (delivered.length > 0) {
-    await client.query(
-      `insert into pipeline_deliveries (source_id, job_id, path, sha, op, delivered_at)
-       select $1, $2, * , now() from unnest($3::text[], $4::text[], $5::text[])`,
-      [
-        sourceId,
-        jobId,
-        delivered.map((s) => s.change.path),
-        delivered.map((s) => s.change.sha),
-        delivered.map((s) => s.change.op),
-      ],
-    );
-  }
   const refused = done.filter((s) => s.refused);
   if (refused.length > 0 && jobId) {
     await tx
@@ -250,7 +279,6 @@ export async function writeDeliveries(
       })
       .where(eq(syncJobs.id, jobId));
   }
-  return garbage;
 }
 
 /**

@@ -1,4 +1,16 @@
-import { constants, existsSync, type BigIntStats } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  statSync,
+  type BigIntStats,
+} from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
@@ -87,10 +99,10 @@ const PROC_FD = existsSync("/proc/self/fd");
  * Where an opened descriptor really is: its /proc link, or (without /proc) the real path of
  * `opened` when that path is still the same inode as the descriptor; null when it is not.
  */
-async function realPathOf(handle: FileHandle, opened: string): Promise<string | null> {
-  if (PROC_FD) return fs.readlink(`/proc/self/fd/${handle.fd}`);
-  const real = await fs.realpath(opened);
-  const [mine, theirs] = await Promise.all([handle.stat(), fs.stat(real)]);
+function realPathOf(fd: number, opened: string): string | null {
+  if (PROC_FD) return readlinkSync(`/proc/self/fd/${fd}`);
+  const real = realpathSync(opened);
+  const [mine, theirs] = [fstatSync(fd), statSync(real)];
   return mine.dev === theirs.dev && mine.ino === theirs.ino ? real : null;
 }
 
@@ -119,6 +131,11 @@ function remoteFile(rel: string, stat: BigIntStats): RemoteFile {
  * at most maxFileSize + 1 bytes. A symlink swapped in meanwhile never leads outside the root.
  * Symlinked folders are no part of the tree; a symlinked file is read when its target is a
  * regular file inside the root. What cannot be read is recorded as a failure, never as absent.
+ *
+ * The calls per file (lstat; open, the descriptor's link, fstat, read, close) are synchronous:
+ * on a local disk each takes microseconds, a quarter of the CPU of the same call through the
+ * promise API and the thread pool (bench/README.md). A folder on a network mount that stalls
+ * stalls this worker while it reads, which its heartbeat then shows.
  */
 class LocalConnector implements Connector {
   private root: Promise<string> | null = null;
@@ -165,7 +182,7 @@ class LocalConnector implements Connector {
     const expected = relative ? path.join(root, relative) : root;
     const handle = await fs.open(expected, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
-      const real = await realPathOf(handle, expected);
+      const real = realPathOf(handle.fd, expected);
       if (real === expected && !isInside(await this.realDataDir(), real)) return handle;
     } catch (err) {
       await handle.close();
@@ -178,36 +195,34 @@ class LocalConnector implements Connector {
   /**
    * Opens a file of the tree for reading and checks the opened descriptor; null when the path is
    * gone, under a symlinked folder, not a regular file, or a symlink whose target is outside.
+   * The caller closes the descriptor.
    */
-  private async openFile(
-    root: string,
-    relative: string,
-  ): Promise<{ handle: FileHandle; real: string; size: number } | null> {
+  private openFile(root: string, dataDir: string, relative: string): { fd: number; stat: BigIntStats } | null {
     const expected = path.join(root, relative);
     const flags = constants.O_RDONLY | constants.O_NONBLOCK;
-    let handle: FileHandle;
+    let fd: number;
     let symlink = false;
     try {
-      handle = await fs.open(expected, flags | constants.O_NOFOLLOW);
+      fd = openSync(expected, flags | constants.O_NOFOLLOW);
     } catch (err) {
       if (code(err) !== "ELOOP") throw err;
       // The entry itself is a symlink: followed, and judged by where the descriptor landed.
       symlink = true;
-      handle = await fs.open(expected, flags);
+      fd = openSync(expected, flags);
     }
     try {
-      const real = await realPathOf(handle, expected);
+      const real = realPathOf(fd, expected);
       const inside = real !== null && (symlink ? isInside(root, real) : real === expected);
-      const parentInTree = !symlink || (await fs.realpath(path.dirname(expected))) === path.dirname(expected);
-      if (inside && parentInTree && !isInside(await this.realDataDir(), real)) {
-        const stat = await handle.stat();
-        if (stat.isFile()) return { handle, real, size: stat.size };
+      const parentInTree = !symlink || realpathSync(path.dirname(expected)) === path.dirname(expected);
+      if (inside && parentInTree && !isInside(dataDir, real)) {
+        const stat = fstatSync(fd, { bigint: true });
+        if (stat.isFile()) return { fd, stat };
       }
     } catch (err) {
-      await handle.close();
+      closeSync(fd);
       throw err;
     }
-    await handle.close();
+    closeSync(fd);
     return null;
   }
 
@@ -278,7 +293,7 @@ class LocalConnector implements Connector {
         else if (dirent.isSymbolicLink()) symlinks.push(rel);
       }
       // A listing only names versions; content is read later through its own checked descriptor.
-      const stated = await mapLimit(regular, 32, ({ rel, name }) => this.statEntry(`${here}/${name}`, rel));
+      const stated = regular.map(({ rel, name }) => this.statEntry(`${here}/${name}`, rel));
       const linked = await mapLimit(symlinks, 32, (rel) => this.getFileMetadata(rel));
       return { folders, files: [...stated, ...linked].filter((f): f is RemoteFile => f !== null) };
     } catch (err) {
@@ -292,9 +307,9 @@ class LocalConnector implements Connector {
     }
   }
 
-  private async statEntry(at: string, rel: string): Promise<RemoteFile | null> {
+  private statEntry(at: string, rel: string): RemoteFile | null {
     try {
-      const stat = await fs.lstat(at, { bigint: true });
+      const stat = lstatSync(at, { bigint: true });
       return stat.isFile() ? remoteFile(rel, stat) : null;
     } catch (err) {
       if (!NOT_THERE.has(code(err))) this.fail(rel, `cannot read (${reason(err)}): the indexed version is kept`);
@@ -303,41 +318,38 @@ class LocalConnector implements Connector {
   }
 
   async getFileMetadata(relative: string): Promise<RemoteFile | null> {
-    const root = await this.rootPath();
+    const [root, dataDir] = await Promise.all([this.rootPath(), this.realDataDir()]);
     const rel = this.normalize(relative);
     if (!rel) return null;
-    let opened: Awaited<ReturnType<LocalConnector["openFile"]>>;
+    let opened: ReturnType<LocalConnector["openFile"]>;
     try {
-      opened = await this.openFile(root, rel);
+      opened = this.openFile(root, dataDir, rel);
     } catch (err) {
       if (NOT_THERE.has(code(err))) return null;
       this.fail(rel, `cannot read (${reason(err)}): the indexed version is kept`);
       return null;
     }
     if (!opened) return null;
-    try {
-      return remoteFile(rel, await opened.handle.stat({ bigint: true }));
-    } finally {
-      await opened.handle.close();
-    }
+    closeSync(opened.fd);
+    return remoteFile(rel, opened.stat);
   }
 
   async getFileContent(relative: string): Promise<Buffer> {
-    const root = await this.rootPath();
+    const [root, dataDir] = await Promise.all([this.rootPath(), this.realDataDir()]);
     const rel = this.normalize(relative);
-    let opened: Awaited<ReturnType<LocalConnector["openFile"]>> = null;
+    let opened: ReturnType<LocalConnector["openFile"]> = null;
     try {
-      if (rel) opened = await this.openFile(root, rel);
+      if (rel) opened = this.openFile(root, dataDir, rel);
     } catch (err) {
       if (!NOT_THERE.has(code(err))) throw new ConnectorFileError(relative, `cannot read (${reason(err)})`);
     }
     if (!opened) throw new ConnectorFileError(relative, "the file is gone or outside the source folder");
     try {
-      return await readCapped(opened.handle, this.maxFileSize, opened.size);
+      return readCapped(opened.fd, this.maxFileSize, Number(opened.stat.size));
     } catch (err) {
       throw new ConnectorFileError(relative, `cannot read (${reason(err)})`);
     } finally {
-      await opened.handle.close();
+      closeSync(opened.fd);
     }
   }
 
@@ -351,12 +363,13 @@ class LocalConnector implements Connector {
  * read is sized by the file's stat (one byte more, to see it end), so a small file costs one
  * small buffer; a short read is the end of the file, and a file that grew meanwhile is read on in larger slices.
  */
-async function readCapped(handle: FileHandle, cap: number, statSize: number): Promise<Buffer> {
+function readCapped(fd: number, cap: number, statSize: number): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
   let want = Math.min(cap, statSize) + 1;
   while (total <= cap) {
-    const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, null);
+    const buffer = Buffer.allocUnsafe(want);
+    const bytesRead = readSync(fd, buffer, 0, want, null);
     if (bytesRead === 0) break;
     chunks.push(buffer.subarray(0, bytesRead));
     total += bytesRead;

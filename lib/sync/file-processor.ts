@@ -11,6 +11,8 @@ import type { StoredChunk } from "@/lib/pipeline/chunk";
 import {
   deliverChanges,
   pruneContents,
+  recordDelivered,
+  writeDeliveredFiles,
   writeDeliveries,
   type Sent,
   type WrittenFiles,
@@ -138,21 +140,42 @@ export class FileProcessor {
       o.kind === "deliver" ? [{ path: o.file.path, sha: o.sha, size: o.size, language: o.language }] : [],
     );
     const contents = gzipContents(outcomes.flatMap((o) => (o.kind === "deliver" ? [o] : [])));
+    const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
     const garbage = await withTransaction(async (tx, _executor, client) => {
-      // Before the job's row is locked: these writes lock no row another batch needs (a stale
-      // attempt's roll back below), so they overlap the locked part of another batch of the job.
+      // First what locks no row another batch of the job needs (a stale attempt's writes roll
+      // back at the fence below): the contents, the changes, their deliveries and the failures
+      // overlap the locked part of another batch.
       await storeContents(client, contents);
       const recorded = await recordUpserts(client, context, upserts, delivered);
-      // Then the job's row, so that batches of one job commit one after the other and none after a cancel.
+      const sent: Sent[] = [];
+      if (pipeline.embedded) {
+        const byPath = new Map(upserts.map((u) => [u.path, u]));
+        for (const { seq, path } of recorded) {
+          const u = byPath.get(path)!;
+          const change = { seq, op: "upsert", path, sha: u.sha, language: u.language, generation: 0, jobId };
+          sent.push({ change, chunks: chunksByPath.get(path) ?? [], refused: null });
+        }
+      }
+      const garbage = await recordDelivered(client, context, sent);
+      if (failures.length > 0) {
+        await tx
+          .insert(syncJobFailures)
+          .values(failures.map((f) => ({ jobId, path: f.path, error: f.error })))
+          .onConflictDoUpdate({
+            target: [syncJobFailures.jobId, syncJobFailures.path],
+            set: { error: sql`excluded.error` },
+          });
+      }
+      // Then the job's row, so that batches of one job commit their files one after the other
+      // and none after a cancel, and the source's (the fence; the file count). Held to the commit.
       const running = await addProgress(tx, jobId, {
         processed: upserts.length,
-        failed: outcomes.filter((o) => o.kind === "failed").length,
+        failed: failures.length,
         skipped: outcomes.filter((o) => o.kind === "same" || o.kind === "dropped").length,
       });
       if (!running) throw new SyncCancelledError();
       await assertFence(tx, source.id, this.context.fence);
       const now = new Date();
-      const sent: Sent[] = [];
       const written: WrittenFiles = new Map();
       if (rows.length > 0) {
         // Arrays through unnest: one statement and a handful of parameters per batch, whatever
@@ -182,15 +205,7 @@ export class FileProcessor {
             rows.map((o) => (pipeline.embedded && o.kind === "deliver" ? o.sha : null)),
           ],
         );
-        if (pipeline.embedded) {
-          const byPath = new Map(upserts.map((u) => [u.path, u]));
-          for (const r of indexed.rows) if (byPath.has(r.path)) written.set(r.path, r);
-          for (const { seq, path } of recorded) {
-            const u = byPath.get(path)!;
-            const change = { seq, op: "upsert", path, sha: u.sha, language: u.language, generation: 0, jobId };
-            sent.push({ change, chunks: chunksByPath.get(path) ?? [], refused: null });
-          }
-        }
+        if (pipeline.embedded) for (const r of indexed.rows) if (chunksByPath.has(r.path)) written.set(r.path, r);
       }
       // A file that the content checks now drop (grown too large, turned binary) leaves the index.
       const removed = outcomes.filter(
@@ -210,32 +225,17 @@ export class FileProcessor {
         const recorded = await recordDeletes(client, context, deletes, delivered);
         if (pipeline.embedded) {
           const shaByPath = new Map(deletes.map((d) => [d.path, d.sha]));
-          for (const { seq, path } of recorded) {
-            const change = {
-              seq,
-              op: "delete",
-              path,
-              sha: shaByPath.get(path) ?? null,
-              language: null,
-              generation: 0,
-              jobId,
-            };
-            sent.push({ change, chunks: null, refused: null });
-          }
+          const sentDeletes = recorded.map(({ seq, path }) => ({
+            change: { seq, op: "delete", path, sha: shaByPath.get(path) ?? null, language: null, generation: 0, jobId },
+            chunks: null,
+            refused: null,
+          }));
+          garbage.push(...(await writeDeliveries(tx, client, context, sentDeletes)));
         }
       }
-      const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
-      if (failures.length > 0) {
-        await tx
-          .insert(syncJobFailures)
-          .values(failures.map((f) => ({ jobId, path: f.path, error: f.error })))
-          .onConflictDoUpdate({
-            target: [syncJobFailures.jobId, syncJobFailures.path],
-            set: { error: sql`excluded.error` },
-          });
-      }
+      await writeDeliveredFiles(tx, client, context, sent, written);
       await inTransaction?.(tx);
-      return writeDeliveries(tx, client, context, sent, written);
+      return garbage;
     });
     countFileOutcomes(outcomes);
     if (pipeline.embedded) return pruneContents(garbage);
