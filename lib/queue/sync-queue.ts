@@ -19,6 +19,15 @@ export const syncQueue: SyncQueue = {
       executor ? { db: executor } : undefined,
     );
   },
-  workOneFileBatch: () => workOne(processFileBatchJob),
+  async workFileBatches() {
+    // As many at once as a worker's own process-file-batch slots (WORKER_BATCH_CONCURRENCY):
+    // one batch's reads and writes overlap another's locked part and commit.
+    let worked = false;
+    const slots = Array.from({ length: processFileBatchJob.concurrency ?? 1 }, async () => {
+      while (await workOne(processFileBatchJob)) worked = true;
+    });
+    await Promise.all(slots);
+    return worked;
+  },
   verifyAfterError,
 };

@@ -115,7 +115,7 @@ export async function settleFileBatches(
     }
     // Rather than idle, the waiting worker takes batches itself; other workers take the rest,
     // and those of this process wake it when they are done.
-    if (!(options.workWhileWaiting && (await queue.workOneFileBatch()))) await pause(jobId, POLL_MS);
+    if (!(options.workWhileWaiting && (await queue.workFileBatches()))) await pause(jobId, POLL_MS);
   }
   if (options.throwOnFailure) {
     const [failed] = await db

@@ -255,6 +255,7 @@ export class FileProcessor {
 
   private async processFile(file: RemoteFile, given: Buffer | null, row: IndexedFile | null): Promise<Outcome> {
     const { filter, connector } = this.context;
+    await new Promise(setImmediate);
     const dropped = (reason: string): Outcome => ({ kind: "dropped", path: file.path, reason, removed: row });
     if (file.path.length > MAX_PATH_LENGTH)
       return {

@@ -12,8 +12,11 @@ export type SyncQueue = {
   ready(): Promise<void>;
   /** Queues the process-file-batch jobs of a sync's batches, in `executor`'s transaction when given. */
   sendFileBatches(jobId: string, batchNos: number[], executor?: SqlExecutor): Promise<void>;
-  /** Runs one waiting process-file-batch job in this process; false when none waits. */
-  workOneFileBatch(): Promise<boolean>;
+  /**
+   * Runs waiting process-file-batch jobs in this process, a few at once, until none waits;
+   * false when none did.
+   */
+  workFileBatches(): Promise<boolean>;
   /** Queues a verify of the job's source when the job failed. */
   verifyAfterError(jobId: string): Promise<void>;
 };
