@@ -195,7 +195,7 @@ describe("local sources, exactly", { timeout: 180_000 }, () => {
       swapper.kill("SIGKILL");
     }
     const leaked = await db()
-      .select({ id: chunks.id })
+      .select({ fileId: chunks.fileId })
       .from(chunks)
       .where(like(chunks.content, `%${SECRET}%`));
     assert.equal(leaked.length, 0, "no chunk holds the secret");

@@ -10,6 +10,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -265,7 +266,6 @@ export const files = pgTable(
 export const chunks = pgTable(
   "chunks",
   {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
     fileId: uuid("file_id").notNull(),
     ordinal: integer("ordinal").notNull(),
     startLine: integer("start_line").notNull(),
@@ -275,7 +275,7 @@ export const chunks = pgTable(
     content: text("content"),
   },
   (t) => [
-    uniqueIndex("chunks_file_id_ordinal_key").on(t.fileId, t.ordinal),
+    primaryKey({ name: "chunks_pkey", columns: [t.fileId, t.ordinal] }),
     foreignKey({ name: "chunks_file_id_fkey", columns: [t.fileId], foreignColumns: [files.id] }).onDelete("cascade"),
   ],
 );
