@@ -251,9 +251,12 @@ async function main() {
 
   if (TARGETS.includes("embedded")) {
     const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
-    const embedded = await startEmbeddedPostgres(null);
+    // Its data in a folder, as `npm start` keeps it (BENCH_EMBEDDED_MEMORY=1: in memory, as the tests do).
+    const dataDir = process.env.BENCH_EMBEDDED_MEMORY ? null : mkdtempSync(path.join(os.tmpdir(), "dc-bench-pglite-"));
+    const embedded = await startEmbeddedPostgres(dataDir);
     await syncOnce("embedded", embedded.url, roots, folder, bytes, floorMs);
     await embedded.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 
   const admin = new pg.Client({ connectionString: REAL_PG });

@@ -255,6 +255,8 @@ export class FileProcessor {
 
   private async processFile(file: RemoteFile, given: Buffer | null, row: IndexedFile | null): Promise<Outcome> {
     const { filter, connector } = this.context;
+    // Files take turns with I/O on the event loop: another batch's transaction, waiting for its
+    // next statement (and holding the job's row), is not held up by a whole batch of reads.
     await new Promise(setImmediate);
     const dropped = (reason: string): Outcome => ({ kind: "dropped", path: file.path, reason, removed: row });
     if (file.path.length > MAX_PATH_LENGTH)

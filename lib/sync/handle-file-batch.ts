@@ -34,14 +34,15 @@ export async function handleFileBatch(
   attempt: AttemptInfo,
   pipeline: Pipeline = createPipeline(),
 ): Promise<void> {
-  const db = getDb();
-  const [batch] = await db
-    .select()
+  // The batch with its job and source, in one statement.
+  const [found] = await getDb()
+    .select({ batch: syncJobBatches, job: syncJobs, source: sources })
     .from(syncJobBatches)
+    .leftJoin(syncJobs, eq(syncJobs.id, syncJobBatches.jobId))
+    .leftJoin(sources, eq(sources.id, syncJobs.sourceId))
     .where(and(eq(syncJobBatches.jobId, data.syncJobId), eq(syncJobBatches.batchNo, data.batchNo)));
-  if (!batch || batch.status !== "pending") return;
-  const [job] = await db.select().from(syncJobs).where(eq(syncJobs.id, data.syncJobId));
-  const [source] = job ? await db.select().from(sources).where(eq(sources.id, job.sourceId)) : [];
+  if (!found || found.batch.status !== "pending") return;
+  const { batch, job, source } = found;
   if (!job || !source || job.status !== "running") return settle(batch, "done");
 
   const processor = new FileProcessor({
