@@ -105,40 +105,44 @@ describe("local sources", () => {
     assert.ok(long.json.chunks.length >= 3, "a 150-line file is cut into several chunks");
   });
 
-  test("an edit rewrites only the chunks it changed, and a file that shrinks keeps no chunk past its end; chunk text is stored once", async () => {
+  test("a file's chunks are one row of line ranges, rewritten only when they change; the text is stored once", async () => {
     const sourceId = await connect();
     const file = path.join(folder, "src/index.ts");
     const stored = async () => {
       const result = await db().execute<{
-        ordinal: number;
-        start_line: number;
-        end_line: number;
-        content: string;
+        start_lines: number[];
+        end_lines: number[];
+        contents: string[] | null;
         version: string;
       }>(
-        sql`select c.ordinal, c.start_line, c.end_line, c.content, c.xmin::text as version from chunks c
-            join files f on f.id = c.file_id where f.source_id = ${sourceId} and f.path = 'src/index.ts' order by c.ordinal`,
+        sql`select c.start_lines, c.end_lines, c.contents, c.xmin::text as version from chunks c
+            join files f on f.id = c.file_id where f.source_id = ${sourceId} and f.path = 'src/index.ts'`,
       );
       return result.rows;
     };
     const expected = (text: string) =>
       chunkText(normalizeText(Buffer.from(text))).map((c) => [c.ordinal, c.startLine, c.endLine, c.content]);
-    // The embedded pipeline's chunks are lines of the stored content: no row repeats their text,
-    // and the API reads each chunk's text from that content.
+    // The embedded pipeline's chunks are lines of the stored content: the row holds no text, and
+    // the API reads each chunk's text from that content.
     const served = async () => {
-      assert.ok(
-        (await stored()).every((c) => c.content === null),
-        "chunk rows hold no text",
-      );
+      const [row] = await stored();
+      assert.equal(row!.contents, null, "the chunk row holds no text");
       const res = await call(contentRoute.GET, "GET", `/api/sources/${sourceId}/files/content?path=src/index.ts`, {
         token,
         params: { id: sourceId },
       });
       assert.equal(res.status, 200);
       assert.equal(res.json.content, normalizeText(readFileSync(file)));
-      return (res.json.chunks as { ordinal: number; startLine: number; endLine: number; content: string }[]).map(
-        (c) => [c.ordinal, c.startLine, c.endLine, c.content],
+      const chunks = res.json.chunks as { ordinal: number; startLine: number; endLine: number; content: string }[];
+      assert.deepEqual(
+        row!.start_lines,
+        chunks.map((c) => c.startLine),
       );
+      assert.deepEqual(
+        row!.end_lines,
+        chunks.map((c) => c.endLine),
+      );
+      return chunks.map((c) => [c.ordinal, c.startLine, c.endLine, c.content]);
     };
     const sync = async () => {
       const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
@@ -148,21 +152,27 @@ describe("local sources", () => {
       });
       assert.equal((await waitForJob(res.json.jobId)).status, "completed");
     };
-    const first = await stored();
-    assert.ok(first.length >= 3);
+    const [first] = await stored();
+    assert.ok(first!.start_lines.length >= 3);
     assert.deepEqual(await served(), expected(readFileSync(file, "utf8")));
+
+    // An edit within a line keeps every range: the row is not rewritten, the text served is new.
+    writeFileSync(file, readFileSync(file, "utf8").replace("export", "EXPORT"));
+    await sync();
+    assert.deepEqual(await served(), expected(readFileSync(file, "utf8")));
+    assert.equal((await stored())[0]!.version, first!.version, "same ranges, same row version");
 
     writeFileSync(file, readFileSync(file, "utf8") + "export const appended = 1;\n");
     await sync();
-    const edited = await stored();
     assert.deepEqual(await served(), expected(readFileSync(file, "utf8")));
-    // Every chunk but the last two ends before the appended line: the same row version as before.
-    for (const c of first.slice(0, -2)) assert.equal(edited[c.ordinal]!.version, c.version, `chunk ${c.ordinal}`);
+    assert.notEqual((await stored())[0]!.version, first!.version, "new ranges, row rewritten");
 
     writeFileSync(file, "export const small = 1;\n");
     await sync();
     assert.deepEqual(await served(), expected("export const small = 1;\n"));
-    assert.equal((await stored()).length, 1);
+    writeFileSync(file, "");
+    await sync();
+    assert.deepEqual(await stored(), [], "an empty file keeps no chunks");
   });
 
   test("a delivered version's stored content, which its chunks read, outlives a deleted file of the same content", async () => {
@@ -205,7 +215,7 @@ describe("local sources", () => {
       assert.equal((await indexed(sourceId)).size, Object.keys(EXPECTED_FILES).length);
       // A chunk stage's chunks are its own: stored with their text.
       const text = await db().execute<{ with_text: number; without: number }>(
-        sql`select count(*) filter (where c.content is not null)::int as with_text, count(*) filter (where c.content is null)::int as without
+        sql`select count(*) filter (where c.contents is not null)::int as with_text, count(*) filter (where c.contents is null)::int as without
             from chunks c join files f on f.id = c.file_id where f.source_id = ${sourceId}`,
       );
       assert.deepEqual(text.rows[0], { with_text: Object.keys(EXPECTED_FILES).length, without: 0 });

@@ -282,9 +282,9 @@ export async function writeDeliveredFiles(
 }
 
 /**
- * Replaces the chunks of delivered files: a chunk equal to the stored one at its ordinal is left
- * alone (an edit rewrites only the chunks it changed), the ones past the new end are removed.
- * Files in `inserted` are new rows with no chunks yet.
+ * Replaces the chunks of delivered files, one row per file: a row equal to the stored one is
+ * left alone, a file without chunks (empty) keeps no row. Files in `inserted` are new rows with
+ * no chunks yet.
  */
 async function writeChunks(
   client: pg.PoolClient,
@@ -292,33 +292,29 @@ async function writeChunks(
   idByPath: Map<string, string>,
   inserted: Set<string>,
 ): Promise<void> {
-  const replaced = delivered
-    .map((s) => ({ id: idByPath.get(s.change.path)!, count: s.chunks!.length }))
-    .filter((f) => !inserted.has(f.id));
-  if (replaced.length > 0) {
-    await client.query(
-      `delete from chunks c using unnest($1::uuid[], $2::int[]) u(file_id, count)
-       where c.file_id = u.file_id and c.ordinal >= u.count`,
-      [replaced.map((f) => f.id), replaced.map((f) => f.count)],
-    );
-  }
+  const emptied = delivered
+    .filter((s) => s.chunks!.length === 0)
+    .map((s) => idByPath.get(s.change.path)!)
+    .filter((id) => !inserted.has(id));
+  if (emptied.length > 0) await client.query(`delete from chunks where file_id = any($1::uuid[])`, [emptied]);
   const rows = delivered.flatMap((s) => s.chunks!.map((c) => ({ fileId: idByPath.get(s.change.path)!, ...c })));
   if (rows.length === 0) return;
-  // A chunk without text is stored without text: lines of its file's stored content.
+  // Chunks without text (the embedded pipeline's) are stored without text: lines of the stored content.
   const texts = byteRanges(rows.map((c) => c.content ?? ""));
   await client.query(
-    `insert into chunks (file_id, ordinal, start_line, end_line, content)
-     select u.file_id, u.ordinal, u.start_line, u.end_line,
-       case when u.has_text then convert_from(substring($8::bytea from u.start for u.length), 'UTF8') end
-     from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::boolean[])
-       u(file_id, ordinal, start_line, end_line, start, length, has_text)
-     on conflict (file_id, ordinal) do update
-       set start_line = excluded.start_line, end_line = excluded.end_line, content = excluded.content
-       where (chunks.start_line, chunks.end_line, chunks.content)
-         is distinct from (excluded.start_line, excluded.end_line, excluded.content)`,
+    `insert into chunks (file_id, start_lines, end_lines, contents)
+     select u.file_id, array_agg(u.start_line order by u.n), array_agg(u.end_line order by u.n),
+       case when bool_or(u.has_text)
+         then array_agg(convert_from(substring($7::bytea from u.start for u.length), 'UTF8') order by u.n) end
+     from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::boolean[]) with ordinality
+       u(file_id, start_line, end_line, start, length, has_text, n)
+     group by u.file_id
+     on conflict (file_id) do update
+       set start_lines = excluded.start_lines, end_lines = excluded.end_lines, contents = excluded.contents
+       where (chunks.start_lines, chunks.end_lines, chunks.contents)
+         is distinct from (excluded.start_lines, excluded.end_lines, excluded.contents)`,
     [
       rows.map((c) => c.fileId),
-      rows.map((c) => c.ordinal),
       rows.map((c) => c.startLine),
       rows.map((c) => c.endLine),
       texts.starts,

@@ -263,19 +263,20 @@ export const files = pgTable(
   ],
 );
 
+// A file's delivered chunks, in one row: chunk i is lines start_lines[i]..end_lines[i].
 export const chunks = pgTable(
   "chunks",
   {
     fileId: uuid("file_id").notNull(),
-    ordinal: integer("ordinal").notNull(),
-    startLine: integer("start_line").notNull(),
-    endLine: integer("end_line").notNull(),
-    // Null: lines start_line..end_line of the file's delivered content as normalizeText reads it
-    // (the embedded pipeline's own chunks; see StoredChunk in lib/pipeline/chunk.ts).
-    content: text("content"),
+    startLines: integer("start_lines").array().notNull(),
+    endLines: integer("end_lines").array().notNull(),
+    // Each chunk's text (a chunk stage's chunks). Null: each chunk is its lines of the file's
+    // delivered content as normalizeText reads it (the embedded pipeline's own chunks; see
+    // StoredChunk in lib/pipeline/chunk.ts), so the text is stored once, in file_contents.
+    contents: text("contents").array(),
   },
   (t) => [
-    primaryKey({ name: "chunks_pkey", columns: [t.fileId, t.ordinal] }),
+    primaryKey({ name: "chunks_pkey", columns: [t.fileId] }),
     foreignKey({ name: "chunks_file_id_fkey", columns: [t.fileId], foreignColumns: [files.id] }).onDelete("cascade"),
   ],
 );

@@ -1,5 +1,5 @@
 import { gunzipSync } from "node:zlib";
-import { and, asc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { AppError } from "@/lib/api/errors";
 import { getDb } from "@/lib/db/client";
 import { chunks, fileContents, files } from "@/lib/db/schema";
@@ -18,11 +18,13 @@ export async function getFileContent(sourceId: string, path: string) {
     .from(files)
     .where(and(eq(files.sourceId, sourceId), eq(files.path, path)));
   if (!file) throw new AppError("not_found", `The source has no indexed file at "${path}".`);
-  const rows = await db
-    .select({ ordinal: chunks.ordinal, startLine: chunks.startLine, endLine: chunks.endLine, content: chunks.content })
-    .from(chunks)
-    .where(eq(chunks.fileId, file.id))
-    .orderBy(asc(chunks.ordinal));
+  const [row] = await db.select().from(chunks).where(eq(chunks.fileId, file.id));
+  const rows = (row?.startLines ?? []).map((startLine, ordinal) => ({
+    ordinal,
+    startLine,
+    endLine: row!.endLines[ordinal]!,
+    content: row!.contents?.[ordinal] ?? null,
+  }));
   const text = rows.some((r) => r.content === null) ? await deliveredText(file.deliveredSha ?? file.sha) : "";
   const filled = withChunkText(rows, text);
   return { file: toFileDto(file), content: joinChunks(filled), chunks: filled };
