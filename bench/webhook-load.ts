@@ -301,14 +301,17 @@ async function main() {
 
   const auth = { authorization: `Bearer ${apiToken}` };
   const deepCursor = Buffer.from("big/dir5/file500005.ts").toString("base64url");
-  // The nextCursor of the page ending at the MID_SOURCE-th source (as listSources writes it).
-  const midSource = (
-    await client.query(
-      `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, id from sources order by created_at desc, id desc offset $1 limit 1`,
-      [MID_SOURCE - 1],
-    )
-  ).rows[0];
-  const sourcesCursor = Buffer.from(`${midSource.at}|${midSource.id}`).toString("base64url");
+  // The nextCursor of the page ending at the MID_SOURCE-th source, walked to through the API.
+  let sourcesCursor = "";
+  for (let left = MID_SOURCE - 1; left > 0;) {
+    const limit = Math.min(left, 1000);
+    const res = await fetch(`${base}/api/sources?limit=${limit}${sourcesCursor ? `&cursor=${sourcesCursor}` : ""}`, {
+      headers: auth,
+    });
+    if (!res.ok) throw new Error(`GET /api/sources answered ${res.status}: ${await res.text()}`);
+    sourcesCursor = ((await res.json()) as { nextCursor: string | null }).nextCursor ?? "";
+    left -= limit;
+  }
   const endpoints: [string, string][] = [
     [`GET /api/sources (all ${LIST_SOURCES.toLocaleString("en")})`, "/api/sources"],
     ["GET /api/sources?limit=100 (first page)", "/api/sources?limit=100"],
@@ -329,6 +332,9 @@ async function main() {
   const listMetrics: Metric[] = [];
   const listRows: string[] = [];
   for (const [label, url] of endpoints) {
+    // An endpoint that refuses the request would be measuring its error page.
+    const probe = await fetch(`${base}${url}`, { headers: auth });
+    if (!probe.ok) throw new Error(`${label} answered ${probe.status}: ${await probe.text()}`);
     const r = await autocannon({
       url: `${base}${url}`,
       connections: 4,

@@ -5,7 +5,8 @@ import path from "node:path";
 import type { BenchResult, Metric } from "../bench/results";
 
 // `npm run bench`: runs every `bench:*` script of package.json one after the other (BENCH_ONLY
-// and BENCH_SKIP take comma-separated names without the prefix), then writes bench/REPORT.md
+// and BENCH_SKIP take comma-separated names without the prefix; the others' last outputs are
+// reported as they were kept), then writes bench/REPORT.md
 // with each benchmark's figures and bench/report.svg, a chart of throughput and latency.
 // A benchmark that writes JSON (bench/results.ts, BENCH_RESULTS_DIR) is charted from it; the
 // figures of one that only prints are read from its output (files/s, req/s, MB/s, pNN ms).
@@ -129,26 +130,28 @@ async function main() {
   const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
   const only = list(process.env.BENCH_ONLY);
   const skip = list(process.env.BENCH_SKIP);
-  const names = Object.keys(pkg.scripts)
+  const all = Object.keys(pkg.scripts)
     .filter((s) => s.startsWith("bench:"))
     .map((s) => s.slice("bench:".length))
-    .filter((n) => (only.length === 0 || only.includes(n)) && !skip.includes(n))
     .sort();
-  // BENCH_REPORT_ONLY=1 writes the report again from the outputs kept by the last run.
+  // BENCH_REPORT_ONLY=1 writes the report again from the outputs kept by the last runs; a run
+  // limited by BENCH_ONLY / BENCH_SKIP runs those and reports the others' kept outputs.
   const reportOnly = !!process.env.BENCH_REPORT_ONLY;
-  if (!reportOnly) {
-    rmSync(resultsDir, { recursive: true, force: true });
-    mkdirSync(resultsDir, { recursive: true });
+  const names = reportOnly ? [] : all.filter((n) => (only.length === 0 || only.includes(n)) && !skip.includes(n));
+  mkdirSync(resultsDir, { recursive: true });
+  for (const name of names) {
+    for (const ext of ["log", "json"]) rmSync(path.join(resultsDir, `${name}.${ext}`), { force: true });
   }
   const runs: Run[] = [];
-  for (const name of names) {
+  for (const name of all) {
     const logFile = path.join(resultsDir, `${name}.log`);
-    if (reportOnly && !existsSync(logFile)) continue;
-    if (!reportOnly) console.log(`\n[bench] ===== bench:${name} =====`);
-    const { code, output, seconds } = reportOnly
-      ? (JSON.parse(readFileSync(logFile, "utf8")) as { code: number; output: string; seconds: number })
-      : await run(`bench:${name}`);
-    if (!reportOnly) writeFileSync(logFile, JSON.stringify({ code, output, seconds }));
+    const runNow = names.includes(name);
+    if (!runNow && !existsSync(logFile)) continue;
+    if (runNow) console.log(`\n[bench] ===== bench:${name} =====`);
+    const { code, output, seconds } = runNow
+      ? await run(`bench:${name}`)
+      : (JSON.parse(readFileSync(logFile, "utf8")) as { code: number; output: string; seconds: number });
+    if (runNow) writeFileSync(logFile, JSON.stringify({ code, output, seconds }));
     const file = path.join(resultsDir, `${name}.json`);
     const result: BenchResult = existsSync(file)
       ? (JSON.parse(readFileSync(file, "utf8")) as BenchResult)
