@@ -165,8 +165,10 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
         if (typeof normalized === "string") text = normalized;
       }
       const ranges = chunkLines(text.split("\n"));
-      // With neither a normalize nor a chunk stage, each chunk is lines of the file's stored
-      // content as normalizeText reads it: stored without its text (see StoredChunk).
+      // A chunk cut here from this text is its lines of the file's stored content as
+      // normalizeText reads it: stored without its text (see StoredChunk). The embedded
+      // pipeline has no stage to hand it to; without a normalize or a chunk stage the stages
+      // below get the text, and the chunks are stored the same way.
       if (embedded) {
         countDelivery("embedded", "delivered");
         return ranges.map((c) => ({ ...c, content: null }));
