@@ -41,20 +41,20 @@ export function chunkLines(lines: readonly string[], size = CHUNK_LINES, overlap
 
 /** chunkLines of `text`, each chunk with its lines. */
 export function chunkText(text: string, size = CHUNK_LINES, overlap = CHUNK_OVERLAP): TextChunk[] {
-  return withChunkText(chunkLines(text.split("\n"), size, overlap), text);
+  const lines = text.split("\n");
+  return withChunkText(chunkLines(lines, size, overlap), lines);
 }
 
-/** `chunks` with the text of each that has none taken from `text`, the file's normalized text. */
+/** `chunks` with the text of each that has none taken from `lines`, the file's normalized text split at `\n`. */
 export function withChunkText<T extends ChunkRange & { content?: string | null }>(
   chunks: T[],
-  text: string,
+  lines: readonly string[],
 ): (T & { content: string })[] {
-  let lines: string[] | null = null;
-  return chunks.map((c) => {
-    if (typeof c.content === "string") return c as T & { content: string };
-    lines ??= text.split("\n");
-    return { ...c, content: lines.slice(c.startLine - 1, c.endLine).join("\n") };
-  });
+  return chunks.map((c) =>
+    typeof c.content === "string"
+      ? (c as T & { content: string })
+      : { ...c, content: lines.slice(c.startLine - 1, c.endLine).join("\n") },
+  );
 }
 
 /** The text the chunks were cut from: every line once, overlaps dropped. */

@@ -164,7 +164,8 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
         const normalized = result.files?.[0]?.content;
         if (typeof normalized === "string") text = normalized;
       }
-      const ranges = chunkLines(text.split("\n"));
+      const lines = text.split("\n");
+      const ranges = chunkLines(lines);
       // A chunk cut here from this text is its lines of the file's stored content as
       // normalizeText reads it: stored without its text (see StoredChunk). The embedded
       // pipeline has no stage to hand it to; without a normalize or a chunk stage the stages
@@ -173,7 +174,7 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
         countDelivery("embedded", "delivered");
         return ranges.map((c) => ({ ...c, content: null }));
       }
-      let chunks: TextChunk[] = withChunkText(ranges, text);
+      let chunks: TextChunk[] = withChunkText(ranges, lines);
       if (stages.chunk) {
         const result = (await postJson(
           "chunk",

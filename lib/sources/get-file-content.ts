@@ -26,7 +26,7 @@ export async function getFileContent(sourceId: string, path: string) {
     content: row!.contents?.[ordinal] ?? null,
   }));
   const text = rows.some((r) => r.content === null) ? await deliveredText(file.deliveredSha ?? file.sha) : "";
-  const filled = withChunkText(rows, text);
+  const filled = withChunkText(rows, text.split("\n"));
   return { file: toFileDto(file), content: joinChunks(filled), chunks: filled };
 }
 
