@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import fs from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -20,6 +21,8 @@ const SCRATCH_DB = process.env.BENCH_SCRATCH_DB ?? "dc_bench";
 const WORKER_ARGS = (process.env.BENCH_WORKER_ARGS ?? "").split(" ").filter(Boolean);
 /** Watcher edits timed after the syncs (indexed and delivered); 0 skips them. */
 const EDITS = Number(process.env.BENCH_EDITS ?? 10);
+/** A folder for a CPU profile of this process during the first embedded sync (where PGlite runs). */
+const PROFILE_DATABASE = process.env.BENCH_PROFILE_DATABASE;
 const EXTS = ["ts", "py", "go", "rs", "java", "md", "json", "js", "css", "sql"];
 
 function generate(root: string): { bytes: number } {
@@ -88,6 +91,22 @@ function stopWorker(worker: ChildProcess): Promise<void> {
   });
 }
 
+/** Profiles this process (node:inspector) until stop writes the profile to `file`. */
+async function startProfile() {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    stop: async (file: string) => {
+      const { profile } = await session.post("Profiler.stop");
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds (user + system) a process has used, from /proc; 0 once it is gone. */
@@ -154,6 +173,7 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   const jobMs = (job: { startedAt: Date | null; completedAt: Date | null }) =>
     job.completedAt!.getTime() - job.startedAt!.getTime();
   const embedded = label === "embedded";
+  const profiler = embedded && PROFILE_DATABASE ? await startProfile() : null;
   const cpuBefore = await cpuSnapshot(url, embedded, worker.pid!);
   const start = performance.now();
   const { jobId, source } = await createSource(
@@ -163,6 +183,7 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   const job = await settled(jobId);
   const ms = performance.now() - start;
   const cpu = cpuSpent(cpuBefore, await cpuSnapshot(url, embedded, worker.pid!));
+  if (profiler) await profiler.stop(path.join(PROFILE_DATABASE!, `database-${process.pid}.cpuprofile`));
   const status = readFileSync(`/proc/${worker.pid}/status`, "utf8");
   const peakMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
   console.log(

@@ -9,6 +9,7 @@ import { PipelineRejectedError, type Pipeline, type WaitReporter } from "@/lib/p
 import { mapLimit } from "@/lib/map-limit";
 import { StaleAttemptError } from "./attempt-errors";
 import { byteRanges } from "./byte-ranges";
+import { deliveredCtes, SELECT_GARBAGE } from "./record-changes";
 import { assertFence, isCurrentFence } from "./fence";
 
 /** Changes delivered per round. */
@@ -149,104 +150,75 @@ async function record(options: DeliverOptions, sent: Sent[]): Promise<string[]> 
       ],
     );
     const mine = new Set(marked.rows.map((r) => Number(r.seq)));
-    return writeDeliveries(
-      tx,
-      client,
-      { sourceId, jobId, countProgress: options.countProgress },
-      sent.filter((s) => mine.has(s.change.seq)),
-    );
+    const done = sent.filter((s) => mine.has(s.change.seq));
+    const garbage = await recordDelivered(client, { sourceId, jobId }, done);
+    await writeDeliveredFiles(tx, client, { sourceId, jobId, countProgress: options.countProgress }, done);
+    return garbage;
   });
 }
 
-/** Rows of `files` that the caller's transaction wrote with their delivered version already set. */
-export type WrittenFiles = Map<string, { id: string; inserted: boolean }>;
-
 /**
- * Writes, in the caller's transaction, what delivering `done` produced (their changes already
- * marked delivered or failed): recordDelivered, then writeDeliveredFiles. Returns content shas
- * that may now be unreferenced.
+ * Records, in the caller's transaction, that `done` were delivered or refused (their changes
+ * already marked) in one statement (deliveredCtes): older pending changes of the same paths
+ * superseded, and the deliveries logged. Returns content shas that may now be unreferenced.
  */
-export async function writeDeliveries(
-  tx: Db,
-  client: pg.PoolClient,
-  context: { sourceId: string; jobId: string | null; countProgress?: boolean },
-  done: Sent[],
-  written: WrittenFiles = new Map(),
-): Promise<string[]> {
-  const garbage = await recordDelivered(client, context, done);
-  await writeDeliveredFiles(tx, client, context, done, written);
-  return garbage;
-}
-
-/**
- * The part of writeDeliveries that locks no row another batch of the sync needs: older pending
- * changes of the same paths superseded, and the deliveries. Returns content shas that may now
- * be unreferenced.
- */
-export async function recordDelivered(
+async function recordDelivered(
   client: pg.PoolClient,
   { sourceId, jobId }: { sourceId: string; jobId: string | null },
   done: Sent[],
 ): Promise<string[]> {
   if (done.length === 0) return [];
-  const superseded = await client.query<{ sha: string | null }>(
-    `update changes c set status = 'superseded'
-     from unnest($2::text[], $3::bigint[]) u(path, seq)
-     where c.source_id = $1 and c.path = u.path and c.status = 'pending' and c.seq < u.seq
-     returning c.sha`,
-    [sourceId, done.map((s) => s.change.path), done.map((s) => s.change.seq)],
+  const { rows } = await client.query<{ garbage: string[] }>(
+    `with done as (
+       select * from unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::boolean[]) u(seq, path, sha, op, refused)
+     ), ${deliveredCtes("$1", "$2")} ${SELECT_GARBAGE}`,
+    [
+      sourceId,
+      jobId,
+      done.map((s) => s.change.seq),
+      done.map((s) => s.change.path),
+      done.map((s) => s.change.sha),
+      done.map((s) => s.change.op),
+      done.map((s) => s.refused !== null),
+    ],
   );
-  const garbage = superseded.rows.flatMap((r) => (r.sha ? [r.sha] : []));
-  for (const s of done) if (s.change.op === "delete" && s.change.sha) garbage.push(s.change.sha);
-  const delivered = done.filter((s) => !s.refused);
-  if (delivered.length > 0) {
-    await client.query(
-      `insert into pipeline_deliveries (source_id, job_id, path, sha, op, delivered_at)
-       select $1, $2, * , now() from unnest($3::text[], $4::text[], $5::text[])`,
-      [
-        sourceId,
-        jobId,
-        delivered.map((s) => s.change.path),
-        delivered.map((s) => s.change.sha),
-        delivered.map((s) => s.change.op),
-      ],
-    );
-  }
-  return garbage;
+  const deleted = done.flatMap((s) => (s.change.op === "delete" && s.change.sha ? [s.change.sha] : []));
+  return [...rows[0]!.garbage, ...deleted];
 }
 
 /**
- * The rest of writeDeliveries: the files' delivered versions and chunks, refusals as failed
- * files on the job, and with `countProgress` the job's counters. `written` names the files rows
- * the transaction itself wrote as delivered (the embedded pipeline's batch): they are not
- * updated again, and a new row has no chunks to replace.
+ * Writes, in the caller's transaction, what delivering `done` produced: the files' delivered
+ * versions and chunks (in one statement), refusals as failed files on the job, and with
+ * `countProgress` the job's counters.
  */
-export async function writeDeliveredFiles(
+async function writeDeliveredFiles(
   tx: Db,
   client: pg.PoolClient,
   { sourceId, jobId, countProgress }: { sourceId: string; jobId: string | null; countProgress?: boolean },
   done: Sent[],
-  written: WrittenFiles = new Map(),
 ): Promise<void> {
   if (done.length === 0) return;
   const upserts = done.filter((s) => s.change.op === "upsert");
-  const toUpdate = upserts.filter((s) => !written.has(s.change.path));
-  const idByPath = new Map([...written].map(([path, f]) => [path, f.id]));
-  const inserted = new Set([...written.values()].filter((f) => f.inserted).map((f) => f.id));
-  if (toUpdate.length > 0) {
-    const updated = await client.query<{ id: string; path: string }>(
-      `update files f set
-         delivered_sha = case when u.error is null then u.sha else f.delivered_sha end,
-         delivery_error = u.error
-       from unnest($2::text[], $3::text[], $4::text[]) u(path, sha, error)
-       where f.source_id = $1 and f.path = u.path and f.sha = u.sha
-       returning f.id, f.path`,
-      [sourceId, toUpdate.map((s) => s.change.path), toUpdate.map((s) => s.change.sha), toUpdate.map((s) => s.refused)],
+  if (upserts.length > 0) {
+    const withChunks = upserts.flatMap((s) => (s.chunks ? [{ path: s.change.path, chunks: s.chunks }] : []));
+    await client.query(
+      `with updated as (
+         update files f set
+           delivered_sha = case when u.error is null then u.sha else f.delivered_sha end,
+           delivery_error = u.error
+         from unnest($2::text[], $3::text[], $4::text[]) u(path, sha, error)
+         where f.source_id = $1 and f.path = u.path and f.sha = u.sha
+         returning f.id, f.path, false as inserted
+       ), ${chunkCtes("updated", 5)} select 1`,
+      [
+        sourceId,
+        upserts.map((s) => s.change.path),
+        upserts.map((s) => s.change.sha),
+        upserts.map((s) => s.refused),
+        ...chunkParameters(withChunks),
+      ],
     );
-    for (const r of updated.rows) idByPath.set(r.path, r.id);
   }
-  const withChunks = upserts.filter((s) => s.chunks && idByPath.has(s.change.path));
-  if (withChunks.length > 0) await writeChunks(client, withChunks, idByPath, inserted);
   const refused = done.filter((s) => s.refused);
   if (refused.length > 0 && jobId) {
     await tx
@@ -281,48 +253,50 @@ export async function writeDeliveredFiles(
   }
 }
 
+/** A delivered file's chunks, written by chunkCtes. */
+export type FileChunks = { path: string; chunks: StoredChunk[] };
+
 /**
- * Replaces the chunks of delivered files, one row per file: a row equal to the stored one is
- * left alone, a file without chunks (empty) keeps no row. Files in `inserted` are new rows with
- * no chunks yet.
+ * Common table expressions that replace the chunks of files, one row per file: a row equal to
+ * the stored one is left alone, a file without chunks (empty) keeps no row. `files` names a
+ * relation (id, path, inserted) holding the files' rows (an inserted one has no chunks yet);
+ * the chunks are the 8 parameters from `$first` on that chunkParameters gives.
  */
-async function writeChunks(
-  client: pg.PoolClient,
-  delivered: Sent[],
-  idByPath: Map<string, string>,
-  inserted: Set<string>,
-): Promise<void> {
-  const emptied = delivered
-    .filter((s) => s.chunks!.length === 0)
-    .map((s) => idByPath.get(s.change.path)!)
-    .filter((id) => !inserted.has(id));
-  if (emptied.length > 0) await client.query(`delete from chunks where file_id = any($1::uuid[])`, [emptied]);
-  const rows = delivered.flatMap((s) => s.chunks!.map((c) => ({ fileId: idByPath.get(s.change.path)!, ...c })));
-  if (rows.length === 0) return;
+export function chunkCtes(files: string, first: number): string {
+  const $ = (i: number) => `$${first + i}`;
   // Chunks without text (the embedded pipeline's) are stored without text: lines of the stored content.
-  const texts = byteRanges(rows.map((c) => c.content ?? ""));
-  await client.query(
-    `insert into chunks (file_id, start_lines, end_lines, contents)
-     select u.file_id, array_agg(u.start_line order by u.n), array_agg(u.end_line order by u.n),
+  return `emptied as (
+     delete from chunks where file_id in (select f.id from ${files} f where not f.inserted and f.path = any(${$(0)}::text[]))
+   ), chunked as (
+     insert into chunks (file_id, start_lines, end_lines, contents)
+     select f.id, array_agg(u.start_line order by u.n), array_agg(u.end_line order by u.n),
        case when bool_or(u.has_text)
-         then array_agg(convert_from(substring($7::bytea from u.start for u.length), 'UTF8') order by u.n) end
-     from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::boolean[]) with ordinality
-       u(file_id, start_line, end_line, start, length, has_text, n)
-     group by u.file_id
+         then array_agg(convert_from(substring(${$(7)}::bytea from u.start for u.length), 'UTF8') order by u.n) end
+     from unnest(${$(1)}::text[], ${$(2)}::int[], ${$(3)}::int[], ${$(4)}::int[], ${$(5)}::int[], ${$(6)}::boolean[]) with ordinality
+       u(path, start_line, end_line, start, length, has_text, n)
+     join ${files} f on f.path = u.path
+     group by f.id
      on conflict (file_id) do update
        set start_lines = excluded.start_lines, end_lines = excluded.end_lines, contents = excluded.contents
        where (chunks.start_lines, chunks.end_lines, chunks.contents)
-         is distinct from (excluded.start_lines, excluded.end_lines, excluded.contents)`,
-    [
-      rows.map((c) => c.fileId),
-      rows.map((c) => c.startLine),
-      rows.map((c) => c.endLine),
-      texts.starts,
-      texts.lengths,
-      rows.map((c) => c.content !== null),
-      texts.blob,
-    ],
-  );
+         is distinct from (excluded.start_lines, excluded.end_lines, excluded.contents)
+   )`;
+}
+
+/** The parameters of chunkCtes. */
+export function chunkParameters(delivered: FileChunks[]): unknown[] {
+  const rows = delivered.flatMap((d) => d.chunks.map((c) => ({ path: d.path, ...c })));
+  const texts = byteRanges(rows.map((c) => c.content ?? ""));
+  return [
+    delivered.filter((d) => d.chunks.length === 0).map((d) => d.path),
+    rows.map((c) => c.path),
+    rows.map((c) => c.startLine),
+    rows.map((c) => c.endLine),
+    texts.starts,
+    texts.lengths,
+    rows.map((c) => c.content !== null),
+    texts.blob,
+  ];
 }
 
 /**

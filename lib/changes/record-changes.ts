@@ -13,7 +13,6 @@ export type DeleteChange = { path: string; sha: string | null };
  * delivered, for the embedded pipeline, whose delivery the same transaction writes.
  */
 export type RecordOptions = { delivered?: boolean };
-export type RecordedChange = { seq: number; path: string };
 
 /** The fastest level: contents are written once per version on the sync's path and read rarely. */
 const GZIP = { level: 1 };
@@ -29,34 +28,54 @@ export function gzipContents(upserts: { sha: string; content: Buffer }[]): Store
   return [...distinct].map(([sha, content]) => ({ sha, gzipped: gzipSync(content, GZIP) }));
 }
 
-/** Stores contents in the caller's transaction, the one that records their upserts. */
-export async function storeContents(client: pg.PoolClient, contents: StoredContent[]): Promise<void> {
-  if (contents.length === 0) return;
-  const stored = byteRanges(contents.map((c) => c.gzipped));
-  await client.query(
-    `insert into file_contents (sha, content)
-     select u.sha, substring($4::bytea from u.start for u.length)
-     from unnest($1::text[], $2::int[], $3::int[]) u(sha, start, length)
-     on conflict (sha) do nothing`,
-    [contents.map((c) => c.sha), stored.starts, stored.lengths, stored.blob],
-  );
+/**
+ * The common table expressions that record changes already delivered, over a relation
+ * `done(seq, path, sha, op, refused)` defined before them: older pending changes of the same
+ * paths become superseded (`superseded` returns their shas, whose contents may now be
+ * unreferenced), and the changes not refused are logged in pipeline_deliveries. `source` and
+ * `job` are the SQL (parameters) for the source's and the job's ids.
+ */
+export function deliveredCtes(source: string, job: string): string {
+  return `superseded as (
+     update changes c set status = 'superseded' from done
+     where c.source_id = ${source} and c.path = done.path and c.status = 'pending' and c.seq < done.seq
+     returning c.sha
+   ), logged as (
+     insert into pipeline_deliveries (source_id, job_id, path, sha, op, delivered_at)
+     select ${source}, ${job}, path, sha, op, now() from done where not refused
+   )`;
 }
 
+/** The shas of the superseded changes (deliveredCtes) as an array column `garbage`. */
+export const SELECT_GARBAGE = `select array(select sha from superseded where sha is not null) as garbage`;
+
 /**
- * Appends upserts to the outbox in the caller's transaction (the one that writes their `files`
- * rows and stores their contents with storeContents).
+ * Stores `contents` and appends `upserts` to the outbox in one statement, in the caller's
+ * transaction (the one that writes their `files` rows). With `delivered` they are recorded as
+ * delivered (deliveredCtes). Returns content shas that may now be unreferenced.
  */
 export async function recordUpserts(
   client: pg.PoolClient,
   context: ChangeContext,
+  contents: StoredContent[],
   upserts: UpsertChange[],
   options: RecordOptions = {},
-): Promise<RecordedChange[]> {
+): Promise<string[]> {
   if (upserts.length === 0) return [];
-  const { rows } = await client.query<{ seq: string; path: string }>(
-    `insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha, size, language)
-     select $1, $2, $3, ${STATUS}, 'upsert', * from unnest($5::text[], $6::text[], $7::bigint[], $8::text[])
-     returning seq, path`,
+  const stored = byteRanges(contents.map((c) => c.gzipped));
+  const insert = `insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha, size, language)
+     select $1, $2, $3, ${STATUS}, 'upsert', * from unnest($5::text[], $6::text[], $7::bigint[], $8::text[])`;
+  const { rows } = await client.query<{ garbage: string[] }>(
+    `with stored as (
+       insert into file_contents (sha, content)
+       select u.sha, substring($12::bytea from u.start for u.length)
+       from unnest($9::text[], $10::int[], $11::int[]) u(sha, start, length)
+       on conflict (sha) do nothing
+     ), ${
+       options.delivered
+         ? `done as (${insert} returning seq, path, sha, op, false as refused), ${deliveredCtes("$1", "$3")} ${SELECT_GARBAGE}`
+         : `recorded as (${insert}) select null as garbage`
+     }`,
     [
       context.sourceId,
       context.ownerId,
@@ -66,23 +85,33 @@ export async function recordUpserts(
       upserts.map((u) => u.sha),
       upserts.map((u) => u.size),
       upserts.map((u) => u.language),
+      contents.map((c) => c.sha),
+      stored.starts,
+      stored.lengths,
+      stored.blob,
     ],
   );
-  return rows.map((r) => ({ seq: Number(r.seq), path: r.path }));
+  return rows[0]?.garbage ?? [];
 }
 
-/** Appends deletions to the outbox in the caller's transaction (the one that removes the rows). */
+/**
+ * Appends deletions to the outbox in the caller's transaction (the one that removes the rows).
+ * With `delivered` they are recorded as delivered (deliveredCtes) and the content shas that may
+ * now be unreferenced are returned: the deleted versions' and the superseded changes'.
+ */
 export async function recordDeletes(
   client: pg.PoolClient,
   context: ChangeContext,
   deletes: DeleteChange[],
   options: RecordOptions = {},
-): Promise<RecordedChange[]> {
+): Promise<string[]> {
   if (deletes.length === 0) return [];
-  const { rows } = await client.query<{ seq: string; path: string }>(
-    `insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha)
-     select $1, $2, $3, ${STATUS}, 'delete', * from unnest($5::text[], $6::text[])
-     returning seq, path`,
+  const insert = `insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha)
+     select $1, $2, $3, ${STATUS}, 'delete', * from unnest($5::text[], $6::text[])`;
+  const { rows } = await client.query<{ garbage: string[] | null }>(
+    options.delivered
+      ? `with done as (${insert} returning seq, path, sha, op, false as refused), ${deliveredCtes("$1", "$3")} ${SELECT_GARBAGE}`
+      : insert,
     [
       context.sourceId,
       context.ownerId,
@@ -92,5 +121,6 @@ export async function recordDeletes(
       deletes.map((d) => d.sha),
     ],
   );
-  return rows.map((r) => ({ seq: Number(r.seq), path: r.path }));
+  if (!options.delivered) return [];
+  return [...deletes.flatMap((d) => (d.sha ? [d.sha] : [])), ...(rows[0]?.garbage ?? [])];
 }

@@ -25,7 +25,11 @@ const UNIT_END = new Set(["S", "Q", "H", "X", "c", "f"]);
 type Unit = { client: Client; messages: Buffer[]; last: string };
 
 class Client {
-  buffer: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet parsed, in arrival order: joined once a whole message is in. */
+  received: Buffer[] = [];
+  receivedBytes = 0;
+  /** Bytes the next message needs before parsing is worth trying again. */
+  needed = 0;
   started = false;
   closed = false;
   pending: Buffer[] = [];
@@ -56,16 +60,20 @@ export async function serveEmbedded(db: PGlite, host = "127.0.0.1"): Promise<Emb
 
   const run = async (unit: Unit) => {
     const { client } = unit;
+    // The backend hands its output over message by message: sent as one write per unit.
+    const output: Buffer[] = [];
     await db.runExclusive(async () => {
       for (let i = 0; i < unit.messages.length; i++) {
-        await db.execProtocolRawStream(new Uint8Array(unit.messages[i]!), {
+        await db.execProtocolRawStream(unit.messages[i]!, {
           syncToFs: i === unit.messages.length - 1,
           onRawData: (data) => {
-            if (data.length > 0 && !client.closed && client.socket.writable) client.socket.write(Buffer.from(data));
+            if (data.length > 0) output.push(Buffer.from(data));
           },
         });
       }
     });
+    if (output.length > 0 && !client.closed && client.socket.writable)
+      client.socket.write(output.length === 1 ? output[0]! : Buffer.concat(output));
     owner = db.isInTransaction() || unit.last === "H" ? client : null;
   };
 
@@ -95,15 +103,24 @@ export async function serveEmbedded(db: PGlite, host = "127.0.0.1"): Promise<Emb
   };
 
   const onData = (client: Client, chunk: Buffer) => {
-    client.buffer = client.buffer.length ? Buffer.concat([client.buffer, chunk]) : chunk;
+    // A large message (a batch's Bind) arrives in many chunks: joined once, when it is whole.
+    client.received.push(chunk);
+    client.receivedBytes += chunk.length;
+    if (client.receivedBytes < client.needed) return;
+    let buf = client.received.length === 1 ? client.received[0]! : Buffer.concat(client.received);
+    const keep = (needed: number) => {
+      client.received = buf.length ? [buf] : [];
+      client.receivedBytes = buf.length;
+      client.needed = needed;
+    };
     for (;;) {
-      const buf = client.buffer;
       if (!client.started) {
-        if (buf.length < 8) return;
+        if (buf.length < 8) return keep(8);
         const length = buf.readInt32BE(0);
-        if (buf.length < length) return;
+        if (buf.length < length) return keep(length);
         const code = buf.readInt32BE(4);
-        client.buffer = buf.subarray(length);
+        const message = buf.subarray(0, length);
+        buf = buf.subarray(length);
         if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
           client.socket.write("N");
           continue;
@@ -111,16 +128,23 @@ export async function serveEmbedded(db: PGlite, host = "127.0.0.1"): Promise<Emb
         if (code === CANCEL_REQUEST) return close(client);
         if (code !== PROTOCOL_3) return close(client);
         client.started = true;
-        ready.push({ client, messages: [Buffer.from(buf.subarray(0, length))], last: "startup" });
+        ready.push({ client, messages: [message], last: "startup" });
         continue;
       }
-      if (buf.length < 5) break;
+      if (buf.length < 5) {
+        keep(5);
+        break;
+      }
       const length = 1 + buf.readInt32BE(1);
-      if (buf.length < length) break;
+      if (buf.length < length) {
+        keep(length);
+        break;
+      }
       const type = String.fromCharCode(buf[0]!);
-      client.buffer = buf.subarray(length);
+      const message = buf.subarray(0, length);
+      buf = buf.subarray(length);
       if (type === "X") return close(client);
-      client.pending.push(Buffer.from(buf.subarray(0, length)));
+      client.pending.push(message);
       if (UNIT_END.has(type)) {
         ready.push({ client, messages: client.pending, last: type });
         client.pending = [];

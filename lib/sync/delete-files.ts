@@ -1,14 +1,12 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { files } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
-import { deliverChanges, pruneContents, writeDeliveries } from "@/lib/changes/deliver-changes";
-import { assertFence } from "@/lib/changes/fence";
+import { deliverChanges, pruneContents } from "@/lib/changes/deliver-changes";
 import { recordDeletes } from "@/lib/changes/record-changes";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import type { IndexedFile } from "./file-processor";
 import { countFiles } from "@/lib/metrics/counters";
-import { SyncCancelledError } from "@/lib/changes/attempt-errors";
-import { addProgress } from "./progress";
+import { addProgressUnderFence } from "./progress";
 
 /**
  * Removes the rows of `paths` and appends their deletions to the outbox in one transaction,
@@ -28,23 +26,13 @@ export async function deleteIndexedFiles(
   const delivered = { delivered: pipeline.embedded };
   let deleted = 0;
   const garbage = await withTransaction(async (tx, _executor, client) => {
-    if (!(await addProgress(tx, jobId, { processed: paths.length }))) throw new SyncCancelledError();
-    const { ownerId } = await assertFence(tx, sourceId, fence);
-    const context = { sourceId, ownerId, jobId };
+    const { ownerId } = await addProgressUnderFence(tx, jobId, { processed: paths.length }, { sourceId, fence });
     const removed = await tx
       .delete(files)
       .where(and(eq(files.sourceId, sourceId), inArray(files.path, paths)))
       .returning({ path: files.path, sha: files.sha });
     deleted = removed.length;
-    const recorded = await recordDeletes(client, context, removed, delivered);
-    if (!pipeline.embedded) return [];
-    const shaByPath = new Map(removed.map((r) => [r.path, r.sha]));
-    const sent = recorded.map(({ seq, path }) => ({
-      change: { seq, op: "delete", path, sha: shaByPath.get(path) ?? null, language: null, generation: 0, jobId },
-      chunks: null,
-      refused: null,
-    }));
-    return writeDeliveries(tx, client, context, sent);
+    return recordDeletes(client, { sourceId, ownerId, jobId }, removed, delivered);
   });
   countFiles("deleted", deleted);
   if (pipeline.embedded) return pruneContents(garbage);

@@ -8,22 +8,13 @@ import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import type { StoredChunk } from "@/lib/pipeline/chunk";
-import {
-  deliverChanges,
-  pruneContents,
-  recordDelivered,
-  writeDeliveredFiles,
-  writeDeliveries,
-  type Sent,
-  type WrittenFiles,
-} from "@/lib/changes/deliver-changes";
-import { assertFence } from "@/lib/changes/fence";
-import { gzipContents, recordDeletes, recordUpserts, storeContents } from "@/lib/changes/record-changes";
+import type pg from "pg";
+import { chunkCtes, chunkParameters, deliverChanges, pruneContents } from "@/lib/changes/deliver-changes";
+import { gzipContents, recordDeletes, recordUpserts } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
 import { isLfsPointer } from "@/lib/connectors/git/shared";
 import { mapLimit } from "@/lib/map-limit";
-import { SyncCancelledError } from "@/lib/changes/attempt-errors";
-import { addProgress } from "./progress";
+import { addProgressUnderFence } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 
@@ -141,22 +132,16 @@ export class FileProcessor {
     );
     const contents = gzipContents(outcomes.flatMap((o) => (o.kind === "deliver" ? [o] : [])));
     const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
+    const removed = outcomes.filter(
+      (o): o is Extract<Outcome, { kind: "dropped" }> => o.kind === "dropped" && o.removed !== null,
+    );
+    // A round trip inside the transaction is time the embedded database, which runs one
+    // transaction at a time, waits: the batch is written in a few statements.
     const garbage = await withTransaction(async (tx, _executor, client) => {
       // First what locks no row another batch of the job needs (a stale attempt's writes roll
-      // back at the fence below): the contents, the changes, their deliveries and the failures
-      // overlap the locked part of another batch.
-      await storeContents(client, contents);
-      const recorded = await recordUpserts(client, context, upserts, delivered);
-      const sent: Sent[] = [];
-      if (pipeline.embedded) {
-        const byPath = new Map(upserts.map((u) => [u.path, u]));
-        for (const { seq, path } of recorded) {
-          const u = byPath.get(path)!;
-          const change = { seq, op: "upsert", path, sha: u.sha, language: u.language, generation: 0, jobId };
-          sent.push({ change, chunks: chunksByPath.get(path) ?? [], refused: null });
-        }
-      }
-      const garbage = await recordDelivered(client, context, sent);
+      // back at the fence below): the contents and the changes, and the failures, overlap the
+      // locked part of another batch.
+      const garbage = await recordUpserts(client, context, contents, upserts, delivered);
       if (failures.length > 0) {
         await tx
           .insert(syncJobFailures)
@@ -168,49 +153,18 @@ export class FileProcessor {
       }
       // Then the job's row, so that batches of one job commit their files one after the other
       // and none after a cancel, and the source's (the fence; the file count). Held to the commit.
-      const running = await addProgress(tx, jobId, {
-        processed: upserts.length,
-        failed: failures.length,
-        skipped: outcomes.filter((o) => o.kind === "same" || o.kind === "dropped").length,
-      });
-      if (!running) throw new SyncCancelledError();
-      await assertFence(tx, source.id, this.context.fence);
-      const now = new Date();
-      const written: WrittenFiles = new Map();
-      if (rows.length > 0) {
-        // Arrays through unnest: one statement and a handful of parameters per batch, whatever
-        // its size. With the embedded pipeline a changed file is delivered in this transaction,
-        // so its delivered version is set here too (null keeps the row's).
-        const indexed = await client.query<{ id: string; path: string; inserted: boolean }>(
-          `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version, lfs, delivered_sha)
-           select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[], $11::text[])
-           on conflict (source_id, path) do update set
-             sha = excluded.sha, size = excluded.size, language = excluded.language, last_modified = excluded.last_modified,
-             indexed_at = case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end,
-             provider_id = excluded.provider_id, provider_version = excluded.provider_version, lfs = excluded.lfs,
-             delivered_sha = coalesce(excluded.delivered_sha, files.delivered_sha),
-             delivery_error = case when excluded.delivered_sha is null then files.delivery_error end
-           returning id, path, (xmax = 0) as inserted`,
-          [
-            source.id,
-            rows.map((o) => o.file.path),
-            rows.map((o) => o.sha),
-            rows.map((o) => o.size),
-            rows.map((o) => o.language),
-            rows.map((o) => o.file.lastModified ?? null),
-            rows.map(() => now),
-            rows.map((o) => o.file.id ?? null),
-            rows.map((o) => o.file.version),
-            rows.map((o) => o.lfs),
-            rows.map((o) => (pipeline.embedded && o.kind === "deliver" ? o.sha : null)),
-          ],
-        );
-        if (pipeline.embedded) for (const r of indexed.rows) if (chunksByPath.has(r.path)) written.set(r.path, r);
-      }
-      // A file that the content checks now drop (grown too large, turned binary) leaves the index.
-      const removed = outcomes.filter(
-        (o): o is Extract<Outcome, { kind: "dropped" }> => o.kind === "dropped" && o.removed !== null,
+      await addProgressUnderFence(
+        tx,
+        jobId,
+        {
+          processed: upserts.length,
+          failed: failures.length,
+          skipped: outcomes.filter((o) => o.kind === "same" || o.kind === "dropped").length,
+        },
+        { sourceId: source.id, fence: this.context.fence },
       );
+      if (rows.length > 0) await this.writeFiles(client, rows, chunksByPath);
+      // A file that the content checks now drop (grown too large, turned binary) leaves the index.
       if (removed.length > 0) {
         await tx.delete(files).where(
           and(
@@ -222,18 +176,8 @@ export class FileProcessor {
           ),
         );
         const deletes = removed.map((o) => ({ path: o.path, sha: o.removed!.sha }));
-        const recorded = await recordDeletes(client, context, deletes, delivered);
-        if (pipeline.embedded) {
-          const shaByPath = new Map(deletes.map((d) => [d.path, d.sha]));
-          const sentDeletes = recorded.map(({ seq, path }) => ({
-            change: { seq, op: "delete", path, sha: shaByPath.get(path) ?? null, language: null, generation: 0, jobId },
-            chunks: null,
-            refused: null,
-          }));
-          garbage.push(...(await writeDeliveries(tx, client, context, sentDeletes)));
-        }
+        garbage.push(...(await recordDeletes(client, context, deletes, delivered)));
       }
-      await writeDeliveredFiles(tx, client, context, sent, written);
       await inTransaction?.(tx);
       return garbage;
     });
@@ -251,6 +195,51 @@ export class FileProcessor {
       paths: touched,
       concurrency: this.context.concurrency,
     });
+  }
+
+  /**
+   * Upserts the index rows of `rows` in one statement, arrays through unnest: a handful of
+   * parameters per batch, whatever its size. With the embedded pipeline a changed file is
+   * delivered in this transaction, so its delivered version is set here too (null keeps the
+   * row's) and its chunks (`chunksByPath`) are written by the same statement.
+   */
+  private async writeFiles(
+    client: pg.PoolClient,
+    rows: Extract<Outcome, { kind: "deliver" | "same" }>[],
+    chunksByPath: Map<string, StoredChunk[]>,
+  ): Promise<void> {
+    const embedded = this.context.pipeline.embedded;
+    const upsert = `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version, lfs, delivered_sha)
+       select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[], $11::text[])
+       on conflict (source_id, path) do update set
+         sha = excluded.sha, size = excluded.size, language = excluded.language, last_modified = excluded.last_modified,
+         indexed_at = case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end,
+         provider_id = excluded.provider_id, provider_version = excluded.provider_version, lfs = excluded.lfs,
+         delivered_sha = coalesce(excluded.delivered_sha, files.delivered_sha),
+         delivery_error = case when excluded.delivered_sha is null then files.delivery_error end`;
+    const now = new Date();
+    const values = [
+      this.context.source.id,
+      rows.map((o) => o.file.path),
+      rows.map((o) => o.sha),
+      rows.map((o) => o.size),
+      rows.map((o) => o.language),
+      rows.map((o) => o.file.lastModified ?? null),
+      rows.map(() => now),
+      rows.map((o) => o.file.id ?? null),
+      rows.map((o) => o.file.version),
+      rows.map((o) => o.lfs),
+      rows.map((o) => (embedded && o.kind === "deliver" ? o.sha : null)),
+    ];
+    const chunked = [...chunksByPath].map(([path, chunks]) => ({ path, chunks }));
+    if (chunked.length === 0) {
+      await client.query(upsert, values);
+      return;
+    }
+    await client.query(
+      `with indexed as (${upsert} returning id, path, (xmax = 0) as inserted), ${chunkCtes("indexed", 12)} select 1`,
+      [...values, ...chunkParameters(chunked)],
+    );
   }
 
   private async processFile(file: RemoteFile, given: Buffer | null, row: IndexedFile | null): Promise<Outcome> {
