@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
-import { sources, syncJobFailures } from "@/lib/db/schema";
+import { sources, syncJobBatches, syncJobFailures } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { requestSync } from "@/lib/queue/request-sync";
 import {
@@ -135,6 +135,31 @@ describe("deletion guard and full-sync checks", () => {
     const synced = await getSource(sourceId);
     assert.equal(synced.status, "synced");
     assert.equal(synced.statusDetail, null);
+  });
+
+  test("a large listing is held back whole while the guard may still hold: nothing is written or delivered", async () => {
+    const bulk = Object.fromEntries(Array.from({ length: 2400 }, (_, i) => [`bulk/d${i % 24}/f${i}.md`, `# ${i}\n`]));
+    writeTree(folder, bulk);
+    const sourceId = await connect();
+    const before = await deliveryCount(sourceId);
+    const shaBefore = (await indexed(sourceId)).get("bulk/d0/f1800.md")?.sha;
+    // 1,600 files gone, the other 800 edited and 300 new: 1,100 changed files, enough to be
+    // fanned out during the listing, which the guard (1,300 lost of 2,400) must stop first.
+    for (let i = 0; i < 1600; i++) rmSync(path.join(folder, `bulk/d${i % 24}/f${i}.md`));
+    const edits: Record<string, string> = {};
+    for (let i = 1600; i < 2400; i++) edits[`bulk/d${i % 24}/f${i}.md`] = `# ${i}, edited\n`;
+    for (let i = 0; i < 300; i++) edits[`bulk/new/n${i}.md`] = `# new ${i}\n`;
+    writeTree(folder, edits);
+    const held = await sync(sourceId, { type: "full" });
+    assert.equal(held.status, "failed");
+    assert.match(held.errorMessage ?? "", /1600 files/);
+    const rows = await indexed(sourceId);
+    assert.equal(rows.size, 2400, "the index is kept");
+    assert.equal(rows.get("bulk/d0/f1800.md")?.sha, shaBefore, "no edit is indexed");
+    assert.equal(rows.has("bulk/new/n0.md"), false, "no new file is indexed");
+    assert.equal(await deliveryCount(sourceId), before, "nothing is delivered downstream");
+    const batches = await db().select().from(syncJobBatches).where(eq(syncJobBatches.jobId, held.id));
+    assert.deepEqual(batches, [], "no batch was enqueued");
   });
 
   test("a renamed folder is not guarded: its files come back under the new name", async () => {

@@ -280,6 +280,31 @@ describe("local sources", () => {
     assert.deepEqual(after, ["delete many/m7.ts"]);
   });
 
+  test("a large first sync fans its batches out while the listing goes on, ten at a time, and ends exact", async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 2500; i++) tree[`bulk/d${i % 25}/b${i}.ts`] = `export const b${i} = ${i};\n`;
+    writeTree(folder, tree);
+    const sourceId = await connect();
+    const [first] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId));
+    const batches = await db().select().from(syncJobBatches).where(eq(syncJobBatches.jobId, first!.id));
+    // Each group of batches commits in its own transaction (created_at is its start).
+    const groups = new Set(batches.map((b) => b.createdAt.getTime()));
+    assert.ok(groups.size >= 2, `batches were enqueued in ${groups.size} group(s)`);
+    assert.deepEqual(
+      batches.map((b) => b.batchNo).sort((a, b) => a - b),
+      batches.map((_, i) => i),
+      "batch numbers run on across the groups",
+    );
+    assert.ok(batches.every((b) => b.status === "done"));
+    const expected = Object.keys(EXPECTED_FILES).length + 2500;
+    assert.equal((await indexed(sourceId)).size, expected);
+    const sent = await deliveries(sourceId);
+    assert.equal(new Set(sent.map((d) => d.path)).size, expected, "every file delivered");
+    assert.equal(sent.length, expected, "no file delivered twice");
+    assert.equal(first!.filesTotal, expected + first!.filesSkipped);
+    assert.equal(first!.filesProcessed + first!.filesSkipped + first!.filesFailed, first!.filesTotal);
+  });
+
   async function fullSync(sourceId: string) {
     const res = await call(syncRoute.POST, "POST", `/api/sources/${sourceId}/sync`, {
       token,

@@ -52,27 +52,91 @@ export function fromBatchEntry(entry: BatchFileEntry): RemoteFile {
   return { ...entry, lastModified: entry.lastModified ? new Date(entry.lastModified) : null };
 }
 
-/** Splits `changed` into process-file-batch jobs; the rows and the jobs commit together. */
+/**
+ * Splits `changed` into process-file-batch jobs numbered from `firstBatchNo`; the rows and the
+ * jobs commit together. Returns the next free batch number.
+ */
 export async function enqueueFileBatches(
   queue: SyncQueue,
   jobId: string,
   fence: number,
   changed: RemoteFile[],
   size: number,
-): Promise<void> {
+  firstBatchNo = 0,
+): Promise<number> {
   await queue.ready();
+  const rows: (typeof syncJobBatches.$inferInsert)[] = [];
+  for (let i = 0; i < changed.length; i += size) {
+    rows.push({ jobId, fence, batchNo: firstBatchNo + i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
+  }
   await withTransaction(async (tx, executor) => {
-    const rows = [];
-    for (let i = 0; i < changed.length; i += size) {
-      rows.push({ jobId, fence, batchNo: i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
-    }
     for (let i = 0; i < rows.length; i += 100) await tx.insert(syncJobBatches).values(rows.slice(i, i + 100));
     await queue.sendFileBatches(
       jobId,
-      rows.map((r) => r.batchNo),
+      rows.map((r) => r.batchNo!),
       executor,
     );
   });
+  return firstBatchNo + rows.length;
+}
+
+/**
+ * Fans changed files out to process-file-batch jobs while a listing still runs, so that the
+ * batches are read and written (by this process and by other workers) as the listing goes
+ * on. Files are held until more than `threshold` have come (a sync with fewer indexes them
+ * itself, see end) and while the caller holds them (the deletion guard may still stop the
+ * sync); then enqueued `size` a batch, ten batches at a time. This process works on them
+ * meanwhile, as settleFileBatches does.
+ */
+export class FileBatchFanOut {
+  private held: RemoteFile[] = [];
+  private nextBatchNo = 0;
+  private working: Promise<unknown> | null = null;
+  private failure: unknown = null;
+
+  constructor(
+    private readonly queue: SyncQueue,
+    private readonly jobId: string,
+    private readonly fence: number,
+    private readonly size: number,
+    private readonly threshold: number,
+    /** Runs before each enqueue (the job's total, which the batches' progress is measured against). */
+    private readonly beforeEnqueue: () => Promise<void>,
+  ) {}
+
+  /** Whether any batch was enqueued: the sync then waits for its batches (settleFileBatches). */
+  get fannedOut(): boolean {
+    return this.nextBatchNo > 0;
+  }
+
+  /** Adds a changed file; `hold` keeps every file held (nothing may be written yet). */
+  async add(file: RemoteFile, hold: boolean): Promise<void> {
+    this.held.push(file);
+    if (!hold && this.held.length > this.threshold && this.held.length >= 10 * this.size) await this.enqueue();
+  }
+
+  /**
+   * Ends the listing: the files a sync of at most `threshold` changed files indexes itself, or
+   * none once the rest is enqueued and this process's work on the batches has drained the queue.
+   */
+  async end(): Promise<RemoteFile[]> {
+    if (!this.fannedOut && this.held.length <= this.threshold) return this.held;
+    if (this.held.length > 0) await this.enqueue();
+    await this.working;
+    if (this.failure) throw this.failure;
+    return [];
+  }
+
+  private async enqueue(): Promise<void> {
+    const files = this.held;
+    this.held = [];
+    await this.beforeEnqueue();
+    this.nextBatchNo = await enqueueFileBatches(this.queue, this.jobId, this.fence, files, this.size, this.nextBatchNo);
+    this.working ??= this.queue
+      .workFileBatches()
+      .catch((err) => (this.failure ??= err))
+      .finally(() => (this.working = null));
+  }
 }
 
 /**

@@ -10,9 +10,9 @@ import type { Pipeline } from "@/lib/pipeline/deliver";
 import { deliverChanges, requeueRefused } from "@/lib/changes/deliver-changes";
 import { assertFence } from "@/lib/changes/fence";
 import { deleteIndexedFiles } from "./delete-files";
-import { checkDeletionGuard } from "./deletion-guard";
+import { checkDeletionGuard, deletionGuardHolds } from "./deletion-guard";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
-import { enqueueFileBatches, settleFileBatches } from "./file-batches";
+import { enqueueFileBatches, FileBatchFanOut, settleFileBatches } from "./file-batches";
 import { keepUnreadable } from "./listing-failures";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
 import { SyncCancelledError } from "@/lib/changes/attempt-errors";
@@ -104,8 +104,32 @@ export class SyncRun {
       if (complete) return this.finish(cursor);
     }
     const candidates: RemoteFile[] = [];
+    // A connector read file by file fans the changed files out while the listing goes on.
+    const fanOut = this.connector.streamFiles
+      ? null
+      : new FileBatchFanOut(this.queue, this.job.id, this.fence, WRITE_BATCH, FAN_OUT_THRESHOLD, () =>
+          // Batches are written before the listing ends: the total so far, or the last sync's.
+          setTotal(this.job.id, Math.max(candidates.length, this.source.fileCount ?? 0)),
+        );
+    const read: { index: Map<string, IndexedFile> | null } = { index: null };
+    void indexed.then((rows) => (read.index = rows)).catch(() => {});
+    // Which listed files changed is known once the index is read: until then they wait here.
+    const unsorted: RemoteFile[] = [];
+    let changed = 0;
+    let seen = 0;
     for await (const file of this.connector.listFiles()) {
-      if (this.filter.checkPath(file.path).keep && !listed.has(file.path)) candidates.push(file);
+      if (!this.filter.checkPath(file.path).keep || listed.has(file.path)) continue;
+      candidates.push(file);
+      if (!fanOut) continue;
+      unsorted.push(file);
+      const { index } = read;
+      if (!index) continue;
+      for (const f of unsorted.splice(0)) {
+        if (index.has(f.path)) seen++;
+        if (!this.isChanged(f, index)) continue;
+        changed++;
+        await fanOut.add(f, !this.deletionGuardCleared(index.size, seen));
+      }
     }
     for (const file of candidates) listed.add(file.path);
     existing = await indexed;
@@ -113,10 +137,31 @@ export class SyncRun {
     const orphans = [...existing.keys()].filter((p) => !listed.has(p));
     this.guardDeletions(orphans, candidates, existing, existing.size);
     await setTotal(this.job.id, listed.size);
-    await this.processFiles(candidates, existing, { wholeListing: true });
+    if (fanOut) {
+      for (const f of unsorted) {
+        if (!this.isChanged(f, existing)) continue;
+        changed++;
+        await fanOut.add(f, false);
+      }
+      await this.addUnchanged(candidates.length - changed);
+      await this.processChanged(await fanOut.end(), existing);
+      if (fanOut.fannedOut)
+        await settleFileBatches(this.queue, this.job.id, { throwOnFailure: true, workWhileWaiting: true });
+    } else {
+      await this.processFiles(candidates, existing, { wholeListing: true });
+    }
     await setTotal(this.job.id, { remaining: orphans.length });
     await this.deletePaths(orphans, existing);
     await this.finish(cursor);
+  }
+
+  /**
+   * Whether the deletion guard can no longer stop this sync, so that files may be written
+   * while the listing goes on: `seen` of the `indexed` files are listed so far, and no more
+   * than the rest can vanish.
+   */
+  private deletionGuardCleared(indexed: number, seen: number): boolean {
+    return this.job.confirmDeletes || !deletionGuardHolds({ vanished: indexed - seen, indexed });
   }
 
   /** Paths named by a watcher or webhook: a path may be a file, a folder, or gone. */
@@ -236,26 +281,34 @@ export class SyncRun {
     await this.deletePaths(gone, existing);
   }
 
+  /**
+   * Whether `file` must be read: an unchanged version is skipped unread only while it still
+   * passes every check (a lower size cap drops indexed files without any change at the source).
+   * A repair queued by a verify trusts no version where an archive can re-read everything at
+   * once: the verify hashed content (Bitbucket) and may have found it differing under an equal
+   * version.
+   */
+  private isChanged(file: RemoteFile, existing: Map<string, IndexedFile>): boolean {
+    const maxSize = this.filter.maxFileSize;
+    const trustVersions = !(this.job.trigger === "verify" && this.connector.streamFiles);
+    const row = existing.get(file.path);
+    const unchanged = trustVersions && row && file.version !== null && row.providerVersion === file.version;
+    return !(unchanged && (row.size ?? 0) <= maxSize && (file.size ?? 0) <= maxSize);
+  }
+
+  private async addUnchanged(unchanged: number): Promise<void> {
+    if (unchanged > 0 && !(await addProgress(getDb(), this.job.id, { skipped: unchanged })))
+      throw new SyncCancelledError();
+    countFiles("unchanged", unchanged);
+  }
+
   private async processFiles(
     candidates: RemoteFile[],
     existing: Map<string, IndexedFile>,
     options: { wholeListing?: boolean } = {},
   ): Promise<void> {
-    // An unchanged version is skipped unread only while it still passes every check: a lower
-    // size cap drops indexed files without any change at the source. A repair queued by a verify
-    // trusts no version where an archive can re-read everything at once: the verify hashed
-    // content (Bitbucket) and may have found it differing under an equal version.
-    const maxSize = this.filter.maxFileSize;
-    const trustVersions = !(this.job.trigger === "verify" && this.connector.streamFiles);
-    const changed = candidates.filter((file) => {
-      const row = existing.get(file.path);
-      const unchanged = trustVersions && row && file.version !== null && row.providerVersion === file.version;
-      return !(unchanged && (row.size ?? 0) <= maxSize && (file.size ?? 0) <= maxSize);
-    });
-    const unchanged = candidates.length - changed.length;
-    if (unchanged > 0 && !(await addProgress(getDb(), this.job.id, { skipped: unchanged })))
-      throw new SyncCancelledError();
-    countFiles("unchanged", unchanged);
+    const changed = candidates.filter((file) => this.isChanged(file, existing));
+    await this.addUnchanged(candidates.length - changed.length);
     // One archive costs two requests but carries every file: worth it for many changed files,
     // or for a first sync of the whole listing.
     const useArchive =
@@ -264,15 +317,20 @@ export class SyncRun {
       changed.length > 2 &&
       (changed.length >= ARCHIVE_MIN_FILES || (options.wholeListing && existing.size === 0));
     const remaining = useArchive ? (await this.processFromArchive(changed, existing)).rest : changed;
-    if (remaining.length > FAN_OUT_THRESHOLD) {
-      await enqueueFileBatches(this.queue, this.job.id, this.fence, remaining, WRITE_BATCH);
+    await this.processChanged(remaining, existing);
+  }
+
+  /** Indexes changed files: fanned out to process-file-batch jobs when many, else here. */
+  private async processChanged(changed: RemoteFile[], existing: Map<string, IndexedFile>): Promise<void> {
+    if (changed.length > FAN_OUT_THRESHOLD) {
+      await enqueueFileBatches(this.queue, this.job.id, this.fence, changed, WRITE_BATCH);
       await settleFileBatches(this.queue, this.job.id, { throwOnFailure: true, workWhileWaiting: true });
       return;
     }
-    for (let i = 0; i < remaining.length; i += WRITE_BATCH) {
+    for (let i = 0; i < changed.length; i += WRITE_BATCH) {
       await throwIfCancelled(this.job.id);
       await this.processor.process(
-        remaining.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
+        changed.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
         existing,
       );
     }
