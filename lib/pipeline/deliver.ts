@@ -166,10 +166,10 @@ export function createPipeline(stages: PipelineStages = pipelineStagesFromEnv(),
       }
       const lines = text.split("\n");
       const ranges = chunkLines(lines);
-      // A chunk cut here from this text is its lines of the file's stored content as
-      // normalizeText reads it: stored without its text (see StoredChunk). The embedded
-      // pipeline has no stage to hand it to; without a normalize or a chunk stage the stages
-      // below get the text, and the chunks are stored the same way.
+      // Chunks cut here are lines of the file's stored content as normalizeText reads it, so
+      // they are returned without their text (see StoredChunk): at once by the embedded
+      // pipeline, and after the stages (which get the text) when no normalize or chunk stage
+      // changed it.
       if (embedded) {
         countDelivery("embedded", "delivered");
         return ranges.map((c) => ({ ...c, content: null }));

@@ -117,6 +117,8 @@ export class SyncRun {
     const unsorted: RemoteFile[] = [];
     let changed = 0;
     let seen = 0;
+    // Once the files listed so far leave too few to vanish for the guard to hold, it stays so.
+    let guardCleared = false;
     for await (const file of this.connector.listFiles()) {
       if (!this.filter.checkPath(file.path).keep || listed.has(file.path)) continue;
       candidates.push(file);
@@ -128,7 +130,8 @@ export class SyncRun {
         if (index.has(f.path)) seen++;
         if (!this.isChanged(f, index)) continue;
         changed++;
-        await fanOut.add(f, !this.deletionGuardCleared(index.size, seen));
+        guardCleared ||= this.deletionGuardCleared(index.size, seen);
+        await fanOut.add(f, !guardCleared);
       }
     }
     for (const file of candidates) listed.add(file.path);
