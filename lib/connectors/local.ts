@@ -5,16 +5,15 @@ import {
   fstatSync,
   lstatSync,
   openSync,
+  readdirSync,
   readlinkSync,
   readSync,
   realpathSync,
   statSync,
   type BigIntStats,
 } from "node:fs";
-import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { mapLimit } from "@/lib/map-limit";
 import { DEFAULT_EXCLUDED_DIRS } from "./excluded-dirs";
 import { DEFAULT_MAX_FILE_SIZE } from "./provider-limits";
 import { ConnectorConfigError, ConnectorError, ConnectorFileError, ConnectorSyncError } from "./errors";
@@ -43,16 +42,24 @@ function isInside(root: string, candidate: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
-async function realRoots(): Promise<string[]> {
-  const roots = await Promise.all(localSourceRoots().map((r) => fs.realpath(r).catch(() => null)));
-  return roots.filter((r): r is string => r !== null);
+/** A path's real path, or null when it does not resolve. */
+function realOrNull(p: string): string | null {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return null;
+  }
+}
+
+function realRoots(): string[] {
+  return localSourceRoots().flatMap((r) => realOrNull(r) ?? []);
 }
 
 /** DATA_DIR (keys, the embedded database) as a real path: never read by a local source. */
-async function realDataDir(): Promise<string> {
+function realDataDir(): string {
   // Read at run time only: the build does not trace the project through it.
   const dir = path.resolve(/*turbopackIgnore: true*/ process.env.DATA_DIR || "./.data");
-  return fs.realpath(/*turbopackIgnore: true*/ dir).catch(() => dir);
+  return realOrNull(/*turbopackIgnore: true*/ dir) ?? dir;
 }
 
 /**
@@ -75,19 +82,16 @@ export async function resolveLocalRoot(folder: string): Promise<string> {
     `${folder} is not a folder local sources may read: give an existing folder inside the allowed folders (${roots.join(", ")}), outside the app's data folder.`,
     "path",
   );
-  const real = await fs.realpath(folder).catch(() => null);
+  const real = realOrNull(folder);
   if (!real) throw refused;
-  const [allowed, data] = await Promise.all([realRoots(), realDataDir()]);
-  if (!allowed.some((root) => isInside(root, real))) throw refused;
+  if (!realRoots().some((root) => isInside(root, real))) throw refused;
+  const data = realDataDir();
   if (isInside(data, real) || isInside(real, data)) throw refused;
-  const stat = await fs.stat(real).catch(() => null);
-  if (!stat?.isDirectory()) throw refused;
+  if (!statSync(real, { throwIfNoEntry: false })?.isDirectory()) throw refused;
   return real;
 }
 
 const EXCLUDED = new Set(DEFAULT_EXCLUDED_DIRS);
-/** Folders a listing reads at once. */
-const FOLDERS_AT_ONCE = 8;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** Errors that mean the entry is gone or is not what the walk follows (a symlink, a file now). */
 const NOT_THERE = new Set(["ENOENT", "ENOTDIR", "ELOOP"]);
@@ -110,7 +114,7 @@ function realPathOf(fd: number, opened: string): string | null {
  * A path that reads the opened folder itself. On Linux it resolves from the opened inode, not by
  * walking the name again; elsewhere it is the path checked just before.
  */
-const listingPath = (handle: FileHandle, checked: string) => (PROC_FD ? `/proc/self/fd/${handle.fd}` : checked);
+const listingPath = (fd: number, checked: string) => (PROC_FD ? `/proc/self/fd/${fd}` : checked);
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? "";
 const reason = (err: unknown) => code(err) || (err as Error).message;
@@ -132,14 +136,15 @@ function remoteFile(rel: string, stat: BigIntStats): RemoteFile {
  * Symlinked folders are no part of the tree; a symlinked file is read when its target is a
  * regular file inside the root. What cannot be read is recorded as a failure, never as absent.
  *
- * The calls per file (lstat; open, the descriptor's link, fstat, read, close) are synchronous:
- * on a local disk each takes microseconds, a quarter of the CPU of the same call through the
- * promise API and the thread pool (bench/README.md). A folder on a network mount that stalls
+ * The calls per folder (open, the descriptor's link, readdir, close) and per file (lstat; open,
+ * the descriptor's link, fstat, read, close) are synchronous: on a local disk each takes
+ * microseconds, a quarter of the CPU of the same call through the promise API and the thread
+ * pool (bench/README.md); the listing gives the event loop a turn after each folder. A folder on a network mount that stalls
  * stalls this worker while it reads, which its heartbeat then shows.
  */
 class LocalConnector implements Connector {
   private root: Promise<string> | null = null;
-  private dataDir: Promise<string> | null = null;
+  private dataDir: string | null = null;
   private failures = new Map<string, string>();
   constructor(
     private readonly folder: string,
@@ -151,7 +156,7 @@ class LocalConnector implements Connector {
     return this.root;
   }
 
-  private realDataDir(): Promise<string> {
+  private realDataDir(): string {
     this.dataDir ??= realDataDir();
     return this.dataDir;
   }
@@ -177,18 +182,18 @@ class LocalConnector implements Connector {
     return clean;
   }
 
-  /** Opens a folder of the tree (no symlink anywhere on its path); null when it is not one. */
-  private async openDir(root: string, relative: string): Promise<FileHandle | null> {
+  /** Opens a folder of the tree (no symlink anywhere on its path); null when it is not one. The caller closes it. */
+  private openDir(root: string, dataDir: string, relative: string): number | null {
     const expected = relative ? path.join(root, relative) : root;
-    const handle = await fs.open(expected, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    const fd = openSync(expected, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
-      const real = realPathOf(handle.fd, expected);
-      if (real === expected && !isInside(await this.realDataDir(), real)) return handle;
+      const real = realPathOf(fd, expected);
+      if (real === expected && !isInside(dataDir, real)) return fd;
     } catch (err) {
-      await handle.close();
+      closeSync(fd);
       throw err;
     }
-    await handle.close();
+    closeSync(fd);
     return null;
   }
 
@@ -227,29 +232,17 @@ class LocalConnector implements Connector {
   }
 
   async *listFiles(start = "", recursive = true): AsyncIterable<RemoteFile> {
-    const root = await this.rootPath();
+    const [root, dataDir] = [await this.rootPath(), this.realDataDir()];
     const base = this.normalize(start);
     if (base === null) return;
-    // Several folders at once: each costs a few round trips to the file system's thread pool,
-    // and most folders hold a handful of files. Files come in no particular order.
     const waiting = [base];
-    const reading = new Map<
-      string,
-      Promise<{ relDir: string; read: Awaited<ReturnType<LocalConnector["readFolder"]>> }>
-    >();
-    while (waiting.length > 0 || reading.size > 0) {
-      while (waiting.length > 0 && reading.size < FOLDERS_AT_ONCE) {
-        const relDir = waiting.pop()!;
-        reading.set(
-          relDir,
-          this.readFolder(root, relDir).then((read) => ({ relDir, read })),
-        );
-      }
-      const { relDir, read } = await Promise.race(reading.values());
-      reading.delete(relDir);
+    while (waiting.length > 0) {
+      const read = this.readFolder(root, dataDir, waiting.pop()!);
       if (!read) continue;
       if (recursive) waiting.push(...read.folders);
       for (const file of read.files) yield file;
+      // A folder at a time, then the event loop's turn: the listing is synchronous calls.
+      await new Promise(setImmediate);
     }
   }
 
@@ -257,10 +250,10 @@ class LocalConnector implements Connector {
    * One folder's files (stated through the opened folder) and subfolders to walk; null when it
    * is not a folder of the tree or cannot be read (then recorded as a failure).
    */
-  private async readFolder(root: string, relDir: string): Promise<{ folders: string[]; files: RemoteFile[] } | null> {
-    let handle: FileHandle | null;
+  private readFolder(root: string, dataDir: string, relDir: string): { folders: string[]; files: RemoteFile[] } | null {
+    let fd: number | null;
     try {
-      handle = await this.openDir(root, relDir);
+      fd = this.openDir(root, dataDir, relDir);
     } catch (err) {
       if (NOT_THERE.has(code(err))) return null;
       if (!relDir) {
@@ -270,10 +263,10 @@ class LocalConnector implements Connector {
       this.fail(relDir, `cannot open this folder (${reason(err)}): its indexed files are kept`);
       return null;
     }
-    if (!handle) return null;
+    if (fd === null) return null;
     try {
-      const here = listingPath(handle, relDir ? path.join(root, relDir) : root);
-      const dirents = await fs.readdir(here, { withFileTypes: true, encoding: "buffer" });
+      const here = listingPath(fd, relDir ? path.join(root, relDir) : root);
+      const dirents = readdirSync(here, { withFileTypes: true, encoding: "buffer" });
       const folders: string[] = [];
       const regular: { rel: string; name: string }[] = [];
       const symlinks: string[] = [];
@@ -294,7 +287,7 @@ class LocalConnector implements Connector {
       }
       // A listing only names versions; content is read later through its own checked descriptor.
       const stated = regular.map(({ rel, name }) => this.statEntry(`${here}/${name}`, rel));
-      const linked = await mapLimit(symlinks, 32, (rel) => this.getFileMetadata(rel));
+      const linked = symlinks.map((rel) => this.metadataOf(root, dataDir, rel));
       return { folders, files: [...stated, ...linked].filter((f): f is RemoteFile => f !== null) };
     } catch (err) {
       if (!relDir) {
@@ -303,7 +296,7 @@ class LocalConnector implements Connector {
       this.fail(relDir, `cannot list this folder (${reason(err)}): its indexed files are kept`);
       return null;
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
@@ -318,9 +311,12 @@ class LocalConnector implements Connector {
   }
 
   async getFileMetadata(relative: string): Promise<RemoteFile | null> {
-    const [root, dataDir] = await Promise.all([this.rootPath(), this.realDataDir()]);
+    const [root, dataDir] = [await this.rootPath(), this.realDataDir()];
     const rel = this.normalize(relative);
-    if (!rel) return null;
+    return rel ? this.metadataOf(root, dataDir, rel) : null;
+  }
+
+  private metadataOf(root: string, dataDir: string, rel: string): RemoteFile | null {
     let opened: ReturnType<LocalConnector["openFile"]>;
     try {
       opened = this.openFile(root, dataDir, rel);
@@ -335,7 +331,7 @@ class LocalConnector implements Connector {
   }
 
   async getFileContent(relative: string): Promise<Buffer> {
-    const [root, dataDir] = await Promise.all([this.rootPath(), this.realDataDir()]);
+    const [root, dataDir] = [await this.rootPath(), this.realDataDir()];
     const rel = this.normalize(relative);
     let opened: ReturnType<LocalConnector["openFile"]> = null;
     try {
