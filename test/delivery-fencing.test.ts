@@ -221,6 +221,45 @@ describe("delivery fencing and the outbox", () => {
     assert.equal((await indexed(sourceId)).has("b.md"), false);
     assert.deepEqual(await db().select().from(changes).where(eq(changes.sourceId, sourceId)), changesBefore);
     assert.equal(fake.requests.length, requestsBefore);
+    const job = await jobRow(jobId);
+    assert.deepEqual(
+      [job.filesProcessed, job.filesSkipped, job.filesFailed],
+      [0, 0, 0],
+      "its counters rolled back too",
+    );
+  });
+
+  test("many batches of one job written at once all commit, none deadlocked or retried, the counters exact", async () => {
+    const folder = folderFor("concurrent-batches");
+    const names = Array.from({ length: 160 }, (_, i) => `d${i % 7}/f${i}.md`);
+    write(folder, Object.fromEntries(names.map((n, i) => [n, `file ${i % 40}\n`])));
+    write(folder, { "d0/big.md": "x".repeat(64), "d1/bin.md": "\0binary" });
+    const sourceId = await createLocalSource(folder);
+    const [source] = await db().select().from(sources).where(eq(sources.id, sourceId));
+    const jobId = await queueSync(sourceId);
+    await db().update(syncJobs).set({ status: "running", filesTotal: 162 }).where(eq(syncJobs.id, jobId));
+    const processor = new FileProcessor({
+      jobId,
+      fence: source!.fence,
+      source: source!,
+      connector: await connectorForSource(source!),
+      pipeline: createPipeline({}),
+      filter: createFileFilter({ maxFileSize: 32 }),
+      concurrency: 4,
+      setDetail: async () => {},
+    });
+    const entries = [...names, "d0/big.md", "d1/bin.md"].map((p) => ({
+      file: { path: p, size: null, version: null },
+      content: null,
+    }));
+    // Eight batches at once, as several workers' process-file-batch jobs write them.
+    const batches = Array.from({ length: 8 }, (_, b) => entries.filter((_, i) => i % 8 === b));
+    await Promise.all(batches.map((batch) => processor.process(batch, new Map())));
+    assert.equal((await indexed(sourceId)).size, 160);
+    const job = await jobRow(jobId);
+    assert.deepEqual([job.filesProcessed, job.filesSkipped, job.filesFailed], [160, 2, 0]);
+    const [row] = await db().select({ fileCount: sources.fileCount }).from(sources).where(eq(sources.id, sourceId));
+    assert.equal(row!.fileCount, 160);
   });
 
   test("two handlers of the same job: the later one wins, the earlier one writes and delivers nothing more", async () => {

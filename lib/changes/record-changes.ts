@@ -1,31 +1,25 @@
-import { gzipSync } from "node:zlib";
-import type pg from "pg";
+import type { StatementParameters } from "@/lib/db/statement-parameters";
 import { byteRanges } from "./byte-ranges";
+import { gzipAll } from "./gzip-thread";
 
-export type ChangeContext = { sourceId: string; ownerId: string | null; jobId: string | null };
 export type UpsertChange = { path: string; sha: string; size: number; language: string | null };
 /** One distinct content, gzipped (see gzipContents). */
 export type StoredContent = { sha: string; gzipped: Buffer };
-export type DeleteChange = { path: string; sha: string | null };
-
-/**
- * How the appended changes start: pending (delivered after the transaction commits), or already
- * delivered, for the embedded pipeline, whose delivery the same transaction writes.
- */
-export type RecordOptions = { delivered?: boolean };
 
 /** The fastest level: contents are written once per version on the sync's path and read rarely. */
 const GZIP = { level: 1 };
 
-const STATUS = `case when $4::boolean then 'delivered' else 'pending' end, case when $4::boolean then now() end`;
-
 /**
- * Each distinct content of `upserts` gzipped, once: done before the write transaction, so that
- * the CPU work holds no lock.
+ * Each distinct content of `upserts` gzipped, once (see gzipAll): done before the write, so
+ * that the CPU work holds no lock.
  */
-export function gzipContents(upserts: { sha: string; content: Buffer }[]): StoredContent[] {
-  const distinct = new Map(upserts.map((u) => [u.sha, u.content]));
-  return [...distinct].map(([sha, content]) => ({ sha, gzipped: gzipSync(content, GZIP) }));
+export async function gzipContents(upserts: { sha: string; content: Buffer }[]): Promise<StoredContent[]> {
+  const distinct = [...new Map(upserts.map((u) => [u.sha, u.content]))];
+  const gzipped = await gzipAll(
+    distinct.map(([, content]) => content),
+    GZIP,
+  );
+  return distinct.map(([sha], i) => ({ sha, gzipped: gzipped[i]! }));
 }
 
 /**
@@ -49,78 +43,111 @@ export function deliveredCtes(source: string, job: string): string {
 /** The shas of the superseded changes (deliveredCtes) as an array column `garbage`. */
 export const SELECT_GARBAGE = `select array(select sha from superseded where sha is not null) as garbage`;
 
+/** The SQL (placeholders or expressions) of the source, owner and job that changes are recorded for. */
+export type ChangeColumns = { source: string; owner: string; job: string };
+
 /**
- * Stores `contents` and appends `upserts` to the outbox in one statement, in the caller's
- * transaction (the one that writes their `files` rows). With `delivered` they are recorded as
- * delivered (deliveredCtes). Returns content shas that may now be unreferenced.
+ * What a statement's recorded changes start as: pending (delivered after it commits), or, for
+ * the embedded pipeline, already delivered (its delivery is written by the same statement).
+ * Each row is written only where `gate` (an SQL condition) holds.
  */
-export async function recordUpserts(
-  client: pg.PoolClient,
-  context: ChangeContext,
+export type RecordOptions = { delivered: boolean; gate: string };
+
+const status = (delivered: boolean) => (delivered ? `'delivered', now()` : `'pending', null::timestamptz`);
+
+/**
+ * Common table expressions that store `contents` and append `upserts` to the outbox as the
+ * relation `upserted(seq, path, sha, op, refused)`. Contents go in sha order, so that concurrent
+ * batches sharing a content take its key in one order.
+ */
+export function upsertChangeCtes(
+  p: StatementParameters,
+  on: ChangeColumns,
   contents: StoredContent[],
   upserts: UpsertChange[],
-  options: RecordOptions = {},
-): Promise<string[]> {
-  if (upserts.length === 0) return [];
-  const stored = byteRanges(contents.map((c) => c.gzipped));
-  const insert = `insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha, size, language)
-     select $1, $2, $3, ${STATUS}, 'upsert', * from unnest($5::text[], $6::text[], $7::bigint[], $8::text[])`;
-  const { rows } = await client.query<{ garbage: string[] }>(
-    `with stored as (
-       insert into file_contents (sha, content)
-       select u.sha, substring($12::bytea from u.start for u.length)
-       from unnest($9::text[], $10::int[], $11::int[]) u(sha, start, length)
-       on conflict (sha) do nothing
-     ), ${
-       options.delivered
-         ? `done as (${insert} returning seq, path, sha, op, false as refused), ${deliveredCtes("$1", "$3")} ${SELECT_GARBAGE}`
-         : `recorded as (${insert}) select null as garbage`
-     }`,
-    [
-      context.sourceId,
-      context.ownerId,
-      context.jobId,
-      options.delivered ?? false,
+  { delivered, gate }: RecordOptions,
+): string {
+  const sorted = [...contents].sort((a, b) => (a.sha < b.sha ? -1 : a.sha > b.sha ? 1 : 0));
+  const stored = byteRanges(sorted.map((c) => c.gzipped));
+  const [blob, shas, starts, lengths] = [
+    p.add(stored.blob, "bytea"),
+    p.add(
+      sorted.map((c) => c.sha),
+      "text[]",
+    ),
+    p.add(stored.starts, "int[]"),
+    p.add(stored.lengths, "int[]"),
+  ];
+  const columns = [
+    p.add(
       upserts.map((u) => u.path),
+      "text[]",
+    ),
+    p.add(
       upserts.map((u) => u.sha),
+      "text[]",
+    ),
+    p.add(
       upserts.map((u) => u.size),
+      "bigint[]",
+    ),
+    p.add(
       upserts.map((u) => u.language),
-      contents.map((c) => c.sha),
-      stored.starts,
-      stored.lengths,
-      stored.blob,
-    ],
-  );
-  return rows[0]?.garbage ?? [];
+      "text[]",
+    ),
+  ];
+  return `stored as (
+     insert into file_contents (sha, content)
+     select u.sha, substring(${blob} from u.start for u.length)
+     from unnest(${shas}, ${starts}, ${lengths}) u(sha, start, length)
+     where ${gate}
+     on conflict (sha) do nothing
+   ), upserted as (
+     insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha, size, language)
+     select ${on.source}, ${on.owner}, ${on.job}, ${status(delivered)}, 'upsert', u.*
+     from unnest(${columns.join(", ")}) u(path, sha, size, language)
+     where ${gate}
+     returning seq, path, sha, op, false as refused
+   )`;
 }
 
 /**
- * Appends deletions to the outbox in the caller's transaction (the one that removes the rows).
- * With `delivered` they are recorded as delivered (deliveredCtes) and the content shas that may
- * now be unreferenced are returned: the deleted versions' and the superseded changes'.
+ * Common table expressions that remove the index rows of `paths` from the source (`on.source`),
+ * as the relation `gone(path, sha)`, and append their deletions to the outbox as the relation
+ * `deleted(seq, path, sha, op, refused)`.
  */
-export async function recordDeletes(
-  client: pg.PoolClient,
-  context: ChangeContext,
-  deletes: DeleteChange[],
-  options: RecordOptions = {},
-): Promise<string[]> {
-  if (deletes.length === 0) return [];
-  const insert = `insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha)
-     select $1, $2, $3, ${STATUS}, 'delete', * from unnest($5::text[], $6::text[])`;
-  const { rows } = await client.query<{ garbage: string[] | null }>(
-    options.delivered
-      ? `with done as (${insert} returning seq, path, sha, op, false as refused), ${deliveredCtes("$1", "$3")} ${SELECT_GARBAGE}`
-      : insert,
-    [
-      context.sourceId,
-      context.ownerId,
-      context.jobId,
-      options.delivered ?? false,
-      deletes.map((d) => d.path),
-      deletes.map((d) => d.sha),
-    ],
-  );
-  if (!options.delivered) return [];
-  return [...deletes.flatMap((d) => (d.sha ? [d.sha] : [])), ...(rows[0]?.garbage ?? [])];
+export function deleteFilesCtes(
+  p: StatementParameters,
+  on: ChangeColumns,
+  paths: string[],
+  { delivered, gate }: RecordOptions,
+): string {
+  return `gone as (
+     delete from files where source_id = ${on.source} and path = any(${p.add(paths, "text[]")}) and ${gate}
+     returning path, sha
+   ), deleted as (
+     insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha)
+     select ${on.source}, ${on.owner}, ${on.job}, ${status(delivered)}, 'delete', path, sha from gone
+     returning seq, path, sha, op, false as refused
+   )`;
+}
+
+/**
+ * What follows upsertChangeCtes and deleteFilesCtes in a statement (`recorded`: the relations
+ * they named): when the changes are recorded as delivered, the relation `done` of them all and
+ * deliveredCtes; and `garbage`, the statement's column of content shas it may have left
+ * unreferenced (superseded changes', removed files').
+ */
+export function recordedCtes(
+  recorded: string[],
+  on: ChangeColumns,
+  { delivered }: RecordOptions,
+): { ctes: string[]; garbage: string } {
+  if (!delivered || recorded.length === 0) return { ctes: [], garbage: "null::text[] as garbage" };
+  const done = `done as (${recorded.map((r) => `select * from ${r}`).join(" union all ")})`;
+  const gone = recorded.includes("deleted") ? " || array(select sha from gone where sha is not null)" : "";
+  return {
+    ctes: [done, deliveredCtes(on.source, on.job)],
+    garbage: `array(select sha from superseded where sha is not null)${gone} as garbage`,
+  };
 }

@@ -1,20 +1,19 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, like, or, sql } from "drizzle-orm";
-import { getDb, type Db } from "@/lib/db/client";
-import { files, syncJobFailures, type Source } from "@/lib/db/schema";
+import { and, eq, like, or, sql } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
+import { files, type Source } from "@/lib/db/schema";
 import { escapeLike } from "@/lib/db/escape-like";
-import { withTransaction } from "@/lib/db/transaction";
+import { StatementParameters } from "@/lib/db/statement-parameters";
 import { ConnectorError } from "@/lib/connectors/errors";
 import type { Connector, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import type { StoredChunk } from "@/lib/pipeline/chunk";
-import type pg from "pg";
 import { chunkCtes, chunkParameters, deliverChanges, pruneContents } from "@/lib/changes/deliver-changes";
-import { gzipContents, recordDeletes, recordUpserts } from "@/lib/changes/record-changes";
+import { deleteFilesCtes, gzipContents, recordedCtes, upsertChangeCtes } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
 import { isLfsPointer } from "@/lib/connectors/git/shared";
 import { mapLimit } from "@/lib/map-limit";
-import { addProgressUnderFence } from "./progress";
+import { FENCE_OK, FENCED, progressUnderFenceCtes, runFenced } from "./progress";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 
@@ -100,24 +99,18 @@ export class FileProcessor {
 
   /**
    * Processes `batch`. Throws SyncCancelledError, writing nothing, when the job stopped
-   * running meanwhile (StaleAttemptError when the attempt was fenced off); `inTransaction`
-   * runs last in the batch's transaction. Returns once the batch's changes are delivered.
+   * running meanwhile (StaleAttemptError when the attempt was fenced off). Returns once the
+   * batch's changes are delivered.
    */
-  async process(
-    batch: BatchEntry[],
-    existing: Map<string, IndexedFile>,
-    inTransaction?: (tx: Db) => Promise<void>,
-  ): Promise<void> {
-    const { jobId, source } = this.context;
+  async process(batch: BatchEntry[], existing: Map<string, IndexedFile>): Promise<void> {
+    const { source, pipeline } = this.context;
     const outcomes = batch.length
       ? await mapLimit(batch, this.context.concurrency, ({ file, content }) =>
           this.processFile(file, content, existing.get(file.path) ?? null),
         )
       : [];
-    const context = { sourceId: source.id, ownerId: source.userId, jobId };
-    const { pipeline } = this.context;
     // The embedded pipeline sends nothing anywhere: its delivery (the chunks) is computed now and
-    // written in the batch's own transaction, its changes recorded as delivered there.
+    // written by the batch's own statement, its changes recorded as delivered there.
     const chunksByPath = new Map<string, StoredChunk[]>();
     if (pipeline.embedded) {
       for (const o of outcomes) {
@@ -126,62 +119,7 @@ export class FileProcessor {
         chunksByPath.set(o.file.path, await pipeline.upsert(file));
       }
     }
-    const delivered = { delivered: pipeline.embedded };
-    const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
-    const upserts = outcomes.flatMap((o) =>
-      o.kind === "deliver" ? [{ path: o.file.path, sha: o.sha, size: o.size, language: o.language }] : [],
-    );
-    const contents = gzipContents(outcomes.flatMap((o) => (o.kind === "deliver" ? [o] : [])));
-    const failures = outcomes.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed");
-    const removed = outcomes.filter(
-      (o): o is Extract<Outcome, { kind: "dropped" }> => o.kind === "dropped" && o.removed !== null,
-    );
-    // A round trip inside the transaction is time the embedded database, which runs one
-    // transaction at a time, waits: the batch is written in a few statements.
-    const garbage = await withTransaction(async (tx, _executor, client) => {
-      // First what locks no row another batch of the job needs (a stale attempt's writes roll
-      // back at the fence below): the contents and the changes, and the failures, overlap the
-      // locked part of another batch.
-      const garbage = await recordUpserts(client, context, contents, upserts, delivered);
-      if (failures.length > 0) {
-        await tx
-          .insert(syncJobFailures)
-          .values(failures.map((f) => ({ jobId, path: f.path, error: f.error })))
-          .onConflictDoUpdate({
-            target: [syncJobFailures.jobId, syncJobFailures.path],
-            set: { error: sql`excluded.error` },
-          });
-      }
-      // Then the job's row, so that batches of one job commit their files one after the other
-      // and none after a cancel, and the source's (the fence; the file count). Held to the commit.
-      await addProgressUnderFence(
-        tx,
-        jobId,
-        {
-          processed: upserts.length,
-          failed: failures.length,
-          skipped: outcomes.filter((o) => o.kind === "same" || o.kind === "dropped").length,
-        },
-        { sourceId: source.id, fence: this.context.fence },
-      );
-      if (rows.length > 0) await this.writeFiles(client, rows, chunksByPath);
-      // A file that the content checks now drop (grown too large, turned binary) leaves the index.
-      if (removed.length > 0) {
-        await tx.delete(files).where(
-          and(
-            eq(files.sourceId, source.id),
-            inArray(
-              files.path,
-              removed.map((o) => o.path),
-            ),
-          ),
-        );
-        const deletes = removed.map((o) => ({ path: o.path, sha: o.removed!.sha }));
-        garbage.push(...(await recordDeletes(client, context, deletes, delivered)));
-      }
-      await inTransaction?.(tx);
-      return garbage;
-    });
+    const garbage = await this.write(outcomes, chunksByPath);
     countFileOutcomes(outcomes);
     if (pipeline.embedded) return pruneContents(garbage);
     const touched = outcomes.flatMap((o) =>
@@ -190,7 +128,7 @@ export class FileProcessor {
     await deliverChanges({
       sourceId: source.id,
       fence: this.context.fence,
-      jobId,
+      jobId: this.context.jobId,
       pipeline,
       onWait: this.context.setDetail,
       paths: touched,
@@ -199,48 +137,132 @@ export class FileProcessor {
   }
 
   /**
-   * Upserts the index rows of `rows` in one statement, arrays through unnest: a handful of
-   * parameters per batch, whatever its size. With the embedded pipeline a changed file is
-   * delivered in this transaction, so its delivered version is set here too (null keeps the
-   * row's) and its chunks (`chunksByPath`) are written by the same statement.
+   * Writes a batch in one statement, under the attempt's fence (progressUnderFenceCtes): its
+   * contents and changes, its failures, its `files` rows with their chunks, and the removal of
+   * files the content checks now drop (grown too large, turned binary). One statement, not a
+   * transaction of several: no transaction then holds the database while the worker, busy
+   * reading other files, has yet to send its next statement (the embedded database runs one
+   * transaction at a time). Returns content shas that may now be unreferenced.
    */
-  private async writeFiles(
-    client: pg.PoolClient,
+  private async write(outcomes: Outcome[], chunksByPath: Map<string, StoredChunk[]>): Promise<string[]> {
+    const { jobId, source, fence, pipeline } = this.context;
+    const rows = outcomes.filter((o) => o.kind === "deliver" || o.kind === "same");
+    const delivering = outcomes.filter((o) => o.kind === "deliver");
+    const upserts = delivering.map((o) => ({ path: o.file.path, sha: o.sha, size: o.size, language: o.language }));
+    const failures = outcomes.filter((o) => o.kind === "failed");
+    const removed = outcomes.flatMap((o) => (o.kind === "dropped" && o.removed !== null ? [o.path] : []));
+    const skipped = outcomes.filter((o) => o.kind === "same" || o.kind === "dropped").length;
+    const contents = await gzipContents(delivering);
+
+    const p = new StatementParameters();
+    const ctes = [
+      progressUnderFenceCtes(
+        p,
+        jobId,
+        { processed: upserts.length, failed: failures.length, skipped },
+        { sourceId: source.id, fence },
+      ),
+    ];
+    const options = { delivered: pipeline.embedded, gate: FENCE_OK };
+    const recorded: string[] = [];
+    if (upserts.length > 0) {
+      ctes.push(upsertChangeCtes(p, FENCED, contents, upserts, options));
+      recorded.push("upserted");
+    }
+    if (failures.length > 0) {
+      ctes.push(`failed as (
+         insert into sync_job_failures (job_id, path, error)
+         select ${FENCED.job}, * from unnest(${p.add(
+           failures.map((f) => f.path),
+           "text[]",
+         )}, ${p.add(
+           failures.map((f) => f.error),
+           "text[]",
+         )})
+         where ${FENCE_OK}
+         on conflict (job_id, path) do update set error = excluded.error
+       )`);
+    }
+    if (rows.length > 0) ctes.push(this.filesCtes(p, rows, chunksByPath));
+    if (removed.length > 0) {
+      ctes.push(deleteFilesCtes(p, FENCED, removed, options));
+      recorded.push("deleted");
+    }
+    const done = recordedCtes(recorded, FENCED, options);
+    const { garbage } = await runFenced<{ garbage: string[] | null }>([...ctes, ...done.ctes], done.garbage, p);
+    return garbage ?? [];
+  }
+
+  /**
+   * The common table expressions that upsert the index rows of `rows` (arrays through unnest: a
+   * handful of parameters, whatever the batch's size) as the relation `indexed`. With the
+   * embedded pipeline a changed file is delivered by the same statement, so its delivered
+   * version is set here too (null keeps the row's) and its chunks (`chunksByPath`) written.
+   */
+  private filesCtes(
+    p: StatementParameters,
     rows: Extract<Outcome, { kind: "deliver" | "same" }>[],
     chunksByPath: Map<string, StoredChunk[]>,
-  ): Promise<void> {
+  ): string {
     const embedded = this.context.pipeline.embedded;
-    const upsert = `insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version, lfs, delivered_sha)
-       select $1, * from unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[], $11::text[])
+    const now = new Date();
+    const columns = [
+      p.add(
+        rows.map((o) => o.file.path),
+        "text[]",
+      ),
+      p.add(
+        rows.map((o) => o.sha),
+        "text[]",
+      ),
+      p.add(
+        rows.map((o) => o.size),
+        "bigint[]",
+      ),
+      p.add(
+        rows.map((o) => o.language),
+        "text[]",
+      ),
+      p.add(
+        rows.map((o) => o.file.lastModified ?? null),
+        "timestamptz[]",
+      ),
+      p.add(
+        rows.map(() => now),
+        "timestamptz[]",
+      ),
+      p.add(
+        rows.map((o) => o.file.id ?? null),
+        "text[]",
+      ),
+      p.add(
+        rows.map((o) => o.file.version),
+        "text[]",
+      ),
+      p.add(
+        rows.map((o) => o.lfs),
+        "boolean[]",
+      ),
+      p.add(
+        rows.map((o) => (embedded && o.kind === "deliver" ? o.sha : null)),
+        "text[]",
+      ),
+    ];
+    const indexed = `indexed as (
+       insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version, lfs, delivered_sha)
+       select ${p.add(this.context.source.id, "uuid")}, * from unnest(${columns.join(", ")})
+       where ${FENCE_OK}
        on conflict (source_id, path) do update set
          sha = excluded.sha, size = excluded.size, language = excluded.language, last_modified = excluded.last_modified,
          indexed_at = case when files.sha is distinct from excluded.sha then excluded.indexed_at else files.indexed_at end,
          provider_id = excluded.provider_id, provider_version = excluded.provider_version, lfs = excluded.lfs,
          delivered_sha = coalesce(excluded.delivered_sha, files.delivered_sha),
-         delivery_error = case when excluded.delivered_sha is null then files.delivery_error end`;
-    const now = new Date();
-    const values = [
-      this.context.source.id,
-      rows.map((o) => o.file.path),
-      rows.map((o) => o.sha),
-      rows.map((o) => o.size),
-      rows.map((o) => o.language),
-      rows.map((o) => o.file.lastModified ?? null),
-      rows.map(() => now),
-      rows.map((o) => o.file.id ?? null),
-      rows.map((o) => o.file.version),
-      rows.map((o) => o.lfs),
-      rows.map((o) => (embedded && o.kind === "deliver" ? o.sha : null)),
-    ];
+         delivery_error = case when excluded.delivered_sha is null then files.delivery_error end
+       returning id, path, (xmax = 0) as inserted
+     )`;
     const chunked = [...chunksByPath].map(([path, chunks]) => ({ path, chunks }));
-    if (chunked.length === 0) {
-      await client.query(upsert, values);
-      return;
-    }
-    await client.query(
-      `with indexed as (${upsert} returning id, path, (xmax = 0) as inserted), ${chunkCtes("indexed", 12)} select 1`,
-      [...values, ...chunkParameters(chunked)],
-    );
+    if (chunked.length === 0) return indexed;
+    return `${indexed}, ${chunkCtes("indexed", p.addAll(chunkParameters(chunked)))}`;
   }
 
   private async processFile(file: RemoteFile, given: Buffer | null, row: IndexedFile | null): Promise<Outcome> {

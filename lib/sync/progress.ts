@@ -1,6 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { getDb, type DbOrTx } from "@/lib/db/client";
-import { sources, syncJobs } from "@/lib/db/schema";
+import { syncJobs } from "@/lib/db/schema";
+import type pg from "pg";
+import { queryWith, type StatementParameters } from "@/lib/db/statement-parameters";
 import { StaleAttemptError, SyncCancelledError } from "@/lib/changes/attempt-errors";
 
 // Counters are added in SQL, not written from memory, because the batches of one job may be
@@ -29,26 +31,73 @@ export async function addProgress(db: DbOrTx, jobId: string, add: Added): Promis
   return rows.length > 0;
 }
 
+/** The SQLSTATE of assert_sync_fence (migration 0026): the attempt's fence is no longer the source's. */
+const STALE_ATTEMPT = "DC001";
+
 /**
- * Inside a write transaction of a sync attempt: addProgress, then the attempt's fence
- * (assertFence) in the same statement, so the job's row is locked before the source's. Throws
- * SyncCancelledError when the job is not running, StaleAttemptError when `attempt.fence` is no
- * longer the source's. Returns the source's owner.
+ * Common table expressions for one statement that writes a batch of a sync attempt: `job` adds
+ * `add` to the job's counters while it runs, locking its row, then locks the source's (the lock
+ * order every writer of a sync keeps) and reads its fence; `ok` holds a row when the job runs,
+ * and raises (assert_sync_fence) when `attempt.fence` is no longer the source's, so the whole
+ * statement rolls back. Every other write of the statement waits on `ok` (FENCE_OK); the
+ * statement selects FENCE_VERDICT and is run by runFenced. The source's `id` and `user_id`
+ * are the relation `src`'s.
  */
-export async function addProgressUnderFence(
-  tx: DbOrTx,
+export function progressUnderFenceCtes(
+  p: StatementParameters,
   jobId: string,
   add: Added,
   attempt: { sourceId: string; fence: number },
-): Promise<{ ownerId: string | null }> {
-  const source = sql`from ${sources} where ${sources.id} = ${attempt.sourceId}`;
-  const [row] = await updateCounters(tx, jobId, add).returning({
-    fence: sql<number | null>`(select ${sources.fence} ${source} for no key update)`,
-    ownerId: sql<string | null>`(select ${sources.userId} ${source})`,
-  });
-  if (!row) throw new SyncCancelledError();
-  if (row.fence === null || Number(row.fence) !== attempt.fence) throw new StaleAttemptError();
-  return { ownerId: row.ownerId };
+): string {
+  const [processed, skipped, failed] = [add.processed ?? 0, add.skipped ?? 0, add.failed ?? 0];
+  const source = p.add(attempt.sourceId, "uuid");
+  return `job as (
+     update sync_jobs set
+       files_processed = files_processed + ${p.add(processed, "int")},
+       files_skipped = files_skipped + ${p.add(skipped, "int")},
+       files_failed = files_failed + ${p.add(failed, "int")},
+       progress = least(99, floor(100.0 * (files_processed + files_skipped + files_failed + ${p.add(processed + skipped + failed, "int")}) / greatest(files_total, 1)))::int
+     where id = ${p.add(jobId, "uuid")} and status = 'running'
+     returning id, (select fence from sources where id = ${source} for no key update) as fence
+   ), src as (
+     select id, user_id from sources where id = ${source} and exists (select 1 from job)
+   ), ok as (
+     select 1 from job where assert_sync_fence(fence, ${p.add(attempt.fence, "bigint")})
+   )`;
+}
+
+/** The condition every write of a progressUnderFenceCtes statement waits on. */
+export const FENCE_OK = "exists (select 1 from ok)";
+
+/** The source, owner and job of a progressUnderFenceCtes statement, as SQL. */
+export const FENCED = {
+  source: "(select id from src)",
+  owner: "(select user_id from src)",
+  job: "(select id from job)",
+};
+
+/**
+ * Runs a progressUnderFenceCtes statement whose `ctes` end in `select` of `columns`. Throws
+ * SyncCancelledError when the job was not running (the statement wrote nothing),
+ * StaleAttemptError when the attempt's fence was no longer the source's (nor did it).
+ */
+export async function runFenced<T extends pg.QueryResultRow>(
+  ctes: string[],
+  columns: string,
+  p: StatementParameters,
+): Promise<T> {
+  let rows: (T & { running: boolean })[];
+  try {
+    rows = await queryWith<T & { running: boolean }>(
+      `with ${ctes.join(", ")} select exists (select 1 from ok) as running, ${columns}`,
+      p,
+    );
+  } catch (err) {
+    if ((err as { code?: string }).code === STALE_ATTEMPT) throw new StaleAttemptError();
+    throw err;
+  }
+  if (!rows[0]?.running) throw new SyncCancelledError();
+  return rows[0];
 }
 
 /** Sets how many files the job will touch, counting those already done. */

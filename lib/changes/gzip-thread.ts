@@ -1,0 +1,84 @@
+import { Worker } from "node:worker_threads";
+import { gzipSync, type ZlibOptions } from "node:zlib";
+import { byteRanges } from "./byte-ranges";
+
+// A sync's worker reads, hashes and writes on one thread, which its file reads keep busy: a
+// batch's contents are compressed on a thread of their own meanwhile. One thread, one batch
+// at a time (the next waits in its queue); contents go as one buffer each way.
+const THREAD = `
+const { parentPort } = require("node:worker_threads");
+const { gzipSync } = require("node:zlib");
+parentPort.on("message", ({ id, blob, lengths, options }) => {
+  const parts = [];
+  let at = 0;
+  for (const length of lengths) {
+    parts.push(gzipSync(blob.subarray(at, at + length), options));
+    at += length;
+  }
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  parentPort.postMessage({ id, blob: out, lengths: parts.map((p) => p.length) }, [out.buffer]);
+});`;
+
+/** Below this many bytes in all, the round trip to the thread costs more than it saves. */
+const THREAD_MIN_BYTES = 64 * 1024;
+
+type Reply = { id: number; blob: Uint8Array; lengths: number[] };
+type Waiting = { resolve: (reply: Reply) => void; reject: (err: Error) => void };
+
+let thread: Worker | null = null;
+const waiting = new Map<number, Waiting>();
+let nextId = 0;
+
+function compressor(): Worker {
+  if (thread) return thread;
+  // Plain JavaScript: the thread needs none of the process's loaders.
+  const started = new Worker(THREAD, { eval: true, execArgv: [] });
+  started.on("message", (reply: Reply) => {
+    waiting.get(reply.id)?.resolve(reply);
+    waiting.delete(reply.id);
+    if (waiting.size === 0) started.unref();
+  });
+  const fail = (err: Error) => {
+    if (thread === started) thread = null;
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  started.on("error", fail);
+  started.on("exit", (code) => fail(new Error(`the compression thread exited (code ${code})`)));
+  // The thread keeps the process alive only while it has work (unref after the listeners,
+  // which would ref it again).
+  started.unref();
+  thread = started;
+  return started;
+}
+
+/**
+ * Each of `parts` gzipped with `options`, in order: on the compression thread when they are
+ * large enough to be worth it, else (or when the thread fails) here.
+ */
+export async function gzipAll(parts: Buffer[], options: ZlibOptions): Promise<Buffer[]> {
+  const here = () => parts.map((p) => gzipSync(p, options));
+  const { blob, lengths } = byteRanges(parts);
+  if (blob.length < THREAD_MIN_BYTES) return here();
+  const id = nextId++;
+  let reply: Reply;
+  try {
+    reply = await new Promise<Reply>((resolve, reject) => {
+      const worker = compressor();
+      waiting.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ id, blob, lengths, options });
+    });
+  } catch {
+    waiting.delete(id);
+    return here();
+  }
+  const out = Buffer.from(reply.blob.buffer, reply.blob.byteOffset, reply.blob.byteLength);
+  let at = 0;
+  return reply.lengths.map((length) => out.subarray(at, (at += length)));
+}

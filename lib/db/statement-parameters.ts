@@ -1,0 +1,28 @@
+import type pg from "pg";
+import { getPool } from "./client";
+
+/**
+ * The parameters of one hand-written statement put together from parts: each part adds its
+ * values and writes the placeholders (`$1`, `$2`, ...) it is handed.
+ */
+export class StatementParameters {
+  readonly values: unknown[] = [];
+
+  /** `value`'s placeholder, cast to `type` when given (`$3::text[]`). */
+  add(value: unknown, type?: string): string {
+    this.values.push(value);
+    return type ? `$${this.values.length}::${type}` : `$${this.values.length}`;
+  }
+
+  /** Adds `values` in order; returns the number of the first one's placeholder. */
+  addAll(values: unknown[]): number {
+    const first = this.values.length + 1;
+    this.values.push(...values);
+    return first;
+  }
+}
+
+/** Runs a statement whose parameters `p` holds on the pool; its rows as the driver parses them. */
+export async function queryWith<T extends pg.QueryResultRow>(text: string, p: StatementParameters): Promise<T[]> {
+  return (await getPool().query<T>(text, p.values)).rows;
+}
