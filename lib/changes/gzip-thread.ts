@@ -37,7 +37,12 @@ let nextId = 0;
 function compressor(): Worker {
   if (thread) return thread;
   // Plain JavaScript: the thread needs none of the process's loaders.
-  const started = new Worker(THREAD, { eval: true, execArgv: [] });
+  // A small heap: collected often, its batches' buffers are freed as soon as they are sent.
+  const started = new Worker(THREAD, {
+    eval: true,
+    execArgv: [],
+    resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
+  });
   started.on("message", (reply: Reply) => {
     waiting.get(reply.id)?.resolve(reply);
     waiting.delete(reply.id);
@@ -72,7 +77,9 @@ export async function gzipAll(parts: Buffer[], options: ZlibOptions): Promise<Bu
       const worker = compressor();
       waiting.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ id, blob, lengths, options });
+      // Handed over, not copied, when the blob has its memory to itself (a large one does).
+      const own = blob.byteOffset === 0 && blob.buffer.byteLength === blob.length;
+      worker.postMessage({ id, blob, lengths, options }, own ? [blob.buffer as ArrayBuffer] : []);
     });
   } catch {
     waiting.delete(id);
