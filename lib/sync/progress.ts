@@ -39,9 +39,8 @@ const STALE_ATTEMPT = "DC001";
  * `add` to the job's counters while it runs, locking its row, then locks the source's (the lock
  * order every writer of a sync keeps) and reads its fence; `ok` holds a row when the job runs,
  * and raises (assert_sync_fence) when `attempt.fence` is no longer the source's, so the whole
- * statement rolls back. Every other write of the statement waits on `ok` (FENCE_OK); the
- * statement selects FENCE_VERDICT and is run by runFenced. The source's `id` and `user_id`
- * are the relation `src`'s.
+ * statement rolls back. Every other write of the statement waits on `ok` (FENCE_OK), and names
+ * the source, its owner and the job as FENCED does; runFenced runs the statement.
  */
 export function progressUnderFenceCtes(
   p: StatementParameters,
