@@ -69,43 +69,28 @@ export function upsertChangeCtes(
 ): string {
   const sorted = [...contents].sort((a, b) => (a.sha < b.sha ? -1 : a.sha > b.sha ? 1 : 0));
   const stored = byteRanges(sorted.map((c) => c.gzipped));
-  const [blob, shas, starts, lengths] = [
-    p.add(stored.blob, "bytea"),
-    p.add(
-      sorted.map((c) => c.sha),
-      "text[]",
-    ),
-    p.add(stored.starts, "int[]"),
-    p.add(stored.lengths, "int[]"),
-  ];
-  const columns = [
-    p.add(
-      upserts.map((u) => u.path),
-      "text[]",
-    ),
-    p.add(
-      upserts.map((u) => u.sha),
-      "text[]",
-    ),
-    p.add(
-      upserts.map((u) => u.size),
-      "bigint[]",
-    ),
-    p.add(
-      upserts.map((u) => u.language),
-      "text[]",
-    ),
-  ];
+  const blob = p.add(stored.blob, "bytea");
+  const parts = p.unnest(sorted, [
+    ["text[]", (c) => c.sha],
+    ["int[]", (_, i) => stored.starts[i]],
+    ["int[]", (_, i) => stored.lengths[i]],
+  ]);
+  const changed = p.unnest(upserts, [
+    ["text[]", (u) => u.path],
+    ["text[]", (u) => u.sha],
+    ["bigint[]", (u) => u.size],
+    ["text[]", (u) => u.language],
+  ]);
   return `stored as (
      insert into file_contents (sha, content)
      select u.sha, substring(${blob} from u.start for u.length)
-     from unnest(${shas}, ${starts}, ${lengths}) u(sha, start, length)
+     from ${parts} u(sha, start, length)
      where ${gate}
      on conflict (sha) do nothing
    ), upserted as (
      insert into changes (source_id, owner_id, job_id, status, delivered_at, op, path, sha, size, language)
      select ${on.source}, ${on.owner}, ${on.job}, ${status(delivered)}, 'upsert', u.*
-     from unnest(${columns.join(", ")}) u(path, sha, size, language)
+     from ${changed} u(path, sha, size, language)
      where ${gate}
      returning seq, path, sha, op, false as refused
    )`;

@@ -14,6 +14,15 @@ export class StatementParameters {
     return type ? `$${this.values.length}::${type}` : `$${this.values.length}`;
   }
 
+  /**
+   * `unnest(...)` over `rows`: one array parameter per column, given as its SQL array type and
+   * each row's value (given the row and its index), in order.
+   */
+  unnest<R>(rows: R[], columns: [type: string, value: (row: R, index: number) => unknown][]): string {
+    const arrays = columns.map(([type, value]) => this.add(rows.map(value), type));
+    return `unnest(${arrays.join(", ")})`;
+  }
+
   /** Adds `values` in order; returns the number of the first one's placeholder. */
   addAll(values: unknown[]): number {
     const first = this.values.length + 1;

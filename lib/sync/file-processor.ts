@@ -172,13 +172,10 @@ export class FileProcessor {
     if (failures.length > 0) {
       ctes.push(`failed as (
          insert into sync_job_failures (job_id, path, error)
-         select ${FENCED.job}, * from unnest(${p.add(
-           failures.map((f) => f.path),
-           "text[]",
-         )}, ${p.add(
-           failures.map((f) => f.error),
-           "text[]",
-         )})
+         select ${FENCED.job}, * from ${p.unnest(failures, [
+           ["text[]", (f) => f.path],
+           ["text[]", (f) => f.error],
+         ])}
          where ${FENCE_OK}
          on conflict (job_id, path) do update set error = excluded.error
        )`);
@@ -206,51 +203,21 @@ export class FileProcessor {
   ): string {
     const embedded = this.context.pipeline.embedded;
     const now = new Date();
-    const columns = [
-      p.add(
-        rows.map((o) => o.file.path),
-        "text[]",
-      ),
-      p.add(
-        rows.map((o) => o.sha),
-        "text[]",
-      ),
-      p.add(
-        rows.map((o) => o.size),
-        "bigint[]",
-      ),
-      p.add(
-        rows.map((o) => o.language),
-        "text[]",
-      ),
-      p.add(
-        rows.map((o) => o.file.lastModified ?? null),
-        "timestamptz[]",
-      ),
-      p.add(
-        rows.map(() => now),
-        "timestamptz[]",
-      ),
-      p.add(
-        rows.map((o) => o.file.id ?? null),
-        "text[]",
-      ),
-      p.add(
-        rows.map((o) => o.file.version),
-        "text[]",
-      ),
-      p.add(
-        rows.map((o) => o.lfs),
-        "boolean[]",
-      ),
-      p.add(
-        rows.map((o) => (embedded && o.kind === "deliver" ? o.sha : null)),
-        "text[]",
-      ),
-    ];
+    const values = p.unnest(rows, [
+      ["text[]", (o) => o.file.path],
+      ["text[]", (o) => o.sha],
+      ["bigint[]", (o) => o.size],
+      ["text[]", (o) => o.language],
+      ["timestamptz[]", (o) => o.file.lastModified ?? null],
+      ["timestamptz[]", () => now],
+      ["text[]", (o) => o.file.id ?? null],
+      ["text[]", (o) => o.file.version],
+      ["boolean[]", (o) => o.lfs],
+      ["text[]", (o) => (embedded && o.kind === "deliver" ? o.sha : null)],
+    ]);
     const indexed = `indexed as (
        insert into files (source_id, path, sha, size, language, last_modified, indexed_at, provider_id, provider_version, lfs, delivered_sha)
-       select ${p.add(this.context.source.id, "uuid")}, * from unnest(${columns.join(", ")})
+       select ${p.add(this.context.source.id, "uuid")}, * from ${values}
        where ${FENCE_OK}
        on conflict (source_id, path) do update set
          sha = excluded.sha, size = excluded.size, language = excluded.language, last_modified = excluded.last_modified,
