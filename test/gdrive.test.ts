@@ -23,6 +23,7 @@ import {
   resetDb,
   waitFor,
   waitForJob,
+  withEnv,
   pollDueSources,
 } from "./helpers";
 
@@ -152,7 +153,8 @@ describe("Google Drive sources", () => {
     for (let i = 0; i < 260; i++) fake.file(`f${i}.md`, projects, `# file ${i}\n`);
     fake.file("Notes", projects, "# Notes\n", DOC);
     const before = fake.count();
-    const sourceId = await connect({ folderId: projects });
+    // Batches of 100 files, so that these 261 make several.
+    const sourceId = await withEnv({ SYNC_BATCH_FILES: "100" }, () => connect({ folderId: projects }));
     assert.equal((await indexed(sourceId)).size, 261);
     const [job] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId));
     const batches = await db().select().from(syncJobBatches).where(eq(syncJobBatches.jobId, job!.id));

@@ -100,6 +100,20 @@ export function writeTreeAtomically(root: string, files: Record<string, string |
 }
 
 /** A user with an API token and a session cookie, as the dashboard would have it. */
+/** Runs `fn` with environment variables set, restoring them after. */
+export async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 export async function signedInUser(email: string, role: "admin" | "member" = "member") {
   const [user] = await getDb()
     .insert(users)

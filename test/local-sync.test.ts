@@ -36,6 +36,7 @@ import {
   tempDir,
   waitFor,
   waitForJob,
+  withEnv,
   writeTree,
 } from "./helpers";
 
@@ -255,7 +256,8 @@ describe("local sources", () => {
     const tree: Record<string, string> = {};
     for (let i = 0; i < 450; i++) tree[`many/m${i}.ts`] = `export const m${i} = ${i};\n`;
     writeTree(folder, tree);
-    const sourceId = await connect();
+    // Batches of 100 files, so that these 450 make several.
+    const sourceId = await withEnv({ SYNC_BATCH_FILES: "100" }, connect);
     const [first] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId));
     const batches = await db().select().from(syncJobBatches).where(eq(syncJobBatches.jobId, first!.id));
     assert.ok(batches.length >= 5, `the sync was split into batches (${batches.length})`);
@@ -280,7 +282,29 @@ describe("local sources", () => {
     assert.deepEqual(after, ["delete many/m7.ts"]);
   });
 
-  test("a large first sync fans its batches out while the listing goes on, ten at a time, and ends exact", async () => {
+  test("a batch closes at SYNC_BATCH_BYTES of content as at SYNC_BATCH_FILES files, and the sync ends exact", async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) tree[`big/b${i}.txt`] = `${i}\n`.padEnd(2048, "x");
+    writeTree(folder, tree);
+    const limit = 64 * 1024;
+    const sourceId = await withEnv({ SYNC_BATCH_BYTES: String(limit) }, connect);
+    const [first] = await db().select().from(syncJobs).where(eq(syncJobs.sourceId, sourceId));
+    const batches = await db().select().from(syncJobBatches).where(eq(syncJobBatches.jobId, first!.id));
+    assert.ok(batches.length >= 9, `300 files of 2 KiB in batches of 64 KiB (${batches.length} batches)`);
+    const bytes = (b: (typeof batches)[number]) => b.files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+    for (const b of batches) {
+      const last = b.files.at(-1)!.size ?? 0;
+      assert.ok(bytes(b) - last < limit, `batch ${b.batchNo} closed at the file that reached the limit`);
+    }
+    assert.ok(batches.reduce((n, b) => n + b.files.length, 0) >= 300, "every changed file is in a batch");
+    const expected = Object.keys(EXPECTED_FILES).length + 300;
+    assert.equal((await indexed(sourceId)).size, expected);
+    const sent = await deliveries(sourceId);
+    assert.equal(new Set(sent.map((d) => d.path)).size, expected, "every file delivered");
+    assert.equal(sent.length, expected, "none twice");
+  });
+
+  test("a large first sync fans its batches out while the listing goes on, in groups, and ends exact", async () => {
     const tree: Record<string, string> = {};
     for (let i = 0; i < 2500; i++) tree[`bulk/d${i % 25}/b${i}.ts`] = `export const b${i} = ${i};\n`;
     writeTree(folder, tree);

@@ -6,6 +6,7 @@ import { JOBS } from "./jobs";
 import { QUEUES } from "./names";
 import { LocalWatcher } from "./local-watcher";
 import { startWorkerHeartbeat } from "@/lib/workers/heartbeat";
+import { batchLimits, fanOutThreshold } from "@/lib/sync/batch-limits";
 
 export type RunningWorker = { stop(options?: { timeout?: number }): Promise<void> };
 
@@ -14,6 +15,9 @@ export type RunningWorker = { stop(options?: { timeout?: number }): Promise<void
  * and records this process in `workers` with a heartbeat (the dashboard warns when none is live).
  */
 export async function startWorker(options: { watch?: boolean } = {}): Promise<RunningWorker> {
+  // A mistyped batch setting stops the worker here, not each sync later.
+  batchLimits();
+  fanOutThreshold();
   const boss = await getBoss({ worker: true });
   let jobsRunning = 0;
   for (const job of JOBS as readonly JobDefinition<z.ZodType>[]) {

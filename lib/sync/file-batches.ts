@@ -4,6 +4,7 @@ import { syncJobBatches, type BatchFileEntry } from "@/lib/db/schema";
 import { withTransaction } from "@/lib/db/transaction";
 import { ConnectorAuthError, ConnectorError } from "@/lib/connectors/errors";
 import type { RemoteFile } from "@/lib/connectors/types";
+import { batchLimits, splitIntoBatches } from "./batch-limits";
 import { throwIfCancelled } from "./progress";
 import type { SyncQueue } from "./sync-queue";
 
@@ -53,22 +54,23 @@ export function fromBatchEntry(entry: BatchFileEntry): RemoteFile {
 }
 
 /**
- * Splits `changed` into process-file-batch jobs numbered from `firstBatchNo`; the rows and the
- * jobs commit together. Returns the next free batch number.
+ * Splits `changed` into process-file-batch jobs (batchLimits) numbered from `firstBatchNo`;
+ * the rows and the jobs commit together. Returns the next free batch number.
  */
 export async function enqueueFileBatches(
   queue: SyncQueue,
   jobId: string,
   fence: number,
   changed: RemoteFile[],
-  size: number,
   firstBatchNo = 0,
 ): Promise<number> {
   await queue.ready();
-  const rows: (typeof syncJobBatches.$inferInsert)[] = [];
-  for (let i = 0; i < changed.length; i += size) {
-    rows.push({ jobId, fence, batchNo: firstBatchNo + i / size, files: changed.slice(i, i + size).map(toBatchEntry) });
-  }
+  const rows = splitIntoBatches(changed, (f) => f.size).map((batch, i): typeof syncJobBatches.$inferInsert => ({
+    jobId,
+    fence,
+    batchNo: firstBatchNo + i,
+    files: batch.map(toBatchEntry),
+  }));
   await withTransaction(async (tx, executor) => {
     for (let i = 0; i < rows.length; i += 100) await tx.insert(syncJobBatches).values(rows.slice(i, i + 100));
     await queue.sendFileBatches(
@@ -85,11 +87,13 @@ export async function enqueueFileBatches(
  * batches are read and written (by this process and by other workers) as the listing goes
  * on. Files are held until more than `threshold` have come (a sync with fewer indexes them
  * itself, see end) and while the caller holds them (the deletion guard may still stop the
- * sync); then enqueued `size` a batch, ten batches at a time. This process works on them
- * meanwhile, as settleFileBatches does.
+ * sync); then enqueued as batches (batchLimits), two batches' worth or more at a time. This
+ * process works on them meanwhile, as settleFileBatches does.
  */
 export class FileBatchFanOut {
   private held: RemoteFile[] = [];
+  private heldBytes = 0;
+  private readonly limits = batchLimits();
   private nextBatchNo = 0;
   private working: Promise<unknown> | null = null;
   private failure: unknown = null;
@@ -98,7 +102,6 @@ export class FileBatchFanOut {
     private readonly queue: SyncQueue,
     private readonly jobId: string,
     private readonly fence: number,
-    private readonly size: number,
     private readonly threshold: number,
     /** Runs before each enqueue (the job's total, which the batches' progress is measured against). */
     private readonly beforeEnqueue: () => Promise<void>,
@@ -112,7 +115,9 @@ export class FileBatchFanOut {
   /** Adds a changed file; `hold` keeps every file held (nothing may be written yet). */
   async add(file: RemoteFile, hold: boolean): Promise<void> {
     this.held.push(file);
-    if (!hold && this.held.length > this.threshold && this.held.length >= 10 * this.size) await this.enqueue();
+    this.heldBytes += file.size ?? 0;
+    const twoBatches = this.held.length >= 2 * this.limits.files || this.heldBytes >= 2 * this.limits.bytes;
+    if (!hold && this.held.length > this.threshold && twoBatches) await this.enqueue();
   }
 
   /**
@@ -130,8 +135,9 @@ export class FileBatchFanOut {
   private async enqueue(): Promise<void> {
     const files = this.held;
     this.held = [];
+    this.heldBytes = 0;
     await this.beforeEnqueue();
-    this.nextBatchNo = await enqueueFileBatches(this.queue, this.jobId, this.fence, files, this.size, this.nextBatchNo);
+    this.nextBatchNo = await enqueueFileBatches(this.queue, this.jobId, this.fence, files, this.nextBatchNo);
     this.working ??= this.queue
       .workFileBatches()
       .catch((err) => (this.failure ??= err))

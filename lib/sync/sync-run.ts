@@ -12,6 +12,7 @@ import { assertFence } from "@/lib/changes/fence";
 import { deleteIndexedFiles } from "./delete-files";
 import { checkDeletionGuard, deletionGuardHolds } from "./deletion-guard";
 import { DEFAULT_CONCURRENCY, FileProcessor, loadIndex, type BatchEntry, type IndexedFile } from "./file-processor";
+import { batchLimits, BatchMeter, fanOutThreshold, splitIntoBatches } from "./batch-limits";
 import { enqueueFileBatches, FileBatchFanOut, settleFileBatches } from "./file-batches";
 import { keepUnreadable } from "./listing-failures";
 import { createFileFilter, type FileFilter, type FilterConfig } from "./filters";
@@ -21,9 +22,6 @@ import type { SyncQueue } from "./sync-queue";
 import { waitOutRateLimits } from "@/lib/connectors/wait-out-rate-limits";
 import { countFiles } from "@/lib/metrics/counters";
 import { errorField, syncLogger } from "@/lib/log";
-
-/** Files written to the database in one transaction, and files in one process-file-batch job. */
-export const WRITE_BATCH = 100;
 
 type PathMatch = { path: string; subtree: boolean; ignoreCase: boolean };
 
@@ -38,8 +36,6 @@ function matchesPath(candidate: string, match: PathMatch): boolean {
 const ARCHIVE_MIN_FILES = Number(process.env.SYNC_ARCHIVE_MIN_FILES ?? 25);
 /** SYNC_GIT_ARCHIVE=off forces the tree-plus-file route (the benchmark's comparison). */
 const ARCHIVE_ENABLED = process.env.SYNC_GIT_ARCHIVE !== "off";
-/** More changed files than this are fanned out to process-file-batch jobs that any worker runs. */
-const FAN_OUT_THRESHOLD = Number(process.env.SYNC_FAN_OUT_THRESHOLD ?? 2 * WRITE_BATCH);
 
 /**
  * One attempt at one sync job. Everything it writes is keyed by (source, path) and compared
@@ -107,7 +103,7 @@ export class SyncRun {
     // A connector read file by file fans the changed files out while the listing goes on.
     const fanOut = this.connector.streamFiles
       ? null
-      : new FileBatchFanOut(this.queue, this.job.id, this.fence, WRITE_BATCH, FAN_OUT_THRESHOLD, () =>
+      : new FileBatchFanOut(this.queue, this.job.id, this.fence, fanOutThreshold(), () =>
           // Batches are written before the listing ends: the total so far, or the last sync's.
           setTotal(this.job.id, Math.max(candidates.length, this.source.fileCount ?? 0)),
         );
@@ -325,15 +321,15 @@ export class SyncRun {
 
   /** Indexes changed files: fanned out to process-file-batch jobs when many, else here. */
   private async processChanged(changed: RemoteFile[], existing: Map<string, IndexedFile>): Promise<void> {
-    if (changed.length > FAN_OUT_THRESHOLD) {
-      await enqueueFileBatches(this.queue, this.job.id, this.fence, changed, WRITE_BATCH);
+    if (changed.length > fanOutThreshold()) {
+      await enqueueFileBatches(this.queue, this.job.id, this.fence, changed);
       await settleFileBatches(this.queue, this.job.id, { throwOnFailure: true, workWhileWaiting: true });
       return;
     }
-    for (let i = 0; i < changed.length; i += WRITE_BATCH) {
+    for (const batch of splitIntoBatches(changed, (f) => f.size)) {
       await throwIfCancelled(this.job.id);
       await this.processor.process(
-        changed.slice(i, i + WRITE_BATCH).map((file) => ({ file, content: null })),
+        batch.map((file) => ({ file, content: null })),
         existing,
       );
     }
@@ -355,10 +351,12 @@ export class SyncRun {
     const accept = (p: string, size: number) =>
       size <= maxSize && (wanted ? wanted.has(p) : this.filter.checkPath(p).keep);
     let slice: BatchEntry[] = [];
+    const meter = new BatchMeter();
     const flush = async () => {
       if (listed) await setTotal(this.job.id, listed.size);
       await this.processor.process(slice, existing);
       slice = [];
+      meter.reset();
     };
     let complete = false;
     try {
@@ -377,7 +375,7 @@ export class SyncRun {
               : remote,
             content,
           });
-          if (slice.length >= WRITE_BATCH) await flush();
+          if (meter.add(content.length)) await flush();
         }
       });
       complete = true;
@@ -410,12 +408,13 @@ export class SyncRun {
   }
 
   private async deletePaths(paths: string[], existing: Map<string, IndexedFile>): Promise<void> {
-    for (let i = 0; i < paths.length; i += WRITE_BATCH) {
+    const { files: size } = batchLimits();
+    for (let i = 0; i < paths.length; i += size) {
       await throwIfCancelled(this.job.id);
       await deleteIndexedFiles(
         this.source.id,
         this.job.id,
-        paths.slice(i, i + WRITE_BATCH),
+        paths.slice(i, i + size),
         existing,
         this.pipeline,
         (d) => this.setDetail(d),
