@@ -68,8 +68,8 @@ function compressor(): Worker {
  */
 export async function gzipAll(parts: Buffer[], options: ZlibOptions): Promise<Buffer[]> {
   const here = () => parts.map((p) => gzipSync(p, options));
+  if (parts.reduce((sum, p) => sum + p.length, 0) < THREAD_MIN_BYTES) return here();
   const { blob, lengths } = byteRanges(parts);
-  if (blob.length < THREAD_MIN_BYTES) return here();
   const id = nextId++;
   let reply: Reply;
   try {

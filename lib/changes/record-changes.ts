@@ -40,8 +40,11 @@ export function deliveredCtes(source: string, job: string): string {
    )`;
 }
 
+/** The content shas of the changes deliveredCtes superseded, as an SQL array. */
+const SUPERSEDED_SHAS = "array(select sha from superseded where sha is not null)";
+
 /** The shas of the superseded changes (deliveredCtes) as an array column `garbage`. */
-export const SELECT_GARBAGE = `select array(select sha from superseded where sha is not null) as garbage`;
+export const SELECT_GARBAGE = `select ${SUPERSEDED_SHAS} as garbage`;
 
 /** The SQL (placeholders or expressions) of the source, owner and job that changes are recorded for. */
 export type ChangeColumns = { source: string; owner: string; job: string };
@@ -133,6 +136,6 @@ export function recordedCtes(
   const gone = recorded.includes("deleted") ? " || array(select sha from gone where sha is not null)" : "";
   return {
     ctes: [done, deliveredCtes(on.source, on.job)],
-    garbage: `array(select sha from superseded where sha is not null)${gone} as garbage`,
+    garbage: `${SUPERSEDED_SHAS}${gone} as garbage`,
   };
 }
