@@ -4,7 +4,7 @@ import { eq, sql } from "drizzle-orm";
 import { signInThrottles } from "@/lib/db/schema";
 import { clientAddress, markClientAddress, resolveClientAddress } from "@/lib/auth/client-address";
 import { signInWithPassword } from "@/lib/auth/sign-in";
-import { ACCOUNT_ATTEMPTS, MAX_DELAY_SECONDS } from "@/lib/auth/throttle";
+import { ACCOUNT_ATTEMPTS, MAX_DELAY_SECONDS, takeAttempt } from "@/lib/auth/throttle";
 import { closeAll, db, resetDb, signedInUser } from "./helpers";
 
 const RIGHT = "a long test password";
@@ -91,6 +91,20 @@ describe("sign-in throttling: a growing delay per account and per real client ad
       0,
       "a success clears the account's failures",
     );
+  });
+
+  test("a refused attempt is never reported allowed, even when it lands in the same clock tick as the last allowed one", async () => {
+    // The embedded database's clock moves in whole milliseconds, so many of these share a now().
+    for (let round = 0; round < 10; round++) {
+      const verdicts = await Promise.all(Array.from({ length: 60 }, () => takeAttempt(`key:${round}`, 3)));
+      const allowed = verdicts.filter((v) => v.allowed).length;
+      assert.equal(allowed, 3, `round ${round}: ${allowed} of 60 parallel attempts were allowed`);
+      const [row] = await db()
+        .select()
+        .from(signInThrottles)
+        .where(eq(signInThrottles.key, `key:${round}`));
+      assert.equal(row!.attempts, 3, "a refused attempt is not counted");
+    }
   });
 
   test("parallel guesses cannot all slip past the delay; old throttle rows are pruned", async () => {

@@ -17,32 +17,33 @@ export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSe
  * one must come at least 1, 2, 4, ... (at most 30) seconds after the previous. There is no
  * lockout, so the right password always gets in once the wait is over; a refused attempt is
  * not counted, so waiting and retrying is enough. The check and the count are one atomic
- * upsert, so parallel attempts cannot all slip past the delay.
+ * upsert that touches the row only when the attempt is allowed, so parallel attempts cannot
+ * all slip past the delay, and a row returned means allowed (whatever the clock's resolution).
  */
 export async function takeAttempt(key: string, free: number): Promise<ThrottleVerdict> {
   const db = getDb();
   const t = signInThrottles;
   const expired = sql`${t.lastAttemptAt} < now() - make_interval(secs => ${THROTTLE_WINDOW_SECONDS})`;
-  const delay = (attempts: unknown) =>
-    sql`make_interval(secs => least(${MAX_DELAY_SECONDS}, power(2, greatest(${attempts} - ${free}, 0))))`;
-  const waiting = sql`(not ${expired} and ${t.attempts} >= ${free} and now() < ${t.lastAttemptAt} + ${delay(t.attempts)})`;
+  const delay = sql`make_interval(secs => least(${MAX_DELAY_SECONDS}, power(2, greatest(${t.attempts} - ${free}, 0))))`;
+  const waiting = sql`(not ${expired} and ${t.attempts} >= ${free} and now() < ${t.lastAttemptAt} + ${delay})`;
   await db.delete(t).where(expired);
-  const [row] = await db
+  const taken = await db
     .insert(t)
     .values({ key, attempts: 1 })
     .onConflictDoUpdate({
       target: t.key,
-      set: {
-        attempts: sql`case when ${expired} then 1 when ${waiting} then ${t.attempts} else ${t.attempts} + 1 end`,
-        lastAttemptAt: sql`case when ${waiting} then ${t.lastAttemptAt} else now() end`,
-      },
+      set: { attempts: sql`case when ${expired} then 1 else ${t.attempts} + 1 end`, lastAttemptAt: sql`now()` },
+      setWhere: sql`not ${waiting}`,
     })
-    .returning({
-      // Only an allowed attempt moves the last attempt to this transaction's now().
-      allowed: sql<boolean>`${t.lastAttemptAt} = now()`,
-      retryAfter: sql<number>`greatest(1, ceil(extract(epoch from ${t.lastAttemptAt} + ${delay(t.attempts)} - now())))::int`,
-    });
-  return row!.allowed ? { allowed: true } : { allowed: false, retryAfterSeconds: row!.retryAfter };
+    .returning({ key: t.key });
+  if (taken.length > 0) return { allowed: true };
+  const [row] = await db
+    .select({
+      retryAfter: sql<number>`greatest(1, ceil(extract(epoch from ${t.lastAttemptAt} + ${delay} - now())))::int`,
+    })
+    .from(t)
+    .where(eq(t.key, key));
+  return { allowed: false, retryAfterSeconds: row?.retryAfter ?? 1 };
 }
 
 /** A successful sign-in clears the account's attempts and gives back the address's attempt. */
