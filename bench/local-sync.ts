@@ -21,6 +21,8 @@ const SCRATCH_DB = process.env.BENCH_SCRATCH_DB ?? "dc_bench";
 const WORKER_ARGS = (process.env.BENCH_WORKER_ARGS ?? "").split(" ").filter(Boolean);
 /** Watcher edits timed after the syncs (indexed and delivered); 0 skips them. */
 const EDITS = Number(process.env.BENCH_EDITS ?? 10);
+/** Full syncs per database, each beside a floor measured just before it; the summary is their median. */
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
 /** A folder for a CPU profile of this process during the first embedded sync (where PGlite runs). */
 const PROFILE_DATABASE = process.env.BENCH_PROFILE_DATABASE;
 const EXTS = ["ts", "py", "go", "rs", "java", "md", "json", "js", "css", "sql"];
@@ -151,7 +153,14 @@ function cpuSpent(before: Awaited<ReturnType<typeof cpuSnapshot>>, after: Awaite
   return { worker: after.worker - before.worker, database };
 }
 
-async function syncOnce(label: string, url: string, roots: string, folder: string, bytes: number, floorMs: number) {
+async function syncOnce(
+  label: string,
+  url: string,
+  roots: string,
+  folder: string,
+  bytes: number,
+  floorMs: number,
+): Promise<number> {
   const { runMigrations } = await import("@/lib/db/migrate");
   await runMigrations(url);
   let worker = await startWorker(url, roots, false);
@@ -254,30 +263,82 @@ async function syncOnce(label: string, url: string, roots: string, folder: strin
   }
   await stopBoss();
   await closeDb();
+  return jobMs(job);
+}
+
+/** The floor: walk, read and hash, the median of three runs in a row. */
+async function floorOf(folder: string): Promise<{ ms: number; cpuSeconds: number }> {
+  const cpuStart = process.cpuUsage();
+  const floors = [await floor(folder), await floor(folder), await floor(folder)].sort((a, b) => a - b);
+  const cpu = process.cpuUsage(cpuStart);
+  return { ms: floors[1]!, cpuSeconds: (cpu.user + cpu.system) / 3e6 };
+}
+
+function printFloor({ ms, cpuSeconds }: { ms: number; cpuSeconds: number }, bytes: number) {
+  console.log(
+    `floor      walk+read+sha256 median of 3: ${(ms / 1000).toFixed(2)} s  ${(FILES / (ms / 1000)).toFixed(0)} files/s  ${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s, ` +
+      `CPU ${cpuSeconds.toFixed(2)} s each`,
+  );
+}
+
+/**
+ * `RUNS` full syncs on one database, each on a fresh database (`fresh` makes one and returns its
+ * URL and how to drop it) and beside its own floor, so that a machine whose speed drifts moves
+ * both; prints the median job time and the median of the ratios.
+ */
+async function runs(
+  label: string,
+  fresh: () => Promise<{ url: string; drop: () => Promise<void> }>,
+  roots: string,
+  folder: string,
+  bytes: number,
+  firstFloor: number,
+) {
+  const results: { jobMs: number; floorMs: number }[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    let floorMs = firstFloor;
+    if (run > 0) {
+      const measured = await floorOf(folder);
+      printFloor(measured, bytes);
+      floorMs = measured.ms;
+    }
+    const db = await fresh();
+    results.push({ jobMs: await syncOnce(label, db.url, roots, folder, bytes, floorMs), floorMs });
+    await db.drop();
+  }
+  if (RUNS === 1) return;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const ratios = results.map((r) => r.jobMs / r.floorMs);
+  console.log(
+    `${label.padEnd(10)} median of ${RUNS} runs: the job itself ${(median(results.map((r) => r.jobMs)) / 1000).toFixed(2)} s, ` +
+      `floor ${(median(results.map((r) => r.floorMs)) / 1000).toFixed(2)} s, ${median(ratios).toFixed(2)}x floor ` +
+      `(each run: ${ratios.map((x) => x.toFixed(2)).join(", ")})`,
+  );
 }
 
 async function main() {
   const roots = mkdtempSync(path.join(os.tmpdir(), "dc-bench-"));
   const folder = path.join(roots, "tree");
   const { bytes } = generate(folder);
-  const cpuStart = process.cpuUsage();
-  const floors = [await floor(folder), await floor(folder), await floor(folder)].sort((a, b) => a - b);
-  const floorCpu = process.cpuUsage(cpuStart);
-  const floorMs = floors[1]!;
+  const first = await floorOf(folder);
   console.log(`${FILES} files, ${(bytes / 1e6).toFixed(0)} MB`);
-  console.log(
-    `floor      walk+read+sha256 median of 3: ${(floorMs / 1000).toFixed(2)} s  ${(FILES / (floorMs / 1000)).toFixed(0)} files/s  ${(bytes / 1e6 / (floorMs / 1000)).toFixed(1)} MB/s, ` +
-      `CPU ${((floorCpu.user + floorCpu.system) / 3e6).toFixed(2)} s each`,
-  );
+  printFloor(first, bytes);
 
   if (TARGETS.includes("embedded")) {
     const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
     // Its data in a folder, as `npm start` keeps it (BENCH_EMBEDDED_MEMORY=1: in memory, as the tests do).
-    const dataDir = process.env.BENCH_EMBEDDED_MEMORY ? null : mkdtempSync(path.join(os.tmpdir(), "dc-bench-pglite-"));
-    const embedded = await startEmbeddedPostgres(dataDir);
-    await syncOnce("embedded", embedded.url, roots, folder, bytes, floorMs);
-    await embedded.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    const fresh = async () => {
+      const dataDir = process.env.BENCH_EMBEDDED_MEMORY
+        ? null
+        : mkdtempSync(path.join(os.tmpdir(), "dc-bench-pglite-"));
+      const embedded = await startEmbeddedPostgres(dataDir);
+      const drop = async () => {
+        await embedded.stop();
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      };
+      return { url: embedded.url, drop };
+    };
+    await runs("embedded", fresh, roots, folder, bytes, first.ms);
   }
 
   const admin = new pg.Client({ connectionString: REAL_PG });
@@ -288,12 +349,15 @@ async function main() {
       () => false,
     ));
   if (reachable) {
-    await admin.query(`drop database if exists ${SCRATCH_DB} with (force)`);
-    await admin.query(`create database ${SCRATCH_DB}`);
+    const fresh = async () => {
+      await admin.query(`drop database if exists ${SCRATCH_DB} with (force)`);
+      await admin.query(`create database ${SCRATCH_DB}`);
+      const url = new URL(REAL_PG);
+      url.pathname = `/${SCRATCH_DB}`;
+      return { url: url.toString(), drop: async () => {} };
+    };
+    await runs("postgres", fresh, roots, folder, bytes, first.ms);
     await admin.end();
-    const url = new URL(REAL_PG);
-    url.pathname = `/${SCRATCH_DB}`;
-    await syncOnce("postgres", url.toString(), roots, folder, bytes, floorMs);
   } else {
     console.log("postgres   skipped (not in BENCH_TARGETS, or no server at BENCH_DATABASE_URL)");
   }
