@@ -77,6 +77,11 @@ test("sign out, then sign in again (a wrong password is refused)", async () => {
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "Wrong email or password" })).toBeVisible();
   await snap("03-sign-in-error");
+  // An error code named like an object's own property is an unknown code, not its value.
+  for (const code of ["constructor", "__proto__", "toString"]) {
+    await page.goto(`/sign-in?error=${code}`);
+    await expect(page.getByRole("alert")).toHaveText("Sign-in failed. Try again.");
+  }
   await page.getByLabel("Email").fill(ADMIN.email);
   await page.getByLabel("Password").fill(ADMIN.password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -218,6 +223,13 @@ test("create an API token, copy it, use it, and revoke it", async () => {
   await expect(page.getByTestId("token-row").filter({ hasText: "e2e-service" })).toContainText("revoked");
   expect((await api(token)).status()).toBe(401);
   await snap("15-settings-token-revoked");
+
+  for (const code of ["constructor", "__proto__", "access_denied"]) {
+    await page.goto(`/settings?oauth_error=${code}&provider=github`);
+    const alert = page.getByRole("alert");
+    await expect(alert).toContainText(`GitHub answered ${code}`);
+    if (code !== "access_denied") await expect(alert).toHaveText(`GitHub answered ${code}; nothing was connected.`);
+  }
 });
 
 test("the pages work on a phone and in dark mode", async () => {

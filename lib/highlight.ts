@@ -16,7 +16,7 @@ export async function highlightLines(
   text: string,
   language: string | null,
 ): Promise<{ lines: HighlightedLine[]; highlighted: boolean }> {
-  const name = language ? (SHIKI_NAMES[language] ?? language) : null;
+  const name = language ? (Object.hasOwn(SHIKI_NAMES, language) ? SHIKI_NAMES[language]! : language) : null;
   const plain = () => ({ lines: text.split("\n").map((line) => [{ content: line }]), highlighted: false });
   if (!name || !(name in bundledLanguages) || Buffer.byteLength(text, "utf8") > HIGHLIGHT_MAX_BYTES) return plain();
   const { tokens } = await codeToTokens(text, {

@@ -106,6 +106,17 @@ describe("local sources", () => {
     assert.ok(long.json.chunks.length >= 3, "a 150-line file is cut into several chunks");
   });
 
+  test("files named like an object's own properties (constructor, __proto__, toString) are indexed with no language", async () => {
+    const named = ["constructor", "__proto__", "src/toString", "lib/x.constructor", "lib/y.__proto__", "lib/z.valueOf"];
+    writeTree(folder, Object.fromEntries(named.map((p) => [p, `content of ${p}\n`])));
+    const rows = await indexed(await connect());
+    for (const p of named) {
+      assert.ok(rows.has(p), `${p} is indexed`);
+      assert.equal(rows.get(p)!.language, null, `${p} has no language`);
+    }
+    assert.equal(rows.get("src/index.ts")?.language, "typescript", "other files keep theirs");
+  });
+
   test("a file's chunks are one row of line ranges, rewritten only when they change; the text is stored once", async () => {
     const sourceId = await connect();
     const file = path.join(folder, "src/index.ts");

@@ -36,7 +36,9 @@ export default async function SettingsPage({
       {query.oauth_error && (
         <p role="alert" className={errorAlertClass}>
           {providerLabel(query.provider ?? "")} answered <code>{query.oauth_error}</code>
-          {OAUTH_ERRORS[query.oauth_error] ? `: ${OAUTH_ERRORS[query.oauth_error]}.` : "; nothing was connected."}
+          {Object.hasOwn(OAUTH_ERRORS, query.oauth_error)
+            ? `: ${OAUTH_ERRORS[query.oauth_error]}.`
+            : "; nothing was connected."}
         </p>
       )}
 

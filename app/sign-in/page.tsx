@@ -35,7 +35,7 @@ export default async function SignInPage({
       <h1 className="mb-6 text-2xl font-semibold">Sign in</h1>
       {error && (
         <p role="alert" className={`mb-4 ${errorAlertClass}`}>
-          {MESSAGES[error] ?? "Sign-in failed. Try again."}
+          {Object.hasOwn(MESSAGES, error) ? MESSAGES[error] : "Sign-in failed. Try again."}
         </p>
       )}
       <form action={signInWithPasswordAction} className="space-y-4">
