@@ -111,14 +111,24 @@ async function startProfile() {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A process's fields in /proc/<pid>/stat after its name; null once it is gone. */
+function procStat(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds (user + system) a process has used, from /proc; 0 once it is gone. */
 function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
+  const fields = procStat(pid);
+  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : 0;
+}
+
+/** Minor page faults a process has taken (first touches of memory it was given), from /proc. */
+function pageFaults(pid: number): number {
+  return Number(procStat(pid)?.[7] ?? 0);
 }
 
 /**
@@ -140,7 +150,7 @@ async function cpuSnapshot(url: string, embedded: boolean, workerPid: number) {
     for (const { pid } of rows) backends.set(pid, cpuSeconds(pid));
     database = [...backends.values()].reduce((a, b) => a + b, 0);
   }
-  return { worker: cpuSeconds(workerPid), database, backends };
+  return { worker: cpuSeconds(workerPid), faults: pageFaults(workerPid), database, backends };
 }
 
 /** CPU seconds between two snapshots; a backend that left meanwhile counts what it used before. */
@@ -150,7 +160,7 @@ function cpuSpent(before: Awaited<ReturnType<typeof cpuSnapshot>>, after: Awaite
     database = 0;
     for (const [pid, used] of after.backends) database += used - (before.backends.get(pid) ?? 0);
   }
-  return { worker: after.worker - before.worker, database };
+  return { worker: after.worker - before.worker, faults: after.faults - before.faults, database };
 }
 
 async function syncOnce(
@@ -200,7 +210,7 @@ async function syncOnce(
       `${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s  ${(ms / floorMs).toFixed(1)}x floor  worker peak RSS ${peakMb.toFixed(0)} MB  ` +
       `(indexed ${job.filesProcessed}, skipped ${job.filesSkipped}, failed ${job.filesFailed}); ` +
       `the job itself ${(jobMs(job) / 1000).toFixed(2)} s, ${(jobMs(job) / floorMs).toFixed(1)}x floor; ` +
-      `CPU: worker ${cpu.worker.toFixed(2)} s, database ${cpu.database.toFixed(2)} s`,
+      `CPU: worker ${cpu.worker.toFixed(2)} s, database ${cpu.database.toFixed(2)} s; worker page faults ${cpu.faults}`,
   );
 
   const again = performance.now();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { gzipAll } from "@/lib/changes/gzip-thread";
+import { ContentArena, SLAB_BYTES } from "@/lib/changes/content-arena";
 
 // A batch's contents are gzipped on a thread of their own when large enough: each comes back
 // whole and in order, whatever the path taken.
@@ -31,5 +32,19 @@ describe("gzipAll", () => {
         batches[b],
       ),
     );
+  });
+
+  test("contents held in shared memory, over several slabs and beside ones that are not, come back whole and in order", async () => {
+    const arena = new ContentArena();
+    const parts: Buffer[] = [];
+    // Two slabs' worth of held contents, then a content too large for a slab, then plain buffers.
+    for (let i = 0; parts.reduce((sum, p) => sum + p.length, 0) < 2 * SLAB_BYTES; i++) parts.push(text(i, 2000));
+    parts.push(Buffer.alloc(SLAB_BYTES + 10, "x"), text(-1, 5), Buffer.alloc(0));
+    const given = parts.map((p, i) => (i < parts.length - 3 ? arena.hold(p) : p));
+    assert.ok(given[0]!.buffer instanceof SharedArrayBuffer && !(given.at(-2)!.buffer instanceof SharedArrayBuffer));
+    const gzipped = await gzipAll(given, { level: 1 });
+    arena.release();
+    assert.equal(gzipped.length, parts.length);
+    gzipped.forEach((g, i) => assert.deepEqual(gunzipSync(g), parts[i], `part ${i}`));
   });
 });

@@ -260,7 +260,8 @@ export type FileChunks = { path: string; chunks: StoredChunk[] };
  * Common table expressions that replace the chunks of files, one row per file: a row equal to
  * the stored one is left alone, a file without chunks (empty) keeps no row. `files` names a
  * relation (id, path, inserted) holding the files' rows (an inserted one has no chunks yet);
- * the chunks are the 8 parameters from `$first` on that chunkParameters gives.
+ * the chunks are the 7 parameters from `$first` on that chunkParameters gives: one element per
+ * file, its lines as array literals, so that the statement neither splits nor gathers them.
  */
 export function chunkCtes(files: string, first: number): string {
   const $ = (i: number) => `$${first + i}`;
@@ -269,13 +270,12 @@ export function chunkCtes(files: string, first: number): string {
      delete from chunks where file_id in (select f.id from ${files} f where not f.inserted and f.path = any(${$(0)}::text[]))
    ), chunked as (
      insert into chunks (file_id, start_lines, end_lines, contents)
-     select f.id, array_agg(u.start_line order by u.n), array_agg(u.end_line order by u.n),
-       case when bool_or(u.has_text)
-         then array_agg(convert_from(substring(${$(7)}::bytea from u.start for u.length), 'UTF8') order by u.n) end
-     from unnest(${$(1)}::text[], ${$(2)}::int[], ${$(3)}::int[], ${$(4)}::int[], ${$(5)}::int[], ${$(6)}::boolean[]) with ordinality
-       u(path, start_line, end_line, start, length, has_text, n)
+     select f.id, u.start_lines::int[], u.end_lines::int[],
+       (select array_agg(convert_from(substring(${$(6)}::bytea from t.start for t.length), 'UTF8') order by t.n)
+        from unnest(u.text_starts::int[], u.text_lengths::int[]) with ordinality t(start, length, n))
+     from unnest(${$(1)}::text[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::text[])
+       u(path, start_lines, end_lines, text_starts, text_lengths)
      join ${files} f on f.path = u.path
-     group by f.id
      on conflict (file_id) do update
        set start_lines = excluded.start_lines, end_lines = excluded.end_lines, contents = excluded.contents
        where (chunks.start_lines, chunks.end_lines, chunks.contents)
@@ -283,18 +283,30 @@ export function chunkCtes(files: string, first: number): string {
    )`;
 }
 
-/** The parameters of chunkCtes. */
+/** Whole numbers as an SQL array literal (`{1,61,111}`). */
+const arrayLiteral = (values: number[]) => `{${values.join(",")}}`;
+
+/**
+ * The parameters of chunkCtes. A file whose chunks carry text (a chunk stage's) has every
+ * chunk's text stored, one range of the texts' blob each; others store none.
+ */
 export function chunkParameters(delivered: FileChunks[]): unknown[] {
-  const rows = delivered.flatMap((d) => d.chunks.map((c) => ({ path: d.path, ...c })));
-  const texts = byteRanges(rows.map((c) => c.content ?? ""));
+  const chunked = delivered.filter((d) => d.chunks.length > 0);
+  const withText = chunked.map((d) => d.chunks.some((c) => c.content !== null));
+  const texts = byteRanges(chunked.flatMap((d, i) => (withText[i] ? d.chunks.map((c) => c.content ?? "") : [])));
+  let at = 0;
+  const ranges = chunked.map((d, i) => {
+    if (!withText[i]) return { starts: null, lengths: null };
+    const [from, to] = [at, (at += d.chunks.length)];
+    return { starts: arrayLiteral(texts.starts.slice(from, to)), lengths: arrayLiteral(texts.lengths.slice(from, to)) };
+  });
   return [
     delivered.filter((d) => d.chunks.length === 0).map((d) => d.path),
-    rows.map((c) => c.path),
-    rows.map((c) => c.startLine),
-    rows.map((c) => c.endLine),
-    texts.starts,
-    texts.lengths,
-    rows.map((c) => c.content !== null),
+    chunked.map((d) => d.path),
+    chunked.map((d) => arrayLiteral(d.chunks.map((c) => c.startLine))),
+    chunked.map((d) => arrayLiteral(d.chunks.map((c) => c.endLine))),
+    ranges.map((r) => r.starts),
+    ranges.map((r) => r.lengths),
     texts.blob,
   ];
 }

@@ -1,27 +1,25 @@
 import { Worker } from "node:worker_threads";
 import { gzipSync, type ZlibOptions } from "node:zlib";
-import { byteRanges } from "./byte-ranges";
+import { ContentArena } from "./content-arena";
 
 // A sync's worker reads, hashes and writes on one thread, which its file reads keep busy: a
 // batch's contents are compressed on a thread of their own meanwhile. One thread, one batch
-// at a time (the next waits in its queue); contents go as one buffer each way.
+// at a time (the next waits in its queue). Contents go as ranges of shared memory (see
+// ContentArena), read there by the thread; the compressed ones come back as one buffer.
 const THREAD = `
 const { parentPort } = require("node:worker_threads");
 const { gzipSync } = require("node:zlib");
-parentPort.on("message", ({ id, blob, lengths, options }) => {
-  const parts = [];
+parentPort.on("message", ({ id, slabs, parts, options }) => {
+  const gzipped = parts.map((p) =>
+    gzipSync(p.bytes ?? new Uint8Array(slabs[p.slab], p.offset, p.length), options),
+  );
+  const out = new Uint8Array(gzipped.reduce((sum, p) => sum + p.length, 0));
   let at = 0;
-  for (const length of lengths) {
-    parts.push(gzipSync(blob.subarray(at, at + length), options));
-    at += length;
-  }
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  at = 0;
-  for (const p of parts) {
+  for (const p of gzipped) {
     out.set(p, at);
     at += p.length;
   }
-  parentPort.postMessage({ id, blob: out, lengths: parts.map((p) => p.length) }, [out.buffer]);
+  parentPort.postMessage({ id, blob: out, lengths: gzipped.map((p) => p.length) }, [out.buffer]);
 });`;
 
 /** Below this many bytes in all, the round trip to the thread costs more than it saves. */
@@ -69,7 +67,16 @@ function compressor(): Worker {
 export async function gzipAll(parts: Buffer[], options: ZlibOptions): Promise<Buffer[]> {
   const here = () => parts.map((p) => gzipSync(p, options));
   if (parts.reduce((sum, p) => sum + p.length, 0) < THREAD_MIN_BYTES) return here();
-  const { blob, lengths } = byteRanges(parts);
+  // Parts not yet in shared memory are copied there; one larger than a slab goes as a copy.
+  const strays = new ContentArena();
+  const slabs: SharedArrayBuffer[] = [];
+  const ranges = parts.map((part) => {
+    const shared = part.buffer instanceof SharedArrayBuffer ? part : strays.hold(part);
+    if (!(shared.buffer instanceof SharedArrayBuffer)) return { bytes: shared };
+    let slab = slabs.indexOf(shared.buffer);
+    if (slab < 0) slab = slabs.push(shared.buffer) - 1;
+    return { slab, offset: shared.byteOffset, length: shared.length };
+  });
   const id = nextId++;
   let reply: Reply;
   try {
@@ -77,13 +84,13 @@ export async function gzipAll(parts: Buffer[], options: ZlibOptions): Promise<Bu
       const worker = compressor();
       waiting.set(id, { resolve, reject });
       worker.ref();
-      // Handed over, not copied, when the blob has its memory to itself (a large one does).
-      const own = blob.byteOffset === 0 && blob.buffer.byteLength === blob.length;
-      worker.postMessage({ id, blob, lengths, options }, own ? [blob.buffer as ArrayBuffer] : []);
+      worker.postMessage({ id, slabs, parts: ranges, options });
     });
   } catch {
     waiting.delete(id);
     return here();
+  } finally {
+    strays.release();
   }
   const out = Buffer.from(reply.blob.buffer, reply.blob.byteOffset, reply.blob.byteLength);
   let at = 0;

@@ -9,6 +9,7 @@ import type { Connector, RemoteFile } from "@/lib/connectors/types";
 import type { Pipeline } from "@/lib/pipeline/deliver";
 import type { StoredChunk } from "@/lib/pipeline/chunk";
 import { chunkCtes, chunkParameters, deliverChanges, pruneContents } from "@/lib/changes/deliver-changes";
+import { ContentArena } from "@/lib/changes/content-arena";
 import { deleteFilesCtes, gzipContents, recordedCtes, upsertChangeCtes } from "@/lib/changes/record-changes";
 import { isBinary, type FileFilter } from "./filters";
 import { isLfsPointer } from "@/lib/connectors/git/shared";
@@ -103,10 +104,20 @@ export class FileProcessor {
    * batch's changes are delivered.
    */
   async process(batch: BatchEntry[], existing: Map<string, IndexedFile>): Promise<void> {
+    const arena = new ContentArena();
+    try {
+      await this.processIn(arena, batch, existing);
+    } finally {
+      arena.release();
+    }
+  }
+
+  /** process, with the contents to write held in `arena` until it returns. */
+  private async processIn(arena: ContentArena, batch: BatchEntry[], existing: Map<string, IndexedFile>): Promise<void> {
     const { source, pipeline } = this.context;
     const outcomes = batch.length
       ? await mapLimit(batch, this.context.concurrency, ({ file, content }) =>
-          this.processFile(file, content, existing.get(file.path) ?? null),
+          this.processFile(arena, file, content, existing.get(file.path) ?? null),
         )
       : [];
     // The embedded pipeline sends nothing anywhere: its delivery (the chunks) is computed now and
@@ -232,7 +243,12 @@ export class FileProcessor {
     return `${indexed}, ${chunkCtes("indexed", p.addAll(chunkParameters(chunked)))}`;
   }
 
-  private async processFile(file: RemoteFile, given: Buffer | null, row: IndexedFile | null): Promise<Outcome> {
+  private async processFile(
+    arena: ContentArena,
+    file: RemoteFile,
+    given: Buffer | null,
+    row: IndexedFile | null,
+  ): Promise<Outcome> {
     const { filter, connector } = this.context;
     // Files take turns with I/O on the event loop: another batch's transaction, waiting for its
     // next statement (and holding the job's row), is not held up by a whole batch of reads.
@@ -260,6 +276,6 @@ export class FileProcessor {
     const sha = sha256(content);
     const base = { file, sha, size: content.length, language: verdict.language, lfs: isLfsPointer(content) };
     if (row?.sha === sha) return { kind: "same", ...base };
-    return { kind: "deliver", ...base, content };
+    return { kind: "deliver", ...base, content: arena.hold(content) };
   }
 }
