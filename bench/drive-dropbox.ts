@@ -48,7 +48,7 @@ async function main() {
   Object.assign(process.env, drive.env, dropbox.env);
 
   const { getDb, closeDb } = await import("@/lib/db/client");
-  const { driveChannels, pipelineDeliveries, syncJobs } = await import("@/lib/db/schema");
+  const { changes, driveChannels, syncJobs } = await import("@/lib/db/schema");
   const { createSource } = await import("@/lib/sources/create-source");
   const { deleteSource } = await import("@/lib/sources/delete-source");
   const { startWorker } = await import("@/lib/queue/start-worker");
@@ -155,8 +155,8 @@ async function main() {
       if (job.status !== "completed") throw new Error(`${provider} incremental failed: ${job.errorMessage}`);
       const delivered = await db
         .select()
-        .from(pipelineDeliveries)
-        .where(and(eq(pipelineDeliveries.sourceId, sourceId), eq(pipelineDeliveries.jobId, job.id)));
+        .from(changes)
+        .where(and(eq(changes.sourceId, sourceId), eq(changes.jobId, job.id), eq(changes.status, "delivered")));
       for (const d of delivered) latencies.push(d.deliveredAt!.getTime() - notifiedAt);
       lastRoutes = routes().slice(before);
       incrementalRequests.push(lastRoutes.length);

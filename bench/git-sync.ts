@@ -79,7 +79,7 @@ async function main() {
   const { getDb, closeDb } = await import("@/lib/db/client");
   const { stopBoss } = await import("@/lib/queue/boss");
   const { createSource } = await import("@/lib/sources/create-source");
-  const { pipelineDeliveries, sources, syncJobs } = await import("@/lib/db/schema");
+  const { changes, sources, syncJobs } = await import("@/lib/db/schema");
   const { and, eq } = await import("drizzle-orm");
   const actor = { userId: null, role: "admin" as const, via: "token" as const };
 
@@ -151,13 +151,14 @@ async function main() {
         if (response.status !== 202) throw new Error(`webhook answered ${response.status}`);
         for (;;) {
           const rows = await getDb()
-            .select({ id: pipelineDeliveries.id })
-            .from(pipelineDeliveries)
+            .select({ seq: changes.seq })
+            .from(changes)
             .where(
               and(
-                eq(pipelineDeliveries.sourceId, sourceId),
-                eq(pipelineDeliveries.path, file),
-                eq(pipelineDeliveries.op, "upsert"),
+                eq(changes.sourceId, sourceId),
+                eq(changes.path, file),
+                eq(changes.op, "upsert"),
+                eq(changes.status, "delivered"),
               ),
             )
             .limit(2);

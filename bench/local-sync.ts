@@ -180,7 +180,7 @@ async function syncOnce(
   const { stopBoss } = await import("@/lib/queue/boss");
   const { createSource } = await import("@/lib/sources/create-source");
   const { requestSync } = await import("@/lib/queue/request-sync");
-  const { pipelineDeliveries, syncJobs } = await import("@/lib/db/schema");
+  const { changes, syncJobs } = await import("@/lib/db/schema");
   const { and, eq } = await import("drizzle-orm");
   const settled = async (jobId: string) => {
     for (;;) {
@@ -249,13 +249,14 @@ async function syncOnce(
       writeFileSync(file, content);
       for (;;) {
         const [row] = await getDb()
-          .select({ id: pipelineDeliveries.id })
-          .from(pipelineDeliveries)
+          .select({ seq: changes.seq })
+          .from(changes)
           .where(
             and(
-              eq(pipelineDeliveries.sourceId, source.id),
-              eq(pipelineDeliveries.path, rel),
-              eq(pipelineDeliveries.sha, sha),
+              eq(changes.sourceId, source.id),
+              eq(changes.path, rel),
+              eq(changes.sha, sha),
+              eq(changes.status, "delivered"),
             ),
           );
         if (row) break;

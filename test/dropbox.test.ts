@@ -7,7 +7,7 @@ import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import * as dropboxWebhook from "@/app/api/webhooks/dropbox/route";
 import { dropboxContentHash } from "@/lib/connectors/dropbox/content-hash";
-import { pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { dropboxSignature } from "@/lib/webhooks/dropbox-notification";
 import { fakeContentHash, startDropboxFake, type DropboxFake } from "./fakes/dropbox-server";
@@ -16,6 +16,7 @@ import {
   closeAll,
   db,
   deliveredSince,
+  deliveryCount,
   indexed,
   operatorToken,
   pollDueSources,
@@ -133,8 +134,7 @@ describe("Dropbox sources", () => {
 
   test("a signed notification brings adds, edits, renames, moves and deletes exactly, downloading only what changed", async () => {
     const sourceId = await connect();
-    const before = (await db().select().from(pipelineDeliveries).where(eq(pipelineDeliveries.sourceId, sourceId)))
-      .length;
+    const before = await deliveryCount(sourceId);
     const downloads = fake.count("files/download");
     fake.put("/Docs/new.md", "# New\n");
     fake.put("/Docs/src/app.ts", "export const app = 2;\n");

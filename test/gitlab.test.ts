@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { desc, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as sourceRoute from "@/app/api/sources/[id]/route";
 import * as webhookRoute from "@/app/api/webhooks/gitlab/route";
@@ -10,7 +10,7 @@ import * as browseRoute from "@/app/api/providers/[type]/browse/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
 import { gitBlobSha } from "@/lib/connectors/git/archive";
 import { gitlabConnector } from "@/lib/connectors/git/gitlab";
-import { files, pipelineDeliveries, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
+import { changes, files, sources, syncJobs, webhookEvents } from "@/lib/db/schema";
 import { startWorker, type RunningWorker } from "@/lib/queue/start-worker";
 import { GitRepo } from "./fakes/git-repo";
 import { startGitLabFake } from "./fakes/gitlab-fake";
@@ -399,8 +399,8 @@ describe("GitLab sources", () => {
     await assertIndexExact(source.id);
     const deliveries = await db()
       .select()
-      .from(pipelineDeliveries)
-      .where(eq(pipelineDeliveries.path, "src/limited.ts"));
+      .from(changes)
+      .where(and(eq(changes.path, "src/limited.ts"), eq(changes.status, "delivered")));
     assert.equal(deliveries.length, 1);
 
     assert.equal(

@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { hashPassword } from "@/lib/auth/passwords";
 import { encodeSessionCookie } from "@/lib/auth/session";
-import { files, pipelineDeliveries, sources, syncJobs, users } from "@/lib/db/schema";
+import { changes, files, sources, syncJobs, users } from "@/lib/db/schema";
 import { closeDb, getDb } from "@/lib/db/client";
 import { getBoss, stopBoss } from "@/lib/queue/boss";
 import { pollSources } from "@/lib/queue/poll-sources";
@@ -26,7 +26,7 @@ export async function pollDueSources(): Promise<{ checked: number; queued: numbe
 export async function resetDb(): Promise<void> {
   await retryOnDeadlock(() =>
     getDb().execute(
-      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, pipeline_deliveries, changes, changes_pruned, file_contents, poll_budgets restart identity cascade`,
+      sql`truncate users, credentials, api_tokens, sign_in_throttles, revoked_sessions, oauth_states, sources, drive_channels, files, chunks, sync_jobs, sync_job_failures, sync_job_batches, webhook_events, changes, changes_pruned, file_contents, poll_budgets restart identity cascade`,
     ),
   );
   const boss = await getBoss();
@@ -173,13 +173,13 @@ export async function indexed(sourceId: string) {
   return new Map(rows.map((r) => [r.path, r]));
 }
 
-/** Everything handed to the pipeline for a source, in order. */
+/** Everything the pipeline accepted for a source (its delivered changes), in the order delivered. */
 export async function deliveries(sourceId: string) {
   return getDb()
     .select()
-    .from(pipelineDeliveries)
-    .where(eq(pipelineDeliveries.sourceId, sourceId))
-    .orderBy(pipelineDeliveries.id);
+    .from(changes)
+    .where(and(eq(changes.sourceId, sourceId), eq(changes.status, "delivered")))
+    .orderBy(changes.deliveredAt, changes.seq);
 }
 
 export async function deliveryCount(sourceId: string) {

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { after, test } from "node:test";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import * as sourcesRoute from "@/app/api/sources/route";
 import * as syncRoute from "@/app/api/sources/[id]/sync/route";
-import { files, pipelineDeliveries, syncJobs } from "@/lib/db/schema";
+import { changes, files, syncJobs } from "@/lib/db/schema";
 import { call, closeAll, db, operatorToken, resetDb, tempDir, waitFor, writeTree } from "./helpers";
 import { childOutput } from "./child-output";
 
@@ -108,17 +108,18 @@ test(
       .from(files)
       .where(eq(files.sourceId, sourceId))) as [{ count: number }];
     assert.equal(count, FILES);
+    const delivered = and(eq(changes.sourceId, sourceId), eq(changes.status, "delivered"));
     const duplicates = await db()
-      .select({ path: pipelineDeliveries.path, n: sql<number>`count(*)::int` })
-      .from(pipelineDeliveries)
-      .where(eq(pipelineDeliveries.sourceId, sourceId))
-      .groupBy(pipelineDeliveries.path)
+      .select({ path: changes.path, n: sql<number>`count(*)::int` })
+      .from(changes)
+      .where(delivered)
+      .groupBy(changes.path)
       .having(sql`count(*) > 1`);
     assert.deepEqual(duplicates, []);
-    const [{ delivered }] = (await db()
-      .select({ delivered: sql<number>`count(*)::int` })
-      .from(pipelineDeliveries)
-      .where(eq(pipelineDeliveries.sourceId, sourceId))) as [{ delivered: number }];
-    assert.equal(delivered, FILES);
+    const [{ count: deliveredCount }] = (await db()
+      .select({ count: sql<number>`count(*)::int` })
+      .from(changes)
+      .where(delivered)) as [{ count: number }];
+    assert.equal(deliveredCount, FILES);
   },
 );

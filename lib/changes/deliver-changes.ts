@@ -151,7 +151,7 @@ async function record(options: DeliverOptions, sent: Sent[]): Promise<string[]> 
     );
     const mine = new Set(marked.rows.map((r) => Number(r.seq)));
     const done = sent.filter((s) => mine.has(s.change.seq));
-    const garbage = await recordDelivered(client, { sourceId, jobId }, done);
+    const garbage = await recordDelivered(client, sourceId, done);
     await writeDeliveredFiles(tx, client, { sourceId, jobId, countProgress: options.countProgress }, done);
     return garbage;
   });
@@ -160,21 +160,16 @@ async function record(options: DeliverOptions, sent: Sent[]): Promise<string[]> 
 /**
  * Records, in the caller's transaction, that `done` were delivered or refused (their changes
  * already marked) in one statement (deliveredCtes): older pending changes of the same paths
- * superseded, and the deliveries logged. Returns content shas that may now be unreferenced.
+ * superseded. Returns content shas that may now be unreferenced.
  */
-async function recordDelivered(
-  client: pg.PoolClient,
-  { sourceId, jobId }: { sourceId: string; jobId: string | null },
-  done: Sent[],
-): Promise<string[]> {
+async function recordDelivered(client: pg.PoolClient, sourceId: string, done: Sent[]): Promise<string[]> {
   if (done.length === 0) return [];
   const { rows } = await client.query<{ garbage: string[] }>(
     `with done as (
-       select * from unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::boolean[]) u(seq, path, sha, op, refused)
-     ), ${deliveredCtes("$1", "$2")} ${SELECT_GARBAGE}`,
+       select * from unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[]) u(seq, path, sha, op, refused)
+     ), ${deliveredCtes("$1")} ${SELECT_GARBAGE}`,
     [
       sourceId,
-      jobId,
       done.map((s) => s.change.seq),
       done.map((s) => s.change.path),
       done.map((s) => s.change.sha),

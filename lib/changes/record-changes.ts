@@ -23,20 +23,17 @@ export async function gzipContents(upserts: { sha: string; content: Buffer }[]):
 }
 
 /**
- * The common table expressions that record changes already delivered, over a relation
- * `done(seq, path, sha, op, refused)` defined before them: older pending changes of the same
+ * The common table expression that records changes already delivered, over a relation
+ * `done(seq, path, sha, op, refused)` defined before it: older pending changes of the same
  * paths become superseded (`superseded` returns their shas, whose contents may now be
- * unreferenced), and the changes not refused are logged in pipeline_deliveries. `source` and
- * `job` are the SQL (parameters) for the source's and the job's ids.
+ * unreferenced). `source` is the SQL (a parameter) for the source's id. The changes themselves
+ * say what was delivered when (status, delivered_at): they are the record of deliveries.
  */
-export function deliveredCtes(source: string, job: string): string {
+export function deliveredCtes(source: string): string {
   return `superseded as (
      update changes c set status = 'superseded' from done
      where c.source_id = ${source} and c.path = done.path and c.status = 'pending' and c.seq < done.seq
      returning c.sha
-   ), logged as (
-     insert into pipeline_deliveries (source_id, job_id, path, sha, op, delivered_at)
-     select ${source}, ${job}, path, sha, op, now() from done where not refused
    )`;
 }
 
@@ -135,7 +132,7 @@ export function recordedCtes(
   const done = `done as (${recorded.map((r) => `select * from ${r}`).join(" union all ")})`;
   const gone = recorded.includes("deleted") ? " || array(select sha from gone where sha is not null)" : "";
   return {
-    ctes: [done, deliveredCtes(on.source, on.job)],
+    ctes: [done, deliveredCtes(on.source)],
     garbage: `${SUPERSEDED_SHAS}${gone} as garbage`,
   };
 }

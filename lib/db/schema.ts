@@ -413,34 +413,6 @@ export const webhookEvents = pgTable(
   ],
 );
 
-// Every change handed to the pipeline, written in the same transaction as the file row it
-// describes. Rows outlive their source on purpose: the deletions of a removed source wait
-// here as `pending` until the send-to-pipeline job has delivered them.
-export const pipelineDeliveries = pgTable(
-  "pipeline_deliveries",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    sourceId: uuid("source_id").notNull(),
-    jobId: uuid("job_id"),
-    // COLLATE "C" (migration 0010, not expressible here): paths order byte by byte, so one
-    // index serves the file browser's order, its cursor and its `LIKE 'prefix%'` filter.
-    path: varchar("path", { length: 1024 }).notNull(),
-    sha: varchar("sha", { length: 64 }),
-    op: varchar("op", { length: 10 }).notNull(),
-    status: varchar("status", { length: 20 }).notNull().default("delivered"),
-    attempts: integer("attempts").notNull().default(1),
-    lastError: text("last_error"),
-    createdAt: createdAt(),
-    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
-  },
-  (t) => [
-    index("pipeline_deliveries_source_id_idx").on(t.sourceId, t.path),
-    index("pipeline_deliveries_pending_idx")
-      .on(t.status)
-      .where(sql`${t.status} <> 'delivered'`),
-  ],
-);
-
 // The outbox: every change to `files`, written in the same transaction as the change itself, in
 // `seq` order. Delivery reads it after the commit; rows outlive their source (no foreign key)
 // so that a removed source's deletions are still delivered and visible to its owner.
@@ -514,7 +486,6 @@ export type SyncJobBatch = typeof syncJobBatches.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type DriveChannel = typeof driveChannels.$inferSelect;
 export type PollBudget = typeof pollBudgets.$inferSelect;
-export type PipelineDelivery = typeof pipelineDeliveries.$inferSelect;
 
 /** One row per running worker process, refreshed by its heartbeat; a row not seen for a minute is a dead worker. */
 export const workers = pgTable(

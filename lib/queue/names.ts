@@ -23,7 +23,7 @@ export type SyncSourcePayload = z.infer<typeof syncSourcePayload>;
 export const processFileBatchPayload = z.object({ syncJobId: z.uuid(), batchNo: z.number().int().nonnegative() });
 export type ProcessFileBatchPayload = z.infer<typeof processFileBatchPayload>;
 
-/** Deliver the pending pipeline_deliveries rows of one source. */
+/** Deliver the pending changes (the outbox) of one source. */
 export const sendToPipelinePayload = z.object({ sourceId: z.uuid() });
 export type SendToPipelinePayload = z.infer<typeof sendToPipelinePayload>;
 
