@@ -1,13 +1,13 @@
 /** The size of one slab of shared memory; a content larger than this is not held in one. */
 export const SLAB_BYTES = 4 * 1024 * 1024;
-/** Free slabs kept for the next batches (four batches of 4 MiB in flight, at most 24 MiB kept). */
+/** Free slabs kept for later batches (at most 24 MiB); more are left to the garbage collector. */
 const POOL_SLABS = 6;
 const pool: SharedArrayBuffer[] = [];
 
 /**
  * A batch's file contents, held in slabs of shared memory that later batches reuse. Memory a
  * process has just received from the system costs a page fault on first touch (about 15 µs a
- * 4 KiB page on the machines measured, a third of a full sync's CPU in faults): slabs touched
+ * 4 KiB page on the machines measured, a fifth of the worker's CPU in a full sync): slabs touched
  * once serve every batch after. Shared, so that the compression thread reads a batch's contents
  * where they are (see gzipAll). Every content held is invalid once the arena is released.
  */
